@@ -1,0 +1,54 @@
+# Linkage: `make run` serves the demo on http://$(HOST):$(PORT); `make test` runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+DB     := var/linkage.sqlite
+DEMO   := data/demo/listings.json
+
+export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
+
+.PHONY: run test test-fast bench install install-dev demo-data gazetteer clean
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Re-index when the index is missing or older than the data (or the code that writes it).
+$(DB): $(DEMO) service/backends/sqlite.py service/schemas.py $(VENV)/.installed
+	$(BIN)/linkage index --sqlite-path $(DB) $(DEMO)
+
+run: $(DB)
+	$(BIN)/linkage serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+# The inner loop: everything but the engine and browser layers.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not engine and not browser" -x -q
+
+# wrk drives the load from a second process; Debian ships it.
+bench: $(VENV)/.installed-dev
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
+	$(BIN)/python -m bench.search
+
+demo-data:
+	$(PYTHON) data/demo/generate.py
+
+gazetteer:
+	$(BIN)/python -m pip install --quiet -e '.[gazetteer]'
+	$(BIN)/python data/gazetteer/build.py
+
+clean:
+	rm -rf $(VENV) var *.egg-info

@@ -1,0 +1,1 @@
+"""Feed loaders and the `linkage` command line."""

@@ -1,0 +1,1 @@
+"""Readers for each feed format; each yields (position, raw record)."""

@@ -1,0 +1,78 @@
+"""Linkage: a referral directory for addiction support groups and treatment services.
+
+`create_app` wires settings, backend, geocoder and clock once; tests pass their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from flask import Flask
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """The external services a request may use, built once per app."""
+
+    settings: Settings
+    backend: object
+    geocoder: object
+    clock: Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(timezone.utc)
+
+
+def make_backend(settings: Settings):
+    """The backend named by settings (engines arrive with the distributed-engine work)."""
+    if settings.backend == "sqlite":
+        from .backends.sqlite import SQLiteBackend
+
+        return SQLiteBackend(settings.sqlite_path)
+    raise ValueError(f"LINKAGE_BACKEND={settings.backend!r} is not available; use sqlite")
+
+
+def make_geocoder(settings: Settings):
+    """The geocoder named by settings; the offline gazetteer needs no network."""
+    if settings.geocoder == "offline":
+        from .geocode import OfflineGazetteer
+
+        return OfflineGazetteer(Path(settings.gazetteer_dir))
+    raise ValueError(f"LINKAGE_GEOCODER={settings.geocoder!r} is not supported; use offline")
+
+
+def create_app(config=None, *, backend=None, geocoder=None, clock=None) -> Flask:
+    """Build the Flask app. `config` is a Settings, a mapping of setting names, or None (environment)."""
+    if isinstance(config, Settings):
+        settings = config
+    elif config is None:
+        settings = Settings.from_env()
+    else:
+        settings = Settings.from_mapping(config)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.json.ensure_ascii = False
+    app.extensions["linkage"] = Services(
+        settings=settings,
+        backend=backend if backend is not None else make_backend(settings),
+        geocoder=geocoder if geocoder is not None else make_geocoder(settings),
+        clock=clock or utc_now,
+    )
+    logging.basicConfig(level=logging.INFO)
+
+    from .errors import register_error_handlers
+    from .views import api, health, pages
+
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(pages.blueprint)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,353 @@
+"""Turning what a person types ("2000", "Parramatta NSW", "-33.8,151.0") into a place.
+
+`OfflineGazetteer` answers like a geopy geocoder (`geocode(query, exactly_one=...)`
+returning `geopy.location.Location`s) from the CSV files in `data/gazetteer/`, so it can be
+swapped for Nominatim, Pelias or Photon without touching callers. `resolve_place` is the
+one function the rest of the service calls: it parses coordinates, asks the injected
+geocoder, and decides what to do with ambiguous names.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from geopy.location import Location
+
+from . import vocab
+from .models import Place
+
+_COORDS = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+_POSTCODE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+_STATE_WORDS = {
+    "nsw": "NSW", "new south wales": "NSW",
+    "vic": "VIC", "victoria": "VIC",
+    "qld": "QLD", "queensland": "QLD",
+    "sa": "SA", "south australia": "SA",
+    "wa": "WA", "western australia": "WA",
+    "tas": "TAS", "tasmania": "TAS",
+    "nt": "NT", "northern territory": "NT",
+    "act": "ACT", "australian capital territory": "ACT",
+}
+_COUNTRY_WORDS = {"australia": "AU", "au": "AU"}
+
+
+class PlaceError(ValueError):
+    """The place could not be resolved; the message says why in words for the user."""
+
+
+def normalise(text: str) -> str:
+    """Lower-case, accent-free, punctuation-free text for matching place names."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = re.sub(r"[^\w\s]", " ", plain.casefold())
+    return re.sub(r"\s+", " ", plain).strip()
+
+
+@dataclass(frozen=True)
+class GazetteerEntry:
+    """One named place in the gazetteer."""
+
+    name: str
+    state: str | None
+    country: str
+    lat: float
+    lon: float
+    population: int
+    timezone: str | None
+    postcode: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the place is shown: "Parramatta NSW 2150", "Edmonton, CA"."""
+        if self.country == "AU":
+            return " ".join(p for p in (self.name, self.state, self.postcode) if p)
+        return f"{self.name}, {self.country}"
+
+
+def _as_location(entry: GazetteerEntry, approximate: bool) -> Location:
+    raw = {
+        "name": entry.name,
+        "state": entry.state,
+        "country": entry.country,
+        "postcode": entry.postcode,
+        "timezone": entry.timezone,
+        "population": entry.population,
+        "approximate": approximate,
+    }
+    return Location(entry.label, (entry.lat, entry.lon), raw)
+
+
+class OfflineGazetteer:
+    """A geopy-compatible geocoder over Australian postcodes and localities plus world cities.
+
+    `geocode(..., exactly_one=False)` returns every candidate, best first, which is how
+    `resolve_place` notices that "Richmond" exists in five states.
+    """
+
+    def __init__(self, directory: Path):
+        self._by_postcode: dict[str, list[GazetteerEntry]] = {}
+        self._by_name: dict[str, list[GazetteerEntry]] = {}
+        self._world: dict[str, list[GazetteerEntry]] = {}
+        self._load(Path(directory))
+
+    def _load(self, directory: Path) -> None:
+        with open(directory / "au_localities.csv", newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                entry = GazetteerEntry(
+                    row["name"], row["state"], "AU", float(row["lat"]), float(row["lon"]),
+                    int(row["population"] or 0), row["timezone"] or None,
+                )
+                self._by_name.setdefault(normalise(entry.name), []).append(entry)
+        with open(directory / "au_postcodes.csv", newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                entry = GazetteerEntry(
+                    row["locality"], row["state"], "AU", float(row["lat"]), float(row["lon"]),
+                    0, row["timezone"] or None, row["postcode"],
+                )
+                self._by_postcode.setdefault(entry.postcode, []).append(entry)
+                # Postcode localities fill in suburbs the locality list lacks; a suburb it
+                # already has in the same state keeps the richer record (population, zone).
+                key = normalise(entry.name)
+                known = self._by_name.setdefault(key, [])
+                if not any(e.state == entry.state for e in known):
+                    known.append(entry)
+        world_path = directory / "world_cities.csv"
+        if world_path.exists():
+            with open(world_path, newline="", encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    entry = GazetteerEntry(
+                        row["name"], row["admin1"] or None, row["country"], float(row["lat"]),
+                        float(row["lon"]), int(row["population"] or 0), row["timezone"] or None,
+                    )
+                    self._world.setdefault(normalise(entry.name), []).append(entry)
+        for table in (self._by_name, self._world):
+            for entries in table.values():
+                entries.sort(key=lambda e: (-e.population, e.state or "", e.postcode or ""))
+        # One-degree cells, so naming coordinates looks at a few dozen places, not 40,000.
+        self._grid: dict[tuple[int, int], list[GazetteerEntry]] = {}
+        for table in (self._by_name, self._world):
+            for entries in table.values():
+                for entry in entries:
+                    cell = (int(math.floor(entry.lat)), int(math.floor(entry.lon)))
+                    self._grid.setdefault(cell, []).append(entry)
+
+    def geocode(self, query: str, exactly_one: bool = True, timeout=None, **kwargs):
+        """Locations for a postcode, locality or address, best first (geopy's signature)."""
+        entries, approximate = self._candidates(query)
+        locations = [_as_location(e, approximate) for e in entries]
+        if exactly_one:
+            return locations[0] if locations else None
+        return locations
+
+    def _candidates(self, query: str) -> tuple[list[GazetteerEntry], bool]:
+        text = normalise(query)
+        if not text:
+            return [], False
+        words = text.split()
+        state = None
+        country = None
+        # Trailing state or country words narrow the search ("Richmond NSW", "Perth, Australia").
+        while words:
+            two = " ".join(words[-2:]) if len(words) >= 2 else None
+            three = " ".join(words[-3:]) if len(words) >= 3 else None
+            if three in _STATE_WORDS:
+                state, words = _STATE_WORDS[three], words[:-3]
+            elif two in _STATE_WORDS:
+                state, words = _STATE_WORDS[two], words[:-2]
+            elif words[-1] in _STATE_WORDS and len(words) > 1:
+                state, words = _STATE_WORDS[words[-1]], words[:-1]
+            elif words[-1] in _COUNTRY_WORDS and len(words) > 1:
+                country, words = _COUNTRY_WORDS[words[-1]], words[:-1]
+            else:
+                break
+        postcode_match = _POSTCODE.search(query)
+        if postcode_match:
+            postcode = postcode_match.group(1)
+            entries = [
+                e for e in self._by_postcode.get(postcode, []) if state in (None, e.state)
+            ]
+            if entries:
+                name_words = [w for w in words if w != postcode]
+                # An address with a postcode: prefer the named suburb within that postcode.
+                for size in range(min(4, len(name_words)), 0, -1):
+                    name = " ".join(name_words[-size:])
+                    named = [e for e in entries if normalise(e.name) == name]
+                    if named:
+                        return named, False
+                # A bare postcode covers several suburbs; its best-known one names it.
+                return sorted(entries, key=lambda e: (-self._population(e), e.name))[:1], False
+            words = [w for w in words if w != postcode]
+        # Try the longest trailing run of words first, so "12 Smith St North Sydney" finds
+        # North Sydney rather than Sydney.
+        for size in range(min(4, len(words)), 0, -1):
+            name = " ".join(words[-size:])
+            entries = [e for e in self._by_name.get(name, []) if state in (None, e.state)]
+            if entries:
+                return entries, False
+        if country == "AU" or state:
+            return [], False
+        for size in range(min(4, len(words)), 0, -1):
+            # Abroad only the city is known: its centre stands in for the address.
+            for start in range(0, len(words) - size + 1):
+                name = " ".join(words[start:start + size])
+                entries = self._world.get(name)
+                if entries:
+                    return entries, True
+        return [], False
+
+    def _population(self, entry: GazetteerEntry) -> int:
+        """Population of the locality of the same name and state, 0 when unknown."""
+        for known in self._by_name.get(normalise(entry.name), []):
+            if known.state == entry.state:
+                return known.population
+        return 0
+
+    def nearest(self, lat: float, lon: float, max_km: float = 60.0) -> GazetteerEntry | None:
+        """The closest known locality within `max_km`, or None (for naming raw coordinates)."""
+        from .ranking import great_circle_km
+
+        best, best_km = None, max_km
+        cell_lat, cell_lon = int(math.floor(lat)), int(math.floor(lon))
+        for dlat in (-1, 0, 1):
+            for dlon in (-1, 0, 1):
+                for entry in self._grid.get((cell_lat + dlat, cell_lon + dlon), ()):
+                    km = great_circle_km(lat, lon, entry.lat, entry.lon)
+                    if km < best_km or (km == best_km and best is not None and entry.name < best.name):
+                        best, best_km = entry, km
+        return best
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[GazetteerEntry]:
+        """Australian places whose name or postcode starts with `prefix`, biggest first."""
+        text = normalise(prefix)
+        if not text:
+            return []
+        if text.isdigit():
+            hits = [e for code, es in self._by_postcode.items() if code.startswith(text) for e in es]
+        else:
+            hits = [e for key, es in self._by_name.items() if key.startswith(text) for e in es]
+        hits.sort(key=lambda e: (-e.population, e.name, e.state or "", e.postcode or ""))
+        return hits[:limit]
+
+
+class StaticGeocoder:
+    """A geocoder that knows a fixed mapping of query -> (lat, lon, raw); for tests and demos."""
+
+    def __init__(self, places: dict[str, list[tuple[float, float, dict]]]):
+        self._places = {normalise(k): v for k, v in places.items()}
+
+    def geocode(self, query: str, exactly_one: bool = True, timeout=None, **kwargs):
+        """Locations stored for the query, in the order given."""
+        found = [
+            Location(raw.get("name", query), (lat, lon), raw)
+            for lat, lon, raw in self._places.get(normalise(query), [])
+        ]
+        if exactly_one:
+            return found[0] if found else None
+        return found
+
+
+def parse_coordinates(text: str) -> tuple[float, float] | None:
+    """"-33.81,151.00" -> (-33.81, 151.0); None when the text is not a coordinate pair."""
+    match = _COORDS.match(text)
+    if not match:
+        return None
+    return float(match.group(1)), float(match.group(2))
+
+
+def check_coordinates(lat: float, lon: float, parameter: str) -> None:
+    """Raise PlaceError when a coordinate pair is off the globe."""
+    if not -90 <= lat <= 90:
+        raise PlaceError(f"{parameter}: latitude must be between -90 and 90, got {lat:g}")
+    if not -180 <= lon <= 180:
+        raise PlaceError(f"{parameter}: longitude must be between -180 and 180, got {lon:g}")
+
+
+def coordinate_place(lat: float, lon: float, geocoder) -> Place:
+    """A place for raw coordinates, given a state and zone by the nearest known locality.
+
+    The state matters: it decides which state-wide online and phone services cover the place.
+    """
+    name = f"{lat:g},{lon:g}"
+    nearest = getattr(geocoder, "nearest", None)
+    found = nearest(lat, lon) if nearest else None
+    if found is None:
+        return Place(query=name, name=name, lat=lat, lon=lon, country="")
+    return Place(query=name, name=f"{name} (near {found.label})", lat=lat, lon=lon,
+                 state=found.state, country=found.country, timezone=found.timezone)
+
+
+def place_from_location(query: str, location: Location, alternatives=()) -> Place:
+    """A `Place` from a geopy Location (ours carry state, zone and approximate in `raw`)."""
+    raw = location.raw if isinstance(location.raw, dict) else {}
+    return Place(
+        query=query,
+        name=location.address,
+        lat=round(location.latitude, 6),
+        lon=round(location.longitude, 6),
+        state=raw.get("state"),
+        country=raw.get("country") or "AU",
+        postcode=raw.get("postcode"),
+        timezone=raw.get("timezone"),
+        approximate=bool(raw.get("approximate", False)),
+        alternatives=tuple(alternatives),
+    )
+
+
+def resolve_place(text: str, geocoder) -> tuple[Place, list[str]]:
+    """Resolve `near`; returns the place and warnings. Raises PlaceError when unknown."""
+    text = text.strip()
+    if not text:
+        raise PlaceError("near is empty: give a postcode, suburb, address or lat,lon")
+    coords = parse_coordinates(text)
+    if coords:
+        check_coordinates(*coords, parameter="near")
+        return coordinate_place(*coords, geocoder), []
+    candidates = geocoder.geocode(text, exactly_one=False) or []
+    if not candidates:
+        raise PlaceError(
+            f"near: no place called {text[:80]!r} was found; try a postcode (e.g. 2000), "
+            "a suburb with its state (e.g. Parramatta NSW) or lat,lon"
+        )
+    best = candidates[0]
+    warnings = []
+    alternatives = _distinct_alternatives(candidates)
+    if len(alternatives) > 1:
+        warnings.append(
+            f"{text!r} matches places in several states: using {best.address}; "
+            f"others are {', '.join(alternatives[1:])}. Add the state to choose (e.g. "
+            f"'{best.raw.get('name', text)} {_other_state(candidates)}')."
+        )
+    place = place_from_location(text, best, alternatives[1:] if len(alternatives) > 1 else ())
+    if place.approximate:
+        warnings.append(f"{text!r} was placed at the centre of {place.name}; distances are approximate")
+    return place, warnings
+
+
+def _distinct_alternatives(candidates) -> list[str]:
+    """One label per state (or country) among the candidates, best first."""
+    seen: dict[tuple, str] = {}
+    for loc in candidates:
+        raw = loc.raw if isinstance(loc.raw, dict) else {}
+        key = (raw.get("country"), raw.get("state"))
+        if key not in seen:
+            seen[key] = loc.address
+    return list(seen.values())
+
+
+def _other_state(candidates) -> str:
+    """A state code from the second-best candidate, to show how to disambiguate."""
+    for loc in candidates[1:]:
+        state = (loc.raw or {}).get("state")
+        if state and state != (candidates[0].raw or {}).get("state"):
+            return state
+    return "NSW"
+
+
+def state_zone(state: str | None) -> str | None:
+    """The usual zone of an Australian state code."""
+    return vocab.STATES.get(state or "")

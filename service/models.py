@@ -1,0 +1,202 @@
+"""Domain objects: what a listing is, what a search asks, what a search returns.
+
+All are frozen dataclasses: built once at the edge (schemas, params), then only read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an in-person listing meets; `approximate` when only the town is known."""
+
+    address: str | None
+    locality: str | None
+    state: str | None
+    postcode: str | None
+    country: str
+    lat: float
+    lon: float
+    approximate: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    """A weekly (or monthly, "first Saturday") session in the listing's local time."""
+
+    weekday: str
+    start: str
+    end: str
+    monthly: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach or join a listing."""
+
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    conference_url: str | None = None
+    conference_phone: str | None = None
+    registration_url: str | None = None
+
+
+@dataclass(frozen=True)
+class FirstVisit:
+    """What a newcomer may want to know before going."""
+
+    can_attend_while_using: bool | None = None
+    camera_optional: bool | None = None
+    no_need_to_speak: bool | None = None
+    what_to_expect: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a listing came from and under which licence."""
+
+    name: str
+    url: str | None = None
+    licence: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One group meeting, treatment service or helpline."""
+
+    id: str
+    kind: str
+    name: str
+    description: str
+    program: str | None
+    approach: str
+    goals: tuple[str, ...]
+    substances: tuple[str, ...]
+    formats: tuple[str, ...]
+    audiences: tuple[str, ...]
+    facilitation: str | None
+    languages: tuple[str, ...]
+    location: Location | None
+    service_area: tuple[str, ...]
+    timezone: str
+    sessions: tuple[Session, ...]
+    open_24_7: bool
+    contact: Contact
+    registration_required: bool
+    open_meeting: bool
+    cost: str
+    referral: str
+    accessibility: tuple[str, ...]
+    first_visit: FirstVisit
+    source: Source
+    updated_at: str | None
+    verified_at: str | None
+    status: str
+
+    def remote_covers(self, place: "Place") -> bool:
+        """True when the listing is online or by phone and its service area covers the place."""
+        if not self.service_area or "in_person" in self.formats and len(self.formats) == 1:
+            return False
+        area = set(self.service_area)
+        return bool((place.country and place.country in area) or (place.state and place.state in area))
+
+    @property
+    def is_demo(self) -> bool:
+        """True for the fictional demo records, which pages must label as such."""
+        return self.source.name.startswith("Demo data")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resolved search location: what the person typed, where it is, how sure we are."""
+
+    query: str
+    name: str
+    lat: float
+    lon: float
+    state: str | None = None
+    country: str = "AU"
+    postcode: str | None = None
+    timezone: str | None = None
+    approximate: bool = False
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Everything a search asks for, cleaned and resolved; nothing downstream reads the request."""
+
+    at: datetime
+    place: Place | None = None
+    radius_km: float = 25.0
+    formats: tuple[str, ...] = ()
+    goals: tuple[str, ...] = ()
+    substances: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    approaches: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    days: tuple[str, ...] = ()
+    starts_within: int | None = None
+    open_now: bool = False
+    text: str | None = None
+    viewer_tz: str | None = None
+    sort: str = "best"
+    page: int = 1
+    per_page: int = 20
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def needs_schedule(self) -> bool:
+        """True when matching depends on session times, not just stored fields."""
+        return bool(self.starts_within is not None or self.open_now)
+
+    @property
+    def filter_goals(self) -> tuple[str, ...]:
+        """Goals that restrict results; "undecided" welcomes every option."""
+        return tuple(g for g in self.goals if g != "undecided")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One concrete session: aware datetimes in the listing's zone."""
+
+    start: datetime
+    end: datetime
+    in_progress: bool
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A listing matched by a backend, with what the backend knows of the match."""
+
+    listing: Listing
+    distance_km: float | None
+    text_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class RankedHit:
+    """A hit after the post-search steps: next sessions, reasons, sort key."""
+
+    listing: Listing
+    distance_km: float | None
+    next_sessions: tuple[Occurrence, ...]
+    open_now: bool
+    why: tuple[str, ...]
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    """What a search returns before rendering."""
+
+    query: SearchQuery
+    total: int
+    items: tuple[RankedHit, ...]
+    facets: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()

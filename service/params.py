@@ -1,0 +1,258 @@
+"""Search parameters: validate `request.args` at the edge into one frozen SearchQuery.
+
+Soft where it helps (clamp radius and page size, with a warning), hard where it matters
+(a latitude off the globe, an unknown place, an unknown filter value: 400 naming the
+parameter).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from . import vocab
+from .errors import ApiError
+from .geocode import PlaceError, coordinate_place, resolve_place
+from .models import SearchQuery
+
+RADIUS_KM = {"default": 25.0, "min": 1.0, "max": 500.0}
+PER_PAGE = {"default": 20, "max": 50}
+# Engines refuse to page past 10,000 results; the embedded store keeps the same limit.
+MAX_RESULT_WINDOW = 10_000
+MAX_TEXT = 200
+
+# An offset written into a URL without encoding arrives with its "+" turned into a space.
+_UNENCODED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
+
+
+class CommaList(fields.Field):
+    """`a,b,c` -> ("a", "b", "c"), each checked against a vocabulary (after synonyms)."""
+
+    def __init__(self, choices, synonyms=None, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(choices)
+        self.synonyms = synonyms or {}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Must be a comma-separated list.")
+        items = []
+        for raw in value.split(","):
+            item = raw.strip().casefold().replace("-", "_").replace(" ", "_")
+            if not item:
+                continue
+            item = self.synonyms.get(item.replace("_", " "), item)
+            if item not in self.choices:
+                raise ValidationError(
+                    f"{raw.strip()[:40]!r} is not one of: {', '.join(self.choices)}."
+                )
+            items.append(item)
+        return tuple(dict.fromkeys(items))
+
+
+class LanguageList(fields.Field):
+    """`en,vi` -> ("en", "vi"): language codes."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = tuple(dict.fromkeys(v.strip().lower() for v in str(value).split(",") if v.strip()))
+        for item in items:
+            if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", item):
+                raise ValidationError(f"{item[:20]!r} is not a language code such as en or vi.")
+        return items
+
+
+class Flag(fields.Boolean):
+    """A boolean that also takes an empty value (`?open_now`) as true."""
+
+    truthy = fields.Boolean.truthy | {"", "on"}
+
+
+class SearchArgs(Schema):
+    """The query string of GET /v1/search."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    near = fields.String(validate=validate.Length(max=200))
+    lat = fields.Float(validate=validate.Range(min=-90, max=90, error="lat must be between -90 and 90"))
+    lon = fields.Float(validate=validate.Range(min=-180, max=180, error="lon must be between -180 and 180"))
+    radius_km = fields.Float(allow_nan=False)
+    format = CommaList(vocab.FORMATS, synonyms={"in person": "in_person", "hybrid": "online"})
+    goal = CommaList(vocab.QUERY_GOALS)
+    substance = CommaList(vocab.SUBSTANCES, synonyms=vocab.SUBSTANCE_SYNONYMS)
+    kind = CommaList(vocab.KINDS)
+    approach = CommaList(vocab.APPROACHES)
+    audience = CommaList(vocab.AUDIENCES)
+    language = LanguageList()
+    day = CommaList(vocab.WEEKDAYS, synonyms={d: d[:3] for d in (
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")})
+    starts_within = fields.Integer(
+        validate=validate.Range(min=1, max=7 * 24 * 60, error="starts_within must be 1 to 10080 minutes")
+    )
+    open_now = Flag()
+    q = fields.String(validate=validate.Length(max=MAX_TEXT))
+    at = fields.String()
+    tz = fields.String()
+    sort = fields.String(validate=validate.OneOf(vocab.SORTS))
+    page = fields.Integer(validate=validate.Range(min=1, error="page must be 1 or more"))
+    per_page = fields.Integer(validate=validate.Range(min=1, error="per_page must be 1 or more"))
+
+    @validates_schema
+    def check_pairs(self, data, **kwargs):
+        if ("lat" in data) != ("lon" in data):
+            missing = "lon" if "lat" in data else "lat"
+            raise ValidationError(f"{missing} is needed with {'lat' if missing == 'lon' else 'lon'}", missing)
+        if "near" in data and "lat" in data:
+            raise ValidationError("give either near or lat and lon, not both", "near")
+
+
+SEARCH_ARGS = SearchArgs()
+
+
+def parse_zone(name: str, parameter: str) -> str:
+    """Check an IANA zone name; raise a 400 naming the parameter when unknown."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise ApiError(400, "bad_parameter", f"{parameter}: unknown time zone {name[:60]!r} "
+                       "(use an IANA name such as Australia/Brisbane)", parameter) from None
+    return name
+
+
+def parse_at(text: str | None, viewer_tz: str | None, now: datetime) -> datetime:
+    """The moment to search from: `at` with an offset, or naive in `tz`; default now (whole minute)."""
+    if not text:
+        return now.astimezone(timezone.utc).replace(second=0, microsecond=0)
+    text = _UNENCODED_OFFSET.sub(r"\1+\2", text.strip())
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "bad_parameter", "at must be an ISO 8601 date-time such as "
+                       "2026-03-01T20:00:00+10:00", "at") from None
+    if moment.tzinfo is None:
+        if not viewer_tz:
+            raise ApiError(400, "bad_parameter", "at needs a UTC offset (e.g. +10:00) or a tz "
+                           "parameter to read it in", "at")
+        moment = moment.replace(tzinfo=ZoneInfo(viewer_tz))
+    return moment
+
+
+def _first_error(messages: dict) -> tuple[str, str]:
+    """The first (parameter, message) from marshmallow's error dict."""
+    for field_name, problems in messages.items():
+        problem = problems[0] if isinstance(problems, list) else problems
+        if isinstance(problem, dict):
+            problem = next(iter(problem.values()))
+            problem = problem[0] if isinstance(problem, list) else problem
+        text = str(problem)
+        if not text.startswith(field_name):
+            text = f"{field_name}: {text}"
+        return field_name, text
+    return "_", "invalid parameters"
+
+
+def parse_search(args, geocoder, now: datetime) -> SearchQuery:
+    """Request args (a mapping of str -> str) into a SearchQuery, or raise ApiError(400)."""
+    single = {k: args.get(k) for k in args.keys()}
+    unknown = sorted(k for k in single if k not in SEARCH_ARGS.fields and k not in ("key",))
+    try:
+        data = SEARCH_ARGS.load({k: v for k, v in single.items() if k in SEARCH_ARGS.fields})
+    except ValidationError as exc:
+        parameter, message = _first_error(exc.messages)
+        raise ApiError(400, "bad_parameter", message, parameter) from None
+    warnings: list[str] = [f"unknown parameter {k[:40]!r} ignored" for k in unknown]
+
+    viewer_tz = parse_zone(data["tz"], "tz") if data.get("tz") else None
+    at = parse_at(data.get("at"), viewer_tz, now)
+
+    place = None
+    if data.get("near"):
+        try:
+            place, place_warnings = resolve_place(data["near"], geocoder)
+        except PlaceError as exc:
+            raise ApiError(400, "unknown_place", str(exc), "near") from None
+        warnings.extend(place_warnings)
+    elif "lat" in data:
+        place = coordinate_place(data["lat"], data["lon"], geocoder)
+
+    radius = data.get("radius_km", RADIUS_KM["default"])
+    if radius != radius or radius in (float("inf"), float("-inf")):
+        raise ApiError(400, "bad_parameter", "radius_km must be a number", "radius_km")
+    clamped = min(max(radius, RADIUS_KM["min"]), RADIUS_KM["max"])
+    if clamped != radius:
+        warnings.append(f"radius_km {radius:g} is outside 1–500; using {clamped:g}")
+    per_page = data.get("per_page", PER_PAGE["default"])
+    if per_page > PER_PAGE["max"]:
+        warnings.append(f"per_page {per_page} is over {PER_PAGE['max']}; using {PER_PAGE['max']}")
+        per_page = PER_PAGE["max"]
+    page = data.get("page", 1)
+    if page * per_page > MAX_RESULT_WINDOW:
+        raise ApiError(400, "bad_parameter", f"page {page} is past the first {MAX_RESULT_WINDOW} "
+                       "results; narrow the search instead", "page")
+    sort = data.get("sort", "best")
+    if sort == "distance" and place is None:
+        warnings.append("sort=distance needs near or lat,lon; sorted by best match instead")
+        sort = "best"
+    text = (data.get("q") or "").strip() or None
+    if data.get("radius_km") is not None and place is None:
+        warnings.append("radius_km has no effect without near or lat,lon")
+
+    return SearchQuery(
+        at=at,
+        place=place,
+        radius_km=clamped,
+        formats=data.get("format", ()),
+        goals=data.get("goal", ()),
+        substances=data.get("substance", ()),
+        kinds=data.get("kind", ()),
+        approaches=data.get("approach", ()),
+        audiences=data.get("audience", ()),
+        languages=data.get("language", ()),
+        days=data.get("day", ()),
+        starts_within=data.get("starts_within"),
+        open_now=bool(data.get("open_now", False)),
+        text=text,
+        viewer_tz=viewer_tz,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+        warnings=tuple(warnings),
+    )
+
+
+def query_echo(query: SearchQuery) -> dict:
+    """The cleaned query as the response echoes it."""
+    place = query.place
+    return {
+        "near": None if place is None else {
+            "query": place.query,
+            "name": place.name,
+            "lat": place.lat,
+            "lon": place.lon,
+            "state": place.state,
+            "country": place.country or None,
+            "timezone": place.timezone,
+            "approximate": place.approximate,
+            "alternatives": list(place.alternatives),
+        },
+        "radius_km": query.radius_km if place else None,
+        "format": list(query.formats),
+        "goal": list(query.goals),
+        "substance": list(query.substances),
+        "kind": list(query.kinds),
+        "approach": list(query.approaches),
+        "audience": list(query.audiences),
+        "language": list(query.languages),
+        "day": list(query.days),
+        "starts_within": query.starts_within,
+        "open_now": query.open_now,
+        "q": query.text,
+        "at": query.at.isoformat(),
+        "tz": query.viewer_tz,
+        "sort": query.sort,
+        "page": query.page,
+        "per_page": query.per_page,
+    }

@@ -1,0 +1,69 @@
+"""Renderers: views hand over data, these return bytes. One registry, chosen by format."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Response, render_template
+
+from ..backends.base import Matches
+from ..models import Occurrence, RankedHit, SearchQuery
+from ..params import query_echo
+from ..schemas import dump_listing
+
+
+def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:
+    """One session: times with offsets in the listing's zone, and in the viewer's when given."""
+    viewer = ZoneInfo(viewer_tz) if viewer_tz else None
+    return {
+        "start": occurrence.start.isoformat(),
+        "end": occurrence.end.isoformat(),
+        "viewer_start": occurrence.start.astimezone(viewer).isoformat() if viewer else None,
+        "viewer_end": occurrence.end.astimezone(viewer).isoformat() if viewer else None,
+        "in_progress": occurrence.in_progress,
+    }
+
+
+def item_document(hit: RankedHit, viewer_tz: str | None) -> dict:
+    """A listing with what the search adds: distance, next sessions, open now, why."""
+    document = dump_listing(hit.listing)
+    document["distance_km"] = hit.distance_km
+    document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
+    document["open_now"] = hit.open_now
+    document["why"] = list(hit.why)
+    return document
+
+
+def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...]) -> dict:
+    """The body of GET /v1/search."""
+    return {
+        "query": query_echo(query),
+        "warnings": list(query.warnings),
+        "total": matches.total,
+        "page": query.page,
+        "per_page": query.per_page,
+        "items": [item_document(hit, query.viewer_tz) for hit in items],
+        "facets": matches.facets,
+    }
+
+
+def to_json(data, status: int = 200) -> Response:
+    """Deterministic JSON bytes: the same data always gives the same body."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_default)
+    return Response(body, status=status, mimetype="application/json")
+
+
+def to_html(template: str, status: int = 200, **context) -> Response:
+    """A server-rendered page."""
+    return Response(render_template(template, **context), status=status, mimetype="text/html")
+
+
+def _default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+RENDERERS = {"json": to_json, "html": to_html}

@@ -1,0 +1,145 @@
+"""When sessions happen: next occurrences of weekly and monthly sessions, with zoneinfo.
+
+Rules at daylight-saving changeovers (those of RFC 5545, which calendar apps follow):
+
+* A start time that does not exist on the day clocks go forward (02:30 in Sydney on the
+  first Sunday of October) is read with the offset from before the gap, so the session
+  starts after the gap: 02:30 AEST is 03:30 AEDT.
+* A start time that happens twice on the day clocks go back (02:30 in Sydney on the first
+  Sunday of April) means the first of the two (the daylight-saving one).
+* A session lasts as long as it usually does in elapsed time: a 90-minute meeting ends
+  90 minutes after it starts, whatever the wall clock did in between.
+
+Pure functions: "now" is always passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from . import vocab
+from .models import Listing, Occurrence, Session
+
+_WEEKDAY_INDEX = {name: i for i, name in enumerate(vocab.WEEKDAYS)}
+_MONTHLY_INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+MINUTES_PER_WEEK = 7 * 24 * 60
+
+# How far ahead to look: three weekly sessions fit in three weeks; three monthly ones in
+# about three months (a "last Saturday" can be 35 days after the previous one).
+_WEEKLY_HORIZON_DAYS = 22
+_MONTHLY_HORIZON_DAYS = 7 * 15
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name (cached: listings share a handful of zones)."""
+    return ZoneInfo(name)
+
+
+def minutes(hhmm: str) -> int:
+    """Minutes since midnight of an "HH:MM" string."""
+    hours, mins = hhmm.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+def duration_minutes(session: Session) -> int:
+    """Length of a session; an end before the start runs past midnight."""
+    length = minutes(session.end) - minutes(session.start)
+    return length if length > 0 else length + 24 * 60
+
+
+def minute_of_week(session: Session) -> int:
+    """Start of a session as minutes since Monday 00:00 local time."""
+    return _WEEKDAY_INDEX[session.weekday] * 24 * 60 + minutes(session.start)
+
+
+def matches_monthly_rule(day: date, rule: str | None) -> bool:
+    """True when `day` is the rule's occurrence of its weekday in the month."""
+    if rule is None:
+        return True
+    if rule == "last":
+        return (day + timedelta(days=7)).month != day.month
+    return (day.day - 1) // 7 + 1 == _MONTHLY_INDEX[rule]
+
+
+def wall_to_aware(day: date, at_time: time, tz: ZoneInfo) -> datetime:
+    """A local wall-clock time as an aware datetime, resolving gaps and folds by the rules above."""
+    naive = datetime.combine(day, at_time)
+    # fold=0 gives the earlier offset for a repeated time and the pre-gap offset for a
+    # missing one; the round trip through UTC then names the real instant.
+    aware = naive.replace(tzinfo=tz, fold=0)
+    return aware.astimezone(timezone.utc).astimezone(tz)
+
+
+def session_occurrences(session: Session, tz_name: str, at: datetime, count: int) -> list[Occurrence]:
+    """The next `count` occurrences of one session not yet ended at `at` (in progress included)."""
+    tz = zone(tz_name)
+    local_now = at.astimezone(tz)
+    weekday = _WEEKDAY_INDEX[session.weekday]
+    start_time = time.fromisoformat(session.start)
+    length = timedelta(minutes=duration_minutes(session))
+    horizon = _MONTHLY_HORIZON_DAYS if session.monthly else _WEEKLY_HORIZON_DAYS
+    found: list[Occurrence] = []
+    # Start from yesterday: a session that began last night may still be running.
+    day = local_now.date() - timedelta(days=1)
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    last_day = local_now.date() + timedelta(days=horizon)
+    while day <= last_day and len(found) < count:
+        if matches_monthly_rule(day, session.monthly):
+            start = wall_to_aware(day, start_time, tz)
+            end = (start.astimezone(timezone.utc) + length).astimezone(tz)
+            if end > at:
+                found.append(Occurrence(start=start, end=end, in_progress=start <= at))
+        day += timedelta(days=7)
+    return found
+
+
+def next_occurrences(listing: Listing, at: datetime, count: int = 3) -> tuple[Occurrence, ...]:
+    """The listing's next `count` sessions from `at`, earliest first (ties by end)."""
+    merged: list[Occurrence] = []
+    for session in listing.sessions:
+        merged.extend(session_occurrences(session, listing.timezone, at, count))
+    merged.sort(key=lambda occ: (occ.start, occ.end))
+    return tuple(merged[:count])
+
+
+def is_open(listing: Listing, occurrences: tuple[Occurrence, ...]) -> bool:
+    """Open now: a 24/7 service, or a session in progress."""
+    return listing.open_24_7 or any(occ.in_progress for occ in occurrences)
+
+
+def minutes_until(listing: Listing, at: datetime) -> float | None:
+    """Minutes from `at` to the next start (negative when in progress; 0 when open 24/7; None when unscheduled)."""
+    if listing.open_24_7:
+        return 0.0
+    upcoming = next_occurrences(listing, at, count=1)
+    if not upcoming:
+        return None
+    return (upcoming[0].start - at).total_seconds() / 60.0
+
+
+def local_minute_of_week(at: datetime, tz_name: str) -> int:
+    """`at` as minutes since Monday 00:00 in the given zone's wall clock."""
+    local = at.astimezone(zone(tz_name))
+    return local.weekday() * 24 * 60 + local.hour * 60 + local.minute
+
+
+def weekday_of(at: datetime, tz_name: str) -> str:
+    """The weekday name of `at` in a zone."""
+    return vocab.WEEKDAYS[at.astimezone(zone(tz_name)).weekday()]
+
+
+# A lower bound on `minutes_until` that needs no calendar: the wall-clock distance to the
+# session's next start within a week. The real figure is never smaller by more than this
+# slack (one daylight-saving shift), so a backend may prefilter and order candidates by it.
+DST_SLACK_MINUTES = 60
+
+
+def approx_minutes_until(start_mow: int, duration: int, now_mow: int) -> int:
+    """Wall-clock minutes until a weekly session starts (negative when it is running)."""
+    since_start = (now_mow - start_mow) % MINUTES_PER_WEEK
+    if since_start < duration:
+        return -since_start
+    return (start_mow - now_mow) % MINUTES_PER_WEEK

@@ -1,0 +1,311 @@
+"""Marshmallow schemas for listings: validate what comes in, dump what goes out.
+
+Loading returns frozen `Listing` dataclasses; errors name the field that failed, e.g.
+`{"sessions": {"0": {"weekday": ["Must be one of: mon, tue, ..."]}}}`.
+"""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import available_timezones
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from . import vocab
+from .models import Contact, FirstVisit, Listing, Location, Session, Source
+
+# Control characters other than tab and newline never belong in listing text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class CleanString(fields.String):
+    """A string field that rejects control characters and trims surrounding space."""
+
+    def __init__(self, *args, max_length: int = 500, **kwargs):
+        super().__init__(*args, validate=validate.Length(max=max_length), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _CONTROL.search(text):
+            raise ValidationError("Contains control characters.")
+        return text.strip()
+
+
+def _choice_list(choices, *, required=True, allow_empty=False):
+    """A list of vocabulary values, without duplicates."""
+    return fields.List(
+        fields.String(validate=validate.OneOf(choices)),
+        required=required,
+        validate=validate.Length(min=0 if allow_empty else 1, max=len(choices)),
+    )
+
+
+def _optional(field_cls, **kwargs):
+    """A nullable field that defaults to None when absent."""
+    return field_cls(load_default=None, allow_none=True, **kwargs)
+
+
+class LocationSchema(Schema):
+    """Where a listing meets."""
+
+    class Meta:
+        unknown = RAISE
+
+    address = _optional(CleanString, max_length=300)
+    locality = _optional(CleanString, max_length=120)
+    state = _optional(CleanString, max_length=40)
+    postcode = _optional(CleanString, max_length=12)
+    country = fields.String(load_default="AU", validate=validate.Regexp(r"^[A-Z]{2}$"))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    approximate = fields.Boolean(load_default=False)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Location(**data)
+
+
+class SessionSchema(Schema):
+    """A weekly or monthly session in the listing's local time."""
+
+    class Meta:
+        unknown = RAISE
+
+    weekday = fields.String(required=True, validate=validate.OneOf(vocab.WEEKDAYS))
+    start = fields.String(
+        required=True, validate=validate.Regexp(_HHMM, error="Must be HH:MM (24-hour).")
+    )
+    end = fields.String(
+        required=True, validate=validate.Regexp(_HHMM, error="Must be HH:MM (24-hour).")
+    )
+    monthly = _optional(fields.String, validate=validate.OneOf(vocab.MONTHLY_RULES))
+
+    @validates_schema
+    def check_length(self, data, **kwargs):
+        # An end earlier than the start means the session runs past midnight; equal
+        # times would be a zero-length or 24-hour session, which is never meant.
+        if data.get("start") and data.get("start") == data.get("end"):
+            raise ValidationError("end must differ from start.", "end")
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Session(**data)
+
+
+class ContactSchema(Schema):
+    """Ways to reach or join."""
+
+    class Meta:
+        unknown = RAISE
+
+    phone = _optional(CleanString, max_length=40)
+    email = _optional(fields.Email)
+    website = _optional(fields.URL, schemes={"http", "https"})
+    conference_url = _optional(fields.URL, schemes={"http", "https"})
+    conference_phone = _optional(CleanString, max_length=60)
+    registration_url = _optional(fields.URL, schemes={"http", "https"})
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Contact(**data)
+
+
+class FirstVisitSchema(Schema):
+    """Newcomer notes."""
+
+    class Meta:
+        unknown = RAISE
+
+    can_attend_while_using = _optional(fields.Boolean)
+    camera_optional = _optional(fields.Boolean)
+    no_need_to_speak = _optional(fields.Boolean)
+    what_to_expect = _optional(CleanString, max_length=500)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return FirstVisit(**data)
+
+
+class SourceSchema(Schema):
+    """Provenance."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = CleanString(required=True, max_length=200)
+    url = _optional(fields.URL, schemes={"http", "https"})
+    licence = _optional(CleanString, max_length=100)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Source(**data)
+
+
+class ListingSchema(Schema):
+    """A whole listing; loads into `Listing`, dumps to the API's JSON shape."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:-]{1,120}$",
+            error="Must be source:source_id (letters, digits, . _ - :).",
+        ),
+    )
+    kind = fields.String(required=True, validate=validate.OneOf(vocab.KINDS))
+    name = CleanString(required=True, max_length=200)
+    description = CleanString(load_default="", max_length=2000)
+    program = _optional(CleanString, max_length=120)
+    approach = fields.String(required=True, validate=validate.OneOf(vocab.APPROACHES))
+    goals = _choice_list(vocab.GOALS)
+    substances = fields.List(
+        fields.String(validate=validate.OneOf(vocab.SUBSTANCES)),
+        load_default=lambda: ["any"],
+        validate=validate.Length(min=1, max=len(vocab.SUBSTANCES)),
+    )
+    formats = _choice_list(vocab.FORMATS)
+    audiences = fields.List(
+        fields.String(validate=validate.OneOf(vocab.AUDIENCES)),
+        load_default=lambda: ["everyone"],
+        validate=validate.Length(min=1, max=len(vocab.AUDIENCES)),
+    )
+    facilitation = _optional(fields.String, validate=validate.OneOf(vocab.FACILITATION))
+    languages = fields.List(
+        fields.String(validate=validate.Regexp(_LANGUAGE, error="Must be a language code like en or zh-Hant.")),
+        load_default=lambda: ["en"],
+        validate=validate.Length(min=1, max=20),
+    )
+    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
+    service_area = fields.List(
+        fields.String(validate=validate.Regexp(r"^[A-Z]{2,3}(-[A-Z0-9]{1,3})?$")),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
+    timezone = fields.String(required=True)
+    sessions = fields.List(
+        fields.Nested(SessionSchema), load_default=list, validate=validate.Length(max=60)
+    )
+    open_24_7 = fields.Boolean(load_default=False)
+    contact = fields.Nested(ContactSchema, load_default=lambda: {})
+    registration_required = fields.Boolean(load_default=False)
+    open_meeting = fields.Boolean(load_default=True)
+    cost = fields.String(load_default="free", validate=validate.OneOf(vocab.COSTS))
+    referral = fields.String(load_default="self", validate=validate.OneOf(vocab.REFERRALS))
+    accessibility = fields.List(
+        fields.String(validate=validate.OneOf(vocab.ACCESSIBILITY)), load_default=list
+    )
+    first_visit = fields.Nested(FirstVisitSchema, load_default=lambda: {})
+    source = fields.Nested(SourceSchema, required=True)
+    updated_at = _optional(fields.String, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}"))
+    verified_at = _optional(fields.String, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}"))
+    status = fields.String(load_default="active", validate=validate.OneOf(vocab.STATUSES))
+
+    @validates("timezone")
+    def check_timezone(self, value, **kwargs):
+        if value not in _known_zones():
+            raise ValidationError(f"Unknown IANA time zone {value[:60]!r}.")
+
+    @validates_schema
+    def check_consistency(self, data, **kwargs):
+        formats = data.get("formats") or []
+        if "in_person" in formats and data.get("location") is None:
+            raise ValidationError("An in-person listing needs a location.", "location")
+        remote = [f for f in formats if f in vocab.REMOTE_FORMATS]
+        if remote and "in_person" not in formats and not data.get("service_area"):
+            raise ValidationError(
+                "An online or phone listing needs a service_area (e.g. ['AU']).",
+                "service_area",
+            )
+
+    @post_load
+    def make(self, data, **kwargs):
+        for name in ("goals", "substances", "formats", "audiences", "languages",
+                     "service_area", "accessibility"):
+            # Keep the first of any duplicate and a stable order, so equal inputs dump equal.
+            data[name] = tuple(dict.fromkeys(data[name]))
+        data["sessions"] = tuple(data["sessions"])
+        if isinstance(data["contact"], dict):
+            data["contact"] = Contact(**data["contact"])
+        if isinstance(data["first_visit"], dict):
+            data["first_visit"] = FirstVisit(**data["first_visit"])
+        return Listing(**data)
+
+
+def _known_zones() -> frozenset[str]:
+    """The IANA zones this machine knows (cached)."""
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones())
+    return _ZONES
+
+
+_ZONES: frozenset[str] | None = None
+
+LISTING_SCHEMA = ListingSchema()
+
+
+def load_listing(record: dict) -> Listing:
+    """Validate one record; raises marshmallow.ValidationError naming the bad fields."""
+    return LISTING_SCHEMA.load(record)
+
+
+def dump_listing(listing: Listing) -> dict:
+    """The listing as plain JSON-ready data, in schema field order."""
+    return LISTING_SCHEMA.dump(listing)
+
+
+def listing_from_trusted(data: dict) -> Listing:
+    """Rebuild a listing stored by this service (already validated) without re-validating."""
+    location = data.get("location")
+    return Listing(
+        **{
+            **data,
+            "goals": tuple(data["goals"]),
+            "substances": tuple(data["substances"]),
+            "formats": tuple(data["formats"]),
+            "audiences": tuple(data["audiences"]),
+            "languages": tuple(data["languages"]),
+            "service_area": tuple(data["service_area"]),
+            "accessibility": tuple(data["accessibility"]),
+            "location": Location(**location) if location else None,
+            "sessions": tuple(Session(**s) for s in data["sessions"]),
+            "contact": Contact(**data["contact"]),
+            "first_visit": FirstVisit(**data["first_visit"]),
+            "source": Source(**data["source"]),
+        }
+    )
+
+
+def flatten_errors(messages, prefix: str = "") -> list[tuple[str, str]]:
+    """Turn marshmallow's nested error dict into (dotted.field, message) pairs."""
+    pairs: list[tuple[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            pairs.extend(flatten_errors(value, path))
+    elif isinstance(messages, list):
+        for item in messages:
+            if isinstance(item, (dict, list)):
+                pairs.extend(flatten_errors(item, prefix))
+            else:
+                pairs.append((prefix or "_schema", str(item)))
+    else:
+        pairs.append((prefix or "_schema", str(messages)))
+    return pairs
+
+
+__all__ = ["ListingSchema", "load_listing", "dump_listing", "listing_from_trusted", "flatten_errors"]

@@ -1,0 +1,44 @@
+"""Configuration, read once by create_app from the environment or a mapping (tests)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+# The repository (or installed tree) root: data/ sits beside service/.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know about its environment."""
+
+    backend: str = "sqlite"
+    sqlite_path: str = str(ROOT / "var" / "linkage.sqlite")
+    search_url: str | None = None
+    index: str = "linkage-listings"
+    geocoder: str = "offline"
+    gazetteer_dir: str = str(ROOT / "data" / "gazetteer")
+    admin_token: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Settings":
+        """Settings from LINKAGE_* variables, defaults for the rest."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for field in fields(cls):
+            name = f"LINKAGE_{field.name.upper()}"
+            if environ.get(name):
+                values[field.name] = environ[name]
+        return cls(**values)
+
+    @classmethod
+    def from_mapping(cls, mapping) -> "Settings":
+        """Settings from a mapping of field names (tests pass these instead of patching)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(mapping) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**mapping)

@@ -1,0 +1,43 @@
+"""The JSON API, v1."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from .. import ranking, render
+from ..backends.base import Matches
+from ..errors import ApiError
+from ..models import Hit, SearchQuery
+from ..params import parse_at, parse_search, parse_zone
+from . import services
+
+blueprint = Blueprint("api", __name__)
+
+
+def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
+    """params -> backend -> post-search steps; shared by the API and the search page."""
+    svc = services()
+    query = parse_search(args, svc.geocoder, svc.clock())
+    matches = svc.backend.search(query)
+    return query, matches, ranking.rank_hits(matches.hits, query)
+
+
+@blueprint.get("/v1/search")
+def search():
+    """Search listings near a place or online, filtered by format, goal and more."""
+    query, matches, items = run_search(request.args)
+    return render.to_json(render.search_document(query, matches, items))
+
+
+@blueprint.get("/v1/listings/<path:listing_id>")
+def listing(listing_id: str):
+    """One listing with its next sessions (from `at`, shown also in `tz`)."""
+    svc = services()
+    found = svc.backend.get(listing_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"No listing with id {listing_id[:120]!r}", "id")
+    viewer_tz = parse_zone(request.args["tz"], "tz") if request.args.get("tz") else None
+    at = parse_at(request.args.get("at"), viewer_tz, svc.clock())
+    query = SearchQuery(at=at, viewer_tz=viewer_tz)
+    hit = ranking.rank_hit(Hit(listing=found, distance_km=None), query)
+    return render.to_json(render.item_document(hit, viewer_tz))

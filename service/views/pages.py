@@ -1,0 +1,48 @@
+"""The server-rendered search page: a form and results, usable without JavaScript."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from .. import render, vocab
+from ..backends.base import BackendUnavailable
+from ..errors import ApiError
+from . import services
+from .api import run_search
+
+blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static")
+
+
+@blueprint.get("/")
+def index():
+    """Search form; with a place or text, the results below it."""
+    args = {k: v for k, v in request.args.items() if v != ""}
+    # Checkbox groups arrive as repeated parameters; the API takes comma lists.
+    for name in ("format", "goal", "kind"):
+        values = request.args.getlist(name)
+        if values:
+            args[name] = ",".join(v for v in values if v)
+    error = None
+    result = None
+    try:
+        info = services().backend.info()
+    except BackendUnavailable:
+        info = {"demo_count": 0, "listing_count": 0}
+    if args.get("near") or args.get("q"):
+        try:
+            query, matches, items = run_search(args)
+            result = render.search_document(query, matches, items)
+        except ApiError as exc:
+            error = exc.message
+        except BackendUnavailable:
+            error = "The search index is not available right now."
+    return render.to_html(
+        "index.html",
+        status=400 if error and "near" in args else 200,
+        args=args,
+        result=result,
+        error=error,
+        info=info,
+        vocab=vocab,
+        label=vocab.label,
+    )
