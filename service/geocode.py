@@ -182,6 +182,8 @@ class OfflineGazetteer:
                 # A bare postcode covers several suburbs; its best-known one names it.
                 return sorted(entries, key=lambda e: (-self._population(e), e.name))[:1], False
             words = [w for w in words if w != postcode]
+            if not words:
+                return [], False  # a bare postcode that does not exist
         # Try the longest trailing run of words first, so "12 Smith St North Sydney" finds
         # North Sydney rather than Sydney.
         for size in range(min(4, len(words)), 0, -1):

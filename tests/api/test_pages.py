@@ -1,0 +1,41 @@
+"""The server-rendered search page and health endpoints."""
+
+
+def test_home_page_form_without_results(client):
+    response = client.get("/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert '<form method="get" action="/"' in html and 'name="near"' in html
+    assert "Demo data — fictional" in html
+    assert "<script" not in html
+
+
+def test_home_page_results_escape_listing_text(client):
+    html = client.get("/?near=2000&q=demo%20group").get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt; Demo group" in html
+    assert "<img src=x" not in html
+
+
+def test_home_page_shows_results_with_sessions(client):
+    html = client.get("/?near=Parramatta&goal=moderation&tz=Australia/Sydney").get_data(as_text=True)
+    assert "options near Parramatta" in html and "km" in html and "Next:" in html
+
+
+def test_home_page_shows_a_bad_place_in_words(client):
+    response = client.get("/?near=Nowhere%20Special%20Town")
+    assert response.status_code == 400
+    assert "no place called" in response.get_data(as_text=True)
+
+
+def test_static_stylesheet(client):
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_readyz_reports_counts(client, demo_listings):
+    body = client.get("/readyz").get_json()
+    assert body["status"] == "ok" and body["listing_count"] == len(demo_listings)
+    assert body["demo_count"] == len(demo_listings)
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}

@@ -1,0 +1,85 @@
+"""Scoring, reasons and facets as pure functions."""
+
+import math
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from service import ranking
+from service.models import Place, SearchQuery
+
+AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+SYDNEY = Place(query="2000", name="Sydney", lat=-33.8688, lon=151.2093, state="NSW")
+
+
+def test_great_circle_matches_geopy():
+    from geopy.distance import great_circle
+
+    expected = great_circle((-33.8688, 151.2093), (-37.8136, 144.9631)).km
+    assert ranking.great_circle_km(-33.8688, 151.2093, -37.8136, 144.9631) == pytest.approx(expected, rel=1e-9)
+
+
+def test_distance_weight_is_gaussian_with_offset():
+    assert ranking.distance_weight(0.0) == 1.0
+    assert ranking.distance_weight(1.0) == 1.0
+    assert ranking.distance_weight(11.0) == pytest.approx(0.5)
+    weights = [ranking.distance_weight(d) for d in (2, 5, 10, 20, 40)]
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_remote_counts_as_remote_equivalent_distance():
+    assert ranking.distance_weight(None) == ranking.distance_weight(ranking.RANKING["remote_equivalent_km"])
+
+
+def test_text_relevance_raises_the_score():
+    assert ranking.best_score(5.0, 3.0, True) > ranking.best_score(5.0, 0.0, True)
+    assert ranking.text_weight(0) == 1.0 and ranking.text_weight(1e9) < 1 + ranking.RANKING["text_weight"] + 1e-9
+
+
+def test_soonest_key_orders_in_progress_first_and_unscheduled_last():
+    keys = [ranking.soonest_key(m) for m in (None, 30.0, -10.0, 0.0)]
+    assert sorted(keys) == [-10.0, 0.0, 30.0, math.inf]
+
+
+def test_reasons_name_goal_distance_format_and_soonness(demo_listings):
+    listing = next(x for x in demo_listings if x.program == "SMART Recovery" and "online" in x.formats
+                   and "in_person" not in x.formats and x.sessions)
+    query = SearchQuery(at=AT, place=SYDNEY, goals=("moderation",), formats=("online",))
+    hit = ranking.rank_hit(ranking.Hit(listing=listing, distance_km=None), query)
+    assert hit.why[0] == "Fits the goal: cutting down"
+    assert any(reason.startswith("Online") for reason in hit.why)
+    near = next(x for x in demo_listings if "in_person" in x.formats and x.location)
+    ranked = ranking.rank_hit(ranking.Hit(listing=near, distance_km=3.14159), query)
+    assert "3.1 km away" in ranked.why
+
+
+def test_reasons_for_undecided(demo_listings):
+    listing = next(x for x in demo_listings if len(x.goals) > 1)
+    query = SearchQuery(at=AT, goals=("undecided",))
+    assert "Welcomes people still deciding on a goal" in ranking.reasons(listing, query, None, ())
+
+
+def test_reasons_say_starts_soon(demo_listings):
+    listing = next(x for x in demo_listings if x.sessions and not x.open_24_7)
+    first = ranking.schedule.next_occurrences(listing, AT, 1)[0]
+    before = first.start.astimezone(timezone.utc).replace(second=0) - ranking.timedelta(minutes=45)
+    query = SearchQuery(at=before)
+    assert "Starts in 45 min" in ranking.rank_hit(ranking.Hit(listing, None), query).why
+
+
+def test_facets_count_every_value(demo_listings):
+    facets = ranking.facet_counts(demo_listings)
+    assert sum(facets["kind"].values()) == len(demo_listings)
+    assert facets["format"]["online"] == sum("online" in x.formats for x in demo_listings)
+    assert set(facets) == {"format", "goal", "kind", "approach"}
+    empty = ranking.facet_counts([])
+    assert all(v == 0 for group in empty.values() for v in group.values())
+
+
+def test_remote_covers_by_country_or_state(demo_listings):
+    national = next(x for x in demo_listings if x.service_area == ("AU",) and "in_person" not in x.formats)
+    assert national.remote_covers(SYDNEY)
+    assert not national.remote_covers(replace(SYDNEY, country="CA", state="AB"))
+    in_person = next(x for x in demo_listings if x.formats == ("in_person",))
+    assert not in_person.remote_covers(SYDNEY)

@@ -1,0 +1,103 @@
+"""The SQLite backend: atomic swap, failed loads, query building."""
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from service.backends.sqlite import SQLiteBackend, bitmask, bounding_box, build_sql, fts_expression
+from service.models import Place, SearchQuery
+from service.ranking import great_circle_km
+
+AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+
+
+def test_load_swaps_in_a_new_file(tmp_path, demo_listings):
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(demo_listings[:10])
+    assert backend.count() == 10
+    backend.load(demo_listings[:20])
+    assert backend.count() == 20  # the open connection notices the swap
+    assert [p.name for p in tmp_path.iterdir()] == ["index.sqlite"]
+
+
+def test_failed_load_leaves_the_old_index_serving(tmp_path, demo_listings):
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(demo_listings[:10])
+
+    def broken():
+        yield from demo_listings[10:15]
+        raise RuntimeError("feed broke half way")
+
+    with pytest.raises(RuntimeError):
+        backend.load(broken())
+    assert backend.count() == 10
+    with pytest.raises(ValueError, match="duplicate"):
+        backend.load([demo_listings[0], demo_listings[0]])
+    assert backend.count() == 10
+    assert [p.name for p in tmp_path.iterdir()] == ["index.sqlite"]
+
+
+def test_stored_listing_round_trips(tmp_path, demo_listings):
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(demo_listings)
+    for listing in demo_listings[:50]:
+        assert backend.get(listing.id) == listing
+    assert backend.get("demo:missing") is None
+
+
+def test_bitmask():
+    assert bitmask(["online"], ("in_person", "online", "phone")) == 2
+    assert bitmask(["phone", "in_person", "phone"], ("in_person", "online", "phone")) == 5
+
+
+def test_bounding_box_encloses_the_circle():
+    lat, lon, radius = -33.87, 151.21, 25
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius)
+    assert great_circle_km(lat, lon, max_lat, lon) == pytest.approx(radius, rel=1e-6)
+    assert great_circle_km(lat, lon, lat, max_lon) >= radius - 1e-6
+    assert bounding_box(89.5, 0, 100)[2:] == (-180.0, 180.0)
+
+
+def test_fts_expression_quotes_every_word_and_adds_synonyms():
+    assert fts_expression('smart "OR" NEAR(') == '("smart") AND ("or") AND ("near" OR "near"*)'
+    assert '"methamphetamine"' in fts_expression("ice")
+    assert fts_expression("  ,;  ") is None
+
+
+def test_build_sql_filters_are_parameters_not_text():
+    place = Place(query="x", name="x", lat=-33.8, lon=151.0, state="NSW", country="AU")
+    query = SearchQuery(at=AT, place=place, formats=("online",), kinds=("group'; DROP TABLE listings; --",))
+    sql = build_sql(query)
+    assert "DROP" not in sql.where and "DROP" not in sql.with_clause
+    assert sql.params["kind0"].startswith("group'")
+    assert sql.params["formats"] == 2 and sql.has_place
+
+
+def test_radius_test_is_the_great_circle(tmp_path, demo_listings):
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    in_person = [x for x in demo_listings if x.formats == ("in_person",)]
+    backend.load(in_person)
+    centre = Place(query="x", name="x", lat=-33.8688, lon=151.2093, state="ZZ", country="ZZ")
+    for radius in (2.0, 5.0, 12.5):
+        query = SearchQuery(at=AT, place=centre, radius_km=radius, per_page=50, sort="distance")
+        expected = sorted(
+            (great_circle_km(centre.lat, centre.lon, x.location.lat, x.location.lon), x.id)
+            for x in in_person
+            if x.status == "active"
+            and great_circle_km(centre.lat, centre.lon, x.location.lat, x.location.lon) <= radius
+        )
+        matches = backend.search(query)
+        assert matches.total == len(expected)
+        assert [h.listing.id for h in matches.hits] == [i for _, i in expected][:50]
+
+
+def test_file_is_readable_by_plain_sqlite(tmp_path, demo_listings):
+    path = tmp_path / "index.sqlite"
+    SQLiteBackend(path).load(demo_listings[:5])
+    with sqlite3.connect(path) as conn:
+        doc = json.loads(conn.execute("SELECT doc FROM listings LIMIT 1").fetchone()[0])
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+    assert doc["source"]["name"].startswith("Demo data")
+    assert meta["listing_count"] == "5"
