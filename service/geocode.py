@@ -13,7 +13,7 @@ import csv
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from geopy.location import Location
@@ -180,7 +180,8 @@ class OfflineGazetteer:
                     if named:
                         return named, False
                 # A bare postcode covers several suburbs; its best-known one names it.
-                return sorted(entries, key=lambda e: (-self._population(e), e.name))[:1], False
+                best = sorted(entries, key=lambda e: (-self._population(e), e.name))[0]
+                return [self._well_known_name(best)], False
             words = [w for w in words if w != postcode]
             if not words:
                 return [], False  # a bare postcode that does not exist
@@ -202,6 +203,24 @@ class OfflineGazetteer:
                     return entries, True
         return [], False
 
+    def _well_known_name(self, entry: GazetteerEntry, within_km: float = 3.0) -> GazetteerEntry:
+        """Name a postcode after a well-known place at its centre ("2000" is Sydney, not Barangaroo)."""
+        if self._population(entry):
+            return entry
+        from .ranking import great_circle_km
+
+        cell = (int(math.floor(entry.lat)), int(math.floor(entry.lon)))
+        around = [
+            other for dlat in (-1, 0, 1) for dlon in (-1, 0, 1)
+            for other in self._grid.get((cell[0] + dlat, cell[1] + dlon), ())
+            if other.population and other.state == entry.state and other.country == entry.country
+            and great_circle_km(entry.lat, entry.lon, other.lat, other.lon) <= within_km
+        ]
+        if not around:
+            return entry
+        biggest = min(around, key=lambda e: (-e.population, e.name))
+        return replace(entry, name=biggest.name, population=biggest.population)
+
     def _population(self, entry: GazetteerEntry) -> int:
         """Population of the locality of the same name and state, 0 when unknown."""
         for known in self._by_name.get(normalise(entry.name), []):
@@ -213,15 +232,17 @@ class OfflineGazetteer:
         """The closest known locality within `max_km`, or None (for naming raw coordinates)."""
         from .ranking import great_circle_km
 
-        best, best_km = None, max_km
         cell_lat, cell_lon = int(math.floor(lat)), int(math.floor(lon))
-        for dlat in (-1, 0, 1):
-            for dlon in (-1, 0, 1):
-                for entry in self._grid.get((cell_lat + dlat, cell_lon + dlon), ()):
-                    km = great_circle_km(lat, lon, entry.lat, entry.lon)
-                    if km < best_km or (km == best_km and best is not None and entry.name < best.name):
-                        best, best_km = entry, km
-        return best
+        around = sorted(
+            (great_circle_km(lat, lon, entry.lat, entry.lon), entry.name, entry)
+            for dlat in (-1, 0, 1) for dlon in (-1, 0, 1)
+            for entry in self._grid.get((cell_lat + dlat, cell_lon + dlon), ())
+        )
+        around = [(km, entry) for km, _, entry in around if km <= max_km]
+        # A named town or suburb reads better than a post-office box ("Albert Street BC").
+        populated = [pair for pair in around if pair[1].population]
+        chosen = populated or around
+        return chosen[0][1] if chosen else None
 
     def suggest(self, prefix: str, limit: int = 10) -> list[GazetteerEntry]:
         """Australian places whose name or postcode starts with `prefix`, biggest first."""

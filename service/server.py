@@ -37,5 +37,7 @@ def serve(host: str, port: int, workers: int | None = None, threads: int = 1) ->
             "timeout": 30,
             "graceful_timeout": 20,
             "accesslog": "-",
+            # Several servers may run on one machine (tests, benchmarks); none needs the control socket.
+            "control_socket_disable": True,
         }
     ).run()

@@ -206,13 +206,54 @@ def build_au_localities(cities500: dict) -> list[dict]:
     return out
 
 
-def build_au_postcodes(records: list[dict], indexes: dict[str, NearestLocality]) -> tuple[list[dict], dict]:
+# A postcode centroid this far from the only same-named locality in its state is a
+# misplaced point in the source (Katherine 0851 sat ~530 km away), not a second place.
+MAX_CENTROID_ERROR_KM = 50.0
+
+
+def neighbourhood(postcode: str, records: list[dict]) -> tuple[float, float] | None:
+    """Median centroid of the postcodes numbered within 3 of this one.
+
+    Australian postcodes are allocated by area, so neighbours in number are neighbours on
+    the map; this tells a misplaced centroid from a second town sharing a name.
+    """
+    number = int(postcode)
+    near = [(float(r["latitude"]), float(r["longitude"])) for r in records
+            if r.get("latitude") not in (None, "", 0) and str(r["code"]).strip().isdigit()
+            and 0 < abs(int(r["code"]) - number) <= 3]
+    if not near:
+        return None
+    lats, lons = sorted(p[0] for p in near), sorted(p[1] for p in near)
+    return lats[len(lats) // 2], lons[len(lons) // 2]
+
+
+def corrected_position(lat: float, lon: float, name: str, state: str, postcode: str,
+                       unique_names: dict[tuple[str, str], dict],
+                       records: list[dict]) -> tuple[float, float, bool]:
+    """The GeoNames position when the source's centroid is far from the town it names.
+
+    Only when the GeoNames town also sits nearer the postcode's numeric neighbours: a
+    "Douglas QLD 4354" near Toowoomba is not the Douglas in Townsville.
+    """
+    loc = unique_names.get((name.casefold(), state))
+    if loc is None or haversine_km(lat, lon, loc["lat"], loc["lon"]) <= MAX_CENTROID_ERROR_KM:
+        return lat, lon, False
+    centre = neighbourhood(postcode, records)
+    if centre is None or haversine_km(*centre, loc["lat"], loc["lon"]) >= haversine_km(*centre, lat, lon):
+        return lat, lon, False
+    return loc["lat"], loc["lon"], True
+
+
+def build_au_postcodes(records: list[dict], indexes: dict[str, NearestLocality],
+                       unique_names: dict[tuple[str, str], dict] | None = None) -> tuple[list[dict], dict]:
     """Turn postal-code records into rows with a timezone; return (rows, stats).
 
     indexes maps a state abbreviation to a NearestLocality over that state's
-    GeoNames localities.
+    GeoNames localities; unique_names maps (casefolded name, state) to the one
+    GeoNames locality of that name in that state, for correcting misplaced centroids.
     """
-    stats = {"input": len(records), "skipped_no_coords": 0, "duplicates": 0,
+    unique_names = unique_names or {}
+    stats = {"input": len(records), "skipped_no_coords": 0, "duplicates": 0, "coords_corrected": 0,
              "tz_nearest": 0, "tz_nearest_normalised": 0, "tz_state_fallback": 0, "tz_override": 0}
     seen = set()
     rows = []
@@ -224,6 +265,9 @@ def build_au_postcodes(records: list[dict], indexes: dict[str, NearestLocality])
             continue
         lat, lon = float(lat), float(lon)
         postcode = str(rec["code"]).strip().zfill(4)  # NT postcodes keep their leading zero
+        lat, lon, corrected = corrected_position(
+            lat, lon, title_case(rec["localityName"]), rec["stateCode"], postcode, unique_names, records)
+        stats["coords_corrected"] += corrected
         row = {
             "postcode": postcode,
             "locality": title_case(rec["localityName"]),
@@ -321,7 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     for loc in localities:
         by_state.setdefault(loc["state"], []).append(loc)
     indexes = {state: NearestLocality(locs) for state, locs in by_state.items()}
-    postcodes, stats = build_au_postcodes(postal, indexes)
+    name_counts: dict[tuple[str, str], list[dict]] = {}
+    for loc in localities:
+        name_counts.setdefault((loc["name"].casefold(), loc["state"]), []).append(loc)
+    unique_names = {key: locs[0] for key, locs in name_counts.items() if len(locs) == 1}
+    postcodes, stats = build_au_postcodes(postal, indexes, unique_names)
     world = build_world_cities(cities15000)
 
     write_csv(args.out / "au_postcodes.csv", ["postcode", "locality", "state", "lat", "lon", "timezone"], postcodes)
@@ -332,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"au_postcodes.csv: {len(postcodes)} rows "
           f"(input {stats['input']}, skipped without coordinates {stats['skipped_no_coords']}, "
-          f"exact duplicates {stats['duplicates']}; timezone from nearest same-state locality {stats['tz_nearest']} "
+          f"exact duplicates {stats['duplicates']}, centroids corrected from GeoNames {stats['coords_corrected']}; timezone from nearest same-state locality {stats['tz_nearest']} "
           f"(of which reset to the state default {stats['tz_nearest_normalised']}), "
           f"state fallback {stats['tz_state_fallback']}, override {stats['tz_override']})")
     print(f"au_localities.csv: {len(localities)} rows")
