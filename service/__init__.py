@@ -9,11 +9,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
-
-from flask import Flask
+from typing import TYPE_CHECKING, Callable
 
 from .settings import Settings
+
+if TYPE_CHECKING:  # Flask is imported when an app is built, so data scripts can use vocab alone.
+    from flask import Flask
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,10 @@ def make_geocoder(settings: Settings):
     raise ValueError(f"LINKAGE_GEOCODER={settings.geocoder!r} is not supported; use offline")
 
 
-def create_app(config=None, *, backend=None, geocoder=None, clock=None) -> Flask:
+def create_app(config=None, *, backend=None, geocoder=None, clock=None) -> "Flask":
     """Build the Flask app. `config` is a Settings, a mapping of setting names, or None (environment)."""
+    from flask import Flask
+
     if isinstance(config, Settings):
         settings = config
     elif config is None:

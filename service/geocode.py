@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from geopy.location import Location
 
 from . import vocab
 from .models import Place
+from .text import normalise
 
 _COORDS = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 _POSTCODE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
@@ -38,14 +38,6 @@ _COUNTRY_WORDS = {"australia": "AU", "au": "AU"}
 
 class PlaceError(ValueError):
     """The place could not be resolved; the message says why in words for the user."""
-
-
-def normalise(text: str) -> str:
-    """Lower-case, accent-free, punctuation-free text for matching place names."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = re.sub(r"[^\w\s]", " ", plain.casefold())
-    return re.sub(r"\s+", " ", plain).strip()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 # Import the controlled vocabularies from the service so values can never drift.
 sys.path.insert(0, ROOT)
-from service import vocab  # noqa: E402
+from service import programs, vocab  # noqa: E402
 
 OUTPUT = os.path.join(HERE, "listings.json")
 SEED = 20261126
@@ -193,107 +193,95 @@ ONLINE_EXTRA = [("07:00", "08:00"), ("20:00", "21:00"), ("20:30", "21:30")]
 # ---------------------------------------------------------------------------
 # Program stance defaults (the brief's table), plus plain-language text.
 # ---------------------------------------------------------------------------
+# Stance (approach, goals, substances, facilitation, audience) comes from the service's
+# program table, so the demo data shows exactly what indexers assume for each program.
 PROGRAMS = {
     "SMART Recovery": dict(
-        slug="smart", approach="self_management", goals=["abstinence", "moderation"],
-        substances=["any"], facilitation="facilitator_led", audience="everyone",
-        weight=22, while_using=True,
+        slug="smart", weight=22, while_using=True,
         blurb="A SMART Recovery meeting using practical self-management tools drawn "
               "from CBT and motivational interviewing.",
         expect="A trained facilitator runs a check-in, then the group works through "
                "one or two current challenges using SMART tools."),
     "Alcoholics Anonymous": dict(
-        slug="aa", approach="twelve_step", goals=["abstinence"], substances=["alcohol"],
-        facilitation="peer_led", audience="everyone", weight=26, while_using=True,
+        slug="aa", weight=26, while_using=True,
         blurb="An Alcoholics Anonymous meeting where members share their experience "
               "of recovery from alcohol using the Twelve Steps.",
         expect="A chairperson opens with readings, then members take turns to share; "
                "newcomers are welcomed and can simply listen."),
     "Narcotics Anonymous": dict(
-        slug="na", approach="twelve_step", goals=["abstinence"], substances=["any"],
-        facilitation="peer_led", audience="everyone", weight=14, while_using=True,
+        slug="na", weight=14, while_using=True,
         blurb="A Narcotics Anonymous meeting for people who want to stop using drugs, "
               "following the Twelve Steps.",
         expect="The meeting opens with readings and a topic, members share in turn, "
                "and newcomers are offered a welcome key tag."),
     "Crystal Meth Anonymous": dict(
-        slug="cma", approach="twelve_step", goals=["abstinence"],
-        substances=["methamphetamine"], facilitation="peer_led", audience="everyone",
-        weight=4, while_using=True,
+        slug="cma", weight=4, while_using=True,
         blurb="A Crystal Meth Anonymous meeting for people who want to stop using "
               "crystal meth (ice), following the Twelve Steps.",
         expect="Members read the CMA preamble, share about recovery from meth, and "
                "make newcomers welcome without pressure to talk."),
     "LifeRing": dict(
-        slug="lifering", approach="secular_peer", goals=["abstinence"], substances=["any"],
-        facilitation="peer_led", audience="everyone", weight=3, while_using=True,
+        slug="lifering", weight=3, while_using=True,
         blurb="A LifeRing Secular Recovery meeting: non-religious peer support for "
               "people choosing to live free of alcohol and other drugs.",
         expect="A volunteer convenor invites each person to share how their week "
                "went, focusing on the present rather than the past."),
     "Moderation Management": dict(
-        slug="mm", approach="self_management", goals=["moderation", "abstinence"],
-        substances=["alcohol"], facilitation="peer_led", audience="everyone",
-        weight=2, while_using=True,
+        slug="mm", weight=2, while_using=True,
         blurb="A Moderation Management group for people who want to cut down on "
               "drinking, or take a break, with support and practical limits.",
         expect="People share their drinking goals and how the week went, and many "
                "start with a 30-day break from alcohol."),
     "HAMS": dict(
-        slug="hams", approach="harm_reduction", goals=list(vocab.GOALS),
-        substances=["any"], facilitation="peer_led", audience="everyone", weight=2,
+        slug="hams", weight=2,
         while_using=True,
         blurb="A HAMS (Harm reduction, Abstinence and Moderation Support) group: "
               "choose your own goal, whether that is safer use, cutting down or quitting.",
         expect="An informal chat where people set or review their own goal and swap "
                "practical tips, with no judgement about where they are at."),
     "Recovery Dharma": dict(
-        slug="recovery-dharma", approach="buddhist", goals=["abstinence"],
-        substances=["any"], facilitation="peer_led", audience="everyone", weight=4,
+        slug="recovery-dharma", weight=4,
         while_using=True,
         blurb="A Recovery Dharma meeting using Buddhist-inspired meditation and "
               "inquiry to support recovery from addiction.",
         expect="The meeting starts with a short guided meditation, then a reading "
                "and an open sharing circle."),
     "Al-Anon": dict(
-        slug="al-anon", approach="twelve_step", goals=list(vocab.GOALS),
-        substances=["alcohol"], facilitation="peer_led", audience="family_friends",
-        weight=6, while_using=True,
+        slug="al-anon", weight=6, while_using=True,
         blurb="An Al-Anon Family Groups meeting for people affected by someone "
               "else's drinking.",
         expect="Members share how they look after themselves while someone close "
                "to them drinks; you do not need to talk at your first meeting."),
     "Nar-Anon": dict(
-        slug="nar-anon", approach="twelve_step", goals=list(vocab.GOALS),
-        substances=["any"], facilitation="peer_led", audience="family_friends",
-        weight=3, while_using=True,
+        slug="nar-anon", weight=3, while_using=True,
         blurb="A Nar-Anon Family Groups meeting for relatives and friends of people "
               "who use drugs.",
         expect="Members share their own experience of living with someone's drug "
                "use and how they have found some calm."),
     "SMART Recovery Family & Friends": dict(
-        slug="smart-ff", approach="self_management", goals=list(vocab.GOALS),
-        substances=["any"], facilitation="facilitator_led", audience="family_friends",
-        weight=3, while_using=True,
+        slug="smart-ff", weight=3, while_using=True,
         blurb="A SMART Recovery Family & Friends group teaching practical skills to "
               "support someone you care about and look after yourself.",
         expect="A facilitator introduces a skill such as positive communication, "
                "then people talk through their own situation."),
     "Cocaine Anonymous": dict(
-        slug="ca", approach="twelve_step", goals=["abstinence"], substances=["cocaine"],
-        facilitation="peer_led", audience="everyone", weight=2, while_using=True,
+        slug="ca", weight=2, while_using=True,
         blurb="A Cocaine Anonymous meeting for people who want to stop using cocaine "
               "and other mind-altering substances.",
         expect="Members share their experience, strength and hope; newcomers are "
                "welcome to just listen."),
     "Gamblers Anonymous": dict(
-        slug="ga", approach="twelve_step", goals=["abstinence"], substances=["gambling"],
-        facilitation="peer_led", audience="everyone", weight=3, while_using=True,
+        slug="ga", weight=3, while_using=True,
         blurb="A Gamblers Anonymous meeting for people who want to stop gambling, "
               "including the pokies and online betting.",
         expect="Members talk about their gambling and recovery; a newcomer can ask "
                "questions or simply listen."),
 }
+for _name, _spec in PROGRAMS.items():
+    _stance = programs.STANCES[_name]
+    _spec.update(approach=_stance.approach, goals=list(_stance.goals),
+                 substances=list(_stance.substances), facilitation=_stance.facilitation,
+                 audience=_stance.audiences[0])
 
 AUDIENCE_TEXT = {
     "women": "This meeting is for women.",
@@ -1350,8 +1338,8 @@ def check(listings):
     }
 
 
-def main():
-    """Build, check and write the listings, then print a coverage summary."""
+def build() -> str:
+    """The checked listings as the exact text of listings.json."""
     b = Builder(SEED)
     add_special_groups(b)
     add_meth_groups(b)
@@ -1360,8 +1348,14 @@ def main():
     add_services(b)
     add_helplines(b)
     listings = sorted(b.listings, key=lambda l: l["id"])
-    summary = check(listings)
-    text = json.dumps(listings, indent=1, ensure_ascii=False) + "\n"
+    check(listings)
+    return json.dumps(listings, indent=1, ensure_ascii=False) + "\n"
+
+
+def main():
+    """Build, check and write the listings, then print a coverage summary."""
+    text = build()
+    summary = check(json.loads(text))
     with open(OUTPUT, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
     for key, value in summary.items():

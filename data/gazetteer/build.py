@@ -30,6 +30,11 @@ import re
 import sys
 from pathlib import Path
 
+# The service's vocabularies and distance function, so the gazetteer and the service agree.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from service.ranking import great_circle_km as haversine_km  # noqa: E402
+from service.vocab import STATES  # noqa: E402
+
 # Pinned versions the committed CSVs were built from. A mismatch is only a
 # warning: the build still works, but the output will differ from the repo.
 EXPECTED_VERSIONS = {
@@ -50,16 +55,7 @@ AU_ADMIN1 = {
 }
 
 # Used when no GeoNames locality is close enough to borrow a zone from.
-STATE_TIMEZONE = {
-    "ACT": "Australia/Sydney",
-    "NSW": "Australia/Sydney",
-    "VIC": "Australia/Melbourne",
-    "QLD": "Australia/Brisbane",
-    "SA": "Australia/Adelaide",
-    "WA": "Australia/Perth",
-    "TAS": "Australia/Hobart",
-    "NT": "Australia/Darwin",
-}
+STATE_TIMEZONE = STATES
 
 # Postcodes whose zone cannot come from the nearest AU locality.
 # - 2898 Lord Howe Island: cities500 has no Lord Howe locality, and the island
@@ -82,7 +78,6 @@ TIMEZONE_OVERRIDES = {
 # state default is more trustworthy.
 MAX_NEIGHBOUR_KM = 100.0
 
-EARTH_RADIUS_KM = 6371.0088
 
 # Tokens that are abbreviations in Australia Post names (MC = mail centre,
 # PO = post office, ...) and would be mangled by naive title-casing.
@@ -135,15 +130,6 @@ def title_case(name: str) -> str:
         return titled
 
     return " ".join(fix(w) for w in name.split())
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in kilometres between two WGS84 points."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 class NearestLocality:
