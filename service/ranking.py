@@ -174,6 +174,27 @@ def facet_counts(listings) -> dict:
     return facets
 
 
+def order_key(query: SearchQuery, hit: Hit, minutes_until: float | None) -> tuple:
+    """Sort key for results ordered in Python; backends order the same way in their stores.
+
+    best: score, then distance (nearer first, online last), then id; distance: distance,
+    then id; soonest: time to next start, then id.
+    """
+    distance = math.inf if hit.distance_km is None else hit.distance_km
+    if query.sort == "soonest":
+        return (soonest_key(minutes_until), hit.listing.id)
+    if query.sort == "distance" and query.place:
+        return (distance, hit.listing.id)
+    if query.place or query.text:
+        effective = hit.distance_km
+        if query.place and hit.listing.remote_covers(query.place):
+            remote = RANKING["remote_equivalent_km"]
+            effective = remote if effective is None else min(effective, remote)
+        score = best_score(effective, hit.text_score, bool(query.place))
+        return (-score, distance, hit.listing.id)
+    return (0.0, distance, hit.listing.id)
+
+
 def page_slice(items: list, page: int, per_page: int) -> list:
     """The items of one page (pages count from 1)."""
     start = (page - 1) * per_page

@@ -7,8 +7,8 @@ the SQL: values within one parameter are alternatives, parameters combine with A
 from __future__ import annotations
 
 from service import schedule
-from service.models import Listing, SearchQuery
-from service.ranking import great_circle_km
+from service.models import Hit, Listing, SearchQuery
+from service.ranking import great_circle_km, order_key
 
 
 def matches(listing: Listing, query: SearchQuery) -> bool:
@@ -50,7 +50,7 @@ def matches(listing: Listing, query: SearchQuery) -> bool:
 
 
 def search_ids(listings, query: SearchQuery) -> list[str]:
-    """Ids of matching listings, ordered as `sort=distance` or `sort=soonest` order them."""
+    """Ids of matching listings in the query's order (best: by ranking.order_key, without text)."""
     found = [x for x in listings if matches(x, query)]
 
     def distance(listing):
@@ -58,7 +58,11 @@ def search_ids(listings, query: SearchQuery) -> list[str]:
             return float("inf")
         return great_circle_km(query.place.lat, query.place.lon, listing.location.lat, listing.location.lon)
 
-    if query.sort == "soonest":
+    if query.sort == "best":
+        def key(listing):
+            hit = Hit(listing, None if distance(listing) == float("inf") else distance(listing))
+            return order_key(query, hit, None)
+    elif query.sort == "soonest":
         def key(listing):
             wait = schedule.minutes_until(listing, query.at)
             return (float("inf") if wait is None else wait, listing.id)

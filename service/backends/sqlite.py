@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Iterable
 
 from .. import ranking, schedule, vocab
-from ..models import Hit, Listing, SearchQuery
+from ..models import Listing, SearchQuery
 from ..schemas import dump_listing, listing_from_trusted
+from . import timed
 from .base import BackendUnavailable, LoadReport, Matches
 
 SCHEMA = """
@@ -243,24 +244,26 @@ def best_key_sql(sql: SqlQuery) -> str:
     """ORDER BY for sort=best without a Python pass: a monotone form of ranking.best_score.
 
     Without text, the score falls with distance, so ordering by a clamped cosine gives the
-    same order: everything within the decay offset ties (broken by id), online options
-    count as `remote_equivalent_km` away. With text, the exact score is computed.
+    same order: everything within the decay offset ties, online options count as
+    `remote_equivalent_km` away. With text, the exact score is computed. Ties go to the
+    nearer listing, then to the lower id (as ranking.order_key).
     """
     cos_offset = math.cos(ranking.RANKING["distance_offset_km"] / ranking.EARTH_RADIUS_KM)
     cos_remote = math.cos(ranking.RANKING["remote_equivalent_km"] / ranking.EARTH_RADIUS_KM)
     if not sql.has_place:
-        nearness = "1.0"
+        nearness, nearer = "1.0", "l.rid"  # no place: nothing is nearer; rid follows id order
     else:
         covered = ("(l.remote = 1 AND (instr(l.service_area, :area_country) > 0 "
                    "OR instr(l.service_area, :area_state) > 0))")
         cosine = (f"MIN({cos_offset!r}, MAX(COALESCE({dot_sql(sql)}, -1.0), "
                   f"CASE WHEN {covered} THEN {cos_remote!r} ELSE -1.0 END))")
+        nearer = f"{dot_sql(sql)} DESC"
         if not sql.has_text:
-            return f"{cosine} DESC, l.id"
+            return f"{cosine} DESC, {nearer}, l.id"
         nearness = f"py_distance_weight({cosine})"
     if not sql.has_text:
         return "l.id"
-    return f"({nearness} * py_text_weight(-t.bm)) DESC, l.id"
+    return f"({nearness} * py_text_weight(-t.bm)) DESC, {nearer}, l.id"
 
 
 def _py_distance_weight(cosine: float) -> float:
@@ -388,31 +391,33 @@ class SQLiteBackend:
         """Filter, count, facet, order and page in SQL; exact times in Python when needed."""
         sql = build_sql(query)
         if query.needs_schedule:
-            return self._search_scheduled(query, sql)
+            return timed.within_time(self._timed_candidates(query, sql, timed.bound_limit(query)), query)
         head = sql.with_clause + f"SELECT {{}} FROM {from_clause(sql)} WHERE {sql.where}"
         total, facets = facets_from_row(self._execute(head.format(facet_sql()), sql.params).fetchone())
         limit, offset = query.per_page, (query.page - 1) * query.per_page
-        columns = f"l.rid, l.id, {dot_sql(sql)}, {'t.bm' if sql.has_text else '0.0'}"
         if query.sort == "soonest":
-            rows = self._soonest_rows(query, sql, offset + limit)[offset:offset + limit]
+            batches = self._batches(self._timed_rows(query, sql))
+            hits = timed.soonest_hits(batches, query, offset + limit)[offset:]
+            return Matches(total=total, hits=tuple(hits), facets=facets)
+        columns = f"l.rid, {'t.bm' if sql.has_text else '0.0'}, NULL"
+        if query.sort == "best":
+            order = best_key_sql(sql)
         else:
-            order = "l.id" if not sql.has_place else f"{dot_sql(sql)} DESC, l.id"
-            if query.sort == "best":
-                order = best_key_sql(sql)
-            rows = self._execute(
-                f"{head.format(columns)} ORDER BY {order} LIMIT {limit} OFFSET {offset}", sql.params
-            ).fetchall()
-        listings = self._listings([r[0] for r in rows])
-        hits = tuple(self._hit(listings[r[0]], r, query) for r in rows)
-        return Matches(total=total, hits=hits, facets=facets)
+            order = f"{dot_sql(sql)} DESC, l.id" if sql.has_place else "l.id"
+        rows = self._execute(
+            f"{head.format(columns)} ORDER BY {order} LIMIT {limit} OFFSET {offset}", sql.params
+        ).fetchall()
+        hits = [c.hit(query) for batch in self._batches(iter(rows)) for c in batch]
+        return Matches(total=total, hits=tuple(hits), facets=facets)
 
-    def _hit(self, listing: Listing, row, query: SearchQuery) -> Hit:
-        distance = None
-        if query.place and listing.location:
-            distance = ranking.great_circle_km(
-                query.place.lat, query.place.lon, listing.location.lat, listing.location.lon
-            )
-        return Hit(listing=listing, distance_km=distance, text_score=-(row[3] or 0.0))
+    def _batches(self, rows, size: int = 64):
+        """(rid, bm25, lower bound) rows as batches of Candidates, listings read per batch."""
+        while True:
+            batch = [row for _, row in zip(range(size), rows)]
+            if not batch:
+                return
+            listings = self._listings([row[0] for row in batch])
+            yield [timed.Candidate(listings[rid], bound, -(bm or 0.0)) for rid, bm, bound in batch]
 
     def _lower_bound_sql(self, query: SearchQuery) -> tuple[str, dict]:
         """SQL for a lower bound on minutes until each listing's next start (NULL: unscheduled)."""
@@ -432,89 +437,21 @@ class SQLiteBackend:
         )
         return bound, params
 
-    def _soonest_rows(self, query: SearchQuery, sql: SqlQuery, needed: int) -> list:
-        """The first `needed` rows by exact time to next start, found by a threshold walk.
-
-        Candidates come in order of a lower bound that is never more than one DST shift
-        below the exact figure, so once that bound (less the slack) passes the needed-th
-        best exact figure, nothing later can beat it.
-        """
+    def _timed_rows(self, query: SearchQuery, sql: SqlQuery, limit: float = math.inf):
+        """(rid, bm25, lower bound) rows in ascending bound order (unscheduled last), optionally capped."""
         bound, bound_params = self._lower_bound_sql(query)
-        cursor = self._execute(
-            f"{sql.with_clause}SELECT l.rid, l.id, {dot_sql(sql)}, "
-            f"{'t.bm' if sql.has_text else '0.0'}, {bound} AS lb FROM {from_clause(sql)} "
-            f"WHERE {sql.where} ORDER BY lb IS NULL, lb, l.id",
+        cap = "" if limit == math.inf else f" WHERE lb <= {int(limit)}"
+        return self._execute(
+            f"{sql.with_clause}SELECT rid, bm, lb FROM (SELECT l.rid AS rid, l.id AS id, "
+            f"{'t.bm' if sql.has_text else '0.0'} AS bm, {bound} AS lb FROM {from_clause(sql)} "
+            f"WHERE {sql.where}){cap} ORDER BY lb IS NULL, lb, id",
             {**sql.params, **bound_params},
         )
-        found: list[tuple[float, str, tuple]] = []
-        while True:
-            batch = cursor.fetchmany(64)
-            if not batch:
-                break
-            listings = self._listings([r[0] for r in batch])
-            stop = False
-            for row in batch:
-                if len(found) >= needed:
-                    kth = sorted(found)[needed - 1][0]
-                    if row[4] is None or row[4] - schedule.DST_SLACK_MINUTES > kth:
-                        stop = True
-                        break
-                key = ranking.soonest_key(schedule.minutes_until(listings[row[0]], query.at))
-                found.append((key, row[1], row[:4]))
-            if stop:
-                break
-        found.sort()
-        return [row for _, _, row in found]
 
-    def _search_scheduled(self, query: SearchQuery, sql: SqlQuery) -> Matches:
-        """Searches that filter on time: SQL narrows by the lower bound, Python decides exactly."""
-        bound, bound_params = self._lower_bound_sql(query)
-        limits = []
-        if query.starts_within is not None:
-            limits.append(f"lb <= {int(query.starts_within) + schedule.DST_SLACK_MINUTES}")
-        if query.open_now:
-            limits.append(f"lb <= {schedule.DST_SLACK_MINUTES}")
-        rows = self._execute(
-            f"{sql.with_clause}SELECT * FROM (SELECT l.rid, l.id, {dot_sql(sql)}, "
-            f"{'t.bm' if sql.has_text else '0.0'}, {bound} AS lb FROM {from_clause(sql)} "
-            f"WHERE {sql.where}) WHERE {' AND '.join(limits)}",
-            {**sql.params, **bound_params},
-        ).fetchall()
-        listings = self._listings([r[0] for r in rows])
-        kept = []
-        for row in rows:
-            listing = listings[row[0]]
-            occurrences = schedule.next_occurrences(listing, query.at, count=1)
-            wait = schedule.minutes_until(listing, query.at)
-            if query.open_now and not schedule.is_open(listing, occurrences):
-                continue
-            if query.starts_within is not None and (wait is None or wait > query.starts_within):
-                continue
-            hit = self._hit(listing, row, query)
-            kept.append((ranking_key(query, hit, wait), hit))
-        kept.sort(key=lambda pair: pair[0])
-        hits = [hit for _, hit in kept]
-        return Matches(
-            total=len(hits),
-            hits=tuple(ranking.page_slice(hits, query.page, query.per_page)),
-            facets=ranking.facet_counts(h.listing for h in hits),
-        )
-
-
-def ranking_key(query: SearchQuery, hit: Hit, minutes_until: float | None) -> tuple:
-    """Python sort key matching the SQL orders above, for result sets sorted in Python."""
-    if query.sort == "soonest":
-        return (ranking.soonest_key(minutes_until), hit.listing.id)
-    if query.sort == "distance" and query.place:
-        distance = math.inf if hit.distance_km is None else hit.distance_km
-        return (distance, hit.listing.id)
-    if query.sort == "best" and (query.place or query.text):
-        distance = hit.distance_km
-        if query.place and hit.listing.remote_covers(query.place):
-            remote = ranking.RANKING["remote_equivalent_km"]
-            distance = remote if distance is None else min(distance, remote)
-        return (-ranking.best_score(distance, hit.text_score, bool(query.place)), hit.listing.id)
-    return (0, hit.listing.id)
+    def _timed_candidates(self, query: SearchQuery, sql: SqlQuery, limit: float):
+        """Candidates whose lower bound is within `limit` minutes."""
+        for batch in self._batches(self._timed_rows(query, sql, limit)):
+            yield from batch
 
 
 def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:

@@ -184,7 +184,7 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("args", QUERIES, ids=lambda a: "&".join(f"{k}={v}" for k, v in a.items()))
-@pytest.mark.parametrize("sort", ["distance", "soonest"])
+@pytest.mark.parametrize("sort", ["distance", "soonest", "best"])
 def test_backend_agrees_with_the_reference(app, demo_listings, gazetteer, args, sort):
     query = parse_search(MultiDict({**args, "sort": sort, "per_page": "50"}), gazetteer, FIXED_NOW)
     expected = search_ids(demo_listings, query)

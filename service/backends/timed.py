@@ -1,0 +1,106 @@
+"""Search steps that need exact session times, shared by every backend.
+
+Stores cannot run zoneinfo, so each backend hands over candidates ordered by a cheap
+lower bound on "minutes until the next start" (wall-clock arithmetic per zone, never more
+than one daylight-saving shift below the truth), and these functions finish the job
+exactly in Python. Both are pure apart from iterating the candidates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .. import ranking, schedule
+from ..models import Hit, Listing, SearchQuery
+from .base import Matches
+
+# Stores give unscheduled listings (no sessions, not 24/7) a bound at or above this.
+UNSCHEDULED = 10**9
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A listing a store matched, with its lower bound and text relevance."""
+
+    listing: Listing
+    lower_bound: float | None
+    text_score: float = 0.0
+
+    def hit(self, query: SearchQuery) -> Hit:
+        """The candidate as a hit, with its exact great-circle distance to the place."""
+        return Hit(self.listing, distance_to(self.listing, query), self.text_score)
+
+
+def distance_to(listing: Listing, query: SearchQuery) -> float | None:
+    """Great-circle km from the searched place to an in-person listing, else None."""
+    if query.place is None or listing.location is None:
+        return None
+    return ranking.great_circle_km(
+        query.place.lat, query.place.lon, listing.location.lat, listing.location.lon
+    )
+
+
+def is_unscheduled(bound: float | None) -> bool:
+    """True for the bound stores give listings without sessions."""
+    return bound is None or bound >= UNSCHEDULED
+
+
+def soonest_hits(batches: Iterable[list[Candidate]], query: SearchQuery, needed: int) -> list[Hit]:
+    """The first `needed` hits by exact time to next start (ties by id).
+
+    `batches` must come in ascending lower-bound order (unscheduled last, by id). Once a
+    bound, less the daylight-saving slack, passes the needed-th best exact time, no later
+    candidate can beat it, so the walk stops without reading the rest.
+    """
+    found: list[tuple[float, str, Candidate]] = []
+    for batch in batches:
+        for candidate in batch:
+            if len(found) >= needed:
+                kth = sorted(found)[needed - 1][0]
+                bound = candidate.lower_bound
+                if is_unscheduled(bound) or bound - schedule.DST_SLACK_MINUTES > kth:
+                    return _hits(found, query, needed)
+            wait = None if is_unscheduled(candidate.lower_bound) else schedule.minutes_until(
+                candidate.listing, query.at)
+            found.append((ranking.soonest_key(wait), candidate.listing.id, candidate))
+    return _hits(found, query, needed)
+
+
+def _hits(found, query: SearchQuery, needed: int) -> list[Hit]:
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [candidate.hit(query) for _, _, candidate in found[:needed]]
+
+
+def within_time(candidates: Iterator[Candidate], query: SearchQuery) -> Matches:
+    """Keep candidates that are open now / start within the window, exactly; sort, facet, page."""
+    kept: list[tuple[tuple, Hit]] = []
+    for candidate in candidates:
+        listing = candidate.listing
+        wait = schedule.minutes_until(listing, query.at)
+        if query.open_now:
+            occurrences = schedule.next_occurrences(listing, query.at, count=1)
+            if not schedule.is_open(listing, occurrences):
+                continue
+        if query.starts_within is not None and (wait is None or wait > query.starts_within):
+            continue
+        hit = candidate.hit(query)
+        kept.append((ranking.order_key(query, hit, wait), hit))
+    kept.sort(key=lambda pair: pair[0])
+    hits = [hit for _, hit in kept]
+    return Matches(
+        total=len(hits),
+        hits=tuple(ranking.page_slice(hits, query.page, query.per_page)),
+        facets=ranking.facet_counts(hit.listing for hit in hits),
+    )
+
+
+def bound_limit(query: SearchQuery) -> int:
+    """The largest lower bound a candidate may have and still pass the time filters."""
+    limits = []
+    if query.starts_within is not None:
+        limits.append(query.starts_within + schedule.DST_SLACK_MINUTES)
+    if query.open_now:
+        limits.append(schedule.DST_SLACK_MINUTES)
+    return int(min(limits)) if limits else math.inf
