@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from service import make_backend
@@ -21,17 +22,50 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def settings_for(args) -> Settings:
+    """Environment settings with the command line's overrides."""
+    settings = Settings.from_env()
+    overrides = {
+        "backend": getattr(args, "backend", None),
+        "sqlite_path": getattr(args, "sqlite_path", None),
+        "search_url": getattr(args, "search_url", None),
+        "max_failed_ratio": getattr(args, "max_failed", None),
+    }
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
 def cmd_index(args) -> int:
     """Validate sources, report rejections, load the good listings atomically."""
-    settings = Settings.from_env()
-    if args.sqlite_path:
-        settings = Settings.from_mapping({**settings.__dict__, "sqlite_path": args.sqlite_path})
+    from service.backends.base import BackendUnavailable
+    from service.backends.engine import LoadFailed
+
+    backend = make_backend(settings_for(args))
+    if args.rollback:
+        if not hasattr(backend, "rollback"):
+            print("--rollback needs an engine backend (the SQLite file is replaced whole)", file=sys.stderr)
+            return 2
+        print(f"alias now points at {backend.rollback()}")
+        return 0
+    if not args.sources:
+        print("linkage index: give at least one PATH (or --rollback)", file=sys.stderr)
+        return 2
     result = read_sources([Path(p) for p in args.sources])
     for rejection in result.rejections:
         print(f"rejected: {rejection}", file=sys.stderr)
     loaded = 0
     if result.listings and not args.dry_run:
-        report = make_backend(settings).load(result.listings)
+        try:
+            report = backend.load(result.listings)
+        except LoadFailed as exc:
+            for listing_id, reason in exc.failures:
+                print(f"rejected by the engine: {listing_id}: {reason}", file=sys.stderr)
+            print(f"load refused: {exc}", file=sys.stderr)
+            return 1
+        except BackendUnavailable as exc:
+            print(f"load failed: {exc}", file=sys.stderr)
+            return 1
+        for listing_id, reason in report.failures:
+            print(f"rejected by the engine: {listing_id}: {reason}", file=sys.stderr)
         loaded = report.loaded
     print(
         f"read {result.read}, valid {len(result.listings)}, rejected records "
@@ -51,8 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None)
     serve.set_defaults(func=cmd_serve)
     index = sub.add_parser("index", help="validate and load listings (native JSON)")
-    index.add_argument("sources", nargs="+", metavar="PATH")
+    index.add_argument("sources", nargs="*", metavar="PATH")
+    index.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"),
+                       help="where to load (default LINKAGE_BACKEND, else sqlite)")
+    index.add_argument("--search-url", help="engine URL (default LINKAGE_SEARCH_URL)")
     index.add_argument("--sqlite-path", help="the SQLite file to replace (default LINKAGE_SQLITE_PATH)")
+    index.add_argument("--max-failed", help="refuse the swap when more than this share of documents "
+                       "fail in the engine (default 0.01)")
+    index.add_argument("--rollback", action="store_true",
+                       help="point the engine alias back at the previous index")
     index.add_argument("--dry-run", action="store_true", help="validate and report, load nothing")
     index.set_defaults(func=cmd_index)
     return parser

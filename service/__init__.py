@@ -33,12 +33,22 @@ def utc_now() -> datetime:
 
 
 def make_backend(settings: Settings):
-    """The backend named by settings (engines arrive with the distributed-engine work)."""
+    """The backend named by settings: embedded SQLite, or an Elasticsearch/OpenSearch cluster."""
     if settings.backend == "sqlite":
         from .backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(settings.sqlite_path)
-    raise ValueError(f"LINKAGE_BACKEND={settings.backend!r} is not available; use sqlite")
+    if settings.backend in ("elasticsearch", "opensearch"):
+        from .backends.engine import EngineBackend, make_transport
+
+        return EngineBackend(
+            make_transport(settings.backend, settings.search_url or ""),
+            alias=settings.index,
+            max_failed_ratio=float(settings.max_failed_ratio),
+        )
+    raise ValueError(
+        f"LINKAGE_BACKEND={settings.backend!r} is not one of sqlite, elasticsearch, opensearch"
+    )
 
 
 def make_geocoder(settings: Settings):

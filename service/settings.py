@@ -18,6 +18,8 @@ class Settings:
     sqlite_path: str = str(ROOT / "var" / "linkage.sqlite")
     search_url: str | None = None
     index: str = "linkage-listings"
+    # A load whose failed documents exceed this share is refused and the old index kept.
+    max_failed_ratio: str = "0.01"
     geocoder: str = "offline"
     gazetteer_dir: str = str(ROOT / "data" / "gazetteer")
     admin_token: str | None = None

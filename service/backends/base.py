@@ -6,10 +6,15 @@ The post-search steps in `service.ranking` then add sessions and reasons.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
+from .. import vocab
 from ..models import Hit, Listing, SearchQuery
+
+# Words of `q` beyond this many are ignored: a query is a few words, not a paragraph.
+MAX_WORDS = 12
 
 
 class BackendUnavailable(RuntimeError):
@@ -27,10 +32,32 @@ class Matches:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What a load did."""
+    """What a load did: how many listings went in, where, and any that a store refused."""
 
     loaded: int
     target: str
+    failures: tuple[tuple[str, str], ...] = ()
+
+
+def query_words(text: str | None) -> list[str]:
+    """The words of `q`, split the same way for every store."""
+    return re.findall(r"\w+", (text or "").casefold())[:MAX_WORDS]
+
+
+def listing_terms(listing: Listing) -> str:
+    """Words a listing should be found by beyond its name and description."""
+    words = [vocab.label(listing.approach), listing.kind]
+    words += [vocab.label(v) for v in listing.formats + listing.audiences + listing.goals]
+    words += [s.replace("_", " ") for s in listing.substances]
+    if listing.location:
+        words += [listing.location.locality or "", listing.location.state or "",
+                  listing.location.postcode or ""]
+    return " ".join(w for w in words if w)
+
+
+def is_remote(listing: Listing) -> bool:
+    """Online or by phone, with a service area: reachable wherever that area covers."""
+    return bool(set(listing.formats) & set(vocab.REMOTE_FORMATS)) and bool(listing.service_area)
 
 
 class Backend(Protocol):

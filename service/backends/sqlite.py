@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from .. import ranking, schedule, vocab
 from ..models import Listing, SearchQuery
 from ..schemas import dump_listing, listing_from_trusted
 from . import timed
-from .base import BackendUnavailable, LoadReport, Matches
+from .base import BackendUnavailable, LoadReport, Matches, is_remote, listing_terms, query_words
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -92,7 +91,7 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
 
 def fts_expression(text: str) -> str | None:
     """A safe FTS5 query: every word must match (or its synonym); the last may be a prefix."""
-    words = re.findall(r"\w+", text.casefold())[:12]
+    words = query_words(text)
     if not words:
         return None
     clauses = []
@@ -105,17 +104,6 @@ def fts_expression(text: str) -> str | None:
             options.extend(f'"{part}"' for part in synonym.split("_"))
         clauses.append("(" + " OR ".join(options) + ")")
     return " AND ".join(clauses)
-
-
-def listing_terms(listing: Listing) -> str:
-    """Words a listing should be found by beyond its name and description."""
-    words = [vocab.label(listing.approach), listing.kind]
-    words += [vocab.label(v) for v in listing.formats + listing.audiences + listing.goals]
-    words += [s.replace("_", " ") for s in listing.substances]
-    if listing.location:
-        words += [listing.location.locality or "", listing.location.state or "",
-                  listing.location.postcode or ""]
-    return " ".join(w for w in words if w)
 
 
 @dataclass(frozen=True)
@@ -461,7 +449,7 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
     x = y = z = None
     if location:
         x, y, z = unit_vector(location.lat, location.lon)
-    remote = bool(set(listing.formats) & set(vocab.REMOTE_FORMATS)) and bool(listing.service_area)
+    remote = is_remote(listing)
     conn.execute(
         "INSERT INTO listings VALUES (:rid, :id, :doc, :kind, :approach, :formats, :goals,"
         " :substances, :audiences, :days, :languages, :service_area, :x, :y, :z, :remote,"

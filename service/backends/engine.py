@@ -1,0 +1,332 @@
+"""Elasticsearch / OpenSearch backend: the same contract as SQLite, on a search cluster.
+
+Listings live in `<alias>-<timestamp>` indices behind the alias (`linkage-listings`). A
+load builds a new index, bulk-loads it, and swaps the alias in one atomic `_aliases`
+call; the previous index is kept for `linkage index --rollback` and older ones deleted.
+Request bodies come from `queries.py`; this module only sends them. The two engines
+differ only in how the client is built (`make_transport`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+from urllib.parse import quote
+
+from ..models import Listing, SearchQuery
+from ..schemas import listing_from_trusted
+from . import queries, timed
+from .base import BackendUnavailable, LoadReport, Matches
+
+# Engines answer or fail within this; the API then answers 503 rather than hang.
+REQUEST_TIMEOUT_S = 2.0
+BULK_TIMEOUT_S = 60.0
+BULK_CHUNK = 500
+WALK_BATCH = 64
+# The most candidates a time-filtered search reads (engines cap result windows too).
+MAX_TIMED_CANDIDATES = 10_000
+ZONES_TTL_S = 60.0
+
+
+class EngineError(RuntimeError):
+    """The engine answered with an error status."""
+
+    def __init__(self, status: int, body):
+        super().__init__(f"engine answered {status}: {str(body)[:300]}")
+        self.status = status
+        self.body = body
+
+
+class LoadFailed(RuntimeError):
+    """A load was refused (too many documents failed); the alias was not moved."""
+
+    def __init__(self, message: str, failures: tuple[tuple[str, str], ...]):
+        super().__init__(message)
+        self.failures = failures
+
+
+class Transport:
+    """A thin request function over either engine's official Python client."""
+
+    def __init__(self, perform: Callable, connection_errors: tuple, api_error: Callable):
+        self._perform = perform
+        self._connection_errors = connection_errors
+        self._api_error = api_error
+
+    def request(self, method: str, path: str, body=None, params=None, timeout=REQUEST_TIMEOUT_S):
+        """Send one request; returns the decoded body. Raises BackendUnavailable or EngineError."""
+        try:
+            return self._perform(method, path, body, params, timeout)
+        except self._connection_errors as exc:
+            raise BackendUnavailable(f"search engine unreachable: {type(exc).__name__}") from None
+        except Exception as exc:  # each client has its own error types; normalise them
+            status = self._api_error(exc)
+            if status is None:
+                raise
+            if status >= 500 or status == 429:
+                raise BackendUnavailable(f"search engine error {status}") from None
+            raise EngineError(status, getattr(exc, "info", None) or getattr(exc, "body", None)) from None
+
+
+def _opensearch_transport(url: str) -> Transport:
+    from opensearchpy import OpenSearch
+    from opensearchpy import exceptions as errors
+
+    client = OpenSearch(url, timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False)
+
+    def perform(method, path, body, params, timeout):
+        headers = {"content-type": "application/x-ndjson"} if isinstance(body, str) else None
+        return client.transport.perform_request(
+            method, path, body=body, params={**(params or {}), "request_timeout": timeout}, headers=headers
+        )
+
+    def status_of(exc):
+        return exc.status_code if isinstance(exc, errors.TransportError) and isinstance(exc.status_code, int) else None
+
+    return Transport(perform, (errors.ConnectionError, errors.ConnectionTimeout), status_of)
+
+
+def _elasticsearch_transport(url: str) -> Transport:
+    from elastic_transport import ConnectionError as TransportConnectionError
+    from elastic_transport import ConnectionTimeout
+    from elasticsearch import ApiError, Elasticsearch
+
+    client = Elasticsearch(url, request_timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False)
+
+    def perform(method, path, body, params, timeout):
+        ndjson = isinstance(body, str)
+        mime = "application/x-ndjson" if ndjson else "application/json"
+        query = "" if not params else "?" + "&".join(f"{k}={quote(str(v))}" for k, v in params.items())
+        response = client.options(request_timeout=timeout).perform_request(
+            method, path + query, headers={"accept": "application/json", "content-type": mime},
+            body=body if body is not None else None,
+        )
+        return response.body
+
+    def status_of(exc):
+        return exc.meta.status if isinstance(exc, ApiError) else None
+
+    return Transport(perform, (TransportConnectionError, ConnectionTimeout), status_of)
+
+
+def make_transport(kind: str, url: str) -> Transport:
+    """The transport for `elasticsearch` or `opensearch` at `url`."""
+    if not url:
+        raise ValueError("LINKAGE_SEARCH_URL is required for an engine backend")
+    if kind == "opensearch":
+        return _opensearch_transport(url)
+    if kind == "elasticsearch":
+        return _elasticsearch_transport(url)
+    raise ValueError(f"unknown engine {kind!r}")
+
+
+@dataclass
+class _ZoneCache:
+    index: str | None = None
+    zones: tuple[str, ...] = ()
+    fetched: float = 0.0
+
+
+class EngineBackend:
+    """Listings in an Elasticsearch or OpenSearch cluster, behind an alias."""
+
+    def __init__(self, transport: Transport, alias: str = "linkage-listings",
+                 max_failed_ratio: float = 0.01, keep_previous: int = 1, clock=time.monotonic):
+        self.transport = transport
+        self.alias = alias
+        self.max_failed_ratio = max_failed_ratio
+        self.keep_previous = keep_previous
+        self._clock = clock
+        self._zones = _ZoneCache()
+
+    # -- loading ---------------------------------------------------------------------
+
+    def load(self, listings: Iterable[Listing]) -> LoadReport:
+        """Build a new index, bulk-load, check failures, then swap the alias atomically."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+        index = f"{self.alias}-{stamp}"
+        items = sorted(listings, key=lambda listing: listing.id)
+        ids = [listing.id for listing in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate listing ids in load")
+        meta = {
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "listing_count": len(items),
+            "demo_count": sum(listing.is_demo for listing in items),
+            "timezones": sorted({listing.timezone for listing in items}),
+        }
+        self.transport.request("PUT", f"/{index}", queries.index_body(meta))
+        try:
+            failures = self._bulk(index, items)
+            if items and len(failures) / len(items) > self.max_failed_ratio:
+                raise LoadFailed(
+                    f"{len(failures)} of {len(items)} documents failed (over "
+                    f"{self.max_failed_ratio:.0%}); the alias still points at the old index",
+                    tuple(failures),
+                )
+            self.transport.request("POST", f"/{index}/_refresh")
+            self._swap_alias(index)
+        except BaseException:
+            self._delete_quietly(index)
+            raise
+        self._delete_old(keep={index})
+        return LoadReport(loaded=len(items) - len(failures), target=index, failures=tuple(failures))
+
+    def _bulk(self, index: str, items: list[Listing]) -> list[tuple[str, str]]:
+        failures: list[tuple[str, str]] = []
+        for start in range(0, len(items), BULK_CHUNK):
+            chunk = items[start:start + BULK_CHUNK]
+            lines = []
+            for listing in chunk:
+                lines.append(json.dumps({"index": {"_index": index, "_id": listing.id}}))
+                lines.append(json.dumps(queries.document(listing), ensure_ascii=False))
+            result = self.transport.request("POST", "/_bulk", "\n".join(lines) + "\n",
+                                            timeout=BULK_TIMEOUT_S)
+            if result.get("errors"):
+                for item in result["items"]:
+                    outcome = item.get("index", {})
+                    if outcome.get("error"):
+                        reason = outcome["error"].get("reason") or outcome["error"].get("type")
+                        failures.append((outcome.get("_id", "?"), str(reason)[:300]))
+        return failures
+
+    def _indices(self) -> list[str]:
+        """This alias's indices, oldest first (names sort by their timestamp)."""
+        found = self.transport.request("GET", f"/_cat/indices/{self.alias}-*", params={"format": "json", "h": "index"})
+        return sorted(row["index"] for row in found)
+
+    def _current(self) -> str | None:
+        try:
+            found = self.transport.request("GET", f"/_alias/{self.alias}")
+        except EngineError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return sorted(found)[-1] if found else None
+
+    def _swap_alias(self, index: str) -> None:
+        actions = [{"add": {"index": index, "alias": self.alias}}]
+        current = self._current()
+        if current and current != index:
+            actions.insert(0, {"remove": {"index": current, "alias": self.alias}})
+        self.transport.request("POST", "/_aliases", {"actions": actions})
+        self._zones = _ZoneCache()
+
+    def _delete_old(self, keep: set[str]) -> None:
+        """Keep the new index and the one before it; delete the rest."""
+        older = [name for name in self._indices() if name not in keep]
+        for name in older[: max(0, len(older) - self.keep_previous)]:
+            self._delete_quietly(name)
+
+    def _delete_quietly(self, index: str) -> None:
+        try:
+            self.transport.request("DELETE", f"/{index}")
+        except (EngineError, BackendUnavailable):
+            pass
+
+    def rollback(self) -> str:
+        """Point the alias back at the previous index; returns its name."""
+        current = self._current()
+        previous = [name for name in self._indices() if current is None or name < current]
+        if not previous:
+            raise LoadFailed("no previous index to roll back to", ())
+        self._swap_alias(previous[-1])
+        return previous[-1]
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get(self, listing_id: str) -> Listing | None:
+        """One listing by id."""
+        try:
+            found = self.transport.request("GET", f"/{self.alias}/_doc/{quote(listing_id, safe='')}")
+        except EngineError as exc:
+            if exc.status == 404:
+                if self._current() is None:
+                    raise BackendUnavailable(f"no index behind alias {self.alias}") from None
+                return None
+            raise
+        return listing_from_trusted(found["_source"]["doc"]) if found.get("found") else None
+
+    def count(self) -> int:
+        """Listings in the index behind the alias."""
+        return self._request_on_alias("GET", f"/{self.alias}/_count")["count"]
+
+    def info(self) -> dict:
+        """Build time and counts from the index's mapping metadata."""
+        mapping = self._request_on_alias("GET", f"/{self.alias}/_mapping")
+        index, body = sorted(mapping.items())[-1]
+        meta = body["mappings"].get("_meta", {})
+        return {
+            "backend": "engine",
+            "index": index,
+            "built_at": meta.get("built_at"),
+            "listing_count": int(meta.get("listing_count", 0)),
+            "demo_count": int(meta.get("demo_count", 0)),
+        }
+
+    def _request_on_alias(self, method: str, path: str, body=None):
+        try:
+            return self.transport.request(method, path, body)
+        except EngineError as exc:
+            if exc.status == 404:
+                raise BackendUnavailable(f"no index behind alias {self.alias}: run `linkage index`") from None
+            raise
+
+    def _zone_names(self) -> tuple[str, ...]:
+        cache = self._zones
+        if cache.index is None or self._clock() - cache.fetched > ZONES_TTL_S:
+            info = self._request_on_alias("GET", f"/{self.alias}/_mapping")
+            index, body = sorted(info.items())[-1]
+            zones = tuple(body["mappings"].get("_meta", {}).get("timezones", ()))
+            self._zones = _ZoneCache(index, zones, self._clock())
+        return self._zones.zones
+
+    def search(self, query: SearchQuery) -> Matches:
+        """Total, facets and the page; time-based parts finished exactly in Python."""
+        if query.needs_schedule:
+            return timed.within_time(self._candidates(query, timed.bound_limit(query)), query)
+        if query.sort == "soonest":
+            counted = self._request_on_alias("POST", f"/{self.alias}/_search", queries.count_body(query))
+            offset = (query.page - 1) * query.per_page
+            hits = timed.soonest_hits(self._batches(query, None), query, offset + query.per_page)[offset:]
+            return Matches(
+                total=counted["hits"]["total"]["value"],
+                hits=tuple(hits),
+                facets=queries.facets_from_aggs(counted.get("aggregations", {})),
+            )
+        found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.page_body(query))
+        candidates = [self._candidate(hit, None) for hit in found["hits"]["hits"]]
+        return Matches(
+            total=found["hits"]["total"]["value"],
+            hits=tuple(c.hit(query) for c in candidates),
+            facets=queries.facets_from_aggs(found.get("aggregations", {})),
+        )
+
+    @staticmethod
+    def _candidate(hit: dict, bound) -> timed.Candidate:
+        return timed.Candidate(
+            listing=listing_from_trusted(hit["_source"]["doc"]),
+            lower_bound=bound,
+            text_score=float(hit.get("_score") or 0.0),
+        )
+
+    def _batches(self, query: SearchQuery, limit: float | None):
+        """Candidate batches in ascending lower-bound order, paged with search_after."""
+        zones = self._zone_names()
+        after = None
+        read = 0
+        while read < MAX_TIMED_CANDIDATES:
+            body = queries.timed_body(query, zones, limit, WALK_BATCH if limit is None else 500, after)
+            hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
+            if not hits:
+                return
+            read += len(hits)
+            yield [self._candidate(hit, hit["sort"][0]) for hit in hits]
+            after = hits[-1]["sort"]
+
+    def _candidates(self, query: SearchQuery, limit: float):
+        for batch in self._batches(query, limit):
+            yield from batch

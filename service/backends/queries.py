@@ -1,0 +1,344 @@
+"""Request bodies for Elasticsearch and OpenSearch, built by small pure functions.
+
+Both engines speak the same query DSL for everything used here, so one set of builders
+serves both; only client construction differs (see `engine.py`). Each builder takes the
+SearchQuery and returns a clause or None. Field names and weights live in `FIELDS` and
+`ranking.RANKING`, shared with the SQLite backend so both rank alike.
+"""
+
+from __future__ import annotations
+
+from .. import ranking, schedule, vocab
+from ..models import Listing, SearchQuery
+from ..schemas import dump_listing
+from .base import is_remote, listing_terms, query_words
+from .timed import UNSCHEDULED
+
+# Text fields and their weights: the same as the SQLite backend's bm25 column weights.
+TEXT_FIELDS = {"name": 4.0, "program": 2.0, "description": 1.0, "terms": 1.0}
+# Sessions are packed as start_minute_of_week * PACK + duration, so one sorted array of
+# numbers keeps each start with its own duration.
+PACK = 10_000
+
+# Only single words get synonyms, as in the SQLite backend's query expansion; the
+# original word is kept ("ice => ice, methamphetamine") so both backends match alike.
+SYNONYM_RULES = sorted(
+    f"{word} => {word}, {target.replace('_', ' ')}"
+    for word, target in vocab.SUBSTANCE_SYNONYMS.items()
+    if " " not in word
+)
+
+
+def index_body(meta: dict) -> dict:
+    """Settings and mappings for a new listings index."""
+    return {
+        "settings": {
+            # One shard: BM25 statistics, and so text scores, are then the same on any
+            # cluster size; the whole directory fits one shard many times over.
+            "number_of_shards": 1,
+            "number_of_replicas": 0,
+            "analysis": {
+                "filter": {"substance_synonyms": {"type": "synonym_graph", "synonyms": SYNONYM_RULES}},
+                "analyzer": {
+                    "listing_text": {"tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
+                    "listing_search": {
+                        "tokenizer": "standard",
+                        "filter": ["lowercase", "asciifolding", "substance_synonyms"],
+                    },
+                },
+            },
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": meta,
+            "properties": {
+                **{
+                    name: {"type": "text", "analyzer": "listing_text", "search_analyzer": "listing_search"}
+                    for name in TEXT_FIELDS
+                },
+                **{
+                    name: {"type": "keyword"}
+                    for name in ("id", "kind", "approach", "formats", "goals", "substances", "audiences",
+                                 "languages", "service_area", "days", "timezone")
+                },
+                "location": {"type": "geo_point"},
+                "remote": {"type": "boolean"},
+                "open_24_7": {"type": "boolean"},
+                "active": {"type": "boolean"},
+                "sessions": {"type": "long"},
+                "doc": {"type": "object", "enabled": False},
+            },
+        },
+    }
+
+
+def document(listing: Listing) -> dict:
+    """The indexed form of a listing: filter fields, text, packed sessions, and the listing itself."""
+    location = listing.location
+    return {
+        "id": listing.id,
+        "name": listing.name,
+        "program": listing.program or "",
+        "description": listing.description,
+        "terms": listing_terms(listing),
+        "kind": listing.kind,
+        "approach": listing.approach,
+        "formats": list(listing.formats),
+        "goals": list(listing.goals),
+        "substances": list(listing.substances),
+        "audiences": list(listing.audiences),
+        "languages": list(listing.languages),
+        "service_area": list(listing.service_area),
+        "days": sorted({s.weekday for s in listing.sessions}),
+        "timezone": listing.timezone,
+        "location": {"lat": location.lat, "lon": location.lon} if location else None,
+        "remote": is_remote(listing),
+        "open_24_7": listing.open_24_7,
+        "active": listing.status == "active",
+        "sessions": sorted(
+            schedule.minute_of_week(s) * PACK + schedule.duration_minutes(s) for s in listing.sessions
+        ),
+        "doc": dump_listing(listing),
+    }
+
+
+def _terms(field: str, values) -> dict:
+    return {"terms": {field: sorted(set(values))}}
+
+
+def filter_clauses(query: SearchQuery) -> list[dict]:
+    """Exact filters: values within a parameter are alternatives, parameters combine."""
+    clauses = [{"term": {"active": True}}]
+    for field, values in (
+        ("formats", query.formats),
+        ("goals", query.filter_goals),
+        ("audiences", query.audiences),
+        ("kind", query.kinds),
+        ("approach", query.approaches),
+        ("languages", query.languages),
+        ("days", query.days),
+    ):
+        if values:
+            clauses.append(_terms(field, values))
+    if query.substances:
+        # A group for any substance welcomes someone who names one.
+        clauses.append(_terms("substances", query.substances + ("any",)))
+    reach = reach_clause(query)
+    if reach:
+        clauses.append(reach)
+    return clauses
+
+
+def coverage_clause(query: SearchQuery) -> dict | None:
+    """Online or phone listings whose service area covers the searched place."""
+    place = query.place
+    areas = [a for a in (place.country, place.state) if a] if place else []
+    if not areas:
+        return None
+    return {"bool": {"filter": [{"term": {"remote": True}}, _terms("service_area", areas)]}}
+
+
+def reach_clause(query: SearchQuery) -> dict | None:
+    """Within the radius of the place, or covered by an online or phone service area."""
+    if query.place is None:
+        return None
+    near = {
+        "geo_distance": {
+            "distance": f"{query.radius_km}km",
+            "distance_type": "arc",
+            "location": {"lat": query.place.lat, "lon": query.place.lon},
+        }
+    }
+    covered = coverage_clause(query)
+    if covered is None:
+        return near
+    return {"bool": {"should": [near, covered], "minimum_should_match": 1}}
+
+
+def text_clauses(query: SearchQuery) -> list[dict]:
+    """Every word must match some text field; the last may be a prefix (as in SQLite)."""
+    words = query_words(query.text)
+    fields = [f"{name}^{weight:g}" for name, weight in TEXT_FIELDS.items()]
+    clauses = []
+    for i, word in enumerate(words):
+        exact = {"multi_match": {"query": word, "fields": fields}}
+        if i == len(words) - 1 and len(word) >= 3:
+            prefix = {"multi_match": {"query": word, "fields": fields, "type": "bool_prefix"}}
+            clauses.append({"bool": {"should": [exact, prefix], "minimum_should_match": 1}})
+        else:
+            clauses.append(exact)
+    return clauses
+
+
+def base_query(query: SearchQuery) -> dict:
+    """The bool query: filters that do not score, text clauses that do."""
+    body: dict = {"filter": filter_clauses(query)}
+    text = text_clauses(query)
+    if text:
+        body["must"] = text
+    return {"bool": body}
+
+
+def nearness_functions(query: SearchQuery) -> list[dict]:
+    """function_score functions: Gaussian decay on distance; online options as if nearby."""
+    if query.place is None:
+        return []
+    origin = {"lat": query.place.lat, "lon": query.place.lon}
+    functions = [{
+        "filter": {"exists": {"field": "location"}},
+        "gauss": {
+            "location": {
+                "origin": origin,
+                "offset": f"{ranking.RANKING['distance_offset_km']}km",
+                "scale": f"{ranking.RANKING['distance_scale_km']}km",
+                "decay": ranking.RANKING["distance_decay"],
+            },
+            "multi_value_mode": "min",
+        },
+    }]
+    covered = coverage_clause(query)
+    if covered:
+        functions.append({"filter": covered, "weight": ranking.distance_weight(None)})
+    # Keeps the score above zero for listings no function applies to.
+    functions.append({"weight": 1e-9})
+    return functions
+
+
+def best_query(query: SearchQuery) -> dict:
+    """sort=best: nearness (max of the functions) times saturated text relevance."""
+    inner = base_query(query)
+    if "must" in inner["bool"]:
+        # The same saturation as ranking.text_weight: 1 + w * s / (s + 1).
+        inner = {"script_score": {"query": inner, "script": {
+            "source": "1 + params.w * _score / (_score + 1)",
+            "params": {"w": ranking.RANKING["text_weight"]},
+        }}}
+    functions = nearness_functions(query)
+    if not functions:
+        return inner
+    return {"function_score": {
+        "query": inner,
+        "functions": functions,
+        "score_mode": "max",
+        "boost_mode": "multiply" if query.text else "replace",
+    }}
+
+
+def distance_sort(query: SearchQuery) -> dict:
+    """Nearest first; listings without a location (online only) last."""
+    return {"_geo_distance": {
+        "location": {"lat": query.place.lat, "lon": query.place.lon},
+        "order": "asc",
+        "unit": "km",
+        "distance_type": "arc",
+    }}
+
+
+def sort_clause(query: SearchQuery) -> list:
+    """Sort for the page query (ties: nearer, then id, as ranking.order_key)."""
+    tail = [distance_sort(query)] if query.place else []
+    if query.sort == "distance" and query.place:
+        return tail + [{"id": "asc"}]
+    return ["_score"] + tail + [{"id": "asc"}]
+
+
+def facet_aggs() -> dict:
+    """Counts by format, goal, kind and approach over the whole result."""
+    return {
+        name: {"terms": {"field": field, "size": len(values)}}
+        for name, field, values in (
+            ("format", "formats", vocab.FORMATS),
+            ("goal", "goals", vocab.GOALS),
+            ("kind", "kind", vocab.KINDS),
+            ("approach", "approach", vocab.APPROACHES),
+        )
+    }
+
+
+def facets_from_aggs(aggregations: dict) -> dict:
+    """The facet dict (every value, zeros included) from an aggregations response."""
+    facets = ranking.empty_facets()
+    for name, counts in facets.items():
+        for bucket in aggregations.get(name, {}).get("buckets", []):
+            if bucket["key"] in counts:
+                counts[bucket["key"]] = bucket["doc_count"]
+    return facets
+
+
+def page_body(query: SearchQuery) -> dict:
+    """One request for total, facets and the requested page (best or distance order)."""
+    return {
+        "query": best_query(query) if query.sort == "best" else base_query(query),
+        "sort": sort_clause(query),
+        "from": (query.page - 1) * query.per_page,
+        "size": query.per_page,
+        "track_total_hits": True,
+        "track_scores": True,
+        "aggs": facet_aggs(),
+        "_source": ["doc"],
+    }
+
+
+# Painless: a lower bound on minutes until the next start, as the SQLite backend computes
+# it; params.now maps each zone to the local minute of the week. A zone it does not know
+# gets the weakest possible bound, which is still correct, only slower to walk past.
+_LOWER_BOUND = """
+long lowerBound(def doc, def params) {
+  if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return 0L; }
+  if (doc['sessions'].size() == 0) { return params.unscheduled; }
+  String tz = doc['timezone'].value;
+  if (!params.now.containsKey(tz)) { return -params.week; }
+  long now = ((Number) params.now.get(tz)).longValue();
+  long week = params.week;
+  long best = params.unscheduled;
+  for (def packed : doc['sessions']) {
+    long start = packed / params.pack;
+    long duration = packed % params.pack;
+    long since = ((now - start) % week + week) % week;
+    long bound = since < duration ? -since : ((start - now) % week + week) % week;
+    if (bound < best) { best = bound; }
+  }
+  return best;
+}
+"""
+
+
+def lower_bound_params(query: SearchQuery, zones) -> dict:
+    """Script parameters: each zone's local minute of the week at `query.at`."""
+    return {
+        "now": {tz: schedule.local_minute_of_week(query.at, tz) for tz in sorted(zones)},
+        "week": schedule.MINUTES_PER_WEEK,
+        "pack": PACK,
+        "unscheduled": UNSCHEDULED,
+    }
+
+
+def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=None) -> dict:
+    """Candidates in ascending lower-bound order (then id), optionally only bounds <= limit."""
+    params = lower_bound_params(query, zones)
+    search = base_query(query)
+    if limit is not None:
+        search["bool"]["filter"].append({"script": {"script": {
+            "source": _LOWER_BOUND + "return lowerBound(doc, params) <= params.limit;",
+            "params": {**params, "limit": int(limit)},
+        }}})
+    body = {
+        "query": search,
+        "sort": [
+            {"_script": {"type": "number", "order": "asc", "script": {
+                "source": _LOWER_BOUND + "return lowerBound(doc, params);", "params": params}}},
+            {"id": "asc"},
+        ],
+        "size": size,
+        "track_total_hits": False,
+        "track_scores": True,
+        "_source": ["doc"],
+    }
+    if after is not None:
+        body["search_after"] = after
+    return body
+
+
+def count_body(query: SearchQuery) -> dict:
+    """Total and facets without hits (for soonest, whose page comes from the walk)."""
+    return {"query": base_query(query), "size": 0, "track_total_hits": True, "aggs": facet_aggs()}
