@@ -120,10 +120,23 @@ def minutes_until(listing: Listing, at: datetime) -> float | None:
     return (upcoming[0].start - at).total_seconds() / 60.0
 
 
-def local_minute_of_week(at: datetime, tz_name: str) -> int:
-    """`at` as minutes since Monday 00:00 in the given zone's wall clock."""
+def local_minute_of_week(at: datetime, tz_name: str) -> float:
+    """`at` as minutes (with fractions) since Monday 00:00 in the given zone's wall clock."""
     local = at.astimezone(zone(tz_name))
-    return local.weekday() * 24 * 60 + local.hour * 60 + local.minute
+    return (local.weekday() * 24 * 60 + local.hour * 60 + local.minute
+            + (local.second + local.microsecond / 1e6) / 60.0)
+
+
+def offset_shift_minutes(at: datetime, tz_name: str) -> float:
+    """How far a zone's UTC offset moves between a day before `at` and eight days after.
+
+    Zero for most weeks of the year: then a weekly session's wall-clock distance from
+    `at` is its exact distance, and no exact calendar work is needed to order by it.
+    """
+    tz = zone(tz_name)
+    before = (at - timedelta(days=1)).astimezone(tz).utcoffset()
+    after = (at + timedelta(days=8)).astimezone(tz).utcoffset()
+    return abs((after - before).total_seconds()) / 60.0
 
 
 def weekday_of(at: datetime, tz_name: str) -> str:
@@ -137,7 +150,7 @@ def weekday_of(at: datetime, tz_name: str) -> str:
 DST_SLACK_MINUTES = 60
 
 
-def approx_minutes_until(start_mow: int, duration: int, now_mow: int) -> int:
+def approx_minutes_until(start_mow: int, duration: int, now_mow: float) -> float:
     """Wall-clock minutes until a weekly session starts (negative when it is running)."""
     since_start = (now_mow - start_mow) % MINUTES_PER_WEEK
     if since_start < duration:

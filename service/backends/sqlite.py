@@ -1,8 +1,10 @@
 """The embedded backend: one SQLite file with FTS5 for text and an R*Tree for places.
 
-Layout: `listings` holds one row per listing with its stored JSON and the fields filters
-need as bit masks (formats, goals, ...) so every filter is arithmetic on one row;
-`geo` (R*Tree) narrows a radius search to a bounding box; `fts` (FTS5) ranks text;
+Layout: `listings` holds one row per listing with the fields filters need as bit masks
+(formats, goals, ...) so every filter is arithmetic on one narrow row; `docs` holds the
+stored listing, read only for the page;
+`geo` (R*Tree over grid cells) narrows a radius search to a bounding box; `fts` (FTS5)
+ranks text;
 `sessions` holds each session as minutes since Monday 00:00 local time, so "soonest" can
 order candidates by a cheap lower bound before exact times are computed with zoneinfo.
 Distances are exact great-circle distances: the radius test compares the dot product of
@@ -16,23 +18,24 @@ import math
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from .. import ranking, schedule, vocab
 from ..models import Listing, SearchQuery
 from ..schemas import dump_listing, listing_from_trusted
-from . import timed
+from . import columns, timed
 from .base import BackendUnavailable, LoadReport, Matches, is_remote, listing_terms, query_words
+from .columns import bitmask, unit_vector
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE listings (
     rid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
-    doc TEXT NOT NULL,
     kind TEXT NOT NULL,
     approach TEXT NOT NULL,
     formats INTEGER NOT NULL,
@@ -47,12 +50,18 @@ CREATE TABLE listings (
     open_24_7 INTEGER NOT NULL,
     timezone TEXT NOT NULL,
     active INTEGER NOT NULL,
-    demo INTEGER NOT NULL
+    demo INTEGER NOT NULL,
+    cell INTEGER,
+    monthly INTEGER NOT NULL
 );
 CREATE INDEX listings_remote ON listings(remote) WHERE remote = 1;
+-- The stored listing lives apart, so scans over the filter columns stay on a few pages.
+CREATE TABLE docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE sessions (rid INTEGER NOT NULL, start_mow INTEGER NOT NULL, duration INTEGER NOT NULL);
 CREATE INDEX sessions_rid ON sessions(rid);
-CREATE VIRTUAL TABLE geo USING rtree(rid, min_lat, max_lat, min_lon, max_lon);
+-- One R*Tree entry per grid cell that holds listings, spanning its listings: a box query
+-- returns a few hundred cells, not tens of thousands of rows.
+CREATE VIRTUAL TABLE geo USING rtree(cell, min_lat, max_lat, min_lon, max_lon);
 CREATE VIRTUAL TABLE fts USING fts5(name, program, description, terms,
     tokenize = 'unicode61 remove_diacritics 2');
 """
@@ -63,17 +72,6 @@ FACET_FIELDS = {
     "format": ("formats", vocab.FORMATS),
     "goal": ("goals", vocab.GOALS),
 }
-
-
-def bitmask(values: Iterable[str], vocabulary: tuple[str, ...]) -> int:
-    """Values as a bit mask over their vocabulary (bit i = vocabulary[i])."""
-    return sum(1 << vocabulary.index(v) for v in set(values) if v in vocabulary)
-
-
-def unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
-    """A point on the unit sphere: dot products of these give great-circle angles."""
-    phi, lam = math.radians(lat), math.radians(lon)
-    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
 
 
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
@@ -106,158 +104,6 @@ def fts_expression(text: str) -> str | None:
     return " AND ".join(clauses)
 
 
-@dataclass(frozen=True)
-class SqlQuery:
-    """The SQL pieces of a search: candidate CTE, filters and their parameters."""
-
-    with_clause: str
-    where: str
-    params: dict
-    has_place: bool
-    has_text: bool
-
-
-def build_sql(query: SearchQuery) -> SqlQuery:
-    """Translate a SearchQuery into SQL (pure: no connection needed)."""
-    params: dict = {}
-    where = ["l.active = 1"]
-    masks = (
-        ("formats", query.formats, vocab.FORMATS),
-        ("goals", query.filter_goals, vocab.GOALS),
-        ("audiences", query.audiences, vocab.AUDIENCES),
-    )
-    for column, values, vocabulary in masks:
-        if values:
-            params[column] = bitmask(values, vocabulary)
-            where.append(f"(l.{column} & :{column}) != 0")
-    if query.substances:
-        # A group for any substance welcomes someone who names one.
-        params["substances"] = bitmask(query.substances + ("any",), vocab.SUBSTANCES)
-        where.append("(l.substances & :substances) != 0")
-    if query.days:
-        params["days"] = bitmask(query.days, vocab.WEEKDAYS)
-        where.append("(l.days & :days) != 0")
-    for column, values in (("kind", query.kinds), ("approach", query.approaches)):
-        if values:
-            names = []
-            for i, value in enumerate(values):
-                params[f"{column}{i}"] = value
-                names.append(f":{column}{i}")
-            where.append(f"l.{column} IN ({', '.join(names)})")
-    if query.languages:
-        alts = []
-        for i, lang in enumerate(query.languages):
-            params[f"lang{i}"] = f"|{lang}|"
-            alts.append(f"instr(l.languages, :lang{i}) > 0")
-        where.append("(" + " OR ".join(alts) + ")")
-    ctes = []
-    has_text = False
-    if query.text:
-        expression = fts_expression(query.text)
-        if expression:
-            has_text = True
-            params["fts"] = expression
-            weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-            ctes.append(
-                f"text(rid, bm) AS (SELECT rowid, bm25(fts, {weights}) FROM fts WHERE fts MATCH :fts)"
-            )
-    place = query.place
-    if place:
-        x, y, z = unit_vector(place.lat, place.lon)
-        min_lat, max_lat, min_lon, max_lon = bounding_box(place.lat, place.lon, query.radius_km)
-        params.update(
-            px=x, py=y, pz=z,
-            cos_radius=math.cos(query.radius_km / ranking.EARTH_RADIUS_KM),
-            min_lat=min_lat, max_lat=max_lat, min_lon=min_lon, max_lon=max_lon,
-            area_country=f"|{place.country}|" if place.country else "|-|",
-            area_state=f"|{place.state}|" if place.state else "|-|",
-        )
-        ctes.append(
-            "cand(rid) AS ("
-            "SELECT rid FROM geo WHERE max_lat >= :min_lat AND min_lat <= :max_lat "
-            "AND max_lon >= :min_lon AND min_lon <= :max_lon "
-            "UNION SELECT rid FROM listings WHERE remote = 1 AND "
-            "(instr(service_area, :area_country) > 0 OR instr(service_area, :area_state) > 0))"
-        )
-        # In reach: within the radius, or online/phone with a service area covering the place.
-        where.append(
-            "((l.x * :px + l.y * :py + l.z * :pz) >= :cos_radius OR (l.remote = 1 AND "
-            "(instr(l.service_area, :area_country) > 0 OR instr(l.service_area, :area_state) > 0)))"
-        )
-    with_clause = ("WITH " + ", ".join(ctes) + " ") if ctes else ""
-    return SqlQuery(with_clause, " AND ".join(where), params, bool(place), has_text)
-
-
-def from_clause(sql: SqlQuery) -> str:
-    """FROM ... joining the candidate and text CTEs when present."""
-    parts = ["listings l"]
-    if sql.has_place:
-        parts = ["cand", "JOIN listings l ON l.rid = cand.rid"]
-    if sql.has_text:
-        parts.append("JOIN text t ON t.rid = l.rid")
-    return " ".join(parts)
-
-
-def facet_sql() -> str:
-    """SELECT list computing the total and every facet count in one pass."""
-    columns = ["COUNT(*)"]
-    for column, vocabulary in FACET_FIELDS.values():
-        columns += [f"SUM((l.{column} & {1 << i}) != 0)" for i in range(len(vocabulary))]
-    columns += [f"SUM(l.kind = '{v}')" for v in vocab.KINDS]
-    columns += [f"SUM(l.approach = '{v}')" for v in vocab.APPROACHES]
-    return ", ".join(columns)
-
-
-def facets_from_row(row) -> tuple[int, dict]:
-    """(total, facets) from the row facet_sql() produced."""
-    total = row[0] or 0
-    values = iter(v or 0 for v in row[1:])
-    facets = ranking.empty_facets()
-    for name, (_, vocabulary) in FACET_FIELDS.items():
-        for value in vocabulary:
-            facets[name][value] = next(values)
-    for value in vocab.KINDS:
-        facets["kind"][value] = next(values)
-    for value in vocab.APPROACHES:
-        facets["approach"][value] = next(values)
-    return total, facets
-
-
-def dot_sql(sql: SqlQuery) -> str:
-    """Expression for the cosine of the angle to the searched place (1 = same spot)."""
-    return "(l.x * :px + l.y * :py + l.z * :pz)" if sql.has_place else "NULL"
-
-
-def best_key_sql(sql: SqlQuery) -> str:
-    """ORDER BY for sort=best without a Python pass: a monotone form of ranking.best_score.
-
-    Without text, the score falls with distance, so ordering by a clamped cosine gives the
-    same order: everything within the decay offset ties, online options count as
-    `remote_equivalent_km` away. With text, the exact score is computed. Ties go to the
-    nearer listing, then to the lower id (as ranking.order_key).
-    """
-    cos_offset = math.cos(ranking.RANKING["distance_offset_km"] / ranking.EARTH_RADIUS_KM)
-    cos_remote = math.cos(ranking.RANKING["remote_equivalent_km"] / ranking.EARTH_RADIUS_KM)
-    if not sql.has_place:
-        nearness, nearer = "1.0", "l.rid"  # no place: nothing is nearer; rid follows id order
-    else:
-        covered = ("(l.remote = 1 AND (instr(l.service_area, :area_country) > 0 "
-                   "OR instr(l.service_area, :area_state) > 0))")
-        cosine = (f"MIN({cos_offset!r}, MAX(COALESCE({dot_sql(sql)}, -1.0), "
-                  f"CASE WHEN {covered} THEN {cos_remote!r} ELSE -1.0 END))")
-        nearer = f"{dot_sql(sql)} DESC"
-        if not sql.has_text:
-            return f"{cosine} DESC, {nearer}, l.id"
-        nearness = f"py_distance_weight({cosine})"
-    if not sql.has_text:
-        return "l.id"
-    return f"({nearness} * py_text_weight(-t.bm)) DESC, {nearer}, l.id"
-
-
-def _py_distance_weight(cosine: float) -> float:
-    return ranking.distance_weight(ranking.EARTH_RADIUS_KM * math.acos(max(-1.0, min(1.0, cosine))))
-
-
 class SQLiteBackend:
     """Listings in one SQLite file, replaced atomically on load."""
 
@@ -280,11 +126,19 @@ class SQLiteBackend:
         if cached is not None:
             cached.close()
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-        conn.create_function("py_distance_weight", 1, _py_distance_weight, deterministic=True)
-        conn.create_function("py_text_weight", 1, ranking.text_weight, deterministic=True)
         self._local.conn, self._local.identity = conn, identity
-        self._local.zones = None
+        self._local.columns = None
         return conn
+
+    def _columns(self) -> columns.Columns:
+        """This file's filter columns as arrays, read once per file and worker."""
+        conn = self._connection()
+        if self._local.columns is None:
+            try:
+                self._local.columns = columns.read_columns(conn)
+            except sqlite3.DatabaseError as exc:
+                raise BackendUnavailable(f"index unreadable: {exc}") from exc
+        return self._local.columns
 
     def _execute(self, sql: str, params=()):
         try:
@@ -315,6 +169,7 @@ class SQLiteBackend:
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
             conn.executescript(SCHEMA)
+            conn.execute("CREATE TEMP TABLE points (rid INTEGER PRIMARY KEY, lat REAL, lon REAL)")
             seen: set[str] = set()
             zones: set[str] = set()
             demo = 0
@@ -325,6 +180,14 @@ class SQLiteBackend:
                 zones.add(listing.timezone)
                 demo += listing.is_demo
                 _insert(conn, rid, listing)
+                if listing.location:
+                    conn.execute("INSERT INTO temp.points VALUES (?, ?, ?)",
+                                 (rid, listing.location.lat, listing.location.lon))
+            # Each cell's box spans exactly the listings in it.
+            conn.execute(
+                "INSERT INTO geo SELECT l.cell, MIN(g.lat), MAX(g.lat), MIN(g.lon), MAX(g.lon) "
+                "FROM listings l JOIN temp.points g ON g.rid = l.rid GROUP BY l.cell"
+            )
             meta = {
                 "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "listing_count": str(len(listings)),
@@ -344,7 +207,9 @@ class SQLiteBackend:
 
     def get(self, listing_id: str) -> Listing | None:
         """One listing by id (inactive ones too: a handout may point at them)."""
-        row = self._execute("SELECT doc FROM listings WHERE id = ?", (listing_id,)).fetchone()
+        row = self._execute(
+            "SELECT d.doc FROM listings l JOIN docs d ON d.rid = l.rid WHERE l.id = ?", (listing_id,)
+        ).fetchone()
         return listing_from_trusted(json.loads(row[0])) if row else None
 
     def count(self) -> int:
@@ -361,85 +226,88 @@ class SQLiteBackend:
             "demo_count": int(meta.get("demo_count", 0)),
         }
 
-    def _zones(self) -> list[str]:
-        self._connection()
-        if self._local.zones is None:
-            row = self._execute("SELECT value FROM meta WHERE key = 'timezones'").fetchone()
-            self._local.zones = json.loads(row[0]) if row else []
-        return self._local.zones
-
     def _listings(self, rids: list[int]) -> dict[int, Listing]:
         if not rids:
             return {}
         marks = ",".join("?" * len(rids))
-        rows = self._execute(f"SELECT rid, doc FROM listings WHERE rid IN ({marks})", rids)
+        rows = self._execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})", rids)
         return {rid: listing_from_trusted(json.loads(doc)) for rid, doc in rows}
 
     def search(self, query: SearchQuery) -> Matches:
-        """Filter, count, facet, order and page in SQL; exact times in Python when needed."""
-        sql = build_sql(query)
-        if query.needs_schedule:
-            return timed.within_time(self._timed_candidates(query, sql, timed.bound_limit(query)), query)
-        head = sql.with_clause + f"SELECT {{}} FROM {from_clause(sql)} WHERE {sql.where}"
-        total, facets = facets_from_row(self._execute(head.format(facet_sql()), sql.params).fetchone())
-        limit, offset = query.per_page, (query.page - 1) * query.per_page
+        """R*Tree and FTS5 narrow; numpy filters, counts, facets and orders; zoneinfo settles times."""
+        cols = self._columns()
+        box = self._box_rows(query, cols) if query.place else None
+        text_rows, text_scores = self._text_rows(query)
+        selection = columns.select(cols, query, box, text_rows, text_scores)
+        offset = (query.page - 1) * query.per_page
+        needed = offset + query.per_page
+        if query.needs_schedule or query.sort == "soonest":
+            waits = self._waits(cols, selection, query, needed)
+            if query.needs_schedule:
+                keep = np.ones(len(waits), dtype=bool)
+                if query.starts_within is not None:
+                    keep &= waits <= query.starts_within
+                if query.open_now:
+                    keep &= waits <= 0  # in progress, starting this minute, or open 24/7
+                selection, waits = selection.subset(keep), waits[keep]
         if query.sort == "soonest":
-            batches = self._batches(self._timed_rows(query, sql))
-            hits = timed.soonest_hits(batches, query, offset + limit)[offset:]
-            return Matches(total=total, hits=tuple(hits), facets=facets)
-        columns = f"l.rid, {'t.bm' if sql.has_text else '0.0'}, NULL"
-        if query.sort == "best":
-            order = best_key_sql(sql)
+            positions = np.lexsort((selection.rows, waits))[offset:needed]
         else:
-            order = f"{dot_sql(sql)} DESC, l.id" if sql.has_place else "l.id"
-        rows = self._execute(
-            f"{head.format(columns)} ORDER BY {order} LIMIT {limit} OFFSET {offset}", sql.params
+            positions = columns.order(selection, query, needed)[offset:]
+        rows = [int(r) + 1 for r in selection.rows[positions]]
+        listings = self._listings(rows)
+        hits = tuple(
+            timed.Candidate(listings[rid], None, float(score)).hit(query)
+            for rid, score in zip(rows, selection.text[positions])
+        )
+        return Matches(total=len(selection.rows), hits=hits, facets=columns.facets(cols, selection.rows))
+
+    def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
+               needed: int) -> np.ndarray:
+        """Minutes to each selected row's next start (inf: unscheduled), exact where it matters.
+
+        The wall-clock bound is already exact for most rows (see columns.bound_is_exact);
+        zoneinfo is consulted only for the others that could pass the time filters or
+        reach the first `needed` places.
+        """
+        bounds = columns.lower_bounds(cols, selection.rows, query)
+        exact = columns.bound_is_exact(cols, selection.rows, query) | ~np.isfinite(bounds)
+        waits = np.where(exact, bounds, np.inf)
+        if query.needs_schedule:
+            todo = ~exact & (bounds <= timed.bound_limit(query))
+        else:
+            known = waits[exact]
+            kth = np.partition(known, needed - 1)[needed - 1] if len(known) >= needed else np.inf
+            # Unsettled rows whose bound, less the clock change, passes the kth settled wait
+            # cannot reach the first `needed` places.
+            todo = ~exact & (bounds - columns.max_shift(cols, query) <= kth)
+        positions = np.flatnonzero(todo)
+        listings = self._listings([int(r) + 1 for r in selection.rows[positions]])
+        for position in positions:
+            wait = schedule.minutes_until(listings[int(selection.rows[position]) + 1], query.at)
+            waits[position] = np.inf if wait is None else wait
+        return waits
+
+    def _box_rows(self, query: SearchQuery, cols: columns.Columns) -> np.ndarray:
+        """Rows in the grid cells whose R*Tree boxes meet the search circle's bounding box."""
+        min_lat, max_lat, min_lon, max_lon = bounding_box(query.place.lat, query.place.lon, query.radius_km)
+        cells = self._execute(
+            "SELECT cell FROM geo WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?",
+            (min_lat, max_lat, min_lon, max_lon),
         ).fetchall()
-        hits = [c.hit(query) for batch in self._batches(iter(rows)) for c in batch]
-        return Matches(total=total, hits=tuple(hits), facets=facets)
+        return columns.rows_in_cells(cols, np.array([c[0] for c in cells], dtype=np.int64))
 
-    def _batches(self, rows, size: int = 64):
-        """(rid, bm25, lower bound) rows as batches of Candidates, listings read per batch."""
-        while True:
-            batch = [row for _, row in zip(range(size), rows)]
-            if not batch:
-                return
-            listings = self._listings([row[0] for row in batch])
-            yield [timed.Candidate(listings[rid], bound, -(bm or 0.0)) for rid, bm, bound in batch]
-
-    def _lower_bound_sql(self, query: SearchQuery) -> tuple[str, dict]:
-        """SQL for a lower bound on minutes until each listing's next start (NULL: unscheduled)."""
-        params = {}
-        cases = []
-        for i, tz_name in enumerate(self._zones()):
-            params[f"tz{i}"] = tz_name
-            params[f"now{i}"] = schedule.local_minute_of_week(query.at, tz_name)
-            cases.append(f"WHEN :tz{i} THEN :now{i}")
-        now = f"(CASE l.timezone {' '.join(cases)} END)" if cases else "0"
-        week = schedule.MINUTES_PER_WEEK
-        since = f"(((({now}) - s.start_mow) % {week}) + {week}) % {week}"
-        until = f"(((s.start_mow - ({now})) % {week}) + {week}) % {week}"
-        bound = (
-            f"CASE WHEN l.open_24_7 THEN 0 ELSE (SELECT MIN(CASE WHEN {since} < s.duration "
-            f"THEN -{since} ELSE {until} END) FROM sessions s WHERE s.rid = l.rid) END"
-        )
-        return bound, params
-
-    def _timed_rows(self, query: SearchQuery, sql: SqlQuery, limit: float = math.inf):
-        """(rid, bm25, lower bound) rows in ascending bound order (unscheduled last), optionally capped."""
-        bound, bound_params = self._lower_bound_sql(query)
-        cap = "" if limit == math.inf else f" WHERE lb <= {int(limit)}"
-        return self._execute(
-            f"{sql.with_clause}SELECT rid, bm, lb FROM (SELECT l.rid AS rid, l.id AS id, "
-            f"{'t.bm' if sql.has_text else '0.0'} AS bm, {bound} AS lb FROM {from_clause(sql)} "
-            f"WHERE {sql.where}){cap} ORDER BY lb IS NULL, lb, id",
-            {**sql.params, **bound_params},
-        )
-
-    def _timed_candidates(self, query: SearchQuery, sql: SqlQuery, limit: float):
-        """Candidates whose lower bound is within `limit` minutes."""
-        for batch in self._batches(self._timed_rows(query, sql, limit)):
-            yield from batch
+    def _text_rows(self, query: SearchQuery):
+        """(rows, relevance) matching `q` in FTS5, or (None, None) without text."""
+        expression = fts_expression(query.text) if query.text else None
+        if expression is None:
+            return None, None
+        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+        found = self._execute(
+            f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ? ORDER BY rowid", (expression,)
+        ).fetchall()
+        rows = np.array([r[0] for r in found], dtype=np.int64) - 1
+        return rows, np.array([r[1] for r in found], dtype=np.float64)
 
 
 def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
@@ -451,13 +319,12 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
         x, y, z = unit_vector(location.lat, location.lon)
     remote = is_remote(listing)
     conn.execute(
-        "INSERT INTO listings VALUES (:rid, :id, :doc, :kind, :approach, :formats, :goals,"
+        "INSERT INTO listings VALUES (:rid, :id, :kind, :approach, :formats, :goals,"
         " :substances, :audiences, :days, :languages, :service_area, :x, :y, :z, :remote,"
-        " :open_24_7, :timezone, :active, :demo)",
+        " :open_24_7, :timezone, :active, :demo, :cell, :monthly)",
         {
             "rid": rid,
             "id": listing.id,
-            "doc": doc,
             "kind": listing.kind,
             "approach": listing.approach,
             "formats": bitmask(listing.formats, vocab.FORMATS),
@@ -473,13 +340,11 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
             "timezone": listing.timezone,
             "active": int(listing.status == "active"),
             "demo": int(listing.is_demo),
+            "cell": columns.cell_of(location.lat, location.lon) if location else None,
+            "monthly": int(any(s.monthly for s in listing.sessions)),
         },
     )
-    if location:
-        conn.execute(
-            "INSERT INTO geo VALUES (?, ?, ?, ?, ?)",
-            (rid, location.lat, location.lat, location.lon, location.lon),
-        )
+    conn.execute("INSERT INTO docs VALUES (?, ?)", (rid, doc))
     conn.executemany(
         "INSERT INTO sessions VALUES (?, ?, ?)",
         [(rid, schedule.minute_of_week(s), schedule.duration_minutes(s)) for s in listing.sessions],
@@ -490,4 +355,4 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
     )
 
 
-__all__ = ["SQLiteBackend", "build_sql", "bitmask", "fts_expression"]
+__all__ = ["SQLiteBackend", "bounding_box", "fts_expression"]

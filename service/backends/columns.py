@@ -1,0 +1,319 @@
+"""The SQLite index's filter columns as numpy arrays, and the search steps over them.
+
+SQLite evaluates a filter expression row by row in its bytecode interpreter (a few
+microseconds a row); a city-wide search matches tens of thousands of rows, so counting
+and faceting them in SQL cannot answer in a few milliseconds. Each worker therefore
+reads the narrow `listings` columns once per index file (a few MB for 100k listings)
+and filters, counts, facets and orders them with vectorised numpy operations. The
+R*Tree still narrows a radius search to its bounding box and FTS5 still ranks text;
+this module only replaces the per-row arithmetic.
+
+Row i of every array is the listing with rid i + 1; rids follow listing ids, so
+"ties by id" is "ties by row".
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import ranking, schedule, vocab
+from ..models import SearchQuery
+
+
+@dataclass(frozen=True)
+class Columns:
+    """One index file's filter columns, row i = rid i + 1."""
+
+    ids: np.ndarray          # object: listing ids
+    x: np.ndarray            # float64 unit vector; NaN without a location
+    y: np.ndarray
+    z: np.ndarray
+    formats: np.ndarray      # int64 bit masks over the vocabularies
+    goals: np.ndarray
+    substances: np.ndarray
+    audiences: np.ndarray
+    days: np.ndarray
+    kind: np.ndarray         # int8 index into vocab.KINDS
+    approach: np.ndarray     # int8 index into vocab.APPROACHES
+    active: np.ndarray       # bool
+    remote: np.ndarray       # bool
+    open_24_7: np.ndarray    # bool
+    monthly: np.ndarray      # bool: has a monthly session (its wall-clock bound is only a bound)
+    zone: np.ndarray         # int16 index into `zones`
+    zones: tuple[str, ...]
+    languages: dict          # language code -> bool array
+    areas: dict              # service-area code -> bool array
+    session_row: np.ndarray  # int32: the row each session belongs to (sorted)
+    session_start: np.ndarray  # int32 minute of week, local
+    session_length: np.ndarray  # int32 minutes
+    session_groups: np.ndarray  # int64: index of each row's first session, for reduceat
+    cell_rows: np.ndarray    # rows with a location, ordered by (cell, row)
+    cell_keys: np.ndarray    # their cells, ascending
+
+    @property
+    def size(self) -> int:
+        """Number of listings."""
+        return len(self.ids)
+
+
+def read_columns(conn: sqlite3.Connection) -> Columns:
+    """Read the filter columns of an index file into arrays."""
+    rows = conn.execute(
+        "SELECT id, x, y, z, formats, goals, substances, audiences, days, kind, approach, active,"
+        " remote, open_24_7, timezone, languages, service_area, cell, monthly FROM listings ORDER BY rid"
+    ).fetchall()
+    n = len(rows)
+    columns = list(zip(*rows)) if rows else [()] * 19
+    zones = tuple(sorted(set(columns[14])))
+    zone_index = {name: i for i, name in enumerate(zones)}
+
+    def floats(i):
+        return np.array([np.nan if v is None else v for v in columns[i]], dtype=np.float64)
+
+    def ints(i):
+        return np.array(columns[i], dtype=np.int64)
+
+    def flags(text_column) -> dict:
+        found: dict[str, np.ndarray] = {}
+        for row, text in enumerate(text_column):
+            for code in text.strip("|").split("|"):
+                if code:
+                    found.setdefault(code, np.zeros(n, dtype=bool))[row] = True
+        return found
+
+    sessions = conn.execute(
+        "SELECT rid - 1, start_mow, duration FROM sessions ORDER BY rid, start_mow"
+    ).fetchall()
+    session_cols = list(zip(*sessions)) if sessions else [(), (), ()]
+    session_row = np.array(session_cols[0], dtype=np.int32)
+    cell = np.array([-1 if c is None else c for c in columns[17]], dtype=np.int64)
+    located = np.flatnonzero(cell >= 0)
+    by_cell = located[np.lexsort((located, cell[located]))]
+    return Columns(
+        ids=np.array(columns[0], dtype=object),
+        x=floats(1), y=floats(2), z=floats(3),
+        formats=ints(4), goals=ints(5), substances=ints(6), audiences=ints(7), days=ints(8),
+        kind=np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8),
+        approach=np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8),
+        active=np.array(columns[11], dtype=bool),
+        remote=np.array(columns[12], dtype=bool),
+        open_24_7=np.array(columns[13], dtype=bool),
+        monthly=np.array(columns[18], dtype=bool),
+        zone=np.array([zone_index[z] for z in columns[14]], dtype=np.int16),
+        zones=zones,
+        languages=flags(columns[15]),
+        areas=flags(columns[16]),
+        session_row=session_row,
+        session_start=np.array(session_cols[1], dtype=np.int32),
+        session_length=np.array(session_cols[2], dtype=np.int32),
+        session_groups=np.flatnonzero(np.r_[True, session_row[1:] != session_row[:-1]])
+        if len(session_row) else np.zeros(0, dtype=np.int64),
+        cell_rows=by_cell,
+        cell_keys=cell[by_cell],
+    )
+
+
+# Grid cells of 0.02 degrees (about 2 km): a city-wide box meets a few hundred of them.
+CELL_DEGREES = 0.02
+_CELL_LON_SPAN = 100_000
+
+
+def cell_of(lat: float, lon: float) -> int:
+    """The grid cell holding a point, as one integer."""
+    row = math.floor((lat + 90.0) / CELL_DEGREES)
+    column = math.floor((lon + 180.0) / CELL_DEGREES)
+    return row * _CELL_LON_SPAN + column
+
+
+def rows_in_cells(cols: "Columns", cells: np.ndarray) -> np.ndarray:
+    """Every row located in one of `cells`."""
+    if len(cells) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.searchsorted(cols.cell_keys, cells, side="left")
+    stops = np.searchsorted(cols.cell_keys, cells, side="right")
+    return np.concatenate([cols.cell_rows[a:b] for a, b in zip(starts, stops)])
+
+
+def bitmask(values, vocabulary: tuple[str, ...]) -> int:
+    """Values as a bit mask over their vocabulary (bit i = vocabulary[i])."""
+    return sum(1 << vocabulary.index(v) for v in set(values) if v in vocabulary)
+
+
+def unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
+    """A point on the unit sphere: dot products of these give great-circle angles."""
+    phi, lam = math.radians(lat), math.radians(lon)
+    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+
+
+def covered(cols: Columns, query: SearchQuery) -> np.ndarray:
+    """Bool array: online/phone listings whose service area covers the searched place."""
+    place = query.place
+    mask = np.zeros(cols.size, dtype=bool)
+    for code in (place.country, place.state) if place else ():
+        if code and code in cols.areas:
+            mask |= cols.areas[code]
+    return mask & cols.remote
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rows matching a query, with what ordering needs: cosine to the place, text score."""
+
+    rows: np.ndarray
+    cosine: np.ndarray      # NaN without a place or a location
+    covered: np.ndarray     # bool: remote coverage of the place
+    text: np.ndarray        # FTS5 relevance (higher is better), 0 without text
+
+    def subset(self, keep: np.ndarray) -> "Selection":
+        """The selection restricted by a boolean mask or positions."""
+        return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep])
+
+
+def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
+           text_rows: np.ndarray | None, text_scores: np.ndarray | None) -> Selection:
+    """Apply every stored-field filter; `box_rows` from the R*Tree, `text_rows` from FTS5."""
+    reach = None
+    if query.place is not None:
+        cover = covered(cols, query)
+        # A mask rather than a set union: linear, and rows come out in order.
+        wanted = cover.copy()
+        wanted[box_rows] = True
+        rows = np.flatnonzero(wanted)
+    else:
+        cover = np.zeros(cols.size, dtype=bool)
+        rows = np.arange(cols.size, dtype=np.int64)
+    text = np.zeros(len(rows))
+    if text_rows is not None:
+        rows, at_rows, at_text = np.intersect1d(rows, text_rows, assume_unique=True, return_indices=True)
+        text = text_scores[at_text]
+    keep = cols.active[rows]
+    for array, values, vocabulary in (
+        (cols.formats, query.formats, vocab.FORMATS),
+        (cols.goals, query.filter_goals, vocab.GOALS),
+        (cols.audiences, query.audiences, vocab.AUDIENCES),
+        (cols.days, query.days, vocab.WEEKDAYS),
+    ):
+        if values:
+            keep &= (array[rows] & bitmask(values, vocabulary)) != 0
+    if query.substances:
+        # A group for any substance welcomes someone who names one.
+        keep &= (cols.substances[rows] & bitmask(query.substances + ("any",), vocab.SUBSTANCES)) != 0
+    if query.kinds:
+        keep &= np.isin(cols.kind[rows], [vocab.KINDS.index(k) for k in query.kinds])
+    if query.approaches:
+        keep &= np.isin(cols.approach[rows], [vocab.APPROACHES.index(a) for a in query.approaches])
+    if query.languages:
+        spoken = np.zeros(len(rows), dtype=bool)
+        for code in query.languages:
+            if code in cols.languages:
+                spoken |= cols.languages[code][rows]
+        keep &= spoken
+    cosine = np.full(len(rows), np.nan)
+    if query.place is not None:
+        px, py, pz = unit_vector(query.place.lat, query.place.lon)
+        cosine = cols.x[rows] * px + cols.y[rows] * py + cols.z[rows] * pz
+        reach = np.nan_to_num(cosine, nan=-2.0) >= math.cos(query.radius_km / ranking.EARTH_RADIUS_KM)
+        keep &= reach | cover[rows]
+    rows = rows[keep]
+    return Selection(rows, cosine[keep], cover[rows], text[keep])
+
+
+def facets(cols: Columns, rows: np.ndarray) -> dict:
+    """Counts by format, goal, kind and approach over the selected rows."""
+    result = ranking.empty_facets()
+    for name, array, vocabulary in (("format", cols.formats, vocab.FORMATS), ("goal", cols.goals, vocab.GOALS)):
+        values = array[rows]
+        for i, value in enumerate(vocabulary):
+            result[name][value] = int(np.count_nonzero(values & (1 << i)))
+    for name, array, vocabulary in (("kind", cols.kind, vocab.KINDS), ("approach", cols.approach, vocab.APPROACHES)):
+        counts = np.bincount(array[rows], minlength=len(vocabulary))
+        for i, value in enumerate(vocabulary):
+            result[name][value] = int(counts[i])
+    return result
+
+
+def _distance_km(cosine: np.ndarray) -> np.ndarray:
+    return ranking.EARTH_RADIUS_KM * np.arccos(np.clip(cosine, -1.0, 1.0))
+
+
+def best_scores(selection: Selection, query: SearchQuery) -> np.ndarray:
+    """ranking.best_score for every selected row, vectorised (online counts as remote_equivalent_km)."""
+    if query.place is not None:
+        distance = _distance_km(selection.cosine)
+        remote = ranking.RANKING["remote_equivalent_km"]
+        distance = np.where(selection.covered, np.fmin(distance, remote), distance)
+        distance = np.nan_to_num(distance, nan=math.inf)
+        scale = ranking.RANKING["distance_scale_km"]
+        sigma_sq = -(scale**2) / (2 * math.log(ranking.RANKING["distance_decay"]))
+        excess = np.maximum(0.0, distance - ranking.RANKING["distance_offset_km"])
+        nearness = np.exp(-(excess**2) / (2 * sigma_sq))
+    else:
+        nearness = np.ones(len(selection.rows))
+    text = selection.text
+    weight = np.where(text > 0, 1.0 + ranking.RANKING["text_weight"] * text / (text + 1.0), 1.0)
+    return np.round(nearness * weight, 9)
+
+
+def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
+    """Positions (into the selection) of the first `needed` rows in best or distance order.
+
+    Same keys as ranking.order_key: best = score desc, distance asc, row; distance =
+    distance asc, row. Only rows that can reach the top `needed` are fully sorted.
+    """
+    nearness_key = -np.nan_to_num(selection.cosine, nan=-2.0)  # smaller is nearer; no location last
+    rows = selection.rows
+    if query.sort == "distance" and query.place is not None:
+        keys = (rows, nearness_key)
+        primary = nearness_key
+    elif query.place is not None or query.text:
+        primary = -best_scores(selection, query)
+        keys = (rows, nearness_key, primary)
+    else:
+        return np.argsort(rows, kind="stable")[:needed]
+    if needed < len(rows):
+        # Everything strictly better than the needed-th primary key, plus its ties.
+        threshold = np.partition(primary, needed - 1)[needed - 1]
+        candidates = np.flatnonzero(primary <= threshold)
+    else:
+        candidates = np.arange(len(rows))
+    ranked = candidates[np.lexsort(tuple(k[candidates] for k in keys))]
+    return ranked[:needed]
+
+
+def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
+    """Per selected row, a lower bound on minutes to its next start (see schedule.approx_minutes_until).
+
+    24/7 listings get 0; listings without sessions get +inf.
+    """
+    week = schedule.MINUTES_PER_WEEK
+    now_by_zone = np.array([schedule.local_minute_of_week(query.at, z) for z in cols.zones] or [0.0])
+    bound_by_row = np.full(cols.size, np.inf)
+    if len(cols.session_row):
+        now = now_by_zone[cols.zone[cols.session_row]]
+        since = (now - cols.session_start) % week
+        bound = np.where(since < cols.session_length, -since, (cols.session_start - now) % week)
+        # Sessions are sorted by row, so each row's minimum is one reduceat segment.
+        per_row = np.minimum.reduceat(bound, cols.session_groups)
+        bound_by_row[cols.session_row[cols.session_groups]] = per_row
+    bound_by_row[cols.open_24_7] = 0.0
+    return bound_by_row[rows]
+
+
+def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
+    """Rows whose lower bound is their exact minutes-to-next-start.
+
+    True for 24/7 and unscheduled listings, and for weekly sessions in a zone whose clocks
+    do not change in the coming week; monthly sessions and changeover weeks need zoneinfo.
+    """
+    steady = np.array([schedule.offset_shift_minutes(query.at, z) == 0 for z in cols.zones] or [True])
+    exact = steady[cols.zone[rows]] & ~cols.monthly[rows]
+    return exact | cols.open_24_7[rows]
+
+
+def max_shift(cols: Columns, query: SearchQuery) -> float:
+    """The largest clock change in any zone of the index around `at` (the bound's slack)."""
+    return max((schedule.offset_shift_minutes(query.at, z) for z in cols.zones), default=0.0)
