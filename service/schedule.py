@@ -97,12 +97,33 @@ def session_occurrences(session: Session, tz_name: str, at: datetime, count: int
 
 
 def next_occurrences(listing: Listing, at: datetime, count: int = 3) -> tuple[Occurrence, ...]:
-    """The listing's next `count` sessions from `at`, earliest first (ties by end)."""
-    merged: list[Occurrence] = []
+    """The listing's next `count` sessions from `at`, earliest first (ties by end).
+
+    Walks local dates from yesterday (a session begun last night may still run) and stops
+    after the day that completes `count`: later days can only hold later starts.
+    """
+    if not listing.sessions:
+        return ()
+    tz = zone(listing.timezone)
+    by_weekday: dict[int, list[Session]] = {}
     for session in listing.sessions:
-        merged.extend(session_occurrences(session, listing.timezone, at, count))
-    merged.sort(key=lambda occ: (occ.start, occ.end))
-    return tuple(merged[:count])
+        by_weekday.setdefault(_WEEKDAY_INDEX[session.weekday], []).append(session)
+    horizon = _MONTHLY_HORIZON_DAYS if any(s.monthly for s in listing.sessions) else _WEEKLY_HORIZON_DAYS
+    today = at.astimezone(tz).date()
+    found: list[Occurrence] = []
+    for offset in range(-1, horizon + 1):
+        day = today + timedelta(days=offset)
+        for session in by_weekday.get(day.weekday(), ()):
+            if not matches_monthly_rule(day, session.monthly):
+                continue
+            start = wall_to_aware(day, time.fromisoformat(session.start), tz)
+            end = (start.astimezone(timezone.utc) + timedelta(minutes=duration_minutes(session))).astimezone(tz)
+            if end > at:
+                found.append(Occurrence(start=start, end=end, in_progress=start <= at))
+        if len(found) >= count:
+            break
+    found.sort(key=lambda occ: (occ.start, occ.end))
+    return tuple(found[:count])
 
 
 def is_open(listing: Listing, occurrences: tuple[Occurrence, ...]) -> bool:

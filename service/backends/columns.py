@@ -51,6 +51,7 @@ class Columns:
     session_start: np.ndarray  # int32 minute of week, local
     session_length: np.ndarray  # int32 minutes
     session_groups: np.ndarray  # int64: index of each row's first session, for reduceat
+    session_zone: np.ndarray  # int16: each session's zone (its row's)
     cell_rows: np.ndarray    # rows with a location, ordered by (cell, row)
     cell_keys: np.ndarray    # their cells, ascending
 
@@ -112,6 +113,7 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
         session_length=np.array(session_cols[2], dtype=np.int32),
         session_groups=np.flatnonzero(np.r_[True, session_row[1:] != session_row[:-1]])
         if len(session_row) else np.zeros(0, dtype=np.int64),
+        session_zone=np.array([zone_index[columns[14][r]] for r in session_row], dtype=np.int16),
         cell_rows=by_cell,
         cell_keys=cell[by_cell],
     )
@@ -287,15 +289,17 @@ def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
 def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
     """Per selected row, a lower bound on minutes to its next start (see schedule.approx_minutes_until).
 
-    24/7 listings get 0; listings without sessions get +inf.
+    24/7 listings get 0; listings without sessions get +inf. Whole minutes are integer
+    arithmetic; the seconds of `at`, the same in every zone, are applied once at the end.
     """
     week = schedule.MINUTES_PER_WEEK
-    now_by_zone = np.array([schedule.local_minute_of_week(query.at, z) for z in cols.zones] or [0.0])
+    nows = [schedule.local_minute_of_week(query.at, z) for z in cols.zones] or [0.0]
+    fraction = nows[0] - math.floor(nows[0])
+    now_by_zone = np.array([math.floor(n) for n in nows], dtype=np.int32)
     bound_by_row = np.full(cols.size, np.inf)
     if len(cols.session_row):
-        now = now_by_zone[cols.zone[cols.session_row]]
-        since = (now - cols.session_start) % week
-        bound = np.where(since < cols.session_length, -since, (cols.session_start - now) % week)
+        since = (now_by_zone[cols.session_zone] - cols.session_start) % week + fraction
+        bound = np.where(since < cols.session_length, -since, week - since)
         # Sessions are sorted by row, so each row's minimum is one reduceat segment.
         per_row = np.minimum.reduceat(bound, cols.session_groups)
         bound_by_row[cols.session_row[cols.session_groups]] = per_row

@@ -18,6 +18,7 @@ import math
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
@@ -66,6 +67,8 @@ CREATE VIRTUAL TABLE fts USING fts5(name, program, description, terms,
     tokenize = 'unicode61 remove_diacritics 2');
 """
 
+# Answers to recent text queries kept per worker (see SQLiteBackend._text_rows).
+TEXT_CACHE_SIZE = 32
 # Column weights for bm25: a word in the name matters most.
 FTS_WEIGHTS = (4.0, 2.0, 1.0, 1.0)
 FACET_FIELDS = {
@@ -128,6 +131,7 @@ class SQLiteBackend:
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
         self._local.conn, self._local.identity = conn, identity
         self._local.columns = None
+        self._local.text_cache = OrderedDict()
         return conn
 
     def _columns(self) -> columns.Columns:
@@ -298,16 +302,30 @@ class SQLiteBackend:
         return columns.rows_in_cells(cols, np.array([c[0] for c in cells], dtype=np.int64))
 
     def _text_rows(self, query: SearchQuery):
-        """(rows, relevance) matching `q` in FTS5, or (None, None) without text."""
+        """(rows, relevance) matching `q` in FTS5, or (None, None) without text.
+
+        FTS5's bm25 costs over a microsecond a row and a common word matches a fifth of the
+        directory, so each worker keeps the last few answers; they depend only on the
+        words and the file, and a swapped file starts a fresh cache.
+        """
         expression = fts_expression(query.text) if query.text else None
         if expression is None:
             return None, None
+        self._connection()
+        cache = self._local.text_cache
+        if expression in cache:
+            cache.move_to_end(expression)
+            return cache[expression]
         weights = ", ".join(str(w) for w in FTS_WEIGHTS)
         found = self._execute(
             f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ? ORDER BY rowid", (expression,)
         ).fetchall()
         rows = np.array([r[0] for r in found], dtype=np.int64) - 1
-        return rows, np.array([r[1] for r in found], dtype=np.float64)
+        answer = (rows, np.array([r[1] for r in found], dtype=np.float64))
+        cache[expression] = answer
+        if len(cache) > TEXT_CACHE_SIZE:
+            cache.popitem(last=False)
+        return answer
 
 
 def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:

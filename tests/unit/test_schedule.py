@@ -137,3 +137,16 @@ def test_lower_bound_never_exceeds_exact_time(tz):
                 bound = schedule.approx_minutes_until(
                     schedule.minute_of_week(session), schedule.duration_minutes(session), now_mow)
                 assert bound - schedule.DST_SLACK_MINUTES <= exact_minutes, (tz, when, session)
+
+
+def test_next_occurrences_equals_merging_each_session(demo_listings):
+    """The day-by-day walk gives what merging every session's own occurrences gives."""
+    starts = [datetime(2026, 4, 4, 14, 50, tzinfo=timezone.utc), datetime(2026, 10, 3, 15, 59, tzinfo=timezone.utc),
+              datetime(2026, 11, 26, 8, 0, 30, tzinfo=timezone.utc), datetime(2027, 1, 31, 23, 0, tzinfo=timezone.utc)]
+    for listing in demo_listings:
+        for at in starts:
+            merged = sorted(
+                (occ for s in listing.sessions for occ in schedule.session_occurrences(s, listing.timezone, at, 3)),
+                key=lambda occ: (occ.start, occ.end),
+            )[:3]
+            assert schedule.next_occurrences(listing, at, 3) == tuple(merged), (listing.id, at)
