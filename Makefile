@@ -6,10 +6,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DB     := var/linkage.sqlite
 DEMO   := data/demo/listings.json
+ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: run test test-fast bench install install-dev demo-data gazetteer clean
+.PHONY: run test test-fast bench install install-dev demo-data gazetteer engine-start engine-stop clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -31,8 +32,16 @@ $(DB): $(DEMO) service/backends/sqlite.py service/schemas.py $(VENV)/.installed
 run: $(DB)
 	$(BIN)/linkage serve --host $(HOST) --port $(PORT)
 
+# The engine layer runs on a real OpenSearch node: LINKAGE_SEARCH_URL when set, otherwise
+# one started here from Maven Central and stopped afterwards (even when tests fail).
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	@if [ -n "$${LINKAGE_SEARCH_URL:-}" ]; then \
+		LINKAGE_TEST_ENGINE=required $(BIN)/python -m pytest; \
+	else \
+		trap '$(ENGINE)/stop' EXIT; \
+		url=$$($(ENGINE)/start) || exit 1; \
+		LINKAGE_SEARCH_URL=$$url LINKAGE_TEST_ENGINE=required $(BIN)/python -m pytest; \
+	fi
 
 # The inner loop: everything but the engine and browser layers.
 test-fast: $(VENV)/.installed-dev
@@ -42,6 +51,12 @@ test-fast: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(BIN)/python -m bench.search
+
+# A node for trying LINKAGE_BACKEND=opensearch by hand (http://127.0.0.1:9201).
+engine-start:
+	$(ENGINE)/start
+engine-stop:
+	$(ENGINE)/stop
 
 demo-data:
 	$(PYTHON) data/demo/generate.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,10 +42,40 @@ def sqlite_backend(tmp_path_factory, demo_listings):
     return backend
 
 
-@pytest.fixture(scope="session", params=["sqlite"])
-def backend(request, sqlite_backend):
-    """Every backend the contract tests run against (engines join this list)."""
-    return {"sqlite": sqlite_backend}[request.param]
+ENGINE_URL = os.environ.get("LINKAGE_SEARCH_URL")
+ENGINE_KIND = os.environ.get("LINKAGE_TEST_ENGINE_KIND", "opensearch")
+
+
+def engine_url() -> str:
+    """The engine to test against; a failure when `make test` promised one, else a skip."""
+    if ENGINE_URL:
+        return ENGINE_URL
+    if os.environ.get("LINKAGE_TEST_ENGINE") == "required":
+        pytest.fail("LINKAGE_SEARCH_URL is not set but the engine layer is required")
+    pytest.skip("no search engine: run `make test` or set LINKAGE_SEARCH_URL")
+
+
+def delete_alias_indices(backend) -> None:
+    """Remove every index a test backend created."""
+    for name in backend._indices():
+        backend._delete_quietly(name)
+
+
+@pytest.fixture(scope="session")
+def engine_backend(demo_listings):
+    """The demo data in a real OpenSearch (or Elasticsearch) node, under a per-run alias."""
+    from service.backends.engine import EngineBackend, make_transport
+
+    backend = EngineBackend(make_transport(ENGINE_KIND, engine_url()), alias=f"linkage-test-{os.getpid()}")
+    backend.load(demo_listings)
+    yield backend
+    delete_alias_indices(backend)
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("engine", marks=pytest.mark.engine)])
+def backend(request):
+    """Every backend the contract tests run against: the same tests, the same answers."""
+    return request.getfixturevalue(f"{request.param}_backend")
 
 
 @pytest.fixture(scope="session")

@@ -134,12 +134,12 @@ class EngineBackend:
     """Listings in an Elasticsearch or OpenSearch cluster, behind an alias."""
 
     def __init__(self, transport: Transport, alias: str = "linkage-listings",
-                 max_failed_ratio: float = 0.01, keep_previous: int = 1, clock=time.monotonic):
+                 max_failed_ratio: float = 0.01, clock=time.monotonic, document=queries.document):
         self.transport = transport
         self.alias = alias
         self.max_failed_ratio = max_failed_ratio
-        self.keep_previous = keep_previous
         self._clock = clock
+        self._document = document
         self._zones = _ZoneCache()
 
     # -- loading ---------------------------------------------------------------------
@@ -168,11 +168,12 @@ class EngineBackend:
                     tuple(failures),
                 )
             self.transport.request("POST", f"/{index}/_refresh")
+            previous = self._current()
             self._swap_alias(index)
         except BaseException:
             self._delete_quietly(index)
             raise
-        self._delete_old(keep={index})
+        self._delete_old(keep={index, previous})
         return LoadReport(loaded=len(items) - len(failures), target=index, failures=tuple(failures))
 
     def _bulk(self, index: str, items: list[Listing]) -> list[tuple[str, str]]:
@@ -182,7 +183,7 @@ class EngineBackend:
             lines = []
             for listing in chunk:
                 lines.append(json.dumps({"index": {"_index": index, "_id": listing.id}}))
-                lines.append(json.dumps(queries.document(listing), ensure_ascii=False))
+                lines.append(json.dumps(self._document(listing), ensure_ascii=False))
             result = self.transport.request("POST", "/_bulk", "\n".join(lines) + "\n",
                                             timeout=BULK_TIMEOUT_S)
             if result.get("errors"):
@@ -215,11 +216,12 @@ class EngineBackend:
         self.transport.request("POST", "/_aliases", {"actions": actions})
         self._zones = _ZoneCache()
 
-    def _delete_old(self, keep: set[str]) -> None:
-        """Keep the new index and the one before it; delete the rest."""
-        older = [name for name in self._indices() if name not in keep]
-        for name in older[: max(0, len(older) - self.keep_previous)]:
-            self._delete_quietly(name)
+    def _delete_old(self, keep: set) -> None:
+        """Keep the new index and the one it replaced (for rollback); delete the rest,
+        including any half-built index a killed loader left behind."""
+        for name in self._indices():
+            if name not in keep:
+                self._delete_quietly(name)
 
     def _delete_quietly(self, index: str) -> None:
         try:
