@@ -163,8 +163,9 @@ def text_clauses(query: SearchQuery) -> list[dict]:
     for i, word in enumerate(words):
         exact = {"multi_match": {"query": word, "fields": fields}}
         if i == len(words) - 1 and len(word) >= 3:
-            prefix = {"multi_match": {"query": word, "fields": fields, "type": "bool_prefix"}}
-            clauses.append({"bool": {"should": [exact, prefix], "minimum_should_match": 1}})
+            # Term-level prefixes on the indexed tokens, as FTS5's "word"* does.
+            prefixes = [{"prefix": {name: {"value": word, "boost": weight}}} for name, weight in TEXT_FIELDS.items()]
+            clauses.append({"bool": {"should": [exact, *prefixes], "minimum_should_match": 1}})
         else:
             clauses.append(exact)
     return clauses
