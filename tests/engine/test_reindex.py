@@ -1,0 +1,143 @@
+"""Zero-downtime re-indexing on the engine: alias swap, rollback, refused and killed loads."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from service import create_app
+from service.backends import queries
+from service.backends.engine import EngineBackend, LoadFailed, make_transport
+from tests.conftest import DEMO, ENGINE_KIND, FIXED_NOW, ROOT, delete_alias_indices, engine_url
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture()
+def fresh(request, demo_listings):
+    """An engine backend under an alias of its own, loaded once with the demo data."""
+    alias = f"linkage-reindex-{os.getpid()}-{request.node.name.lower()[:30]}"
+    backend = EngineBackend(make_transport(ENGINE_KIND, engine_url()), alias=alias)
+    backend.load(demo_listings)
+    yield backend
+    delete_alias_indices(backend)
+
+
+class Searcher(threading.Thread):
+    """Searches through the app in a loop, counting answers that are not 200."""
+
+    def __init__(self, app):
+        super().__init__(daemon=True)
+        self.client = app.test_client()
+        self.stop = threading.Event()
+        self.ok = 0
+        self.failed = []
+
+    def run(self):
+        while not self.stop.is_set():
+            response = self.client.get("/v1/search?near=2000&sort=soonest")
+            if response.status_code == 200 and response.get_json()["total"] > 0:
+                self.ok += 1
+            else:
+                self.failed.append(response.status_code)
+
+
+def test_load_swaps_alias_keeps_previous_and_rolls_back(fresh, demo_listings):
+    first = fresh._current()
+    fewer = demo_listings[:100]
+    report = fresh.load(fewer)
+    assert fresh._current() == report.target != first
+    assert fresh.count() == 100
+    assert set(fresh._indices()) == {first, report.target}
+    third = fresh.load(demo_listings[:50])
+    assert set(fresh._indices()) == {report.target, third.target}  # the oldest is gone
+    assert fresh.rollback() == report.target
+    assert fresh.count() == 100
+
+
+def test_failed_documents_are_reported_and_too_many_refuse_the_swap(fresh, demo_listings, gazetteer):
+    before = fresh._current()
+    app = create_app({}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    searcher = Searcher(app)
+    searcher.start()
+    bad_ids = {x.id for x in demo_listings[::90]}  # 6 of 459: over 1 %
+
+    def sometimes_bad(listing):
+        document = queries.document(listing)
+        if listing.id in bad_ids:
+            document["location"] = {"lat": 123.0, "lon": 500.0}  # the engine rejects this point
+        return document
+
+    broken = EngineBackend(fresh.transport, alias=fresh.alias, document=sometimes_bad)
+    try:
+        with pytest.raises(LoadFailed) as refused:
+            broken.load(demo_listings)
+    finally:
+        time.sleep(0.5)
+        searcher.stop.set()
+        searcher.join(10)
+    assert {listing_id for listing_id, _ in refused.value.failures} == bad_ids
+    assert all(reason for _, reason in refused.value.failures)
+    assert fresh._current() == before and fresh._indices() == [before]
+    assert searcher.ok > 0 and searcher.failed == []
+
+    lenient = EngineBackend(fresh.transport, alias=fresh.alias, document=sometimes_bad, max_failed_ratio=0.05)
+    report = lenient.load(demo_listings)
+    assert report.loaded == len(demo_listings) - len(bad_ids)
+    assert {listing_id for listing_id, _ in report.failures} == bad_ids
+    assert fresh._current() == report.target
+
+
+def test_killed_loader_leaves_the_old_index_serving(fresh, demo_listings, gazetteer, tmp_path):
+    records = json.loads(DEMO.read_text(encoding="utf-8"))
+    # Enough copies that bulk loading takes a few seconds.
+    many = [{**r, "id": f"{r['id']}-{n}"} for n in range(40) for r in records]
+    feed = tmp_path / "big.json"
+    feed.write_text(json.dumps(many), encoding="utf-8")
+    before = fresh._current()
+    app = create_app({}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    searcher = Searcher(app)
+    searcher.start()
+    loader = subprocess.Popen(
+        [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
+         str(feed)], cwd=ROOT, env={**os.environ, "LINKAGE_INDEX": fresh.alias},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(fresh._indices()) < 2 and loader.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert loader.poll() is None, "the loader finished before it could be killed"
+        time.sleep(0.5)
+        loader.kill()
+        loader.wait(10)
+    finally:
+        searcher.stop.set()
+        searcher.join(10)
+    assert fresh._current() == before
+    assert fresh.count() == len(demo_listings)
+    assert searcher.ok > 0 and searcher.failed == []
+    # The next load cleans up what the killed one left.
+    report = fresh.load(demo_listings[:10])
+    assert set(fresh._indices()) == {before, report.target}
+
+
+def test_index_command_loads_the_engine_and_rolls_back(fresh, tmp_path):
+    env = {**os.environ, "LINKAGE_INDEX": fresh.alias}
+    before = fresh._current()
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps(json.loads(DEMO.read_text(encoding="utf-8"))[:30]), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
+         str(small)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "loaded 30" in result.stdout and fresh.count() == 30
+    result = subprocess.run(
+        [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
+         "--rollback"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert fresh._current() == before and fresh.count() > 30
