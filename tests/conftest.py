@@ -72,7 +72,23 @@ def engine_backend(demo_listings):
     delete_alias_indices(backend)
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("engine", marks=pytest.mark.engine)])
+@pytest.fixture(scope="session")
+def es_client_backend(demo_listings):
+    """The same node through the official elasticsearch client (no Elasticsearch node can
+    be downloaded here; the client's transport speaks plain JSON that both engines accept)."""
+    from service.backends.engine import EngineBackend, make_transport
+
+    backend = EngineBackend(make_transport("elasticsearch", engine_url()), alias=f"linkage-test-es-{os.getpid()}")
+    backend.load(demo_listings)
+    yield backend
+    delete_alias_indices(backend)
+
+
+@pytest.fixture(scope="session", params=[
+    "sqlite",
+    pytest.param("engine", marks=pytest.mark.engine),
+    pytest.param("es_client", marks=pytest.mark.engine),
+])
 def backend(request):
     """Every backend the contract tests run against: the same tests, the same answers."""
     return request.getfixturevalue(f"{request.param}_backend")
