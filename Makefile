@@ -10,7 +10,7 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: run test test-fast bench install install-dev demo-data gazetteer engine-start engine-stop clean
+.PHONY: run test test-fast bench install install-dev demo-data gazetteer engine-start engine-stop engine-demo clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -29,8 +29,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 $(DB): $(DEMO) service/backends/sqlite.py service/schemas.py $(VENV)/.installed
 	$(BIN)/linkage index --sqlite-path $(DB) $(DEMO)
 
-run: $(DB)
+BACKEND := $(or $(LINKAGE_BACKEND),sqlite)
+
+# With LINKAGE_BACKEND=opensearch|elasticsearch the demo data goes into the engine the
+# first time (an alias that already holds listings is left alone).
+run: $(if $(filter sqlite,$(BACKEND)),$(DB),engine-demo)
 	$(BIN)/linkage serve --host $(HOST) --port $(PORT)
+
+engine-demo: $(VENV)/.installed
+	$(BIN)/linkage index --if-missing $(DEMO)
 
 # The engine layer runs on a real OpenSearch node: LINKAGE_SEARCH_URL when set, otherwise
 # one started here from Maven Central and stopped afterwards (even when tests fail).

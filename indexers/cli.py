@@ -49,6 +49,13 @@ def cmd_index(args) -> int:
     if not args.sources:
         print("linkage index: give at least one PATH (or --rollback)", file=sys.stderr)
         return 2
+    if args.if_missing:
+        try:
+            if backend.count() > 0:
+                print("index present; nothing loaded (--if-missing)")
+                return 0
+        except BackendUnavailable:
+            pass  # no index yet: load it
     result = read_sources([Path(p) for p in args.sources])
     for rejection in result.rejections:
         print(f"rejected: {rejection}", file=sys.stderr)
@@ -92,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--sqlite-path", help="the SQLite file to replace (default LINKAGE_SQLITE_PATH)")
     index.add_argument("--max-failed", help="refuse the swap when more than this share of documents "
                        "fail in the engine (default 0.01)")
+    index.add_argument("--if-missing", action="store_true",
+                       help="load only when the backend has no listings yet (first start of a deployment)")
     index.add_argument("--rollback", action="store_true",
                        help="point the engine alias back at the previous index")
     index.add_argument("--dry-run", action="store_true", help="validate and report, load nothing")

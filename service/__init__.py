@@ -45,6 +45,7 @@ def make_backend(settings: Settings):
             make_transport(settings.backend, settings.search_url or ""),
             alias=settings.index,
             max_failed_ratio=float(settings.max_failed_ratio),
+            replicas=int(settings.index_replicas),
         )
     raise ValueError(
         f"LINKAGE_BACKEND={settings.backend!r} is not one of sqlite, elasticsearch, opensearch"

@@ -20,6 +20,8 @@ class Settings:
     index: str = "linkage-listings"
     # A load whose failed documents exceed this share is refused and the old index kept.
     max_failed_ratio: str = "0.01"
+    # Replicas per shard for new engine indices: 0 on one node, 1 on a 3-node cluster.
+    index_replicas: str = "0"
     geocoder: str = "offline"
     gazetteer_dir: str = str(ROOT / "data" / "gazetteer")
     admin_token: str | None = None

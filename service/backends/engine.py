@@ -147,8 +147,10 @@ class EngineBackend:
     """Listings in an Elasticsearch or OpenSearch cluster, behind an alias."""
 
     def __init__(self, transport: Transport, alias: str = "linkage-listings",
-                 max_failed_ratio: float = 0.01, clock=time.monotonic, document=queries.document):
+                 max_failed_ratio: float = 0.01, clock=time.monotonic, document=queries.document,
+                 replicas: int = 0):
         self.transport = transport
+        self.replicas = replicas
         self.alias = alias
         self.max_failed_ratio = max_failed_ratio
         self._clock = clock
@@ -171,7 +173,7 @@ class EngineBackend:
             "demo_count": sum(listing.is_demo for listing in items),
             "timezones": sorted({listing.timezone for listing in items}),
         }
-        self.transport.request("PUT", f"/{index}", queries.index_body(meta))
+        self.transport.request("PUT", f"/{index}", queries.index_body(meta, self.replicas))
         try:
             failures = self._bulk(index, items)
             if items and len(failures) / len(items) > self.max_failed_ratio:

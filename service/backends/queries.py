@@ -29,14 +29,14 @@ SYNONYM_RULES = sorted(
 )
 
 
-def index_body(meta: dict) -> dict:
-    """Settings and mappings for a new listings index."""
+def index_body(meta: dict, replicas: int = 0) -> dict:
+    """Settings and mappings for a new listings index (replicas: 1 on a 3-node cluster)."""
     return {
         "settings": {
             # One shard: BM25 statistics, and so text scores, are then the same on any
             # cluster size; the whole directory fits one shard many times over.
             "number_of_shards": 1,
-            "number_of_replicas": 0,
+            "number_of_replicas": replicas,
             "analysis": {
                 "filter": {"substance_synonyms": {"type": "synonym_graph", "synonyms": SYNONYM_RULES}},
                 "analyzer": {
