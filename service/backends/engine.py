@@ -24,6 +24,9 @@ from .base import BackendUnavailable, LoadReport, Matches
 # Engines answer or fail within this; the API then answers 503 rather than hang.
 REQUEST_TIMEOUT_S = 2.0
 BULK_TIMEOUT_S = 60.0
+# Creating an index, refreshing it and moving the alias wait on the cluster's master and
+# can take seconds on a busy node; an import may wait, a search may not.
+ADMIN_TIMEOUT_S = 30.0
 BULK_CHUNK = 500
 WALK_BATCH = 64
 # The most candidates a time-filtered search reads (engines cap result windows too).
@@ -173,7 +176,8 @@ class EngineBackend:
             "demo_count": sum(listing.is_demo for listing in items),
             "timezones": sorted({listing.timezone for listing in items}),
         }
-        self.transport.request("PUT", f"/{index}", queries.index_body(meta, self.replicas))
+        self.transport.request("PUT", f"/{index}", queries.index_body(meta, self.replicas),
+                               timeout=ADMIN_TIMEOUT_S)
         try:
             failures = self._bulk(index, items)
             if items and len(failures) / len(items) > self.max_failed_ratio:
@@ -182,7 +186,7 @@ class EngineBackend:
                     f"{self.max_failed_ratio:.0%}); the alias still points at the old index",
                     tuple(failures),
                 )
-            self.transport.request("POST", f"/{index}/_refresh")
+            self.transport.request("POST", f"/{index}/_refresh", timeout=ADMIN_TIMEOUT_S)
             previous = self._current()
             self._swap_alias(index)
         except BaseException:
@@ -211,12 +215,13 @@ class EngineBackend:
 
     def _indices(self) -> list[str]:
         """This alias's indices, oldest first (names sort by their timestamp)."""
-        found = self.transport.request("GET", f"/_cat/indices/{self.alias}-*", params={"format": "json", "h": "index"})
+        found = self.transport.request("GET", f"/_cat/indices/{self.alias}-*",
+                                       params={"format": "json", "h": "index"}, timeout=ADMIN_TIMEOUT_S)
         return sorted(row["index"] for row in found)
 
     def _current(self) -> str | None:
         try:
-            found = self.transport.request("GET", f"/_alias/{self.alias}")
+            found = self.transport.request("GET", f"/_alias/{self.alias}", timeout=ADMIN_TIMEOUT_S)
         except EngineError as exc:
             if exc.status == 404:
                 return None
@@ -228,7 +233,7 @@ class EngineBackend:
         current = self._current()
         if current and current != index:
             actions.insert(0, {"remove": {"index": current, "alias": self.alias}})
-        self.transport.request("POST", "/_aliases", {"actions": actions})
+        self.transport.request("POST", "/_aliases", {"actions": actions}, timeout=ADMIN_TIMEOUT_S)
         self._zones = _ZoneCache()
 
     def _delete_old(self, keep: set) -> None:
@@ -240,7 +245,7 @@ class EngineBackend:
 
     def _delete_quietly(self, index: str) -> None:
         try:
-            self.transport.request("DELETE", f"/{index}")
+            self.transport.request("DELETE", f"/{index}", timeout=ADMIN_TIMEOUT_S)
         except (EngineError, BackendUnavailable):
             pass
 
