@@ -44,7 +44,11 @@ def cmd_index(args) -> int:
         if not hasattr(backend, "rollback"):
             print("--rollback needs an engine backend (the SQLite file is replaced whole)", file=sys.stderr)
             return 2
-        print(f"alias now points at {backend.rollback()}")
+        try:
+            print(f"alias now points at {backend.rollback()}")
+        except (LoadFailed, BackendUnavailable) as exc:
+            print(f"rollback failed: {exc}", file=sys.stderr)
+            return 1
         return 0
     if not args.sources:
         print("linkage index: give at least one PATH (or --rollback)", file=sys.stderr)

@@ -42,7 +42,7 @@ def make_backend(settings: Settings):
         from .backends.engine import EngineBackend, make_transport
 
         return EngineBackend(
-            make_transport(settings.backend, settings.search_url or ""),
+            make_transport(settings.backend, settings.search_url or "", settings.search_ca_certs),
             alias=settings.index,
             max_failed_ratio=float(settings.max_failed_ratio),
             replicas=int(settings.index_replicas),

@@ -17,6 +17,8 @@ class Settings:
     backend: str = "sqlite"
     sqlite_path: str = str(ROOT / "var" / "linkage.sqlite")
     search_url: str | None = None
+    # A CA bundle for clusters whose https certificate a private authority signed.
+    search_ca_certs: str | None = None
     index: str = "linkage-listings"
     # A load whose failed documents exceed this share is refused and the old index kept.
     max_failed_ratio: str = "0.01"

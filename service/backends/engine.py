@@ -10,6 +10,7 @@ differ only in how the client is built (`make_transport`).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -74,11 +75,17 @@ class Transport:
             raise EngineError(status, getattr(exc, "info", None) or getattr(exc, "body", None)) from None
 
 
-def _opensearch_transport(url: str) -> Transport:
+def _tls(ca_certs: str | None) -> dict:
+    """Client options for a cluster whose certificate a private authority signed."""
+    return {"ca_certs": ca_certs} if ca_certs else {}
+
+
+def _opensearch_transport(url: str, ca_certs: str | None = None) -> Transport:
     from opensearchpy import OpenSearch
     from opensearchpy import exceptions as errors
 
-    client = OpenSearch(url, timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False)
+    client = OpenSearch(url, timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False,
+                        **_tls(ca_certs))
 
     def perform(method, path, body, params, timeout):
         headers = {"content-type": "application/x-ndjson"} if isinstance(body, str) else None
@@ -101,12 +108,13 @@ class _StatusError(Exception):
         self.body = body
 
 
-def _elasticsearch_transport(url: str) -> Transport:
+def _elasticsearch_transport(url: str, ca_certs: str | None = None) -> Transport:
     from elastic_transport import ConnectionError as TransportConnectionError
     from elastic_transport import ConnectionTimeout
     from elasticsearch import Elasticsearch
 
-    client = Elasticsearch(url, request_timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False)
+    client = Elasticsearch(url, request_timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False,
+                           **_tls(ca_certs))
 
     def perform(method, path, body, params, timeout):
         # The client's own transport, with plain JSON media types: Elasticsearch 8 accepts
@@ -128,14 +136,14 @@ def _elasticsearch_transport(url: str) -> Transport:
     return Transport(perform, (TransportConnectionError, ConnectionTimeout), status_of)
 
 
-def make_transport(kind: str, url: str) -> Transport:
-    """The transport for `elasticsearch` or `opensearch` at `url`."""
+def make_transport(kind: str, url: str, ca_certs: str | None = None) -> Transport:
+    """The transport for `elasticsearch` or `opensearch` at `url` (https with `ca_certs` if given)."""
     if not url:
         raise ValueError("LINKAGE_SEARCH_URL is required for an engine backend")
     if kind == "opensearch":
-        return _opensearch_transport(url)
+        return _opensearch_transport(url, ca_certs)
     if kind == "elasticsearch":
-        return _elasticsearch_transport(url)
+        return _elasticsearch_transport(url, ca_certs)
     raise ValueError(f"unknown engine {kind!r}")
 
 
@@ -214,10 +222,14 @@ class EngineBackend:
         return failures
 
     def _indices(self) -> list[str]:
-        """This alias's indices, oldest first (names sort by their timestamp)."""
+        """This alias's indices, oldest first (names sort by their timestamp).
+
+        Only `<alias>-<20 digits>`: another deployment's `linkage-listings-staging-…` is not ours.
+        """
         found = self.transport.request("GET", f"/_cat/indices/{self.alias}-*",
                                        params={"format": "json", "h": "index"}, timeout=ADMIN_TIMEOUT_S)
-        return sorted(row["index"] for row in found)
+        ours = re.compile(re.escape(self.alias) + r"-\d{20}")
+        return sorted(row["index"] for row in found if ours.fullmatch(row["index"]))
 
     def _current(self) -> str | None:
         try:

@@ -18,6 +18,7 @@ import math
 import os
 import sqlite3
 import threading
+import uuid
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,7 +156,8 @@ class SQLiteBackend:
     def load(self, listings: Iterable[Listing]) -> LoadReport:
         """Write a new file beside the current one, then swap it in with os.replace."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        staging = self.path.with_name(f"{self.path.name}.new-{os.getpid()}")
+        # Unique per load: containers all run as pid 1, and two imports must not share a file.
+        staging = self.path.with_name(f"{self.path.name}.new-{uuid.uuid4().hex}")
         staging.unlink(missing_ok=True)
         try:
             loaded = self._write(staging, sorted(listings, key=lambda item: item.id))

@@ -141,3 +141,30 @@ def test_index_command_loads_the_engine_and_rolls_back(fresh, tmp_path):
          "--rollback"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert fresh._current() == before and fresh.count() > 30
+
+
+def test_imports_leave_other_aliases_with_the_same_prefix_alone(fresh, demo_listings):
+    neighbour = EngineBackend(fresh.transport, alias=f"{fresh.alias}-staging")
+    try:
+        neighbour.load(demo_listings[:5])
+        fresh.load(demo_listings[:7])
+        fresh.load(demo_listings[:9])
+        assert neighbour.count() == 5 and len(neighbour._indices()) == 1
+        assert all("staging" not in name for name in fresh._indices())
+    finally:
+        delete_alias_indices(neighbour)
+
+
+def test_rollback_without_a_previous_index_is_a_clean_error(demo_listings):
+    alias = f"linkage-norollback-{os.getpid()}"
+    backend = EngineBackend(make_transport(ENGINE_KIND, engine_url()), alias=alias)
+    backend.load(demo_listings[:3])
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
+             "--rollback"], cwd=ROOT, env={**os.environ, "LINKAGE_INDEX": alias},
+            capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1
+        assert "rollback failed: no previous index" in result.stderr and "Traceback" not in result.stderr
+    finally:
+        delete_alias_indices(backend)

@@ -1,0 +1,72 @@
+"""What every feed reader produces: records in the native listing shape, or problems.
+
+Readers (Meeting Guide, HSDS, CSV, native) only translate. They yield one `Record` per
+feed entry: `data` is a dict in the shape `service.schemas.ListingSchema` loads (the
+shape of `data/demo/listings.json`), except that it may leave out what later steps fill
+in — the program's stance fields (approach, goals, ...; see `service.programs`) and the
+location's coordinates (geocoded from its address). A reader that cannot translate an
+entry yields it with `data=None` and the problems, so the report names it and the run
+goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Offending values are shown in reports, cut short: a 1 MB string helps nobody.
+MAX_SHOWN_VALUE = 80
+
+
+def shorten(value) -> str | None:
+    """A value as a report shows it: text, at most MAX_SHOWN_VALUE characters, no control characters."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[:MAX_SHOWN_VALUE] + "…"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one field of a record."""
+
+    field: str
+    problem: str
+    value: object = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One entry of a feed: where it was, what it says (native shape), what is wrong with it."""
+
+    source: str
+    position: str
+    data: dict | None
+    problems: tuple[Problem, ...] = ()
+    # Fields the source said nothing about, which the program's stance may fill in.
+    defaults_allowed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the command line (or data/sources.toml) tells every reader."""
+
+    source_name: str
+    program: str | None = None
+    timezone: str | None = None
+    country: str = "AU"
+    source_url: str | None = None
+    licence: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id_prefix(self) -> str:
+        """The `source:` part of listing ids: the source name, lower case, safe characters."""
+        import re
+
+        slug = re.sub(r"[^a-z0-9_.-]+", "-", self.source_name.casefold()).strip("-")
+        return slug or "feed"
+
+    def source_block(self) -> dict:
+        """The listing's `source` field for records from this feed."""
+        return {"name": self.source_name, "url": self.source_url, "licence": self.licence}
