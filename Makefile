@@ -27,7 +27,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 # Re-index when the index is missing or older than the data (or the code that writes it).
 $(DB): $(DEMO) service/backends/sqlite.py service/schemas.py $(VENV)/.installed
-	$(BIN)/linkage index --sqlite-path $(DB) $(DEMO)
+	$(BIN)/linkage index --source-name demo --sqlite-path $(DB) $(DEMO)
 
 BACKEND := $(or $(LINKAGE_BACKEND),sqlite)
 
@@ -37,7 +37,7 @@ run: $(if $(filter sqlite,$(BACKEND)),$(DB),engine-demo)
 	$(BIN)/linkage serve --host $(HOST) --port $(PORT)
 
 engine-demo: $(VENV)/.installed
-	$(BIN)/linkage index --if-missing $(DEMO)
+	$(BIN)/linkage index --source-name demo --if-missing $(DEMO)
 
 # The engine layer runs on a real OpenSearch node: LINKAGE_SEARCH_URL when set, otherwise
 # one started here from Maven Central and stopped afterwards (even when tests fail).

@@ -1,17 +1,23 @@
-"""The `linkage` command: serve the app, index listings."""
+"""The `linkage` command: serve the app, import feeds, refresh every configured feed."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 
-from service import make_backend
-from service.settings import Settings
+from service import make_backend, make_geocoder
+from service.backends.base import BackendUnavailable
+from service.settings import ROOT, Settings
 
-from .load import read_sources
+from .imports import ImportSummary, SourceCache, SourceSpec, import_sources
+from .records import ReadOptions
+from .sources import FORMATS
+
+SOURCES_TOML = ROOT / "data" / "sources.toml"
 
 
 def cmd_serve(args) -> int:
@@ -30,16 +36,65 @@ def settings_for(args) -> Settings:
         "sqlite_path": getattr(args, "sqlite_path", None),
         "search_url": getattr(args, "search_url", None),
         "max_failed_ratio": getattr(args, "max_failed", None),
+        "geocoder": getattr(args, "geocoder", None),
     }
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
 
+def cache_for(settings: Settings) -> SourceCache:
+    """Where each source's last good listings live: beside the SQLite file, or per alias."""
+    if settings.sources_dir:
+        return SourceCache(Path(settings.sources_dir))
+    if settings.backend == "sqlite":
+        return SourceCache(Path(f"{settings.sqlite_path}.sources"))
+    return SourceCache(ROOT / "var" / f"sources-{settings.index}")
+
+
+def _progress():
+    """A progress line on a terminal; nothing when output is a pipe or a file."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(name: str, count: int) -> None:
+        print(f"\r{name}: {count:,} records read", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def report(summary: ImportSummary, report_path: str | None) -> None:
+    """Rejections to standard error (and as JSON lines to --report), then the summary."""
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    for rejection in summary.rejections:
+        print(f"rejected: {rejection}", file=sys.stderr)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for outcome in summary.outcomes:
+        if outcome.error:
+            print(f"{outcome.name}: not loaded: {outcome.error}", file=sys.stderr)
+    if summary.load_error:
+        print(f"load failed, the previous index keeps serving: {summary.load_error}", file=sys.stderr)
+    if report_path:
+        with open(report_path, "w", encoding="utf-8") as fh:
+            for rejection in summary.rejections:
+                fh.write(rejection.as_json() + "\n")
+    print(summary.line())
+
+
+def source_name_for(location: str, given: str | None, several: bool) -> str:
+    """--source-name for one source, else the file or URL's name without extension."""
+    if given and not several:
+        return given
+    stem = Path(location.rstrip("/").rsplit("/", 1)[-1]).stem or "feed"
+    return f"{given}-{stem}" if given else stem
+
+
 def cmd_index(args) -> int:
-    """Validate sources, report rejections, load the good listings atomically."""
-    from service.backends.base import BackendUnavailable
+    """Import feeds: report rejections, load the good listings atomically."""
     from service.backends.engine import LoadFailed
 
-    backend = make_backend(settings_for(args))
+    settings = settings_for(args)
+    backend = make_backend(settings)
     if args.rollback:
         if not hasattr(backend, "rollback"):
             print("--rollback needs an engine backend (the SQLite file is replaced whole)", file=sys.stderr)
@@ -51,7 +106,7 @@ def cmd_index(args) -> int:
             return 1
         return 0
     if not args.sources:
-        print("linkage index: give at least one PATH (or --rollback)", file=sys.stderr)
+        print("linkage index: give at least one SOURCE (file, directory or URL), or --rollback", file=sys.stderr)
         return 2
     if args.if_missing:
         try:
@@ -60,30 +115,83 @@ def cmd_index(args) -> int:
                 return 0
         except BackendUnavailable:
             pass  # no index yet: load it
-    result = read_sources([Path(p) for p in args.sources])
-    for rejection in result.rejections:
-        print(f"rejected: {rejection}", file=sys.stderr)
-    loaded = 0
-    if result.listings and not args.dry_run:
-        try:
-            report = backend.load(result.listings)
-        except LoadFailed as exc:
-            for listing_id, reason in exc.failures:
-                print(f"rejected by the engine: {listing_id}: {reason}", file=sys.stderr)
-            print(f"load refused: {exc}", file=sys.stderr)
-            return 1
-        except BackendUnavailable as exc:
-            print(f"load failed: {exc}", file=sys.stderr)
-            return 1
-        for listing_id, reason in report.failures:
-            print(f"rejected by the engine: {listing_id}: {reason}", file=sys.stderr)
-        loaded = report.loaded
-    print(
-        f"read {result.read}, valid {len(result.listings)}, rejected records "
-        f"{len({(r.source, r.position) for r in result.rejections})}, loaded {loaded}"
-        + (" (dry run)" if args.dry_run else "")
-    )
-    return 0 if result.listings else 1
+    several = len(args.sources) > 1
+    specs = [
+        SourceSpec(
+            location=location,
+            format=args.format,
+            mapping=Path(args.mapping) if args.mapping else None,
+            options=ReadOptions(
+                source_name=source_name_for(location, args.source_name, several),
+                program=args.program,
+                timezone=args.timezone,
+                country=args.country,
+                source_url=location if location.startswith(("http://", "https://")) else args.source_url,
+                licence=args.licence,
+            ),
+        )
+        for location in args.sources
+    ]
+    summary = import_sources(specs, backend, make_geocoder(settings, for_import=True), cache_for(settings),
+                             max_reject=args.max_reject, dry_run=args.dry_run, progress=_progress())
+    report(summary, args.report)
+    return 0 if summary.ok else 1
+
+
+def load_sources_toml(path: Path) -> list[SourceSpec]:
+    """The feeds `linkage refresh` imports (data/sources.toml)."""
+    with open(path, "rb") as fh:
+        config = tomllib.load(fh)
+    specs = []
+    for entry in config.get("source", []):
+        location = entry["location"]
+        if not location.startswith(("http://", "https://")) and not Path(location).is_absolute():
+            location = str((path.parent / location).resolve())
+        specs.append(SourceSpec(
+            location=location,
+            format=entry.get("format", "auto"),
+            mapping=(path.parent / entry["mapping"]).resolve() if entry.get("mapping") else None,
+            options=ReadOptions(
+                source_name=entry["name"],
+                program=entry.get("program"),
+                timezone=entry.get("timezone"),
+                country=entry.get("country", "AU"),
+                source_url=entry.get("url"),
+                licence=entry.get("licence"),
+            ),
+        ))
+    return specs
+
+
+def cmd_refresh(args) -> int:
+    """Import every feed in data/sources.toml (cron-friendly: non-zero if any failed)."""
+    settings = settings_for(args)
+    specs = load_sources_toml(Path(args.config))
+    if args.only:
+        specs = [s for s in specs if s.name in args.only]
+    summary = import_sources(specs, make_backend(settings), make_geocoder(settings, for_import=True),
+                             cache_for(settings), max_reject=args.max_reject, dry_run=args.dry_run,
+                             progress=_progress())
+    report(summary, args.report)
+    for outcome in summary.outcomes:
+        print(f"{outcome.name}: {'ok' if not outcome.error else 'FAILED'} (read {outcome.read}, "
+              f"loaded {outcome.loaded}, rejected {outcome.rejected}, removed {outcome.removed})")
+    return 0 if summary.ok else 1
+
+
+def _add_target_options(parser) -> None:
+    parser.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"),
+                        help="where to load (default LINKAGE_BACKEND, else sqlite)")
+    parser.add_argument("--search-url", help="engine URL (default LINKAGE_SEARCH_URL)")
+    parser.add_argument("--sqlite-path", help="the SQLite file to replace (default LINKAGE_SQLITE_PATH)")
+    parser.add_argument("--max-failed", help="refuse the engine swap when more than this share of "
+                        "documents fail in the engine (default 0.01)")
+    parser.add_argument("--geocoder", help="offline (default), nominatim:URL, pelias:URL or photon:URL")
+    parser.add_argument("--max-reject", type=float, default=0.05,
+                        help="keep a source's previous listings when more than this share of its records "
+                        "is rejected (default 0.05)")
+    parser.add_argument("--dry-run", action="store_true", help="read, check and report; load nothing")
+    parser.add_argument("--report", metavar="FILE", help="write every rejection as JSON lines")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,20 +203,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=None)
     serve.set_defaults(func=cmd_serve)
-    index = sub.add_parser("index", help="validate and load listings (native JSON)")
-    index.add_argument("sources", nargs="*", metavar="PATH")
-    index.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"),
-                       help="where to load (default LINKAGE_BACKEND, else sqlite)")
-    index.add_argument("--search-url", help="engine URL (default LINKAGE_SEARCH_URL)")
-    index.add_argument("--sqlite-path", help="the SQLite file to replace (default LINKAGE_SQLITE_PATH)")
-    index.add_argument("--max-failed", help="refuse the swap when more than this share of documents "
-                       "fail in the engine (default 0.01)")
+
+    index = sub.add_parser("index", help="import feeds (Meeting Guide, HSDS, CSV, native JSON)")
+    index.add_argument("sources", nargs="*", metavar="SOURCE", help="a file, a directory (HSDS package) or a URL")
+    index.add_argument("--format", choices=FORMATS, default="auto")
+    index.add_argument("--source-name", help="the feed's name (ids, reports, refresh); default: the file name")
+    index.add_argument("--program", help="the program of a meeting feed, e.g. 'Alcoholics Anonymous'")
+    index.add_argument("--timezone", help="IANA zone for records without one, e.g. America/New_York")
+    index.add_argument("--country", default="AU", help="ISO country for records without one (default AU)")
+    index.add_argument("--mapping", help="TOML column mapping for a CSV feed (see data/mappings/)")
+    index.add_argument("--source-url", help="where the feed's records can be seen (for attribution)")
+    index.add_argument("--licence", help="the feed's licence (for attribution)")
     index.add_argument("--if-missing", action="store_true",
                        help="load only when the backend has no listings yet (first start of a deployment)")
     index.add_argument("--rollback", action="store_true",
                        help="point the engine alias back at the previous index")
-    index.add_argument("--dry-run", action="store_true", help="validate and report, load nothing")
+    _add_target_options(index)
     index.set_defaults(func=cmd_index)
+
+    refresh = sub.add_parser("refresh", help="import every feed listed in data/sources.toml")
+    refresh.add_argument("--config", default=str(SOURCES_TOML), help="the feeds file (default data/sources.toml)")
+    refresh.add_argument("--only", nargs="*", help="only these source names")
+    _add_target_options(refresh)
+    refresh.set_defaults(func=cmd_refresh)
     return parser
 
 

@@ -52,13 +52,20 @@ def make_backend(settings: Settings):
     )
 
 
-def make_geocoder(settings: Settings):
-    """The geocoder named by settings; the offline gazetteer needs no network."""
-    if settings.geocoder == "offline":
-        from .geocode import OfflineGazetteer
+def make_geocoder(settings: Settings, for_import: bool = False):
+    """The geocoder named by settings: the offline gazetteer (no network), or a self-hosted
+    Nominatim, Pelias or Photon behind a rate limiter and a persistent cache.
 
-        return OfflineGazetteer(Path(settings.gazetteer_dir))
-    raise ValueError(f"LINKAGE_GEOCODER={settings.geocoder!r} is not supported; use offline")
+    Searches always resolve `near` offline (fast, private); imports use the configured one.
+    """
+    from .geocode import OfflineGazetteer
+
+    offline = OfflineGazetteer(Path(settings.gazetteer_dir))
+    if settings.geocoder == "offline" or not for_import:
+        return offline
+    from .geocoders import make_http_geocoder
+
+    return make_http_geocoder(settings.geocoder, Path(settings.geocode_cache))
 
 
 def create_app(config=None, *, backend=None, geocoder=None, clock=None) -> "Flask":

@@ -70,6 +70,8 @@ def _as_location(entry: GazetteerEntry, approximate: bool) -> Location:
         "timezone": entry.timezone,
         "population": entry.population,
         "approximate": approximate,
+        # A gazetteer knows suburbs and cities, never a street address.
+        "precision": "postcode" if entry.postcode else "locality",
     }
     return Location(entry.label, (entry.lat, entry.lon), raw)
 

@@ -96,6 +96,8 @@ class Listing:
     updated_at: str | None
     verified_at: str | None
     status: str
+    # Other feeds that list the same meeting (kept when duplicates are merged on import).
+    also_from: tuple[Source, ...] = ()
 
     def remote_covers(self, place: "Place") -> bool:
         """True when the listing is online or by phone and its service area covers the place."""

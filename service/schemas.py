@@ -213,6 +213,7 @@ class ListingSchema(Schema):
     updated_at = _optional(fields.String, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}"))
     verified_at = _optional(fields.String, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}"))
     status = fields.String(load_default="active", validate=validate.OneOf(vocab.STATUSES))
+    also_from = fields.List(fields.Nested(SourceSchema), load_default=list, validate=validate.Length(max=20))
 
     @validates("timezone")
     def check_timezone(self, value, **kwargs):
@@ -238,6 +239,7 @@ class ListingSchema(Schema):
             # Keep the first of any duplicate and a stable order, so equal inputs dump equal.
             data[name] = tuple(dict.fromkeys(data[name]))
         data["sessions"] = tuple(data["sessions"])
+        data["also_from"] = tuple(data["also_from"])
         if isinstance(data["contact"], dict):
             data["contact"] = Contact(**data["contact"])
         if isinstance(data["first_visit"], dict):
@@ -286,6 +288,7 @@ def listing_from_trusted(data: dict) -> Listing:
             "contact": Contact(**data["contact"]),
             "first_visit": FirstVisit(**data["first_visit"]),
             "source": Source(**data["source"]),
+            "also_from": tuple(Source(**s) for s in data.get("also_from", ())),
         }
     )
 

@@ -26,6 +26,10 @@ class Settings:
     index_replicas: str = "0"
     geocoder: str = "offline"
     gazetteer_dir: str = str(ROOT / "data" / "gazetteer")
+    # Per-source caches of the last good import (default: beside the index).
+    sources_dir: str | None = None
+    # Where HTTP geocoders keep answers, so no address is looked up twice.
+    geocode_cache: str = str(ROOT / "var" / "geocode-cache.sqlite")
     admin_token: str | None = None
     public_url: str = "http://127.0.0.1:8000"
 

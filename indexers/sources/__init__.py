@@ -1,1 +1,127 @@
-"""Readers for each feed format; each yields (position, raw record)."""
+"""Feed readers, and choosing one: every reader yields `indexers.records.Record`s.
+
+A SOURCE on the command line is a file, a directory (an HSDS tabular data package) or an
+http(s) URL; `--format auto` looks at the content to choose the reader.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..records import ReadOptions, Record
+from .native import FeedError
+
+FORMATS = ("auto", "meeting-guide", "hsds", "csv", "native")
+# A feed bigger than this is refused rather than read into memory.
+MAX_FEED_BYTES = 200 * 1024 * 1024
+FETCH_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A source's content: bytes for files and URLs, a path for directories."""
+
+    name: str
+    raw: bytes | None = None
+    directory: Path | None = None
+
+
+def fetch(spec: str) -> Feed:
+    """Read a file, directory or http(s) URL (bounded in size and time)."""
+    if spec.startswith(("http://", "https://")):
+        request = urllib.request.Request(spec, headers={"User-Agent": "linkage-indexer"})
+        try:
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
+                raw = response.read(MAX_FEED_BYTES + 1)
+        except OSError as exc:
+            raise FeedError(f"{spec}: could not fetch: {exc}") from None
+        if len(raw) > MAX_FEED_BYTES:
+            raise FeedError(f"{spec}: larger than {MAX_FEED_BYTES // 2**20} MB")
+        return Feed(name=spec.rstrip("/").rsplit("/", 1)[-1] or spec, raw=raw)
+    path = Path(spec)
+    if path.is_dir():
+        return Feed(name=path.name, directory=path)
+    try:
+        if path.stat().st_size > MAX_FEED_BYTES:
+            raise FeedError(f"{path.name}: larger than {MAX_FEED_BYTES // 2**20} MB")
+        return Feed(name=path.name, raw=path.read_bytes())
+    except OSError as exc:
+        raise FeedError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+
+
+def detect(feed: Feed) -> str:
+    """The format of a feed, from its shape (not its name alone)."""
+    if feed.directory is not None:
+        return "hsds"
+    if feed.name.lower().endswith(".csv"):
+        return "csv"
+    text = feed.raw.lstrip()[:1]
+    if text not in (b"[", b"{"):
+        return "native"  # JSON Lines; the reader reports what it cannot parse
+    try:
+        data = json.loads(feed.raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return "native"  # the reader reports the error with its position
+    first = data[0] if isinstance(data, list) and data else data
+    if isinstance(data, dict) and ("contents" in data or "organization" in data or "service_at_locations" in data):
+        return "hsds"
+    if isinstance(data, dict) and isinstance(data.get("meetings"), list):
+        return "meeting-guide"
+    if isinstance(first, dict):
+        if "kind" in first and ("sessions" in first or "formats" in first):
+            return "native"
+        if "day" in first or "time" in first or "conference_url" in first:
+            return "meeting-guide"
+        if "service_at_locations" in first or "organization" in first:
+            return "hsds"
+    return "native"
+
+
+def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None) -> Iterator[Record]:
+    """Records of a feed in the given format (after `detect` for auto)."""
+    if fmt == "auto":
+        fmt = detect(feed)
+    if fmt == "native":
+        from .native import read_native
+
+        return read_native(_bytes(feed), options, feed.name)
+    if fmt == "meeting-guide":
+        from .meeting_guide import read_meeting_guide
+
+        return read_meeting_guide(_bytes(feed), options, feed.name)
+    if fmt == "hsds":
+        from .hsds import read_hsds
+
+        if feed.directory is not None:
+            return read_hsds(feed.directory, options)
+        return _read_hsds_bytes(feed, options)
+    if fmt == "csv":
+        from .csv_source import load_mapping, read_csv
+
+        if mapping is None:
+            raise FeedError(f"{feed.name}: a CSV feed needs --mapping FILE.toml (see data/mappings/)")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / feed.name
+            path.write_bytes(_bytes(feed))
+            return iter(list(read_csv(path, load_mapping(mapping), options)))
+    raise FeedError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def _bytes(feed: Feed) -> bytes:
+    if feed.raw is None:
+        raise FeedError(f"{feed.name}: a directory can only be an HSDS data package")
+    return feed.raw
+
+
+def _read_hsds_bytes(feed: Feed, options: ReadOptions) -> Iterator[Record]:
+    from .hsds import read_hsds
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / (feed.name if feed.name.endswith(".json") else "feed.json")
+        path.write_bytes(_bytes(feed))
+        yield from list(read_hsds(path, options))

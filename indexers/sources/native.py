@@ -6,34 +6,50 @@ Accepts a JSON array of listings or JSON Lines (one listing per line).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Iterator
+
+from ..records import Problem, ReadOptions, Record
+from ..pipeline import STANCE_FIELDS
 
 
 class FeedError(ValueError):
-    """The feed as a whole cannot be read (not JSON, wrong top-level shape)."""
+    """The feed as a whole cannot be read (not UTF-8, not JSON, wrong top-level shape)."""
 
 
-def read_native(path: Path) -> Iterator[tuple[str, object]]:
-    """(position, record) pairs: "record N" for an array, "line N" for JSON Lines."""
-    raw = path.read_bytes()
+def decode(raw: bytes, source: str) -> str:
+    """Bytes as UTF-8 text (a BOM is dropped), or FeedError naming the first bad byte."""
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FeedError(f"{path.name}: not UTF-8 (byte {exc.start})") from None
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+        raise FeedError(f"{source}: not UTF-8 (byte {exc.start})") from None
+
+
+def read_native(raw: bytes, options: ReadOptions, source: str) -> Iterator[Record]:
+    """Records of a native feed: "record N" for an array, "line N" for JSON Lines."""
+    text = decode(raw, source)
+    allowed = frozenset(STANCE_FIELDS)
+    if text.lstrip().startswith("["):
         try:
-            records = json.loads(text)
+            entries = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise FeedError(f"{path.name}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
-        for number, record in enumerate(records, start=1):
-            yield f"record {number}", record
-        return
+            raise FeedError(f"{source}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+        numbered = ((f"record {n}", entry) for n, entry in enumerate(entries, start=1))
+    else:
+        numbered = _lines(text)
+    for position, entry in numbered:
+        if isinstance(entry, Problem):
+            yield Record(source, position, None, (entry,))
+        elif not isinstance(entry, dict):
+            yield Record(source, position, None, (Problem("_record", "not a JSON object", entry),))
+        else:
+            yield Record(source, position, entry, defaults_allowed=allowed)
+
+
+def _lines(text: str):
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             yield f"line {number}", json.loads(line)
         except json.JSONDecodeError as exc:
-            yield f"line {number}", FeedError(f"invalid JSON: {exc.msg}")
+            yield f"line {number}", Problem("_record", f"invalid JSON: {exc.msg}", line)

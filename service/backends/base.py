@@ -75,5 +75,8 @@ class Backend(Protocol):
     def count(self) -> int:
         """Listings in the index; raises BackendUnavailable when there is no index."""
 
+    def listings(self) -> Iterable[Listing]:
+        """Every listing in the index, in id order (feeds, exports)."""
+
     def info(self) -> dict:
         """What /readyz reports: listing count, demo count, when the index was built."""

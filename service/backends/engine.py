@@ -284,6 +284,20 @@ class EngineBackend:
             raise
         return listing_from_trusted(found["_source"]["doc"]) if found.get("found") else None
 
+    def listings(self):
+        """Every listing behind the alias, in id order (search_after pages of 500)."""
+        after = None
+        while True:
+            body = {"query": {"match_all": {}}, "sort": [{"id": "asc"}], "size": 500, "_source": ["doc"]}
+            if after is not None:
+                body["search_after"] = after
+            hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
+            if not hits:
+                return
+            for hit in hits:
+                yield listing_from_trusted(hit["_source"]["doc"])
+            after = hits[-1]["sort"]
+
     def count(self) -> int:
         """Listings in the index behind the alias."""
         return self._request_on_alias("GET", f"/{self.alias}/_count")["count"]

@@ -22,7 +22,7 @@ import uuid
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -217,6 +217,11 @@ class SQLiteBackend:
             "SELECT d.doc FROM listings l JOIN docs d ON d.rid = l.rid WHERE l.id = ?", (listing_id,)
         ).fetchone()
         return listing_from_trusted(json.loads(row[0])) if row else None
+
+    def listings(self) -> Iterator[Listing]:
+        """Every listing, in id order (rids follow ids)."""
+        for (doc,) in self._execute("SELECT doc FROM docs ORDER BY rid"):
+            yield listing_from_trusted(json.loads(doc))
 
     def count(self) -> int:
         """Listings in the index."""

@@ -29,14 +29,17 @@ def test_index_reports_bad_records_by_position_and_field_and_loads_the_rest(tmp_
     feed = tmp_path / "feed.json"
     feed.write_text(json.dumps(records), encoding="utf-8")
     db = tmp_path / "index.sqlite"
-    result = run_cli("index", "--sqlite-path", str(db), str(feed))
+    result = run_cli("index", "--sqlite-path", str(db), "--max-reject", "0.9", str(feed))
     assert result.returncode == 0, result.stderr
     assert "feed.json: record 2: sessions.0.weekday:" in result.stderr
     assert "feed.json: record 4: location.lat:" in result.stderr
     assert "feed.json: record 5: name:" in result.stderr
     assert "feed.json: record 7: _record: not a JSON object" in result.stderr
     assert len(max(result.stderr.splitlines(), key=len)) < 400  # the huge value is not echoed
-    assert "read 7, valid 3, rejected records 4, loaded 3" in result.stdout
+    assert "read 7, loaded 3, rejected 4, geocoded 0, merged as duplicates 0, removed 0" in result.stdout
+    # Too many rejections for the default limit: the source keeps its previous listings.
+    strict = run_cli("index", "--sqlite-path", str(db), str(feed))
+    assert strict.returncode == 1 and "over the 5% allowed" in strict.stderr
 
 
 def test_index_with_nothing_valid_fails_and_keeps_the_old_index(tmp_path):
@@ -46,7 +49,7 @@ def test_index_with_nothing_valid_fails_and_keeps_the_old_index(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("[{\"id\": 1}", encoding="utf-8")
     result = run_cli("index", "--sqlite-path", str(db), str(broken))
-    assert result.returncode == 1 and "invalid JSON" in result.stderr
+    assert result.returncode == 1 and "invalid JSON" in result.stderr, result.stderr
     assert db.stat().st_mtime_ns == before
 
 

@@ -224,3 +224,9 @@ def test_inactive_listings_are_not_found_but_can_be_fetched(client, demo_listing
 
 def test_minutes_until_used_for_ordering_exists():
     assert callable(schedule.minutes_until)
+
+
+def test_backend_lists_every_listing_in_id_order(backend, demo_listings):
+    listed = list(backend.listings())
+    assert [x.id for x in listed] == sorted(x.id for x in demo_listings)
+    assert listed == sorted(demo_listings, key=lambda x: x.id)

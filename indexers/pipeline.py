@@ -1,0 +1,245 @@
+"""The import pipeline after reading: fill program defaults, geocode, validate, dedupe.
+
+Records flow one way: reader -> `complete` (stance defaults) -> `geocode_location` ->
+`validate` -> `dedupe` -> backend.load. Each step is a function of its input; problems
+become `Rejection`s naming the source, the position, the field, what is wrong and the
+offending value (cut short), and never stop the run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Iterable
+
+from marshmallow import ValidationError
+
+from service import programs, ranking, vocab
+from service.models import Listing
+from service.schemas import flatten_errors, load_listing
+from service.text import normalise
+
+from .records import Problem, Record, shorten
+
+# Defaults for listings whose program the stance table does not know (DESIGN.md: "program
+# stance when a feed does not say"). Groups in meeting feeds are mostly 12-step
+# fellowships; a service of unknown stance is a clinical service that should not be hidden
+# by a goal filter, so it lists every goal.
+FALLBACK_STANCE = {
+    "group": programs.Stance("twelve_step", ("abstinence",)),
+    "service": programs.Stance("clinical", vocab.GOALS, facilitation="clinician_led"),
+    "helpline": programs.Stance("clinical", vocab.GOALS, facilitation="clinician_led"),
+}
+STANCE_FIELDS = ("approach", "goals", "substances", "facilitation", "audiences")
+
+# Duplicates: the same program meeting at the same weekday and time within this distance,
+# under names at least this similar (difflib ratio over normalised names).
+DUPLICATE_METRES = 100.0
+DUPLICATE_NAME_SIMILARITY = 0.6
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One record that did not load, as the report (JSON lines) shows it."""
+
+    source: str
+    position: str
+    field: str
+    problem: str
+    value: str | None = None
+
+    def __str__(self) -> str:
+        shown = f" (value: {self.value})" if self.value is not None else ""
+        return f"{self.source}: {self.position}: {self.field}: {self.problem}{shown}"
+
+    def as_json(self) -> str:
+        """One line of the --report file."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+
+@dataclass
+class Prepared:
+    """Valid listings, every rejection, and counts for the summary."""
+
+    listings: list[Listing] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[Rejection] = field(default_factory=list)
+    read: int = 0
+    geocoded: int = 0
+    merged: int = 0
+
+    @property
+    def rejected(self) -> int:
+        """Records rejected (a record with three bad fields counts once)."""
+        return len({(r.source, r.position) for r in self.rejections})
+
+
+def complete(data: dict, allowed: frozenset[str]) -> dict:
+    """Fill the stance fields a feed left out from the program's stance table."""
+    missing = [name for name in STANCE_FIELDS if name in allowed and data.get(name) in (None, [], "")]
+    if not missing:
+        return data
+    stance = programs.stance_for(data.get("program")) or FALLBACK_STANCE.get(data.get("kind"), FALLBACK_STANCE["group"])
+    if data.get("program") and programs.canonical_program(data["program"]):
+        data = {**data, "program": programs.canonical_program(data["program"])}
+    filled = dict(data)
+    for name in missing:
+        value = getattr(stance, name)
+        filled[name] = list(value) if isinstance(value, tuple) else value
+    return filled
+
+
+def _address_text(location: dict) -> str:
+    parts = [location.get(k) for k in ("address", "locality", "state", "postcode")]
+    text = ", ".join(str(p) for p in parts if p)
+    country = location.get("country")
+    return f"{text}, {country}" if country and country != "AU" and text else text
+
+
+def geocode_location(data: dict, geocoder) -> tuple[dict, Problem | None, bool]:
+    """Fill a location's missing coordinates from its address; (data, problem, geocoded?)."""
+    location = data.get("location")
+    if not isinstance(location, dict) or (location.get("lat") is not None and location.get("lon") is not None):
+        return data, None, False
+    query = _address_text(location)
+    if not query:
+        return data, Problem("location", "no coordinates and no address to find them from"), False
+    try:
+        found = geocoder.geocode(query, exactly_one=True)
+    except Exception as exc:  # an HTTP geocoder may fail; the record is reported, the run goes on
+        return data, Problem("location", f"geocoder failed: {type(exc).__name__}", query), False
+    if found is None:
+        return data, Problem("location", "address not found by the geocoder", query), False
+    raw = found.raw if isinstance(found.raw, dict) else {}
+    filled = {
+        **location,
+        "lat": round(found.latitude, 6),
+        "lon": round(found.longitude, 6),
+        # Only a house-level match is exact; a suburb, postcode or city centre is approximate.
+        "approximate": bool(location.get("approximate")) or bool(raw.get("approximate", True))
+        or raw.get("precision") in ("locality", "postcode"),
+        "country": location.get("country") or raw.get("country") or "AU",
+    }
+    for key, raw_key in (("state", "state"), ("postcode", "postcode"), ("locality", "name")):
+        if not filled.get(key) and raw.get(raw_key):
+            filled[key] = raw[raw_key]
+    return {**data, "location": filled}, None, True
+
+
+def validate(data: dict) -> tuple[Listing | None, list[Problem]]:
+    """The listing, or the problems the schema found (field by field)."""
+    try:
+        return load_listing(data), []
+    except ValidationError as exc:
+        problems = []
+        for field_name, message in flatten_errors(exc.messages):
+            problems.append(Problem(field_name, message, _value_at(data, field_name)))
+        return None, problems
+
+
+def _value_at(data, dotted: str):
+    """The value at a dotted path ("sessions.0.weekday") in the record, if any."""
+    current = data
+    for part in dotted.split("."):
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return None
+    return current if not isinstance(current, (dict, list)) else None
+
+
+def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
+    """Run every record through completion, geocoding and validation."""
+    result = Prepared()
+    seen: dict[str, str] = {}
+    for record in records:
+        result.read += 1
+        if progress and result.read % 1000 == 0:
+            progress(result.read)
+        if record.data is None:
+            problems = record.problems or (Problem("_record", "could not be read"),)
+            result.rejections.extend(_rejections(record, problems))
+            continue
+        for problem in record.problems:  # the record loads, but something in it was dropped
+            result.warnings.append(_rejection(record, problem))
+        data = complete(record.data, record.defaults_allowed)
+        data, problem, geocoded = geocode_location(data, geocoder)
+        if problem:
+            result.rejections.append(_rejection(record, problem))
+            continue
+        listing, problems = validate(data)
+        if listing is None:
+            result.rejections.extend(_rejections(record, problems))
+            continue
+        if listing.id in seen:
+            result.rejections.append(_rejection(
+                record, Problem("id", f"duplicate id: {seen[listing.id]} has it too", listing.id)))
+            continue
+        seen[listing.id] = f"{record.source} {record.position}"
+        result.geocoded += geocoded
+        result.listings.append(listing)
+    return result
+
+
+def _rejection(record: Record, problem: Problem) -> Rejection:
+    return Rejection(record.source, record.position, problem.field, problem.problem, shorten(problem.value))
+
+
+def _rejections(record: Record, problems) -> list[Rejection]:
+    return [_rejection(record, p) for p in problems]
+
+
+def _first_session_keys(listing: Listing) -> set[tuple[str, str]]:
+    return {(s.weekday, s.start) for s in listing.sessions}
+
+
+def same_meeting(a: Listing, b: Listing) -> bool:
+    """Two feeds' records of one meeting: same program, a shared weekday and start, within
+    100 m, similar names."""
+    if a.kind != "group" or b.kind != "group" or a.location is None or b.location is None:
+        return False
+    if (programs.canonical_program(a.program) or a.program) != (programs.canonical_program(b.program) or b.program):
+        return False
+    if not _first_session_keys(a) & _first_session_keys(b):
+        return False
+    metres = 1000 * ranking.great_circle_km(a.location.lat, a.location.lon, b.location.lat, b.location.lon)
+    if metres > DUPLICATE_METRES:
+        return False
+    ratio = difflib.SequenceMatcher(None, normalise(a.name), normalise(b.name)).ratio()
+    return ratio >= DUPLICATE_NAME_SIMILARITY
+
+
+def dedupe(listings: list[Listing]) -> tuple[list[Listing], int]:
+    """Merge the same meeting from different sources into one listing that keeps both sources.
+
+    The first listing (in the order given: sources in import order) survives and records the
+    others under `also_from`. Candidates are bucketed by ~1 km cell so this stays linear.
+    """
+    buckets: dict[tuple, list[int]] = {}
+    kept: list[Listing] = []
+    merged = 0
+    for listing in listings:
+        cell = None
+        if listing.kind == "group" and listing.location is not None:
+            cell = (round(listing.location.lat, 2), round(listing.location.lon, 2))
+            match = None
+            for dlat in (-0.01, 0.0, 0.01):
+                for dlon in (-0.01, 0.0, 0.01):
+                    for index in buckets.get((round(cell[0] + dlat, 2), round(cell[1] + dlon, 2)), ()):
+                        other = kept[index]
+                        if other.source.name != listing.source.name and same_meeting(other, listing):
+                            match = index
+                            break
+            if match is not None:
+                survivor = kept[match]
+                sources = survivor.also_from + (listing.source,) + listing.also_from
+                kept[match] = replace(survivor, also_from=tuple(dict.fromkeys(sources)))
+                merged += 1
+                continue
+        if cell is not None:
+            buckets.setdefault(cell, []).append(len(kept))
+        kept.append(listing)
+    return kept, merged
