@@ -18,6 +18,7 @@ know which geocoder they use. Around the geopy class it adds:
 
 from __future__ import annotations
 
+import inspect
 import json
 import sqlite3
 import threading
@@ -159,7 +160,7 @@ def parse_geocoder_spec(spec: str) -> tuple[str, str, str, str]:
         )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError as exc:
         raise ValueError(f"geocoder URL {url!r} is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -309,6 +310,8 @@ class CachedGeocoder:
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, got {type(query).__name__}")
         exactly_one = bool(exactly_one)
+        # A misspelt argument is a bug to see now, not a "could not geocode" per record later.
+        inspect.signature(self._geocoder.geocode).bind(query, exactly_one=exactly_one, **kwargs)
         key_query, options = _cache_key(query, kwargs)
         if not key_query:
             return None if exactly_one else []
@@ -375,7 +378,8 @@ class CachedGeocoder:
             raise  # unreachable, timed out, 5xx: worth another try
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             # geopy's parsers assume the provider's JSON shape; anything else (a proxy's
-            # error page as JSON, another API at that URL) surfaces here.
+            # error page as JSON, another API at that URL) surfaces here. Arguments were
+            # checked against the signature in geocode(), so these come from the answer.
             raise _DoNotRetry(GeocoderParseError(
                 f"the answer is not {self.provider} JSON ({type(exc).__name__}: {exc})"
             )) from exc

@@ -29,6 +29,16 @@ def search():
     return render.to_json(render.search_document(query, matches, items))
 
 
+@blueprint.get("/v1/schema/listing.json")
+def listing_schema():
+    """The JSON Schema of a listing (the native import format), generated from the schemas."""
+    from flask import Response
+
+    from ..jsonschema import listing_schema_text
+
+    return Response(listing_schema_text(), mimetype="application/schema+json")
+
+
 @blueprint.get("/v1/listings/<path:listing_id>")
 def listing(listing_id: str):
     """One listing with its next sessions (from `at`, shown also in `tz`)."""

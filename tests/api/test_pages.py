@@ -39,3 +39,19 @@ def test_readyz_reports_counts(client, demo_listings):
 
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_listing_json_schema_describes_real_listings(client, demo_listings):
+    import jsonschema
+
+    response = client.get("/v1/schema/listing.json")
+    assert response.status_code == 200 and response.mimetype == "application/schema+json"
+    schema = response.get_json()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    from service.schemas import dump_listing
+
+    for listing in demo_listings[:100]:
+        assert not list(validator.iter_errors(dump_listing(listing))), listing.id
+    bad = {**dump_listing(demo_listings[0]), "kind": "shop"}
+    assert list(validator.iter_errors(bad))
