@@ -188,9 +188,14 @@ def import_sources(specs: list[SourceSpec], backend, geocoder, cache: SourceCach
         outcome.removed = len(previous - {listing.id for listing in prepared.listings})
     if not staged:
         return summary
+    # A listing id belongs to whichever source gave it last: the sources just read win.
+    fresh_ids = {listing.id for listings in staged.values() for listing in listings}
     combined: list[Listing] = []
     for name in sorted(set(cache.names()) | set(staged)):
-        combined.extend(staged[name] if name in staged else cache.load(name))
+        if name in staged:
+            combined.extend(staged[name])
+        else:
+            combined.extend(x for x in cache.load(name) if x.id not in fresh_ids)
     merged, summary.merged = dedupe(combined)
     summary.loaded_total = len(merged)
     if dry_run:

@@ -108,7 +108,7 @@ def geocode_location(data: dict, geocoder) -> tuple[dict, Problem | None, bool]:
     try:
         found = geocoder.geocode(query, exactly_one=True)
     except Exception as exc:  # an HTTP geocoder may fail; the record is reported, the run goes on
-        return data, Problem("location", f"geocoder failed: {type(exc).__name__}", query), False
+        return data, Problem("location", f"geocoder failed: {str(exc)[:200] or type(exc).__name__}", query), False
     if found is None:
         return data, Problem("location", "address not found by the geocoder", query), False
     raw = found.raw if isinstance(found.raw, dict) else {}
@@ -151,10 +151,35 @@ def _value_at(data, dotted: str):
     return current if not isinstance(current, (dict, list)) else None
 
 
+# After this many geocoder failures in a row the server is taken to be down: the remaining
+# records needing coordinates are reported at once instead of each waiting out retries.
+GEOCODER_FAILURES_BEFORE_GIVING_UP = 5
+
+
+class _Breaker:
+    """Stops calling a geocoder that keeps failing."""
+
+    def __init__(self, geocoder):
+        self.geocoder = geocoder
+        self.failures_in_a_row = 0
+
+    def geocode(self, query, exactly_one=True):
+        if self.failures_in_a_row >= GEOCODER_FAILURES_BEFORE_GIVING_UP:
+            raise RuntimeError(f"geocoder skipped after {self.failures_in_a_row} failures in a row")
+        try:
+            found = self.geocoder.geocode(query, exactly_one=exactly_one)
+        except Exception:
+            self.failures_in_a_row += 1
+            raise
+        self.failures_in_a_row = 0
+        return found
+
+
 def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
     """Run every record through completion, geocoding and validation."""
     result = Prepared()
     seen: dict[str, str] = {}
+    geocoder = _Breaker(geocoder) if geocoder is not None else None
     for record in records:
         result.read += 1
         if progress and result.read % 1000 == 0:

@@ -418,7 +418,10 @@ def _cache_key(query: str, kwargs: dict) -> tuple[str, str]:
 
 def _explain(error: Exception, timeout: float) -> str:
     """Why the server failed, in words, with geopy's detail trimmed."""
-    detail = " ".join(str(error).split())[:200]
+    detail = " ".join(str(error).split())
+    if len(detail) > 200:
+        # Connection errors nest their cause: the end ("Connection refused") is what matters.
+        detail = "..." + detail[-160:]
     if isinstance(error, GeocoderTimedOut):
         why = f"no answer within {timeout:g} s (or the server said it is overloaded)"
     elif isinstance(error, GeocoderRateLimited):

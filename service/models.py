@@ -179,6 +179,8 @@ class Hit:
     listing: Listing
     distance_km: float | None
     text_score: float = 0.0
+    # The listing as stored (what dump_listing gives), so rendering need not dump it again.
+    document: dict | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ class RankedHit:
     open_now: bool
     why: tuple[str, ...]
     score: float = 0.0
+    document: dict | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ def rank_hit(hit: Hit, query: SearchQuery, score: float = 0.0) -> RankedHit:
         open_now=schedule.is_open(hit.listing, occurrences),
         why=reasons(hit.listing, query, hit.distance_km, occurrences),
         score=score,
+        document=hit.document,
     )
 
 

@@ -359,6 +359,7 @@ class EngineBackend:
             listing=listing_from_trusted(hit["_source"]["doc"]),
             lower_bound=bound,
             text_score=float(hit.get("_score") or 0.0),
+            document=hit["_source"]["doc"],
         )
 
     def _batches(self, query: SearchQuery, limit: float | None):

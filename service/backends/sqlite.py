@@ -237,12 +237,20 @@ class SQLiteBackend:
             "demo_count": int(meta.get("demo_count", 0)),
         }
 
-    def _listings(self, rids: list[int]) -> dict[int, Listing]:
+    def _documents(self, rids: list[int]) -> dict[int, tuple[Listing, dict]]:
+        """Stored listings by rid, with the stored document itself for rendering."""
         if not rids:
             return {}
         marks = ",".join("?" * len(rids))
-        rows = self._execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})", rids)
-        return {rid: listing_from_trusted(json.loads(doc)) for rid, doc in rows}
+        found = {}
+        for rid, text in self._execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})", rids):
+            document = json.loads(text)
+            found[rid] = (listing_from_trusted(document), document)
+        return found
+
+    def _listings(self, rids: list[int]) -> dict[int, Listing]:
+        """Stored listings by rid."""
+        return {rid: pair[0] for rid, pair in self._documents(rids).items()}
 
     def search(self, query: SearchQuery) -> Matches:
         """R*Tree and FTS5 narrow; numpy filters, counts, facets and orders; zoneinfo settles times."""
@@ -266,9 +274,9 @@ class SQLiteBackend:
         else:
             positions = columns.order(selection, query, needed)[offset:]
         rows = [int(r) + 1 for r in selection.rows[positions]]
-        listings = self._listings(rows)
+        documents = self._documents(rows)
         hits = tuple(
-            timed.Candidate(listings[rid], None, float(score)).hit(query)
+            timed.Candidate(*documents[rid][:1], None, float(score), documents[rid][1]).hit(query)
             for rid, score in zip(rows, selection.text[positions])
         )
         return Matches(total=len(selection.rows), hits=hits, facets=columns.facets(cols, selection.rows))

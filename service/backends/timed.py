@@ -27,10 +27,11 @@ class Candidate:
     listing: Listing
     lower_bound: float | None
     text_score: float = 0.0
+    document: dict | None = None
 
     def hit(self, query: SearchQuery) -> Hit:
         """The candidate as a hit, with its exact great-circle distance to the place."""
-        return Hit(self.listing, distance_to(self.listing, query), self.text_score)
+        return Hit(self.listing, distance_to(self.listing, query), self.text_score, self.document)
 
 
 def distance_to(listing: Listing, query: SearchQuery) -> float | None:

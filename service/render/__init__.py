@@ -28,7 +28,7 @@ def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:
 
 def item_document(hit: RankedHit, viewer_tz: str | None) -> dict:
     """A listing with what the search adds: distance, next sessions, open now, why."""
-    document = dump_listing(hit.listing)
+    document = dict(hit.document) if hit.document is not None else dump_listing(hit.listing)
     document["distance_km"] = hit.distance_km
     document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
     document["open_now"] = hit.open_now

@@ -104,7 +104,8 @@ def test_killed_loader_leaves_the_old_index_serving(fresh, demo_listings, gazett
     searcher.start()
     loader = subprocess.Popen(
         [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
-         str(feed)], cwd=ROOT, env={**os.environ, "LINKAGE_INDEX": fresh.alias},
+         str(feed)], cwd=ROOT, env={**os.environ, "LINKAGE_INDEX": fresh.alias,
+                                   "LINKAGE_SOURCES_DIR": str(tmp_path / "sources")},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -126,21 +127,24 @@ def test_killed_loader_leaves_the_old_index_serving(fresh, demo_listings, gazett
     assert set(fresh._indices()) == {before, report.target}
 
 
-def test_index_command_loads_the_engine_and_rolls_back(fresh, tmp_path):
-    env = {**os.environ, "LINKAGE_INDEX": fresh.alias}
+def test_index_command_loads_the_engine_and_rolls_back(fresh, tmp_path, demo_listings):
+    env = {**os.environ, "LINKAGE_INDEX": fresh.alias, "LINKAGE_SOURCES_DIR": str(tmp_path / "sources")}
     before = fresh._current()
     small = tmp_path / "small.json"
-    small.write_text(json.dumps(json.loads(DEMO.read_text(encoding="utf-8"))[:30]), encoding="utf-8")
+    records = json.loads(DEMO.read_text(encoding="utf-8"))[:30]
+    small.write_text(json.dumps([{**r, "id": r["id"].replace("demo:", "small:")} for r in records]),
+                     encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
          str(small)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "loaded 30" in result.stdout and fresh.count() == 30
+    # A new source joins the listings already served (seeded from the index itself).
+    assert "loaded 30" in result.stdout and fresh.count() == len(demo_listings) + 30
     result = subprocess.run(
         [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
          "--rollback"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert fresh._current() == before and fresh.count() > 30
+    assert fresh._current() == before and fresh.count() == len(demo_listings)
 
 
 def test_imports_leave_other_aliases_with_the_same_prefix_alone(fresh, demo_listings):
@@ -155,14 +159,15 @@ def test_imports_leave_other_aliases_with_the_same_prefix_alone(fresh, demo_list
         delete_alias_indices(neighbour)
 
 
-def test_rollback_without_a_previous_index_is_a_clean_error(demo_listings):
+def test_rollback_without_a_previous_index_is_a_clean_error(demo_listings, tmp_path):
     alias = f"linkage-norollback-{os.getpid()}"
     backend = EngineBackend(make_transport(ENGINE_KIND, engine_url()), alias=alias)
     backend.load(demo_listings[:3])
     try:
         result = subprocess.run(
             [sys.executable, "-m", "indexers", "index", "--backend", ENGINE_KIND, "--search-url", engine_url(),
-             "--rollback"], cwd=ROOT, env={**os.environ, "LINKAGE_INDEX": alias},
+             "--rollback"], cwd=ROOT, env={**os.environ, "LINKAGE_INDEX": alias,
+                                           "LINKAGE_SOURCES_DIR": str(tmp_path / "sources")},
             capture_output=True, text=True, timeout=120)
         assert result.returncode == 1
         assert "rollback failed: no previous index" in result.stderr and "Traceback" not in result.stderr

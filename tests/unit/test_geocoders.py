@@ -150,7 +150,8 @@ class StubServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval so shutdown() at teardown does not wait half a second.
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     @property
@@ -205,10 +206,24 @@ def cache(tmp_path):
     return tmp_path / "var" / "geocode-cache.sqlite"
 
 
+_OPEN = []
+
+
+@pytest.fixture(autouse=True)
+def close_geocoders():
+    """Close every cache connection a test opened."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def make(stub, provider, cache, **kwargs):
+    """A geocoder on the stub; no delays unless a test asks, so the suite stays fast."""
     kwargs.setdefault("min_delay_seconds", 0)
     kwargs.setdefault("error_wait_seconds", 0)
-    return make_http_geocoder(stub.spec(provider), cache, timeout=5, **kwargs)
+    geocoder = make_http_geocoder(stub.spec(provider), cache, timeout=5, **kwargs)
+    _OPEN.append(geocoder)
+    return geocoder
 
 
 @pytest.mark.parametrize("provider, endpoint", [
@@ -326,6 +341,7 @@ def test_server_down_raises_a_clear_error(cache):
     url = f"http://127.0.0.1:{_closed_port()}/nominatim"
     geocoder = make_http_geocoder(f"nominatim:{url}", cache, min_delay_seconds=0, timeout=2,
                                   max_retries=1, error_wait_seconds=0)
+    _OPEN.append(geocoder)
     with pytest.raises(GeocoderUnavailable) as caught:
         geocoder.geocode(HOUSE)
     error = caught.value

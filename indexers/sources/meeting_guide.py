@@ -1,0 +1,969 @@
+"""Meeting Guide JSON feeds (code4recovery/spec): read them into listings, write listings back.
+
+The format: a JSON array of meetings, each with `name`, `slug`, `day` (0-6, Sunday = 0),
+`time`/`end_time` (24-hour "HH:MM"), an optional IANA `timezone`, `types` (codes from the
+spec's data/types.json), an address (`formatted_address`, or `address`/`city`/`state`/
+`postal_code`/`country`), `latitude`/`longitude`, `approximate` ("yes"/"no"),
+`conference_url`/`conference_phone`, `notes`, `updated` and `url`. The 12 Step Meeting List
+plugin adds `attendance_option` (in_person, online, hybrid, inactive) and the non-spec
+type `ONL` (online). Real feeds bend the spec (12-hour times, day arrays, US-style dates,
+strings for numbers, explicit nulls), so the reader accepts those variants; it never
+guesses what a feed did not say (above all the time zone).
+
+`read_meeting_guide` yields one `indexers.records.Record` per meeting; `to_meeting_guide`
+turns a group listing into meeting objects for other directories to import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from datetime import UTC, datetime
+from functools import lru_cache
+from html.parser import HTMLParser
+from typing import Iterator
+from zoneinfo import available_timezones
+
+from marshmallow import ValidationError
+from marshmallow import validate as mm_validate
+
+from service import vocab
+from service.programs import canonical_program
+
+from ..records import Problem, ReadOptions, Record, shorten
+from .native import FeedError
+
+# --- Type codes ---------------------------------------------------------------------------
+# The one table between Meeting Guide type codes and listing fields. Reading maps every code
+# listed here; writing uses the first code listed for a value, so preferred codes come first
+# (LGBTQ before G/L/T, S before ES). Codes not listed (B Big Book, D Discussion, SP Speaker,
+# ...) describe the meeting's content, which listings do not record, and are ignored.
+# Not mapped on purpose: N/NDG (Native American / Indigenous) would mean different peoples in
+# different countries, and the audience vocabulary only has Aboriginal and Torres Strait
+# Islander people; POC has no matching audience; AL-AN means an Al-Anon meeting runs at the
+# same time, not that this meeting is for families.
+NEWCOMER_TEXT = "A newcomer meeting: suited to people coming for the first time."
+
+TYPE_CODES: dict[str, tuple[str, object]] = {
+    "O": ("open_meeting", True),
+    "C": ("open_meeting", False),
+    "W": ("audiences", "women"),
+    "M": ("audiences", "men"),
+    "LGBTQ": ("audiences", "lgbtiq"),
+    "G": ("audiences", "lgbtiq"),
+    "L": ("audiences", "lgbtiq"),
+    "T": ("audiences", "lgbtiq"),
+    "BI": ("audiences", "lgbtiq"),
+    "NB": ("audiences", "lgbtiq"),
+    "Y": ("audiences", "young_people"),
+    "X": ("accessibility", "wheelchair_access"),
+    "XB": ("accessibility", "accessible_toilet"),
+    "BE": ("first_visit", NEWCOMER_TEXT),
+    "EN": ("languages", "en"),
+    "S": ("languages", "es"),
+    # ES is not a spec code, but feeds that use it mean Spanish (the spec warns against
+    # custom codes that look like ISO 639 language codes for exactly this reason).
+    "ES": ("languages", "es"),
+    "FR": ("languages", "fr"),
+    "DE": ("languages", "de"),
+    "ITA": ("languages", "it"),
+    "POR": ("languages", "pt"),
+    "POL": ("languages", "pl"),
+    "RUS": ("languages", "ru"),
+    "UK": ("languages", "uk"),
+    "JA": ("languages", "ja"),
+    "KOR": ("languages", "ko"),
+    "HE": ("languages", "he"),
+    "HI": ("languages", "hi"),
+    "HR": ("languages", "hr"),
+    "HU": ("languages", "hu"),
+    "EL": ("languages", "el"),
+    "DA": ("languages", "da"),
+    "NO": ("languages", "no"),
+    "SV": ("languages", "sv"),
+    "SK": ("languages", "sk"),
+    "LT": ("languages", "lt"),
+    "FA": ("languages", "fa"),
+    "AM": ("languages", "am"),
+    "ML": ("languages", "ml"),
+    "PUN": ("languages", "pa"),
+    "TH": ("languages", "th"),
+    "TL": ("languages", "tl"),
+    "ASL": ("languages", "ase"),  # ISO 639-3 code of American Sign Language
+    # Attendance: ONL is the 12 Step Meeting List plugin's "online" (not in the spec); TC is
+    # the spec's "Location Temporarily Closed". Both are applied in _attendance, not here.
+    "ONL": ("formats", "online"),
+    "TC": ("status", "temporarily_closed"),
+}
+
+# Lookups ignore case ("12x12", "lgbtq"): the codes are otherwise unambiguous.
+_CODES_BY_UPPER = {code.upper(): code for code in TYPE_CODES}
+_CODE_FOR_VALUE: dict[tuple[str, object], str] = {}
+for _code, _target in TYPE_CODES.items():
+    _CODE_FOR_VALUE.setdefault(_target, _code)
+
+# --- Days and times -----------------------------------------------------------------------
+# Meeting Guide counts days from Sunday = 0; listings name them.
+DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+# ASCII digits only: Python's \d and int() also accept other scripts' digits ("٣").
+_TIME_24 = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+_TIME_12 = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2}))?(?::([0-9]{2}))?\s*([ap])\.?\s*m\.?", re.I)
+# When an end time is missing, the spec (and the apps that read it) take one hour.
+DEFAULT_DURATION_MINUTES = 60
+
+# --- Text limits (those of service.schemas.ListingSchema) ---------------------------------
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+MAX_ADDRESS = 300
+MAX_LOCALITY = 120
+MAX_STATE = 40
+MAX_POSTCODE = 12
+MAX_PHONE = 40
+MAX_CONFERENCE_PHONE = 60
+MAX_ID_PART = 120
+# Strings are cut to this before HTML parsing: nothing past it can reach a 2000-character
+# description, and parsing a 1 MB string of markup would only cost time.
+_MAX_PARSED = 20 * MAX_DESCRIPTION
+
+# Control characters other than tab and newline, and bidirectional overrides/isolates,
+# which can make text display in a different order from how it reads.
+_UNWANTED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+# --- Countries ----------------------------------------------------------------------------
+# Country names as feeds write them. Only unambiguous names: "Georgia" and "CA" could be a
+# US state at the end of an address, so they count only in an explicit `country` field.
+_COUNTRY_NAMES = {
+    "usa": "US", "us": "US", "u.s.a.": "US", "u.s.": "US",
+    "united states": "US", "united states of america": "US",
+    "canada": "CA",
+    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "australia": "AU", "new zealand": "NZ", "ireland": "IE", "south africa": "ZA",
+    "germany": "DE", "deutschland": "DE", "netherlands": "NL", "the netherlands": "NL",
+    "mexico": "MX", "méxico": "MX", "france": "FR", "spain": "ES", "españa": "ES",
+    "italy": "IT", "italia": "IT", "india": "IN", "switzerland": "CH", "belgium": "BE",
+}
+# The name written at the end of an exported formatted_address.
+_COUNTRY_DISPLAY = {"US": "USA", "CA": "Canada", "GB": "UK", "AU": "Australia",
+                    "NZ": "New Zealand", "IE": "Ireland", "ZA": "South Africa",
+                    "DE": "Germany", "NL": "Netherlands", "MX": "Mexico", "FR": "France",
+                    "ES": "Spain", "IT": "Italy", "IN": "India", "CH": "Switzerland",
+                    "BE": "Belgium"}
+
+# Address tails: "DE 19971", "AB T6E 4E8", "Sydney NSW 2000", "London WC2H 0EW", "10119 Berlin".
+_POSTCODE = r"[0-9]{5}(?:-[0-9]{4})?|[0-9]{4}|[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]"
+_AU_TAIL = re.compile(r"(?P<locality>.+?)\s+(?P<state>NSW|VIC|QLD|SA|WA|TAS|NT|ACT)\s+(?P<postcode>[0-9]{4})")
+_STATE_POSTCODE = re.compile(rf"(?P<state>[^\d,]+?)\s+(?P<postcode>{_POSTCODE})")
+_POSTCODE_ONLY = re.compile(rf"(?P<postcode>{_POSTCODE})")
+_UK_TAIL = re.compile(r"(?P<locality>.+?)\s+(?P<postcode>[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})")
+_POSTCODE_FIRST = re.compile(r"(?P<postcode>[0-9]{4,5})\s+(?P<locality>\D.*)")
+_STATE_CODE = re.compile(r"[A-Z]{2,3}")
+_COUNTRIES_WITH_STATES = {"US", "CA", "AU"}
+
+_URL = mm_validate.URL(schemes={"http", "https"}, require_tld=True)
+_EMAIL = mm_validate.Email()
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+# ==========================================================================================
+# Reading
+# ==========================================================================================
+
+
+def read_meeting_guide(raw: bytes, options: ReadOptions, source: str) -> Iterator[Record]:
+    """Records ("record N", 1-based as the native reader counts) for each meeting of a feed.
+
+    `raw` is the feed's bytes: a JSON array of meetings, or an object whose `meetings` is
+    one. The feed is parsed before this returns, so a feed that cannot be read at all (not
+    UTF-8, not JSON, wrong top-level shape, an unknown `options.timezone`) raises
+    `FeedError` here rather than midway through the records. Each meeting then yields a
+    Record whose `data` is in the native listing shape without the program's stance fields
+    (listed in `defaults_allowed`) and, when the feed has none, without coordinates; or
+    `data=None` with the problems when the meeting cannot be translated.
+    """
+    meetings = _parse_feed(raw, source)
+    if options.timezone is not None and options.timezone not in _known_zones():
+        raise FeedError(f"{source}: configured time zone {shorten(options.timezone)!r} "
+                        "is not an IANA zone (e.g. America/New_York)")
+    return _records(meetings, options, source)
+
+
+def _parse_feed(raw: bytes, source: str) -> list:
+    """The feed's list of meetings, or FeedError naming what is wrong with the whole feed."""
+    try:
+        # utf-8-sig: feeds saved by Windows tools often start with a byte-order mark, which
+        # is not an error in the data.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FeedError(f"{source}: not UTF-8 (byte {exc.start})") from None
+    try:
+        feed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"{source}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        # Thousands of nested brackets exhaust the parser's stack; no feed nests like that.
+        raise FeedError(f"{source}: invalid JSON: nested too deeply") from None
+    if isinstance(feed, dict) and isinstance(feed.get("meetings"), list):
+        return feed["meetings"]
+    if not isinstance(feed, list):
+        raise FeedError(f"{source}: expected a JSON array of meetings "
+                        f"(or an object with a \"meetings\" array), got {type(feed).__name__}")
+    return feed
+
+
+def _records(meetings: list, options: ReadOptions, source: str) -> Iterator[Record]:
+    for number, meeting in enumerate(meetings, start=1):
+        position = f"record {number}"
+        if not isinstance(meeting, dict):
+            yield Record(source, position, None,
+                         (Problem("_record", "not a JSON object", shorten(meeting)),))
+            continue
+        data, problems, defaults = _translate(meeting, options)
+        yield Record(source, position, None if problems else data, tuple(problems), defaults)
+
+
+def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem], frozenset[str]]:
+    """One meeting as native data, the problems that prevent it, and the defaultable fields."""
+    problems: list[Problem] = []
+
+    listing_id = _listing_id(meeting, options, problems)
+    name = _name(meeting.get("name"), problems)
+
+    sessions: list[dict] = []
+    days = parse_days(meeting.get("day"))
+    start = parse_time(meeting.get("time"))
+    if meeting.get("day") is None and meeting.get("time") in (None, ""):
+        # No day and no time: the spec's "by appointment" meeting, listed without sessions.
+        days, start = (), None
+    else:
+        if isinstance(days, Problem):
+            problems.append(days)
+        if isinstance(start, Problem):
+            problems.append(start)
+        elif start is None:
+            problems.append(Problem("time", "no start time: a weekly meeting needs one"))
+        end = _end_time(meeting.get("end_time"), start)
+        if isinstance(end, Problem):
+            problems.append(end)
+        if not problems:
+            sessions = [{"weekday": day, "start": _hhmm(start), "end": _hhmm(end)} for day in days]
+
+    timezone = _timezone(meeting.get("timezone"), options, problems)
+    codes = _type_codes(meeting.get("types"))
+    location, country_known = _location(meeting, options, problems)
+    contact, dial_in_note = _contact(meeting, problems)
+    formats, status = _attendance(meeting, codes, location, contact, problems)
+
+    data: dict = {
+        "id": listing_id,
+        "kind": "group",
+        "name": name,
+        "description": _description(meeting, location, formats, dial_in_note),
+        "program": canonical_program(options.program) or options.program,
+        "formats": formats,
+        "location": location,
+        "service_area": [],
+        "timezone": timezone,
+        "sessions": sessions,
+        "open_24_7": False,
+        "contact": contact,
+        "registration_required": False,
+        "cost": "free",
+        "referral": "self",
+        "accessibility": [],
+        "first_visit": {},
+        "source": options.source_block(),
+        "updated_at": parse_updated(meeting.get("updated")),
+        "verified_at": None,
+        "status": status,
+    }
+    if any(f in vocab.REMOTE_FORMATS for f in formats):
+        # Online attendance reaches anyone in the country, hybrid meetings included: the
+        # meeting's own country when its address names one, else the feed's.
+        data["service_area"] = [location["country"] if location and country_known else options.country]
+
+    defaults = {"approach", "goals", "substances", "facilitation"}
+    audiences: list[str] = []
+    languages: list[str] = []
+    open_flags: set[bool] = set()
+    for code in codes:
+        target, value = TYPE_CODES[code]
+        if target == "audiences":
+            audiences.append(value)
+        elif target == "languages":
+            languages.append(value)
+        elif target == "accessibility":
+            data["accessibility"].append(value)
+        elif target == "first_visit":
+            data["first_visit"] = {"what_to_expect": value}
+        elif target == "open_meeting":
+            open_flags.add(value)
+    if audiences:
+        data["audiences"] = list(dict.fromkeys(audiences))
+    else:
+        # The feed said nothing about who the meeting is for: the program's stance decides
+        # (everyone for AA, families for Al-Anon).
+        defaults.add("audiences")
+    if languages:
+        data["languages"] = list(dict.fromkeys(languages))
+    if open_flags:
+        # A meeting marked both open and closed is treated as closed: sending someone who is
+        # not a member to a closed meeting is the worse mistake.
+        data["open_meeting"] = False not in open_flags
+    data["accessibility"] = list(dict.fromkeys(data["accessibility"]))
+    return data, problems, frozenset(defaults)
+
+
+# --- Ids and names ------------------------------------------------------------------------
+
+
+def _listing_id(meeting: dict, options: ReadOptions, problems: list[Problem]) -> str | None:
+    """`prefix:slug` (or the feed's id), reduced to the characters listing ids allow."""
+    for key in ("slug", "id"):
+        value = meeting.get(key)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            continue
+        part = _safe_id_part(str(value))
+        if part:
+            return f"{options.id_prefix}:{part}"
+    problems.append(Problem("slug", "no slug or id: the meeting has no stable id",
+                            shorten(meeting.get("slug"))))
+    return None
+
+
+def _safe_id_part(text: str) -> str:
+    """Accents dropped, other unsafe characters as "-", long ids cut with a hash kept unique."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    part = _ID_UNSAFE.sub("-", ascii_text).strip("-")
+    if len(part) > MAX_ID_PART:
+        # Cutting alone could make two long slugs equal; a hash of the whole keeps them apart.
+        digest = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:10]
+        part = f"{part[:MAX_ID_PART - 11]}-{digest}"
+    return part
+
+
+def _name(value, problems: list[Problem]) -> str | None:
+    text = _as_text(value)
+    if text is None:
+        problems.append(Problem("name", "no name", shorten(value)))
+        return None
+    name = " ".join(clean_text(text).split())
+    if not name:
+        problems.append(Problem("name", "no name left after removing markup", shorten(text)))
+        return None
+    if len(name) > MAX_NAME:
+        problems.append(Problem("name", f"longer than {MAX_NAME} characters ({len(name)})",
+                                shorten(name)))
+        return None
+    return name
+
+
+# --- Days, times, dates -------------------------------------------------------------------
+
+
+def parse_days(value) -> tuple[str, ...] | Problem:
+    """Weekday names ("sun".."sat") for a Meeting Guide `day`, or a Problem on `day`.
+
+    Accepts 0-6 (Sunday = 0), their strings "0".."6", and arrays of either (repeats
+    dropped, feed order kept). Anything else, including an empty array, is a Problem.
+    """
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        return Problem("day", "no day: an empty list", "[]")
+    days: list[str] = []
+    for item in items:
+        number = None
+        if isinstance(item, int) and not isinstance(item, bool):
+            number = item
+        elif isinstance(item, str) and re.fullmatch(r"[0-9]", item.strip()):
+            number = int(item.strip())
+        if number is None or not 0 <= number <= 6:
+            return Problem("day", "must be 0-6 (Sunday = 0) or a list of those", shorten(value))
+        days.append(DAY_NAMES[number])
+    return tuple(dict.fromkeys(days))
+
+
+def parse_time(value, field: str = "time") -> int | None | Problem:
+    """Minutes after midnight for a feed's time, None when absent, or a Problem on `field`.
+
+    Accepts 24-hour "HH:MM" and "HH:MM:SS" (one-digit hours too), 12-hour "8:00 PM",
+    "8 pm", "8:00pm", "8 p.m.", "12:00 AM" (midnight), and "noon"/"midnight". Seconds are
+    dropped. Never raises.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return Problem(field, "must be a time such as 19:30 or 7:30 PM", shorten(value))
+    text = value.strip()
+    if not text:
+        return None
+    lowered = text.casefold()
+    if lowered == "noon":
+        return 12 * 60
+    if lowered == "midnight":
+        return 0
+    match = _TIME_24.fullmatch(text)
+    if match:
+        hours, minutes, seconds = int(match[1]), int(match[2]), int(match[3] or 0)
+        if hours <= 23 and minutes <= 59 and seconds <= 59:
+            return hours * 60 + minutes
+        return Problem(field, "not a time of day (24-hour HH:MM)", shorten(value))
+    match = _TIME_12.fullmatch(text)
+    if match:
+        hours, minutes, seconds = int(match[1]), int(match[2] or 0), int(match[3] or 0)
+        if 1 <= hours <= 12 and minutes <= 59 and seconds <= 59:
+            # 12 AM is midnight and 12 PM is noon: the hour 12 counts as 0 before adding 12.
+            hours = hours % 12 + (12 if match[4].casefold() == "p" else 0)
+            return hours * 60 + minutes
+        return Problem(field, "not a time of day (12-hour h:mm AM/PM)", shorten(value))
+    return Problem(field, "must be a time such as 19:30 or 7:30 PM", shorten(value))
+
+
+def _end_time(value, start) -> int | Problem:
+    """The end in minutes; a missing (or start-equal) end is one hour after the start."""
+    if isinstance(value, str) and value.strip() == "24:00":
+        # Some feeds write the midnight that ends a late meeting as 24:00.
+        value = "00:00"
+    end = parse_time(value, "end_time")
+    if isinstance(end, Problem):
+        return end
+    if not isinstance(start, int):
+        return 0  # the start's own problem is reported; this value is never used
+    if end is None or end == start:
+        # The spec: "It will default to one hour after the start time if omitted." An end
+        # equal to the start would be a zero-length meeting, which is a data-entry slip.
+        end = (start + DEFAULT_DURATION_MINUTES) % (24 * 60)
+    return end
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+_UPDATED_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",      # the spec
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%m/%d/%Y %I:%M:%S %p",   # US style, as hand-made feeds export it: 8/25/2022 11:17:07 AM
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+)
+
+
+def parse_updated(value) -> str | None:
+    """The date ("YYYY-MM-DD") of a feed's `updated` stamp, or None when it cannot be read.
+
+    An unreadable stamp only loses the date, so it is not a problem with the meeting.
+    """
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        return None
+    text = value.strip()
+    for pattern in _UPDATED_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+    try:
+        # ISO 8601 with "T", fractions or an offset; "Z" is spelled out for Python 3.11.
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return None
+
+
+# --- Time zone ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _timezone(value, options: ReadOptions, problems: list[Problem]) -> str | None:
+    """The meeting's IANA zone, else the feed's configured one; never a guess."""
+    if isinstance(value, str) and value.strip():
+        zone = value.strip()
+        if zone in _known_zones():
+            return zone
+        # A wrong zone is not replaced by the feed's: the meeting said something, and it
+        # was not what the feed's zone is.
+        problems.append(Problem("timezone", "not an IANA time zone (e.g. America/New_York)",
+                                shorten(value)))
+        return None
+    if options.timezone:
+        return options.timezone
+    problems.append(Problem(
+        "timezone", "no time zone: the meeting has none and the feed has none configured (--timezone)"))
+    return None
+
+
+# --- Types --------------------------------------------------------------------------------
+
+
+def _type_codes(value) -> list[str]:
+    """The known codes among a meeting's `types` (a list, or a comma-separated string)."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list):
+        return []
+    codes = []
+    for item in value:
+        if isinstance(item, str):
+            code = _CODES_BY_UPPER.get(item.strip().upper())
+            if code and code not in codes:
+                codes.append(code)
+    return codes
+
+
+# --- Location -----------------------------------------------------------------------------
+
+
+def _location(meeting: dict, options: ReadOptions, problems: list[Problem]) -> tuple[dict | None, bool]:
+    """The listing's location (lat/lon None when the feed has none), and whether the
+    country came from the meeting rather than the feed's default."""
+    parts = _address_parts(meeting, problems)
+    lat = _coordinate(meeting.get("latitude"), -90, 90, "location.lat", problems)
+    lon = _coordinate(meeting.get("longitude"), -180, 180, "location.lon", problems)
+    if lat is None or lon is None or (lat == 0 and lon == 0):
+        # Half a coordinate is no position; 0,0 is the Gulf of Guinea, which feeds write
+        # for "unknown". The pipeline geocodes the address instead.
+        lat = lon = None
+    if parts is None and lat is None:
+        return None, False
+    parts = parts or {"address": None, "locality": None, "state": None, "postcode": None, "country": None}
+    flag = meeting.get("approximate")
+    if flag is None or flag == "":
+        # The feed does not say: an address without a street ("Edmonton, Alberta, Canada")
+        # names a town, not a door, as the spec asks online meetings to do.
+        approximate = parts["address"] is None and any(parts.values())
+    else:
+        approximate = _yes_no(flag)
+    country = parts.pop("country")
+    return ({**parts, "country": country or options.country, "lat": lat, "lon": lon,
+             "approximate": approximate}, country is not None)
+
+
+def _address_parts(meeting: dict, problems: list[Problem]) -> dict | None:
+    """address/locality/state/postcode/country from the feed's address fields, or None."""
+    formatted = _plain(meeting.get("formatted_address"))
+    atomic = {key: _plain(meeting.get(key)) for key in ("address", "city", "state", "postal_code")}
+    explicit_country = _country_code(_plain(meeting.get("country")), explicit=True)
+    if formatted is None and not any(atomic[k] for k in ("city", "state", "postal_code")):
+        # One `address` string and nothing else is a whole address (hand-made feeds).
+        formatted = atomic["address"]
+    if formatted is not None:
+        if len(formatted) > MAX_ADDRESS:
+            problems.append(Problem("location.address", f"longer than {MAX_ADDRESS} characters",
+                                    shorten(formatted)))
+            return None
+        parts = parse_address(formatted)
+    elif any(atomic.values()) or explicit_country:
+        parts = {"address": atomic["address"], "locality": atomic["city"], "state": atomic["state"],
+                 "postcode": atomic["postal_code"], "country": None}
+    else:
+        return None
+    if explicit_country:
+        parts["country"] = explicit_country
+    for key, limit in (("address", MAX_ADDRESS), ("locality", MAX_LOCALITY),
+                       ("state", MAX_STATE), ("postcode", MAX_POSTCODE)):
+        if parts[key] is not None and len(parts[key]) > limit:
+            problems.append(Problem(f"location.{key}", f"longer than {limit} characters",
+                                    shorten(parts[key])))
+    return parts
+
+
+def parse_address(text: str) -> dict:
+    """Split a one-line address ("18 Olive Ave, Rehoboth Beach, DE 19971, USA") into parts.
+
+    Returns address, locality, state, postcode and country (ISO code, None when the last
+    part names no known country). Best effort: parts it cannot tell apart stay in
+    `address`; a lone place name without digits ("London, UK") is a locality.
+    """
+    # Hand-made feeds repeat themselves ("Edmonton, Alberta, Canada, Edmonton, Alberta, Canada").
+    parts = list(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    result = {"address": None, "locality": None, "state": None, "postcode": None, "country": None}
+    if parts and (code := _country_code(parts[-1], explicit=False)):
+        result["country"] = code
+        parts.pop()
+    if parts:
+        tail = parts[-1]
+        if m := _AU_TAIL.fullmatch(tail):
+            result.update(m.groupdict())
+            parts.pop()
+        elif m := _UK_TAIL.fullmatch(tail):
+            result.update(m.groupdict())
+            parts.pop()
+        elif m := _POSTCODE_ONLY.fullmatch(tail):
+            result["postcode"] = m["postcode"]
+            parts.pop()
+        elif (m := _STATE_POSTCODE.fullmatch(tail)) and len(parts) >= 2:
+            result.update(m.groupdict())
+            parts.pop()
+        elif m := _POSTCODE_FIRST.fullmatch(tail):
+            result.update(m.groupdict())
+            parts.pop()
+    if result["state"] is None and result["locality"] is None and len(parts) >= 2:
+        tail = parts[-1]
+        # A state is a code ("DE", "NSW"), or in countries whose addresses name one
+        # ("Edmonton, Alberta, Canada") the last part before the country or postcode.
+        if _STATE_CODE.fullmatch(tail) or (
+                result["country"] in _COUNTRIES_WITH_STATES and not re.search(r"[0-9]", tail)):
+            result["state"] = parts.pop()
+    if result["locality"] is None and parts and (len(parts) >= 2 or not re.search(r"[0-9]", parts[-1])):
+        result["locality"] = parts.pop()
+    result["address"] = ", ".join(parts) or None
+    return result
+
+
+def _country_code(text: str | None, *, explicit: bool) -> str | None:
+    """ISO 3166 alpha-2 for a country name; two-letter codes only from a `country` field."""
+    if not text:
+        return None
+    code = _COUNTRY_NAMES.get(text.strip().casefold())
+    if code:
+        return code
+    if explicit and re.fullmatch(r"[A-Za-z]{2}", text.strip()):
+        return text.strip().upper()
+    return None
+
+
+def _coordinate(value, low: float, high: float, field: str, problems: list[Problem]) -> float | None:
+    """A latitude or longitude (number or numeric string); None when absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number):
+        problems.append(Problem(field, "not a number", shorten(value)))
+        return None
+    if not low <= number <= high:
+        problems.append(Problem(field, f"out of range ({low:g} to {high:g})", shorten(value)))
+        return None
+    return number
+
+
+def _yes_no(value) -> bool:
+    """The spec's stringified boolean ("yes"/"no"), real booleans and 1/0; absent is no."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value == 1
+    if isinstance(value, str):
+        return value.strip().casefold() in ("yes", "true", "1", "y")
+    return False
+
+
+# --- Contact, attendance, description -----------------------------------------------------
+
+
+def _contact(meeting: dict, problems: list[Problem]) -> tuple[dict, str | None]:
+    """Contact fields, and a note for the description when the dial-in string was cut."""
+    contact = {"phone": None, "email": None, "website": None, "conference_url": None,
+               "conference_phone": None, "registration_url": None}
+    conference_url = _plain(meeting.get("conference_url"))
+    if conference_url:
+        url = _as_url(conference_url)
+        if url is None:
+            # The link is how people join: a wrong one must not be listed, and dropping it
+            # would leave an online meeting nobody can reach. Report it instead.
+            problems.append(Problem("conference_url", "not an http(s) address", shorten(conference_url)))
+        contact["conference_url"] = url
+    # The meeting's page on the feed's site; the feed's own `website` field where it has one.
+    # A broken one is dropped: the listing works without it.
+    for key in ("url", "website"):
+        url = _as_url(_plain(meeting.get(key)) or "")
+        if url:
+            contact["website"] = url
+            break
+    email = _plain(meeting.get("email"))
+    if email and _valid(_EMAIL, email):
+        contact["email"] = email
+    phone = _plain(meeting.get("phone"))
+    if phone and len(phone) <= MAX_PHONE:
+        contact["phone"] = phone
+    dial_in_note = None
+    conference_phone = _plain(meeting.get("conference_phone"))
+    if conference_phone:
+        contact["conference_phone"], cut = _short_dial_string(conference_phone)
+        if cut:
+            dial_in_note = f"Dial-in (one tap): {conference_phone}"
+    return contact, dial_in_note
+
+
+def _short_dial_string(text: str) -> tuple[str, bool]:
+    """A dial-in string within the listing's 60 characters, cut at a pause (",")."""
+    if len(text) <= MAX_CONFERENCE_PHONE:
+        return text, False
+    # One-tap strings ("+1555...,,meeting-id#,,#,,passcode#") run long; the number and the
+    # meeting id come first, and the full string goes into the description.
+    head = text[:MAX_CONFERENCE_PHONE]
+    cut = head.rsplit(",", 1)[0].rstrip(",") if "," in head else head
+    return cut, True
+
+
+def _attendance(meeting: dict, codes: list[str], location: dict | None, contact: dict,
+                problems: list[Problem]) -> tuple[list[str], str]:
+    """Formats and status from attendance_option, ONL/TC and the conference fields."""
+    option = meeting.get("attendance_option")
+    option = option.strip().casefold() if isinstance(option, str) else None
+    has_url = bool(contact["conference_url"])
+    has_phone = bool(contact["conference_phone"])
+    if option in ("in_person", "online", "hybrid"):
+        in_person = option in ("in_person", "hybrid")
+        remote = option in ("online", "hybrid")
+    else:
+        # No (or an unknown) attendance_option: decide as the 12 Step Meeting List plugin
+        # does. A specific address means in person; a conference link or ONL means online.
+        in_person = location is not None and not location["approximate"]
+        remote = has_url or has_phone or "ONL" in codes
+    if "TC" in codes:
+        # "Location temporarily closed": the room is shut, an online part carries on.
+        in_person = False
+    formats = []
+    if in_person:
+        formats.append("in_person")
+    if remote and (has_url or not has_phone):
+        formats.append("online")
+    if remote and has_phone:
+        formats.append("phone")
+
+    status = "inactive" if option == "inactive" else "active"
+    if not formats:
+        if "TC" in codes or status == "inactive":
+            # Nothing runs now. The listing keeps the way it meets when it runs (a listing
+            # needs a format), and its status keeps it out of searches.
+            if status == "active":
+                status = "temporarily_closed"
+            formats = ["in_person"] if location else ["online"]
+        else:
+            problems.append(Problem(
+                "attendance_option",
+                "no way to attend: no specific address and no conference_url or conference_phone",
+                shorten(meeting.get("attendance_option"))))
+    if "in_person" in formats and location is None:
+        problems.append(Problem("location", "an in-person meeting without an address or coordinates"))
+    return formats, status
+
+
+def _description(meeting: dict, location: dict | None, formats: list[str], dial_in_note: str | None) -> str:
+    """Plain text from the meeting's notes, venue and joining instructions, ≤ 2000 chars."""
+    pieces: list[str] = []
+    venue = _plain(meeting.get("location"))
+    address = _plain(meeting.get("formatted_address")) or _plain(meeting.get("address")) or ""
+    if venue and "in_person" in formats and venue not in address:
+        pieces.append(f"Meets at {venue}.")
+    for key, label in (("notes", ""), ("location_notes", ""), ("group_notes", ""),
+                       ("conference_url_notes", "Online: "), ("conference_phone_notes", "By phone: ")):
+        text = _as_text(meeting.get(key))
+        if text:
+            cleaned = clean_text(text[:_MAX_PARSED], multiline=True)
+            if cleaned:
+                pieces.append(label + cleaned)
+    if dial_in_note:
+        pieces.append(dial_in_note)
+    text = "\n\n".join(dict.fromkeys(pieces))
+    if len(text) > MAX_DESCRIPTION:
+        # Cut at a word boundary: a description is a summary, and the feed keeps the rest.
+        text = text[:MAX_DESCRIPTION - 1].rsplit(None, 1)[0].rstrip() + "…"
+    return text
+
+
+# --- Text cleaning ------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    """Text of an HTML fragment: tags dropped, entities decoded, script/style bodies dropped
+    (they are code, not text), block ends as line breaks."""
+
+    _BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
+    _SKIPPED = {"script", "style"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._SKIPPED:
+            self.skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIPPED:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def clean_text(text: str, multiline: bool = False) -> str:
+    """Plain text from feed text: markup removed, control characters removed, spaces tidied.
+
+    Single-line text (names) has all whitespace collapsed; multi-line text (notes) keeps
+    line breaks, at most one blank line in a row.
+    """
+    if "<" in text or "&" in text:
+        extractor = _TextExtractor()
+        try:
+            extractor.feed(text)
+            extractor.close()
+            text = "".join(extractor.parts)
+        except Exception:  # noqa: BLE001 - hostile markup must not stop a run; fall back
+            text = re.sub(r"<[^>]*>", "", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _UNWANTED.sub("", text)
+    if not multiline:
+        return " ".join(text.split())
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _as_text(value) -> str | None:
+    """Strings as they are, numbers as text (feeds write slugs and ids both ways)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _plain(value) -> str | None:
+    """A one-line text field, cleaned; None when absent or empty."""
+    text = _as_text(value)
+    if text is None:
+        return None
+    return clean_text(text[:_MAX_PARSED]) or None
+
+
+def _as_url(text: str) -> str | None:
+    """An http(s) URL; "www.example.org/x" gains its missing "https://"; else None."""
+    if not text:
+        return None
+    if "://" not in text and re.match(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(/|$)", text):
+        text = "https://" + text
+    return text if _valid(_URL, text) else None
+
+
+def _valid(validator, value: str) -> bool:
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True
+
+
+# ==========================================================================================
+# Writing
+# ==========================================================================================
+
+_DAY_WORDS = {"sun": "Sunday", "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday",
+              "thu": "Thursday", "fri": "Friday", "sat": "Saturday"}
+
+
+def to_meeting_guide(listing, at: datetime | None = None) -> list[dict]:
+    """Meeting Guide meeting objects for a group listing: one per session.
+
+    Monthly sessions are exported too (the format only knows weekly meetings) with a note
+    saying which week of the month. A listing without sessions becomes one "by
+    appointment" meeting without day and time. `updated` is the listing's `updated_at`,
+    else `at` (the export's time; naive means UTC) when given, else left out. Only what
+    the format carries is written: stance fields (approach, goals, ...) have no place in it.
+    Raises ValueError for services and helplines, which are not meetings.
+    """
+    if listing.kind != "group":
+        raise ValueError(f"{listing.id}: only group listings are meetings (kind is {listing.kind})")
+    base = _export_base(listing, at)
+    sessions = listing.sessions or (None,)
+    slug_root = _ID_UNSAFE.sub("-", listing.id.replace(":", "-")).strip("-")
+    meetings = []
+    for index, session in enumerate(sessions, start=1):
+        meeting = {"name": listing.name, "slug": f"{slug_root}-{index}", **base}
+        notes = listing.description
+        if session is not None:
+            meeting["day"] = DAY_NAMES.index(session.weekday)
+            meeting["time"] = session.start
+            meeting["end_time"] = session.end
+            if session.monthly:
+                rule = (f"Meets on the {session.monthly} "
+                        f"{_DAY_WORDS[session.weekday]} of the month only.")
+                notes = f"{rule}\n\n{notes}" if notes else rule
+        if notes:
+            meeting["notes"] = notes
+        meetings.append(meeting)
+    return meetings
+
+
+def _export_base(listing, at: datetime | None) -> dict:
+    """The fields every session's meeting object shares."""
+    formats = set(listing.formats)
+    remote = bool(formats & set(vocab.REMOTE_FORMATS))
+    base: dict = {"timezone": listing.timezone, "types": _export_types(listing)}
+    if listing.status == "inactive":
+        base["attendance_option"] = "inactive"
+    elif "in_person" in formats and remote:
+        base["attendance_option"] = "hybrid"
+    elif "in_person" in formats:
+        base["attendance_option"] = "in_person"
+    else:
+        # A phone-only meeting is "online" to Meeting Guide: it has a conference_phone.
+        base["attendance_option"] = "online"
+    contact = listing.contact
+    if contact.conference_url:
+        base["conference_url"] = contact.conference_url
+    if contact.conference_phone:
+        base["conference_phone"] = contact.conference_phone
+    location = listing.location
+    if location is not None:
+        base["formatted_address"] = format_address(location)
+        base["country"] = location.country
+        base["latitude"] = location.lat
+        base["longitude"] = location.lon
+        base["approximate"] = "yes" if location.approximate else "no"
+    if listing.updated_at:
+        base["updated"] = f"{listing.updated_at[:10]} 00:00:00"
+    elif at is not None:
+        # The spec's `updated` is UTC; a naive `at` is taken to be UTC already.
+        stamp = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        base["updated"] = stamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if contact.website:
+        base["url"] = contact.website
+    return base
+
+
+def _export_types(listing) -> list[str]:
+    """Type codes for what the listing says, by the reverse of TYPE_CODES."""
+    wanted: list[tuple[str, object]] = [("open_meeting", listing.open_meeting)]
+    wanted += [("audiences", a) for a in listing.audiences]
+    wanted += [("languages", lang) for lang in listing.languages]
+    wanted += [("accessibility", a) for a in listing.accessibility]
+    if listing.first_visit.what_to_expect == NEWCOMER_TEXT:
+        wanted.append(("first_visit", NEWCOMER_TEXT))
+    if set(listing.formats) & set(vocab.REMOTE_FORMATS):
+        wanted.append(("formats", "online"))
+    if listing.status == "temporarily_closed":
+        wanted.append(("status", "temporarily_closed"))
+    codes = [_CODE_FOR_VALUE[w] for w in wanted if w in _CODE_FOR_VALUE]
+    return list(dict.fromkeys(codes))
+
+
+def format_address(location) -> str:
+    """A one-line address ("18 Olive Ave, Rehoboth Beach, DE 19971, USA") that
+    `parse_address` splits back into the same parts."""
+    region = " ".join(p for p in (location.state, location.postcode) if p)
+    parts = [location.address, location.locality, region,
+             _COUNTRY_DISPLAY.get(location.country, location.country)]
+    return ", ".join(p for p in parts if p)
