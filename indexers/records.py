@@ -64,7 +64,8 @@ class ReadOptions:
         """The `source:` part of listing ids: the source name, lower case, safe characters."""
         import re
 
-        slug = re.sub(r"[^a-z0-9_.-]+", "-", self.source_name.casefold()).strip("-")
+        # Ids must start with a letter or digit (see ListingSchema.id).
+        slug = re.sub(r"[^a-z0-9_.-]+", "-", self.source_name.casefold()).strip("-_.")
         return slug or "feed"
 
     def source_block(self) -> dict:

@@ -625,7 +625,7 @@ def _resolve(header: list[str], plan: Plan) -> tuple[dict[str, int], list[Proble
             problems.append(Problem(target, f"column '{wanted}' appears {len(found)} times in the header"))
         else:
             problems.append(Problem(target, f"column '{wanted}' is not in the header"
-                                            f"{_hint(wanted, [h for h in header if h])}", shorten(wanted)))
+                                            f"{_hint(wanted, [h for h in header if h])}"))
     return index, problems
 
 

@@ -467,3 +467,23 @@ def test_bad_weekdays(text, base):
 def test_monthly_rules():
     assert [parse_monthly(t) for t in ("1st", "First Saturday", "2", "third", "4th", "Last", "5th")] == [
         "first", "first", "second", "third", "fourth", "last", None]
+
+
+def test_a_cell_over_the_csv_limit_is_a_row_problem(tmp_path, monkeypatch):
+    import csv
+
+    from indexers.sources import csv_source
+
+    previous = csv.field_size_limit()
+    monkeypatch.setattr(csv_source, "FIELD_SIZE_LIMIT", 1000)
+    csv.field_size_limit(1000)
+    try:
+        path = tmp_path / "limit.csv"
+        path.write_bytes(HEADER + GOOD + b"big," + b"y" * 5000 + b",yes,F2F,,Newtown,2042,,,Tue,7pm,8pm\n"
+                         + GOOD.replace(b"g1,", b"g9,"))
+        records = by_position(read(path, MAPPING))
+    finally:
+        csv.field_size_limit(previous)
+    assert records["line 2"].data and records["line 4"].data
+    problem = records["line 3"].problems[0]
+    assert problem.field == "_row" and "field larger than field limit" in problem.problem
