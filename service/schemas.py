@@ -113,7 +113,7 @@ class ContactSchema(Schema):
     email = _optional(fields.Email)
     website = _optional(fields.URL, schemes={"http", "https"})
     conference_url = _optional(fields.URL, schemes={"http", "https"})
-    conference_phone = _optional(CleanString, max_length=60)
+    conference_phone = _optional(CleanString, max_length=120)
     registration_url = _optional(fields.URL, schemes={"http", "https"})
 
     @post_load

@@ -222,13 +222,20 @@ def _records(meetings: list, options: ReadOptions, source: str) -> Iterator[Reco
             yield Record(source, position, None,
                          (Problem("_record", "not a JSON object", shorten(meeting)),))
             continue
-        data, problems, defaults = _translate(meeting, options)
-        yield Record(source, position, None if problems else data, tuple(problems), defaults)
+        data, problems, warnings, defaults = _translate(meeting, options)
+        if problems:
+            yield Record(source, position, None, tuple(problems), defaults)
+        else:
+            # Problems on a record with data are warnings: something was dropped, the
+            # meeting still loads (the pipeline reports them as such).
+            yield Record(source, position, data, tuple(warnings), defaults)
 
 
-def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem], frozenset[str]]:
-    """One meeting as native data, the problems that prevent it, and the defaultable fields."""
+def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem], list[Problem], frozenset[str]]:
+    """One meeting as native data, the problems that prevent it, the warnings (what was
+    dropped from a meeting that still loads), and the fields the stance may fill."""
     problems: list[Problem] = []
+    warnings: list[Problem] = []
 
     listing_id = _listing_id(meeting, options, problems)
     name = _name(meeting.get("name"), problems)
@@ -236,7 +243,7 @@ def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem]
     sessions: list[dict] = []
     days = parse_days(meeting.get("day"))
     start = parse_time(meeting.get("time"))
-    if meeting.get("day") is None and meeting.get("time") in (None, ""):
+    if _absent(meeting.get("day")) and _absent(meeting.get("time")):
         # No day and no time: the spec's "by appointment" meeting, listed without sessions.
         days, start = (), None
     else:
@@ -255,7 +262,7 @@ def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem]
     timezone = _timezone(meeting.get("timezone"), options, problems)
     codes = _type_codes(meeting.get("types"))
     location, country_known = _location(meeting, options, problems)
-    contact, dial_in_note = _contact(meeting, problems)
+    contact, dial_in_note = _contact(meeting, problems, warnings)
     formats, status = _attendance(meeting, codes, location, contact, problems)
 
     data: dict = {
@@ -277,7 +284,7 @@ def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem]
         "accessibility": [],
         "first_visit": {},
         "source": options.source_block(),
-        "updated_at": parse_updated(meeting.get("updated")),
+        "updated_at": _updated(meeting.get("updated"), warnings),
         "verified_at": None,
         "status": status,
     }
@@ -315,7 +322,7 @@ def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem]
         # not a member to a closed meeting is the worse mistake.
         data["open_meeting"] = False not in open_flags
     data["accessibility"] = list(dict.fromkeys(data["accessibility"]))
-    return data, problems, frozenset(defaults)
+    return data, problems, warnings, frozenset(defaults)
 
 
 # --- Ids and names ------------------------------------------------------------------------
@@ -423,6 +430,14 @@ def parse_time(value, field: str = "time") -> int | None | Problem:
     return Problem(field, "must be a time such as 19:30 or 7:30 PM", shorten(value))
 
 
+def _updated(value, warnings: list[Problem]) -> str | None:
+    """parse_updated, with a warning when a stamp is there but unreadable."""
+    date = parse_updated(value)
+    if date is None and not _absent(value):
+        warnings.append(Problem("updated", "not a date; left out", shorten(value)))
+    return date
+
+
 def _end_time(value, start) -> int | Problem:
     """The end in minutes; a missing (or start-equal) end is one hour after the start."""
     if isinstance(value, str) and value.strip() == "24:00":
@@ -485,10 +500,9 @@ def _known_zones() -> frozenset[str]:
 
 def _timezone(value, options: ReadOptions, problems: list[Problem]) -> str | None:
     """The meeting's IANA zone, else the feed's configured one; never a guess."""
-    if isinstance(value, str) and value.strip():
-        zone = value.strip()
-        if zone in _known_zones():
-            return zone
+    if not _absent(value):
+        if isinstance(value, str) and value.strip() in _known_zones():
+            return value.strip()
         # A wrong zone is not replaced by the feed's: the meeting said something, and it
         # was not what the feed's zone is.
         problems.append(Problem("timezone", "not an IANA time zone (e.g. America/New_York)",
@@ -666,7 +680,7 @@ def _yes_no(value) -> bool:
 # --- Contact, attendance, description -----------------------------------------------------
 
 
-def _contact(meeting: dict, problems: list[Problem]) -> tuple[dict, str | None]:
+def _contact(meeting: dict, problems: list[Problem], warnings: list[Problem]) -> tuple[dict, str | None]:
     """Contact fields, and a note for the description when the dial-in string was cut."""
     contact = {"phone": None, "email": None, "website": None, "conference_url": None,
                "conference_phone": None, "registration_url": None}
@@ -678,25 +692,34 @@ def _contact(meeting: dict, problems: list[Problem]) -> tuple[dict, str | None]:
             # would leave an online meeting nobody can reach. Report it instead.
             problems.append(Problem("conference_url", "not an http(s) address", shorten(conference_url)))
         contact["conference_url"] = url
-    # The meeting's page on the feed's site; the feed's own `website` field where it has one.
-    # A broken one is dropped: the listing works without it.
+    # The meeting's page on the feed's site, else the feed's own `website` field. Broken
+    # secondary contacts are dropped with a warning: the listing works without them.
     for key in ("url", "website"):
-        url = _as_url(_plain(meeting.get(key)) or "")
-        if url:
-            contact["website"] = url
-            break
+        text = _plain(meeting.get(key))
+        if text and contact["website"] is None:
+            contact["website"] = _as_url(text)
+            if contact["website"] is None:
+                warnings.append(Problem(key, "not an http(s) address; left out", shorten(text)))
     email = _plain(meeting.get("email"))
-    if email and _valid(_EMAIL, email):
-        contact["email"] = email
+    if email:
+        if _valid(_EMAIL, email):
+            contact["email"] = email
+        else:
+            warnings.append(Problem("email", "not an email address; left out", shorten(email)))
     phone = _plain(meeting.get("phone"))
-    if phone and len(phone) <= MAX_PHONE:
-        contact["phone"] = phone
+    if phone:
+        if len(phone) <= MAX_PHONE:
+            contact["phone"] = phone
+        else:
+            warnings.append(Problem("phone", f"longer than {MAX_PHONE} characters; left out", shorten(phone)))
     dial_in_note = None
     conference_phone = _plain(meeting.get("conference_phone"))
     if conference_phone:
         contact["conference_phone"], cut = _short_dial_string(conference_phone)
         if cut:
             dial_in_note = f"Dial-in (one tap): {conference_phone}"
+            warnings.append(Problem("conference_phone", f"cut to {MAX_CONFERENCE_PHONE} characters; "
+                                    "the full dial string is in the description", shorten(conference_phone)))
     return contact, dial_in_note
 
 
@@ -830,6 +853,11 @@ def clean_text(text: str, multiline: bool = False) -> str:
         return " ".join(text.split())
     lines = [" ".join(line.split()) for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _absent(value) -> bool:
+    """True for a field a feed left out, set to null, or left blank."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _as_text(value) -> str | None:

@@ -261,9 +261,17 @@ def test_updated_forms(value, expected):
     assert parse_updated(value) == expected
 
 
-def test_unreadable_updated_is_not_a_rejection():
+def test_unreadable_updated_is_a_warning_not_a_rejection():
     [record] = read([meeting(updated="last Tuesday")])
-    assert record.data is not None and record.data["updated_at"] is None and not record.problems
+    assert record.data is not None and record.data["updated_at"] is None
+    assert record.problems == (Problem("updated", "not a date; left out", "last Tuesday"),)
+
+
+def test_broken_secondary_contacts_are_dropped_with_warnings():
+    [record] = read([meeting(url="javascript:alert(1)", email="nobody", phone="5" * 41)])
+    assert record.data is not None
+    assert record.data["contact"]["website"] is None and record.data["contact"]["email"] is None
+    assert problem_fields(record) == ["url", "email", "phone"]
 
 
 def test_meeting_time_zone_wins_and_a_wrong_one_is_not_replaced():
@@ -335,6 +343,7 @@ def test_conference_phone_too_long_for_a_listing_is_cut_at_a_pause_and_kept_in_f
     [record] = read([meeting(attendance_option="hybrid", conference_phone=dial)])
     assert record.data["contact"]["conference_phone"] == "+15555555555,,55555555555#,,#"
     assert dial in record.data["description"]
+    assert problem_fields(record) == ["conference_phone"]  # a warning: the meeting loads
 
 
 # --- hostile content ----------------------------------------------------------------------
@@ -445,6 +454,32 @@ def test_garbage_in_a_meeting_is_reported_on_its_field(time_value, end_value):
     else:
         listing = load_listing(complete(record.data, "Alcoholics Anonymous"))
         assert all(len(s.start) == 5 for s in listing.sessions)
+
+
+# Fields whose trouble drops the value with a warning instead of rejecting the meeting.
+WARNING_FIELDS = {"url", "website", "email", "phone", "conference_phone", "updated"}
+MEETING_KEYS = ("name", "slug", "id", "day", "time", "end_time", "timezone", "types",
+                "formatted_address", "address", "city", "state", "postal_code", "country",
+                "latitude", "longitude", "approximate", "attendance_option", "conference_url",
+                "conference_phone", "url", "email", "phone", "notes", "location", "updated")
+PLAUSIBLE = JSON_VALUES | st.sampled_from([
+    "", "0", "6", "7", "8:00 PM", "24:00", "O", "TC", "ONL", "yes", "online", "hybrid", "inactive",
+    "https://zoom.us/j/1", "www.example.org", "London, UK", "1 Main St, Town, DE 19971, USA",
+    "America/New_York", "Foo/Bar", "a@example.org", 0, 6, 95, -200, "NaN", [0, 1], ["TC", "ONL"],
+    ["W", "S", "BE"]])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(MEETING_KEYS), PLAUSIBLE, max_size=10), st.booleans())
+def test_any_meeting_gives_valid_data_or_problems(fields, start_from_valid):
+    """The reader's promise to the loader: data it yields passes the schema once the
+    pipeline adds stance and coordinates; anything else comes with problems, never a crash."""
+    [record] = read([meeting(**fields) if start_from_valid else fields])
+    if record.data is None:
+        assert record.problems
+    else:
+        assert set(problem_fields(record)) <= WARNING_FIELDS
+        load_listing(complete(record.data, "Alcoholics Anonymous"))
 
 
 @given(st.integers(0, 6), st.booleans())
