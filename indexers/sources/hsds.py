@@ -20,8 +20,20 @@ What is read
 
 One listing per service at a physical location; a service at three places is three listings
 with ids `source:service_id.location_id` (a service at one place keeps `source:service_id`).
-A service with no physical location becomes one online/phone listing when it has a virtual
-location, a website or a phone, for the whole of `options.country`.
+A service with no physical location becomes one listing without a location, for the whole of
+`options.country`: online when it has a virtual location or a website of its own, by phone
+when it has a phone of its own (an organisation's website or phone says nothing about how
+one of its services is delivered). A service whose only places cannot be placed (neither
+coordinates nor an address) is a problem, not an online service.
+
+Schedules
+---------
+HSDS 3.0 rows are iCal rules: WEEKLY (or DAILY) `byday` lists, and MONTHLY `byday` with an
+occurrence (`1SA` first Saturday, `-1FR` last Friday; 1-4 and -1 only). Rules the listing
+cannot express (an interval other than 1, `bymonthday`-only months, YEARLY) are dropped with a
+problem. HSDS 1.x `regular_schedules` rows give a `weekday` as a name (Open211 Miami:
+"Monday") or a number, read as ISO 8601 (Monday = 1 ... Sunday = 7, 0 also Sunday). Times
+are local wall-clock times in the listing's zone; validity dates are not applied.
 
 What is left to later steps
 ---------------------------
@@ -140,9 +152,12 @@ def _json_entries(document) -> Iterator[tuple[str, object]]:
         return
     if isinstance(document.get("contents"), list):
         # A Page envelope: only this page is in the file; later pages are other requests.
+        contents = document["contents"]
+        kind = "service_at_location_list" if contents and isinstance(contents[0], dict) \
+            and _is_service_at_location(contents[0]) else "service_list"
         page = document.get("page_number")
-        label = "service_list" if page in (None, 0, 1) or not isinstance(page, int) else f"service_list page {page}"
-        for number, item in enumerate(document["contents"], start=1):
+        label = kind if page in (None, 0, 1) or not isinstance(page, int) else f"{kind} page {page}"
+        for number, item in enumerate(contents, start=1):
             yield f"{label} item {number}", item
         return
     if isinstance(document.get("services"), list) and not _is_service(document):
@@ -264,9 +279,13 @@ def _find_tables(directory: Path) -> tuple[dict[str, Path], list[str]]:
         if table is None or table in found:
             continue
         for folder in folders:
-            candidate = (folder / resource["path"]).resolve()
-            # A descriptor may say "../../anything": only files inside the package are read.
-            if candidate.is_relative_to(root) and candidate.is_file():
+            try:
+                candidate = (folder / resource["path"]).resolve()
+                # A descriptor may say "../../anything": only files inside the package are read.
+                usable = candidate.is_relative_to(root) and candidate.is_file()
+            except (OSError, ValueError):  # a NUL byte or a loop in the path
+                usable = False
+            if usable:
                 found[table] = candidate
                 break
     for table, (_, file_names) in _TABLES.items():
@@ -323,7 +342,8 @@ def _rows(path: Path) -> Iterator[tuple[dict | None, tuple[str, str] | None]]:
                 if key and key not in row:
                     row[key] = "" if value.strip().casefold() == "null" else value
             for key in header:
-                row.setdefault(key, "")
+                if key:
+                    row.setdefault(key, "")
             row[_POS] = f"{name} row {start}"
             damaged = [k for k, v in row.items() if isinstance(v, str) and "\ufffd" in v]
             if damaged:
@@ -468,17 +488,18 @@ def _build(service: dict, position: str, options: ReadOptions) -> list[Record]:
             base[field_name] = day
     base["source"] = options.source_block()
 
-    website = _website(service.get("url") or service.get("website"), problems, "contact.website") or \
-        _website(organization.get("website") or organization.get("url"), problems, "contact.website")
+    own_website = _website(service.get("url") or service.get("website"), problems, "contact.website")
+    website = own_website or _website(organization.get("website") or organization.get("url"), problems,
+                                      "contact.website")
     email = _email(service.get("email"), problems) or _email(organization.get("email"), problems)
     service_languages = _languages(service)
 
     # Sort the places: physical ones become listings; virtual ones make the service online.
-    sites: list[tuple[dict, dict, dict]] = []  # (service_at_location, location row, listing location)
+    # (service_at_location, location row, listing location, problems of that place)
+    sites: list[tuple[dict, dict, dict, list[Problem]]] = []
     virtual_urls: list[str] = []
     unplaced: list[Problem] = []
     for link in _objs(service.get("service_at_locations")):
-        problems.extend(_row_problems(link))
         location = _obj(link.get("location"))
         if not location:
             unplaced.append(Problem("location", f"{_where(link)}service_at_location names a location that is not there",
@@ -493,18 +514,19 @@ def _build(service: dict, position: str, options: ReadOptions) -> list[Record]:
         if kind == "postal":
             continue  # where letters go, not where people go
         place, place_problems = _place(location, options)
-        problems.extend(place_problems)
         if place is None:
+            unplaced.extend(place_problems)
             unplaced.append(Problem("location", f"{_where(location)}location {_text(location.get('id')) or ''} "
                                     "has neither coordinates nor an address", _text(location.get("name"))))
             continue
-        sites.append((link, location, place))
+        sites.append((link, location, place, [*_row_problems(link), *place_problems]))
 
     records: list[Record] = []
     if sites:
+        problems.extend(unplaced)  # the service's other places, which could not be placed
         several = len(sites) > 1
-        for link, location, place in sites:
-            listing_problems = list(problems)
+        for link, location, place, place_problems in sites:
+            listing_problems = problems + place_problems
             data = dict(base)
             lid = _text(location.get("id")) or _text(link.get("location_id")) or str(len(records) + 1)
             data["id"] = _listing_id(options.id_prefix, sid, lid if several else None)
@@ -531,16 +553,19 @@ def _build(service: dict, position: str, options: ReadOptions) -> list[Record]:
             if failed:
                 records.append(_failed(options, label, failed.field, failed.problem, failed.value, listing_problems))
             else:
-                records.append(Record(options.source_name, label, data, tuple(listing_problems), STANCE_FIELDS))
+                records.append(Record(options.source_name, label, data, _report(listing_problems), STANCE_FIELDS))
         return records
 
-    if unplaced:
+    if unplaced and not virtual_urls:
+        # A service delivered at a place nobody can find: not an online service for that.
         return [_failed(options, position, "location", "no location with coordinates or an address", None,
                         problems + unplaced)]
+    problems.extend(unplaced)
+    # Only the service's own website and phones make it an online or phone service: nearly
+    # every organisation has both, which says nothing about how this service is delivered.
     phone = _phone(_objs(service.get("phones")) + [p for link in _objs(service.get("service_at_locations"))
-                                                    for p in _objs(link.get("phones"))]
-                   + _objs(organization.get("phones")), problems)
-    formats = (["online"] if virtual_urls or website else []) + (["phone"] if phone else [])
+                                                    for p in _objs(link.get("phones"))], problems)
+    formats = (["online"] if virtual_urls or own_website else []) + (["phone"] if phone else [])
     if not formats:
         return [_failed(options, position, "location", "no physical or virtual location", None, problems)]
     data = dict(base)
@@ -558,7 +583,7 @@ def _build(service: dict, position: str, options: ReadOptions) -> list[Record]:
     failed = _schedule_into(data, schedule_rows, options, None, problems)
     if failed:
         return [_failed(options, position, failed.field, failed.problem, failed.value, problems)]
-    return [Record(options.source_name, position, data, tuple(problems), STANCE_FIELDS)]
+    return [Record(options.source_name, position, data, _report(problems), STANCE_FIELDS)]
 
 
 def _contact(phone, email, website, virtual_urls) -> dict:
@@ -569,8 +594,14 @@ def _contact(phone, email, website, virtual_urls) -> dict:
 
 def _failed(options: ReadOptions, position: str, field: str, problem: str, value=None,
             others: Iterable[Problem] = ()) -> Record:
-    main = Problem(field, problem, shorten(value) if value is not None else None)
-    return Record(options.source_name, position, None, (main, *others))
+    return Record(options.source_name, position, None, _report((Problem(field, problem, value), *others)))
+
+
+def _report(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    """Problems as a report shows them: values cut short, each said once (a service and its
+    organisation often repeat the same bad website)."""
+    shown = (Problem(p.field, p.problem, shorten(p.value)) for p in problems)
+    return tuple(dict.fromkeys(shown))
 
 
 def _row_problems(row) -> tuple[Problem, ...]:
@@ -709,7 +740,7 @@ def _status(value, problems: list[Problem]) -> str:
     return "active"
 
 
-_FREE = re.compile(r"^\W*(free|none|no (fees?|costs?|charges?)|n/?a|\$?0(\.00)?)\b|\bfree of charge\b|\bno (fees?|costs?|charges?)\b|\bat no cost\b")
+_FREE = re.compile(r"^\W*(free|none|no (fees?|costs?|charges?)|\$?0(\.00)?)\b|\bfree of charge\b|\bno (fees?|costs?|charges?)\b|\bat no cost\b")
 _LOW_COST = re.compile(r"sliding[- ]scale|low[- ]cost|reduced (fee|cost|rate)|based on (income|ability)|"
                        r"according to income|donations?|bulk[- ]bill|subsidi[sz]ed|income[- ]based")
 _FEE = re.compile(r"[$£€¥]\s*\d|\d\s*(usd|gbp|eur|aud|dollars?)\b|\bfees?\b|\bcharges?\b|\bcosts?\b|\bpay\b|"
@@ -812,6 +843,7 @@ def _phone(rows: list[dict], problems: list[Problem]) -> str | None:
         if len(number) > MAX_PHONE or not re.search(r"\d{3}", number):
             problems.append(Problem("contact.phone", f"{_where(row)}not a phone number; left out", number))
             continue
+        problems.extend(_row_problems(row))
         return number
     return None
 
@@ -1139,7 +1171,7 @@ def _row_sessions(row: dict, problems: list[Problem]) -> list[dict]:
         days = [(weekday, None)]
 
     if not opens_text or not closes_text:
-        return bad("no opening or closing time", f"{opens_text or ''}-{closes_text or ''}")
+        return bad("no opening or closing time", row.get("original_text") or opens_text or closes_text)
     opens, closes = _parse_time(opens_text), _parse_time(closes_text)
     if opens is None or closes is None:
         return bad("times are not like 09:00, 09:00:00 or 9:00 AM", f"{opens_text}-{closes_text}")
