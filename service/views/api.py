@@ -29,6 +29,21 @@ def search():
     return render.to_json(render.search_document(query, matches, items))
 
 
+@blueprint.get("/v1/feeds/meeting-guide.json")
+def meeting_guide_feed():
+    """Every group, in Meeting Guide format, for TSML UI and other Meeting Guide clients."""
+    from flask import Response
+
+    from ..feeds import meeting_guide_text
+
+    svc = services()
+    response = Response(meeting_guide_text(svc.backend, svc.clock()), mimetype="application/json")
+    # A public feed anyone may read, from any site.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 @blueprint.get("/v1/schema/listing.json")
 def listing_schema():
     """The JSON Schema of a listing (the native import format), generated from the schemas."""

@@ -55,3 +55,27 @@ def test_listing_json_schema_describes_real_listings(client, demo_listings):
         assert not list(validator.iter_errors(dump_listing(listing))), listing.id
     bad = {**dump_listing(demo_listings[0]), "kind": "shop"}
     assert list(validator.iter_errors(bad))
+
+
+def test_meeting_guide_feed_reimports_to_the_same_groups(client, demo_listings):
+    from indexers.records import ReadOptions
+    from indexers.sources.meeting_guide import read_meeting_guide
+
+    response = client.get("/v1/feeds/meeting-guide.json")
+    assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
+    meetings = response.get_json()
+    groups = [x for x in demo_listings if x.kind == "group" and x.status != "inactive"]
+    assert len(meetings) >= len(groups)
+    assert all(m["timezone"] for m in meetings)
+    assert all(m["approximate"] in ("yes", "no") for m in meetings if m.get("latitude") is not None)
+    records = list(read_meeting_guide(response.data, ReadOptions(source_name="again"), "feed"))
+    assert all(r.data for r in records)
+    by_name = {}
+    for r in records:
+        by_name.setdefault(r.data["name"], r.data)
+    for group in groups[:40]:
+        if "<" in group.name:
+            continue  # the Meeting Guide reader strips markup from names, by design
+        again = by_name[group.name]
+        assert again["timezone"] == group.timezone
+        assert {s["weekday"] for s in again["sessions"]} <= {s.weekday for s in group.sessions}
