@@ -90,8 +90,11 @@ def complete(data: dict, allowed: frozenset[str]) -> dict:
     return filled
 
 
-def _address_text(location: dict) -> str:
-    parts = [location.get(k) for k in ("address", "locality", "state", "postcode")]
+def _address_text(location: dict, street_level: bool = True) -> str:
+    keys = ("address", "locality", "state", "postcode")
+    if not street_level and (location.get("locality") or location.get("postcode")):
+        keys = keys[1:]
+    parts = [location.get(k) for k in keys]
     text = ", ".join(str(p) for p in parts if p)
     country = location.get("country")
     return f"{text}, {country}" if country and country != "AU" and text else text
@@ -102,7 +105,7 @@ def geocode_location(data: dict, geocoder) -> tuple[dict, Problem | None, bool]:
     location = data.get("location")
     if not isinstance(location, dict) or (location.get("lat") is not None and location.get("lon") is not None):
         return data, None, False
-    query = _address_text(location)
+    query = _address_text(location, getattr(geocoder, "street_level", True))
     if not query:
         return data, Problem("location", "no coordinates and no address to find them from"), False
     try:
@@ -161,6 +164,7 @@ class _Breaker:
 
     def __init__(self, geocoder):
         self.geocoder = geocoder
+        self.street_level = getattr(geocoder, "street_level", True)
         self.failures_in_a_row = 0
 
     def geocode(self, query, exactly_one=True):

@@ -34,6 +34,9 @@ _STATE_WORDS = {
     "act": "ACT", "australian capital territory": "ACT",
 }
 _COUNTRY_WORDS = {"australia": "AU", "au": "AU"}
+# Countries people type in full; a trailing ISO code ("Edmonton, CA") works for all.
+_COUNTRY_NAMES = {"canada": "CA", "usa": "US", "united states": "US", "new zealand": "NZ",
+                  "uk": "GB", "united kingdom": "GB", "ireland": "IE"}
 
 
 class PlaceError(ValueError):
@@ -83,6 +86,10 @@ class OfflineGazetteer:
     `resolve_place` notices that "Richmond" exists in five states.
     """
 
+    # It knows suburbs, postcodes and cities, not streets: importers ask it for the locality,
+    # so street words ("Washington Ave") cannot be mistaken for a city.
+    street_level = False
+
     def __init__(self, directory: Path):
         self._by_postcode: dict[str, list[GazetteerEntry]] = {}
         self._by_name: dict[str, list[GazetteerEntry]] = {}
@@ -122,6 +129,7 @@ class OfflineGazetteer:
         for table in (self._by_name, self._world):
             for entries in table.values():
                 entries.sort(key=lambda e: (-e.population, e.state or "", e.postcode or ""))
+        self._countries = {e.country for entries in self._world.values() for e in entries}
         # One-degree cells, so naming coordinates looks at a few dozen places, not 40,000.
         self._grid: dict[tuple[int, int], list[GazetteerEntry]] = {}
         for table in (self._by_name, self._world):
@@ -185,16 +193,27 @@ class OfflineGazetteer:
             name = " ".join(words[-size:])
             entries = [e for e in self._by_name.get(name, []) if state in (None, e.state)]
             if entries:
-                return entries, False
+                # Australian places come first (this is an Australian directory), but a
+                # same-named city abroad is offered as an alternative ("Edmonton, CA").
+                abroad = [] if state or country else self._world.get(name, [])[:3]
+                return entries + abroad, False
         if country == "AU" or state:
             return [], False
-        for size in range(min(4, len(words)), 0, -1):
-            # Abroad only the city is known: its centre stands in for the address.
-            for start in range(0, len(words) - size + 1):
-                name = " ".join(words[start:start + size])
-                entries = self._world.get(name)
-                if entries:
-                    return entries, True
+        # A trailing country ("..., Alberta, CA", "Edmonton Canada") narrows the cities; if
+        # nothing matches in that country (it may be a US state: "Los Angeles, CA"), all count.
+        wanted = words[-1].upper() if words and len(words[-1]) == 2 else None
+        for size in (2, 1):
+            if len(words) > size and " ".join(words[-size:]) in _COUNTRY_NAMES:
+                wanted, words = _COUNTRY_NAMES[" ".join(words[-size:])], words[:-size]
+                break
+        for in_country in (True, False) if wanted in self._countries else (False,):
+            for size in range(min(4, len(words)), 0, -1):
+                # Abroad only the city is known: its centre stands in for the address.
+                for start in range(0, len(words) - size + 1):
+                    name = " ".join(words[start:start + size])
+                    entries = [e for e in self._world.get(name, ()) if not in_country or e.country == wanted]
+                    if entries:
+                        return entries, True
         return [], False
 
     def _well_known_name(self, entry: GazetteerEntry, within_km: float = 3.0) -> GazetteerEntry:
@@ -335,9 +354,9 @@ def resolve_place(text: str, geocoder) -> tuple[Place, list[str]]:
     alternatives = _distinct_alternatives(candidates)
     if len(alternatives) > 1:
         warnings.append(
-            f"{text!r} matches places in several states: using {best.address}; "
-            f"others are {', '.join(alternatives[1:])}. Add the state to choose (e.g. "
-            f"'{best.raw.get('name', text)} {_other_state(candidates)}')."
+            f"{text!r} matches several places: using {best.address}; "
+            f"others are {', '.join(alternatives[1:])}. Add the state or country to choose "
+            f"(e.g. '{_how_to_choose(candidates)}')."
         )
     place = place_from_location(text, best, alternatives[1:] if len(alternatives) > 1 else ())
     if place.approximate:
@@ -346,23 +365,20 @@ def resolve_place(text: str, geocoder) -> tuple[Place, list[str]]:
 
 
 def _distinct_alternatives(candidates) -> list[str]:
-    """One label per state (or country) among the candidates, best first."""
-    seen: dict[tuple, str] = {}
-    for loc in candidates:
-        raw = loc.raw if isinstance(loc.raw, dict) else {}
-        key = (raw.get("country"), raw.get("state"))
-        if key not in seen:
-            seen[key] = loc.address
-    return list(seen.values())
+    """One label per state (or country abroad) among the candidates, best first."""
+    return list(dict.fromkeys(loc.address for loc in candidates))
 
 
-def _other_state(candidates) -> str:
-    """A state code from the second-best candidate, to show how to disambiguate."""
+def _how_to_choose(candidates) -> str:
+    """An example of naming the place more precisely, from the runner-up candidate."""
+    best = candidates[0].raw or {}
     for loc in candidates[1:]:
-        state = (loc.raw or {}).get("state")
-        if state and state != (candidates[0].raw or {}).get("state"):
-            return state
-    return "NSW"
+        raw = loc.raw or {}
+        if raw.get("country") == "AU" and raw.get("state") and raw.get("state") != best.get("state"):
+            return f"{raw.get('name')} {raw['state']}"
+        if raw.get("country") and raw.get("country") != "AU":
+            return f"{raw.get('name')}, {raw['country']}"
+    return f"{best.get('name')} {best.get('state') or ''}".strip()
 
 
 def state_zone(state: str | None) -> str | None:

