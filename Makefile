@@ -10,15 +10,21 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: run test test-fast bench install install-dev demo-data gazetteer engine-start engine-stop engine-demo clean
+.PHONY: run test test-fast bench install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Debian's libraries for PDF handouts (Pango, HarfBuzz, a font) and pdftotext for their tests.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+
 $(VENV)/.installed: pyproject.toml
+	@command -v pdftotext >/dev/null && ldconfig -p | grep -q libpangoft2-1.0.so.0 || \
+	  (apt-get update -q && apt-get install -y -q $(SYSTEM_PACKAGES))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/pybabel compile -d service/translations
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -64,6 +70,12 @@ engine-start:
 	$(ENGINE)/start
 engine-stop:
 	$(ENGINE)/stop
+
+# Refresh the message catalogues after changing user-facing text.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -o service/translations/messages.pot --project=Linkage --version=0.1.0 --copyright-holder="Linkage contributors" --sort-by-file --no-wrap .
+	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations --no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d service/translations
 
 demo-data:
 	$(PYTHON) data/demo/generate.py

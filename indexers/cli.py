@@ -179,6 +179,23 @@ def cmd_refresh(args) -> int:
     return 0 if summary.ok else 1
 
 
+def cmd_purge(args) -> int:
+    """Delete expired referrals (cron-friendly); outcome counts are kept."""
+    from datetime import datetime, timezone
+
+    from service import make_referral_store
+
+    settings = settings_for(args)
+    store = make_referral_store(settings, make_backend(settings))
+    try:
+        removed = store.purge(datetime.now(timezone.utc))
+    except BackendUnavailable as exc:
+        print(f"purge failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"purged {removed} expired referrals")
+    return 0
+
+
 def _add_target_options(parser) -> None:
     parser.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"),
                         help="where to load (default LINKAGE_BACKEND, else sqlite)")
@@ -226,6 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--only", nargs="*", help="only these source names")
     _add_target_options(refresh)
     refresh.set_defaults(func=cmd_refresh)
+
+    purge = sub.add_parser("purge", help="delete expired referrals (outcome counts stay)")
+    purge.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"))
+    purge.add_argument("--search-url")
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 

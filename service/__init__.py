@@ -25,6 +25,7 @@ class Services:
     backend: object
     geocoder: object
     clock: Callable[[], datetime]
+    referrals: object
 
 
 def utc_now() -> datetime:
@@ -52,6 +53,17 @@ def make_backend(settings: Settings):
     )
 
 
+def make_referral_store(settings: Settings, backend):
+    """Where referrals live: a SQLite file beside the index, or indices on the same engine."""
+    if not hasattr(backend, "transport"):  # the embedded backend
+        from .referral_store import SQLiteReferralStore
+
+        return SQLiteReferralStore(settings.referrals_path)
+    from .referral_store import EngineReferralStore
+
+    return EngineReferralStore(backend.transport, prefix=settings.index.removesuffix("-listings") or "linkage")
+
+
 def make_geocoder(settings: Settings, for_import: bool = False):
     """The geocoder named by settings: the offline gazetteer (no network), or a self-hosted
     Nominatim, Pelias or Photon behind a rate limiter and a persistent cache.
@@ -68,7 +80,7 @@ def make_geocoder(settings: Settings, for_import: bool = False):
     return make_http_geocoder(settings.geocoder, Path(settings.geocode_cache))
 
 
-def create_app(config=None, *, backend=None, geocoder=None, clock=None) -> "Flask":
+def create_app(config=None, *, backend=None, geocoder=None, clock=None, referrals=None) -> "Flask":
     """Build the Flask app. `config` is a Settings, a mapping of setting names, or None (environment)."""
     from flask import Flask
 
@@ -81,19 +93,31 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None) -> "Flas
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.ensure_ascii = False
+    backend = backend if backend is not None else make_backend(settings)
     app.extensions["linkage"] = Services(
         settings=settings,
-        backend=backend if backend is not None else make_backend(settings),
+        backend=backend,
         geocoder=geocoder if geocoder is not None else make_geocoder(settings),
         clock=clock or utc_now,
+        referrals=referrals if referrals is not None else make_referral_store(settings, backend),
     )
     logging.basicConfig(level=logging.INFO)
 
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
     from .errors import register_error_handlers
-    from .views import api, health, pages
+    from .i18n import init_i18n
+    from .views import api, health, pages, referrals as referral_views
 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(referral_views.blueprint)
+    # One limiter per app (its counts are per app too); only anonymous feedback is limited.
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage)
+    for endpoint in ("referrals.feedback", "referrals.feedback_form"):
+        app.view_functions[endpoint] = limiter.limit(settings.feedback_rate_limit)(app.view_functions[endpoint])
+    init_i18n(app)
     register_error_handlers(app)
     return app

@@ -31,6 +31,11 @@ class Settings:
     # Where HTTP geocoders keep answers, so no address is looked up twice.
     geocode_cache: str = str(ROOT / "var" / "geocode-cache.sqlite")
     admin_token: str | None = None
+    # Referrals live apart from the listings file, which every import replaces.
+    referrals_path: str = str(ROOT / "var" / "referrals.sqlite")
+    # Anonymous feedback is rate-limited per address; a Redis URL shares counts between workers.
+    feedback_rate_limit: str = "20/minute"
+    ratelimit_storage: str = "memory://"
     public_url: str = "http://127.0.0.1:8000"
 
     @classmethod

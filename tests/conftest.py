@@ -94,11 +94,26 @@ def backend(request):
     return request.getfixturevalue(f"{request.param}_backend")
 
 
+def referral_store_for(backend, tmp_path_factory):
+    """A fresh referral store in the backend's kind of storage."""
+    from service.referral_store import EngineReferralStore, SQLiteReferralStore
+
+    if hasattr(backend, "transport"):
+        store = EngineReferralStore(backend.transport, prefix=f"{backend.alias}-store")
+        return store
+    return SQLiteReferralStore(tmp_path_factory.mktemp("referrals") / "referrals.sqlite")
+
+
 @pytest.fixture(scope="session")
-def app(backend, gazetteer):
-    """The app over the demo index with a fixed clock."""
-    return create_app({"admin_token": "test-token"}, backend=backend, geocoder=gazetteer,
-                      clock=lambda: FIXED_NOW)
+def app(backend, gazetteer, tmp_path_factory):
+    """The app over the demo index with a fixed clock and its own referral store."""
+    store = referral_store_for(backend, tmp_path_factory)
+    yield create_app({"admin_token": "test-token", "public_url": "https://linkage.example",
+                      "feedback_rate_limit": "1000/minute"}, backend=backend, geocoder=gazetteer,
+                     clock=lambda: FIXED_NOW, referrals=store)
+    if hasattr(store, "transport"):
+        for index in (store.referrals, store.outcomes):
+            store.transport.request("DELETE", f"/{index}", params={"ignore_unavailable": "true"})
 
 
 @pytest.fixture()

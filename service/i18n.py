@@ -1,0 +1,105 @@
+"""Translation of the printed handout (and any page that wants it): Flask-Babel, gettext catalogues.
+
+Catalogues live in `service/translations/<lang>/LC_MESSAGES/messages.po` (compiled `.mo`
+beside each). English is the source language and ships as a catalogue of its own, so a
+new language is `pybabel init -l xx` and a translator's work, with no code change.
+
+The vocabulary labels (`vocab.LABELS`) and the program explainers (`programs.STANCES`)
+are written in those modules, not as `_()` calls; `extract_vocabulary` lets
+`pybabel extract` find them, and `label()` / `explainer()` look them up at render time,
+so those modules stay free of Flask.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, current_app, g, has_app_context
+from flask_babel import Babel, get_babel, gettext
+
+from . import vocab
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+DEFAULT_LANGUAGE = "en"
+
+
+def available_languages() -> tuple[str, ...]:
+    """Languages with a compiled catalogue (English always, being the source language), in
+    the app's translation directories (ours when there is no app)."""
+    directories = (str(TRANSLATIONS),)
+    if has_app_context() and "babel" in current_app.extensions:
+        directories = tuple(get_babel().translation_directories)
+    return _languages_in(directories)
+
+
+@lru_cache(maxsize=8)
+def _languages_in(directories: tuple[str, ...]) -> tuple[str, ...]:
+    # Read once per process: catalogues arrive with a deploy, not while serving.
+    found = {p.parent.parent.name for d in directories for p in Path(d).glob("*/LC_MESSAGES/messages.mo")}
+    return tuple(sorted(found | {DEFAULT_LANGUAGE}))
+
+
+def negotiate(language: str | None) -> str:
+    """The catalogue to use for a handout's `language` ("en", "en-AU", "vi"...): the exact
+    one, else its base language, else English. Never raises, so an odd stored language
+    still prints a handout (in English) rather than an error."""
+    if not language:
+        return DEFAULT_LANGUAGE
+    wanted = language.strip().replace("-", "_")
+    available = available_languages()
+    if wanted in available:
+        return wanted
+    base = wanted.split("_", 1)[0].lower()
+    return base if base in available else DEFAULT_LANGUAGE
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: the language a view set on `g` (the handout's), else English.
+
+    Views that render a handout need not set it: `render.handout` forces the handout's own
+    language around each render. It is here for pages that want the same choice.
+    """
+    return negotiate(g.get("linkage_language"))
+
+
+def init_i18n(app: Flask) -> Babel:
+    """Set up Flask-Babel on the app: catalogues from `service/translations`, English by
+    default, the locale from the handout's language, and `_`/`gettext`/`ngettext` in
+    every template (Jinja's i18n extension, `{% trans %}` blocks included)."""
+    # Absolute, so the catalogues are found whatever the app's root path or working directory.
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    babel = Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(label=label, explainer=explainer)
+    return babel
+
+
+def label(value: str) -> str:
+    """The plain-words label of a vocabulary value, translated (`vocab.label` in English)."""
+    return gettext(vocab.label(value))
+
+
+def explainer(text: str | None) -> str | None:
+    """A program explainer (from `programs.STANCES`), translated when the catalogue has it."""
+    return gettext(text) if text else text
+
+
+def extract_vocabulary(fileobj, keywords, comment_tags, options):
+    """A Babel extractor for `vocab.py` and `programs.py` (named in babel.cfg): the values of
+    the `LABELS` dict and every `explainer="..."` keyword become messages.
+
+    Reads the source with `ast` rather than importing it, so extraction runs no code.
+    """
+    tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "LABELS" for t in node.targets
+        ) and isinstance(node.value, ast.Dict):
+            for value in node.value.values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield value.lineno, "gettext", value.value, ["Plain-words label of a vocabulary value."]
+        elif isinstance(node, ast.keyword) and node.arg == "explainer":
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) and node.value.value:
+                yield node.value.lineno, "gettext", node.value.value, ["Program explainer shown on handouts."]

@@ -1,0 +1,253 @@
+"""Referrals: create one, show it as JSON or a handout, count anonymous outcomes."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, redirect, request
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .. import ranking, render, vocab
+from ..errors import ApiError
+from ..handout import build_handout
+from ..models import Place, RankedHit, SearchQuery
+from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, Referral, choice_warning, differs, display_code,
+                         expiry, new_code, normalise_code, scrub_note)
+from ..schemas import dump_listing
+from . import services
+
+blueprint = Blueprint("referrals", __name__)
+
+
+class ReferralRequest(Schema):
+    """POST /v1/referrals. There is deliberately no field for anything about the client."""
+
+    class Meta:
+        unknown = RAISE
+
+    listing_ids = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
+                              validate=validate.Length(min=1, error="choose at least one listing"))
+    note = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(max=MAX_NOTE, error=f"note is longer than {MAX_NOTE} characters"))
+    goal = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(vocab.QUERY_GOALS))
+    language = fields.String(load_default="en", validate=validate.OneOf(("en",)))
+
+
+class FeedbackRequest(Schema):
+    """POST /v1/referrals/{code}/feedback: which option, and how it went. Nothing else."""
+
+    class Meta:
+        unknown = RAISE
+
+    listing_id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+
+
+def _json_body(schema: Schema) -> dict:
+    """The request's JSON body through a schema: 400 when not JSON, 422 naming the bad field."""
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raise ApiError(400, "bad_json", "the body must be a JSON object")
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_body", "the body must be a JSON object")
+    ids = data.get("listing_ids")
+    if isinstance(ids, list) and len(ids) > MAX_ITEMS:
+        raise ApiError(422, "invalid_body", f"at most {MAX_ITEMS} listings per referral (got {len(ids)})",
+                       "listing_ids")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        field_name, problems = next(iter(exc.messages.items()))
+        problem = problems[0] if isinstance(problems, list) else problems
+        if field_name not in schema.fields:
+            problem = f"unknown field {field_name!r}: referrals store nothing about the client"
+        raise ApiError(422, "invalid_body", f"{field_name}: {problem}", field_name) from None
+
+
+def _referral_or_404(code_text: str, page: bool = False) -> Referral:
+    svc = services()
+    code = normalise_code(code_text)
+    found = svc.referrals.get(code) if code else None
+    if found is None or found.expired(svc.clock()):
+        if page:
+            raise _MissingPage()
+        raise ApiError(404, "not_found", "no referral with that code (it may have expired)", "code")
+    return found
+
+
+class _MissingPage(Exception):
+    """An unknown or expired handout code on a page route (answered with a friendly page)."""
+
+
+@blueprint.errorhandler(_MissingPage)
+def _missing(_exc):
+    from ..render.handout import missing_html
+
+    return Response(missing_html(), status=404, mimetype="text/html")
+
+
+def _suggestions(chosen, lacking: set[str], goal: str | None) -> list[dict]:
+    """Up to three options near the chosen ones that add what they lack."""
+    located = [x.location for x in chosen if x.location is not None]
+    place = None
+    if located:
+        place = Place(query="referral", name="referral", lat=located[0].lat, lon=located[0].lon,
+                      state=located[0].state, country=located[0].country)
+    query = SearchQuery(at=services().clock(), place=place, goals=(goal,) if goal else (), per_page=50)
+    found = []
+    for hit in services().backend.search(query).hits:
+        if differs(hit.listing, chosen, lacking):
+            found.append({"id": hit.listing.id, "name": hit.listing.name,
+                          "why": list(ranking.rank_hit(hit, query).why)})
+        if len(found) == 3:
+            break
+    return found
+
+
+@blueprint.post("/v1/referrals")
+def create_referral():
+    """Freeze the chosen listings into a handout; 201 with its code and URL."""
+    svc = services()
+    body = _json_body(ReferralRequest())
+    ids = list(dict.fromkeys(body["listing_ids"]))
+    listings = [svc.backend.get(i) for i in ids]
+    unknown = [i for i, listing in zip(ids, listings) if listing is None]
+    if unknown:
+        raise ApiError(422, "unknown_listing", "unknown listing ids: " + ", ".join(unknown[:12]), "listing_ids")
+    note, warnings = scrub_note(body["note"])
+    suggestions = []
+    choice = choice_warning(listings)
+    if choice:
+        message, lacking = choice
+        suggestions = _suggestions(listings, lacking, body["goal"])
+        warnings.append(message)
+    now = svc.clock()
+    referral = Referral(
+        code=new_code(), created_at=now, expires_at=expiry(now), goal=body["goal"],
+        language=body["language"], note=note, items=tuple(dump_listing(x) for x in listings),
+    )
+    svc.referrals.save(referral)
+    handout = build_handout(referral, {}, now, svc.settings.public_url)
+    document = {
+        "code": display_code(referral.code),
+        "url": handout.url,
+        "expires_at": referral.expires_at.isoformat(),
+        "warnings": warnings,
+        "suggestions": suggestions,
+        "items": list(referral.items),
+    }
+    response = render.to_json(document, status=201)
+    response.headers["Location"] = f"/v1/referrals/{display_code(referral.code)}"
+    return response
+
+
+def _current(referral: Referral) -> dict:
+    """What the backend holds now for each listing of a referral."""
+    backend = services().backend
+    found = {}
+    for listing_id in referral.listing_ids:
+        listing = backend.get(listing_id)
+        found[listing_id] = (listing, dump_listing(listing)) if listing else None
+    return found
+
+
+def _handout(code: str, page: bool):
+    svc = services()
+    referral = _referral_or_404(code, page=page)
+    return build_handout(referral, _current(referral), svc.clock(), svc.settings.public_url)
+
+
+@blueprint.get("/v1/referrals/<code>")
+def get_referral(code: str):
+    """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
+    handout = _handout(code, page=False)
+    items = []
+    for item in handout.items:
+        hit = RankedHit(listing=None, distance_km=None, next_sessions=item.next_sessions,
+                                open_now=False, why=item.why, document=item.listing)
+        document = render.item_document(hit, None)
+        document["status"] = item.status
+        items.append(document)
+    return render.to_json({
+        "code": handout.display_code, "url": handout.url, "expires_at": handout.expires_at.isoformat(),
+        "goal": handout.goal, "language": handout.language, "note": handout.note, "items": items,
+    })
+
+
+def _record_outcome(code_text: str, listing_id: str, outcome: str, page: bool) -> Referral:
+    svc = services()
+    referral = _referral_or_404(code_text, page=page)
+    if listing_id not in referral.listing_ids:
+        raise ApiError(422, "invalid_body", "listing_id: that listing is not on this referral", "listing_id")
+    svc.referrals.add_outcome(referral, listing_id, outcome, svc.clock())
+    return referral
+
+
+@blueprint.post("/v1/referrals/<code>/feedback")
+def feedback(code: str):
+    """Count an anonymous outcome for one option (rate-limited per address)."""
+    body = _json_body(FeedbackRequest())
+    _record_outcome(code, body["listing_id"], body["outcome"], page=False)
+    return render.to_json({"recorded": True}, status=201)
+
+
+@blueprint.post("/r/<code>/feedback")
+def feedback_form(code: str):
+    """The handout's buttons (a plain HTML form): count the outcome, then thank the person."""
+    outcome = request.form.get("outcome", "")
+    listing_id = request.form.get("listing_id", "")
+    if outcome not in OUTCOMES:
+        raise ApiError(422, "invalid_body", "outcome must be one of: " + ", ".join(OUTCOMES), "outcome")
+    referral = _record_outcome(code, listing_id, outcome, page=True)
+    return redirect(f"/r/{display_code(referral.code)}?thanks=1#feedback", code=303)
+
+
+@blueprint.get("/r/<code>")
+def handout_page(code: str):
+    """The printable handout."""
+    from ..render.handout import handout_html
+
+    return Response(handout_html(_handout(code, page=True)), mimetype="text/html")
+
+
+@blueprint.get("/r/<code>.<fmt>")
+def handout_file(code: str, fmt: str):
+    """The handout as PDF, SMS text or calendar."""
+    from ..render import handout as renderers
+
+    kinds = {
+        "pdf": (renderers.handout_pdf, "application/pdf"),
+        "txt": (renderers.handout_text, "text/plain; charset=utf-8"),
+        "ics": (renderers.handout_ics, "text/calendar; charset=utf-8"),
+    }
+    if fmt not in kinds:
+        raise _MissingPage()
+    make, mimetype = kinds[fmt]
+    response = Response(make(_handout(code, page=True)), mimetype=mimetype)
+    if fmt != "txt":
+        response.headers["Content-Disposition"] = f'inline; filename="linkage-{code}.{fmt}"'
+    return response
+
+
+def _require_admin() -> None:
+    token = services().settings.admin_token
+    if not token:
+        raise ApiError(403, "admin_disabled", "admin endpoints are off: set LINKAGE_ADMIN_TOKEN")
+    given = request.headers.get("X-Admin-Token") or ""
+    bearer = request.headers.get("Authorization", "")
+    if bearer.startswith("Bearer "):
+        given = given or bearer[len("Bearer "):]
+    # Constant-time comparison: the answer's timing says nothing about the token.
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise ApiError(401, "unauthorised", "a valid admin token is required (Authorization: Bearer …)")
+
+
+@blueprint.get("/v1/stats/referrals")
+def referral_stats():
+    """Outcome totals by program, format and outcome (admin token required)."""
+    from ..referral_store import totals
+
+    _require_admin()
+    store = services().referrals
+    return render.to_json({"referrals": store.referral_count(), **totals(store.outcome_rows())})
+

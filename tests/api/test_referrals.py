@@ -1,0 +1,209 @@
+"""Referrals through the API, on every backend: create, show, feedback, stats, bad input."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from service import create_app
+from service.referrals import CODE_CHARS, normalise_code
+from tests.conftest import FIXED_NOW
+
+
+def create(client, ids, **extra):
+    return client.post("/v1/referrals", json={"listing_ids": ids, **extra})
+
+
+@pytest.fixture(scope="module")
+def sample(demo_listings):
+    """A varied choice: a SMART group, an online option and a service, near Sydney."""
+    smart = next(x for x in demo_listings if x.program == "SMART Recovery" and x.location
+                 and x.location.state == "NSW" and x.status == "active")
+    online = next(x for x in demo_listings if x.formats == ("online",) and x.status == "active")
+    service = next(x for x in demo_listings if x.kind == "service" and x.status == "active")
+    return [smart.id, online.id, service.id]
+
+
+def test_create_returns_code_url_expiry_and_snapshot(client, sample):
+    response = create(client, sample, note="Try one this week", goal="moderation")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    code = normalise_code(body["code"])
+    assert code and len(code) == CODE_CHARS  # 75 random bits
+    assert body["url"] == f"https://linkage.example/r/{body['code']}"
+    assert body["expires_at"].startswith((FIXED_NOW + timedelta(days=90)).date().isoformat())
+    assert [item["id"] for item in body["items"]] == sample
+    assert response.headers["Location"].endswith(body["code"])
+
+
+def test_codes_are_unguessable_and_distinct(client, sample):
+    codes = {create(client, sample[:1]).get_json()["code"] for _ in range(30)}
+    assert len(codes) == 30
+
+
+def test_referral_json_shows_items_with_status_and_sessions(client, sample):
+    code = create(client, sample, goal="moderation").get_json()["code"]
+    body = client.get(f"/v1/referrals/{code}").get_json()
+    assert [i["id"] for i in body["items"]] == sample
+    assert all(i["status"] == "unchanged" for i in body["items"])
+    assert any(i["next_sessions"] for i in body["items"])
+    # Typed from paper in lower case, without dashes, O for 0: still found.
+    typed = code.lower().replace("-", "").replace("0", "o")
+    assert client.get(f"/v1/referrals/{typed}").status_code == 200
+
+
+def test_note_loses_phone_numbers_and_emails_with_a_warning(client, sample):
+    body = create(client, sample, note="Call me on 0412 345 678 or jo@example.org, see you Tuesday").get_json()
+    stored = client.get(f"/v1/referrals/{body['code']}").get_json()["note"]
+    assert "0412" not in stored and "jo@example.org" not in stored and "Tuesday" in stored
+    assert any("removed" in w for w in body["warnings"])
+
+
+def test_same_format_choice_warns_and_suggests_alternatives(client, demo_listings):
+    twelve_step = [x.id for x in demo_listings if x.approach == "twelve_step" and x.formats == ("in_person",)
+                   and x.location and x.location.state == "VIC" and x.status == "active"][:3]
+    body = create(client, twelve_step).get_json()
+    assert any(w.startswith("Choice:") for w in body["warnings"])
+    assert body["suggestions"]
+    by_id = {x.id: x for x in demo_listings}
+    for suggestion in body["suggestions"]:
+        candidate = by_id[suggestion["id"]]
+        assert candidate.approach != "twelve_step" or candidate.formats != ("in_person",) or candidate.kind == "service"
+
+
+def test_varied_choice_has_no_choice_warning(client, sample):
+    body = create(client, sample).get_json()
+    assert not any(w.startswith("Choice:") for w in body["warnings"]) and body["suggestions"] == []
+
+
+@pytest.mark.parametrize("payload, status, parameter", [
+    ({"listing_ids": ["demo:nope", "demo:missing"]}, 422, "listing_ids"),
+    ({"listing_ids": [f"demo:g{n:04d}" for n in range(1, 14)]}, 422, "listing_ids"),
+    ({"listing_ids": []}, 422, "listing_ids"),
+    ({"listing_ids": ["demo:g0001"], "note": "x" * 501}, 422, "note"),
+    ({"listing_ids": ["demo:g0001"], "goal": "sobriety"}, 422, "goal"),
+    ({"listing_ids": ["demo:g0001"], "client_name": "Jo Citizen"}, 422, "client_name"),
+])
+def test_bad_referrals_are_422_naming_the_problem(client, payload, status, parameter):
+    response = client.post("/v1/referrals", json=payload)
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["parameter"] == parameter
+    if "demo:nope" in json.dumps(payload):
+        assert "demo:nope" in error["message"] and "demo:missing" in error["message"]
+
+
+def test_malformed_json_is_400_and_a_huge_body_413(client):
+    response = client.post("/v1/referrals", data="{not json", content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "bad_json"
+    huge = json.dumps({"listing_ids": ["demo:g0001"], "note": "x" * 70_000})
+    response = client.post("/v1/referrals", data=huge, content_type="application/json")
+    assert response.status_code == 413 and response.get_json()["error"]["status"] == 413
+
+
+def test_unknown_or_expired_codes_are_404(client, app, sample, gazetteer):
+    assert client.get("/v1/referrals/ABCDE-FGHJK-MNPQR").status_code == 404
+    assert client.get("/v1/referrals/not-a-code").status_code == 404
+    code = create(client, sample).get_json()["code"]
+    services = app.extensions["linkage"]
+    later = create_app({}, backend=services.backend, geocoder=gazetteer, referrals=services.referrals,
+                       clock=lambda: FIXED_NOW + timedelta(days=91))
+    assert later.test_client().get(f"/v1/referrals/{code}").status_code == 404
+
+
+def test_feedback_is_counted_and_stats_need_the_admin_token(client, sample):
+    code = create(client, sample).get_json()["code"]
+    for outcome in ("attended", "attended", "not_for_me"):
+        response = client.post(f"/v1/referrals/{code}/feedback", json={"listing_id": sample[0], "outcome": outcome})
+        assert response.status_code == 201
+    bad = client.post(f"/v1/referrals/{code}/feedback", json={"listing_id": "demo:other", "outcome": "attended"})
+    assert bad.status_code == 422 and bad.get_json()["error"]["parameter"] == "listing_id"
+    assert client.post(f"/v1/referrals/{code}/feedback", json={"listing_id": sample[0], "outcome": "maybe"}
+                       ).status_code == 422
+    assert client.get("/v1/stats/referrals").status_code == 401
+    assert client.get("/v1/stats/referrals", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    stats = client.get("/v1/stats/referrals", headers={"Authorization": "Bearer test-token"}).get_json()
+    assert stats["by_listing"][sample[0]]["attended"] >= 2 and stats["outcomes"]["not_for_me"] >= 1
+    assert "SMART Recovery" in stats["by_program"] and "in_person" in stats["by_format"]
+    assert stats["referrals"] >= 1
+
+
+def test_feedback_is_rate_limited(backend, gazetteer, tmp_path, sample):
+    from tests.conftest import referral_store_for
+
+    class Factory:
+        def mktemp(self, name):
+            path = tmp_path / name
+            path.mkdir()
+            return path
+
+    app = create_app({"feedback_rate_limit": "3/minute"}, backend=backend, geocoder=gazetteer,
+                     clock=lambda: FIXED_NOW, referrals=referral_store_for(backend, Factory()))
+    client = app.test_client()
+    code = create(client, sample).get_json()["code"]
+    answers = [client.post(f"/v1/referrals/{code}/feedback", json={"listing_id": sample[0], "outcome": "not_yet"}
+                           ).status_code for _ in range(5)]
+    assert answers[:3] == [201, 201, 201] and answers[3:] == [429, 429]
+
+
+def test_changed_or_removed_listings_are_flagged(client, app, sample, gazetteer, demo_listings):
+    code = create(client, sample).get_json()["code"]
+    services = app.extensions["linkage"]
+
+    class Edited:
+        """The same backend, except one listing renamed and one gone."""
+
+        def get(self, listing_id):
+            if listing_id == sample[1]:
+                return None
+            found = services.backend.get(listing_id)
+            if listing_id == sample[0]:
+                from dataclasses import replace
+
+                return replace(found, name=found.name + " (new venue)")
+            return found
+
+        def __getattr__(self, name):
+            return getattr(services.backend, name)
+
+    later = create_app({}, backend=Edited(), geocoder=gazetteer, referrals=services.referrals, clock=lambda: FIXED_NOW)
+    items = later.test_client().get(f"/v1/referrals/{code}").get_json()["items"]
+    assert [i["status"] for i in items] == ["changed", "removed", "unchanged"]
+    assert items[0]["name"] == next(x.name for x in demo_listings if x.id == sample[0])  # the snapshot
+
+
+def test_handout_page_and_files(client, sample):
+    code = create(client, sample, goal="moderation", note="One step this week").get_json()["code"]
+    page = client.get(f"/r/{code}")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "<svg" in html and "One step this week" in html and 'action="/r/' in html and "<script" not in html
+    pdf = client.get(f"/r/{code}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = client.get(f"/r/{code}.txt")
+    assert text.status_code == 200 and len(text.get_data(as_text=True)) <= 480 and code in text.get_data(as_text=True)
+    from icalendar import Calendar
+
+    calendar = Calendar.from_ical(client.get(f"/r/{code}.ics").data)
+    assert calendar.walk("VEVENT")
+
+
+def test_handout_form_records_feedback_and_thanks(client, sample):
+    code = create(client, sample).get_json()["code"]
+    response = client.post(f"/r/{code}/feedback", data={"listing_id": sample[0], "outcome": "attended"})
+    assert response.status_code == 303 and "thanks=1" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ["/r/ABCDE-FGHJK-MNPQR", "/r/ABCDE-FGHJK-MNPQR.pdf", "/r/nonsense.txt",
+                                  "/r/ABCDE-FGHJK-MNPQR.ics"])
+def test_unknown_handout_is_a_friendly_404_page(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "expired" in response.get_data(as_text=True)
+
+
+def test_xss_listing_is_text_in_html_and_sms(client):
+    code = create(client, ["demo:g0001"]).get_json()["code"]
+    html = client.get(f"/r/{code}").get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
+    assert "<img src=x onerror=alert(1)>" in client.get(f"/r/{code}.txt").get_data(as_text=True)
