@@ -27,7 +27,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pybabel compile -d service/translations
 	touch $@
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 $(VENV)/.installed-dev: $(VENV)/.installed
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
