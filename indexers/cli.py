@@ -196,6 +196,37 @@ def cmd_purge(args) -> int:
     return 0
 
 
+def cmd_keys(args) -> int:
+    """Create, list or revoke public embed keys."""
+    from service import make_referral_store
+    from service.embed import clean_origin, new_key
+
+    settings = settings_for(args)
+    store = make_referral_store(settings, make_backend(settings))
+    if args.action == "create":
+        try:
+            origins = sorted({clean_origin(o) for o in args.origin})
+        except ValueError as exc:
+            print(f"linkage keys create: {exc}", file=sys.stderr)
+            return 2
+        key = new_key()
+        store.add_key(key, args.name, origins)
+        print(key)
+        print(f"embed: <script src=\"{settings.public_url.rstrip('/')}/widget.js\" defer></script>\n"
+              f"       <linkage-search api=\"{settings.public_url.rstrip('/')}\" key=\"{key}\"></linkage-search>",
+              file=sys.stderr)
+        return 0
+    if args.action == "list":
+        for entry in store.list_keys():
+            print(f"{entry['key']}  {entry['name']}  {' '.join(entry['origins'])}")
+        return 0
+    if not store.revoke_key(args.key):
+        print(f"no such key: {args.key}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key} (other workers stop accepting it within a minute)")
+    return 0
+
+
 def _add_target_options(parser) -> None:
     parser.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"),
                         help="where to load (default LINKAGE_BACKEND, else sqlite)")
@@ -248,6 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"))
     purge.add_argument("--search-url")
     purge.set_defaults(func=cmd_purge)
+
+    keys = sub.add_parser("keys", help="public embed keys for sites that embed the widget")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    create = keys_sub.add_parser("create", help="issue a key for one or more origins")
+    create.add_argument("--origin", action="append", required=True, help="e.g. https://clinic.example (repeatable)")
+    create.add_argument("--name", required=True, help="who the key is for")
+    keys_sub.add_parser("list", help="every key with its origins")
+    revoke = keys_sub.add_parser("revoke", help="stop accepting a key")
+    revoke.add_argument("key")
+    for sub_parser in (create, keys_sub.choices["list"], revoke):
+        sub_parser.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"))
+        sub_parser.add_argument("--search-url")
+    keys.set_defaults(func=cmd_keys)
     return parser
 
 

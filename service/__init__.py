@@ -106,7 +106,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from .errors import register_error_handlers
+    from .errors import register_error_handlers, register_security_headers
     from .i18n import init_i18n
     from .views import api, health, pages, referrals as referral_views
 
@@ -114,10 +114,16 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(referral_views.blueprint)
-    # One limiter per app (its counts are per app too); only anonymous feedback is limited.
+    from .embed import KeyCache, install_cors, rate_limit_key
+
+    # One limiter per app (its counts are per app too): the API per embed key or address,
+    # anonymous feedback per address, more tightly.
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage)
+    limiter.limit(settings.api_rate_limit, key_func=rate_limit_key)(api.blueprint)
     for endpoint in ("referrals.feedback", "referrals.feedback_form"):
         app.view_functions[endpoint] = limiter.limit(settings.feedback_rate_limit)(app.view_functions[endpoint])
+    install_cors(app, KeyCache(app.extensions["linkage"].referrals))
     init_i18n(app)
     register_error_handlers(app)
+    register_security_headers(app)
     return app

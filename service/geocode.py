@@ -9,6 +9,7 @@ geocoder, and decides what to do with ambiguous names.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import math
 import re
@@ -130,6 +131,8 @@ class OfflineGazetteer:
             for entries in table.values():
                 entries.sort(key=lambda e: (-e.population, e.state or "", e.postcode or ""))
         self._countries = {e.country for entries in self._world.values() for e in entries}
+        self._name_keys = sorted(self._by_name)
+        self._postcode_keys = sorted(self._by_postcode)
         # One-degree cells, so naming coordinates looks at a few dozen places, not 40,000.
         self._grid: dict[tuple[int, int], list[GazetteerEntry]] = {}
         for table in (self._by_name, self._world):
@@ -262,12 +265,15 @@ class OfflineGazetteer:
         text = normalise(prefix)
         if not text:
             return []
-        if text.isdigit():
-            hits = [e for code, es in self._by_postcode.items() if code.startswith(text) for e in es]
-        else:
-            hits = [e for key, es in self._by_name.items() if key.startswith(text) for e in es]
+        table, keys = (self._by_postcode, self._postcode_keys) if text.isdigit() else (self._by_name, self._name_keys)
+        hits = []
+        # Sorted keys and bisect: the matches for a prefix are one contiguous run.
+        for key in keys[bisect.bisect_left(keys, text):]:
+            if not key.startswith(text):
+                break
+            hits.extend(e for e in table[key] if e.country == "AU")
         hits.sort(key=lambda e: (-e.population, e.name, e.state or "", e.postcode or ""))
-        return hits[:limit]
+        return list({e.label: e for e in reversed(hits)}.values())[::-1][:limit]
 
 
 class StaticGeocoder:

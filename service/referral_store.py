@@ -66,6 +66,7 @@ class SQLiteReferralStore:
     CREATE TABLE IF NOT EXISTS outcomes (
         code TEXT NOT NULL, listing_id TEXT NOT NULL, outcome TEXT NOT NULL,
         program TEXT, formats TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS embed_keys (key TEXT PRIMARY KEY, name TEXT NOT NULL, origins TEXT NOT NULL);
     """
 
     def __init__(self, path: str | Path):
@@ -119,6 +120,21 @@ class SQLiteReferralStore:
         with self._conn() as conn:
             return conn.execute("DELETE FROM referrals WHERE expires_at <= ?", (now.isoformat(),)).rowcount
 
+    def add_key(self, key: str, name: str, origins: list[str]) -> None:
+        """Store a public embed key."""
+        with self._conn() as conn:
+            conn.execute("INSERT INTO embed_keys VALUES (?, ?, ?)", (key, name, json.dumps(origins)))
+
+    def list_keys(self) -> list[dict]:
+        """Every embed key."""
+        rows = self._conn().execute("SELECT key, name, origins FROM embed_keys ORDER BY name, key").fetchall()
+        return [{"key": k, "name": n, "origins": json.loads(o)} for k, n, o in rows]
+
+    def revoke_key(self, key: str) -> bool:
+        """Delete an embed key; True if it existed."""
+        with self._conn() as conn:
+            return conn.execute("DELETE FROM embed_keys WHERE key = ?", (key,)).rowcount > 0
+
 
 class EngineReferralStore:
     """Referrals and outcomes as documents in two engine indices."""
@@ -127,6 +143,8 @@ class EngineReferralStore:
         "referrals": {"dynamic": "strict", "properties": {
             "code": {"type": "keyword"}, "expires_at": {"type": "date"},
             "body": {"type": "object", "enabled": False}}},
+        "keys": {"dynamic": "strict", "properties": {
+            "key": {"type": "keyword"}, "name": {"type": "keyword"}, "origins": {"type": "keyword"}}},
         "outcomes": {"dynamic": "strict", "properties": {
             "code": {"type": "keyword"}, "listing_id": {"type": "keyword"}, "outcome": {"type": "keyword"},
             "program": {"type": "keyword"}, "formats": {"type": "keyword"}, "at": {"type": "date"}}},
@@ -136,6 +154,7 @@ class EngineReferralStore:
         self.transport = transport
         self.referrals = f"{prefix}-referrals"
         self.outcomes = f"{prefix}-referral-outcomes"
+        self.keys = f"{prefix}-embed-keys"
         self._ready = False
 
     def _ensure(self) -> None:
@@ -143,7 +162,7 @@ class EngineReferralStore:
 
         if self._ready:
             return
-        for index, key in ((self.referrals, "referrals"), (self.outcomes, "outcomes")):
+        for index, key in ((self.referrals, "referrals"), (self.outcomes, "outcomes"), (self.keys, "keys")):
             try:
                 self.transport.request("PUT", f"/{index}", {
                     "settings": {"number_of_shards": 1}, "mappings": self.MAPPINGS[key]}, timeout=ADMIN_TIMEOUT_S)
@@ -198,6 +217,31 @@ class EngineReferralStore:
         """Referrals stored."""
         self._ensure()
         return self.transport.request("GET", f"/{self.referrals}/_count")["count"]
+
+    def add_key(self, key: str, name: str, origins: list[str]) -> None:
+        """Store a public embed key."""
+        self._ensure()
+        self.transport.request("PUT", f"/{self.keys}/_doc/{quote(key)}", {"key": key, "name": name, "origins": origins},
+                               params={"refresh": "true", "op_type": "create"})
+
+    def list_keys(self) -> list[dict]:
+        """Every embed key."""
+        self._ensure()
+        hits = self.transport.request("POST", f"/{self.keys}/_search", {"size": 1000, "sort": [{"name": "asc"}]})
+        return [hit["_source"] for hit in hits["hits"]["hits"]]
+
+    def revoke_key(self, key: str) -> bool:
+        """Delete an embed key; True if it existed."""
+        from .backends.engine import EngineError
+
+        self._ensure()
+        try:
+            self.transport.request("DELETE", f"/{self.keys}/_doc/{quote(key)}", params={"refresh": "true"})
+        except EngineError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def purge(self, now: datetime) -> int:
         """Delete expired referrals; returns how many."""

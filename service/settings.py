@@ -35,6 +35,8 @@ class Settings:
     referrals_path: str = str(ROOT / "var" / "referrals.sqlite")
     # Anonymous feedback is rate-limited per address; a Redis URL shares counts between workers.
     feedback_rate_limit: str = "20/minute"
+    # Search and the rest of the API, per embed key (or per address without one).
+    api_rate_limit: str = "300/minute"
     ratelimit_storage: str = "memory://"
     public_url: str = "http://127.0.0.1:8000"
 

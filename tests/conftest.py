@@ -94,12 +94,12 @@ def backend(request):
     return request.getfixturevalue(f"{request.param}_backend")
 
 
-def referral_store_for(backend, tmp_path_factory):
+def referral_store_for(backend, tmp_path_factory, name: str = "store"):
     """A fresh referral store in the backend's kind of storage."""
     from service.referral_store import EngineReferralStore, SQLiteReferralStore
 
     if hasattr(backend, "transport"):
-        store = EngineReferralStore(backend.transport, prefix=f"{backend.alias}-store")
+        store = EngineReferralStore(backend.transport, prefix=f"{backend.alias}-{name}")
         return store
     return SQLiteReferralStore(tmp_path_factory.mktemp("referrals") / "referrals.sqlite")
 
@@ -109,10 +109,15 @@ def app(backend, gazetteer, tmp_path_factory):
     """The app over the demo index with a fixed clock and its own referral store."""
     store = referral_store_for(backend, tmp_path_factory)
     yield create_app({"admin_token": "test-token", "public_url": "https://linkage.example",
-                      "feedback_rate_limit": "1000/minute"}, backend=backend, geocoder=gazetteer,
+                      "feedback_rate_limit": "1000/minute", "api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer,
                      clock=lambda: FIXED_NOW, referrals=store)
+    drop_store(store)
+
+
+def drop_store(store) -> None:
+    """Delete an engine referral store's indices (SQLite stores live in tmp directories)."""
     if hasattr(store, "transport"):
-        for index in (store.referrals, store.outcomes):
+        for index in (store.referrals, store.outcomes, store.keys):
             store.transport.request("DELETE", f"/{index}", params={"ignore_unavailable": "true"})
 
 

@@ -29,6 +29,31 @@ def search():
     return render.to_json(render.search_document(query, matches, items))
 
 
+@blueprint.get("/v1/places")
+def places():
+    """Place suggestions for a typed prefix (Australian suburbs and postcodes, biggest first)."""
+    text = (request.args.get("q") or "").strip()[:80]
+    try:
+        limit = min(max(int(request.args.get("limit", 8)), 1), 20)
+    except ValueError:
+        raise ApiError(400, "bad_parameter", "limit must be a whole number from 1 to 20", "limit") from None
+    suggest = getattr(services().geocoder, "suggest", None)
+    entries = suggest(text, limit) if suggest and text else []
+    return render.to_json({"items": [
+        {"label": e.label, "name": e.name, "state": e.state, "postcode": e.postcode,
+         "lat": round(e.lat, 5), "lon": round(e.lon, 5)} for e in entries]})
+
+
+@blueprint.get("/v1/programs")
+def program_explainers():
+    """Plain-language explainers of the programs, for GPs and community sites."""
+    from ..programs import STANCES
+
+    return render.to_json({"items": [
+        {"name": name, "approach": stance.approach, "goals": list(stance.goals), "explainer": stance.explainer}
+        for name, stance in STANCES.items()]})
+
+
 @blueprint.get("/v1/feeds/meeting-guide.json")
 def meeting_guide_feed():
     """Every group, in Meeting Guide format, for TSML UI and other Meeting Guide clients."""

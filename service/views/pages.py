@@ -13,6 +13,12 @@ from .api import run_search
 blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static")
 
 
+@blueprint.get("/embed")
+def embed():
+    """How to put the finder on another site: the snippet and a live preview."""
+    return render.to_html("embed.html", public_url=services().settings.public_url.rstrip("/"))
+
+
 @blueprint.get("/")
 def index():
     """Search form; with a place or text, the results below it."""

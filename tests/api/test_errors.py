@@ -53,7 +53,7 @@ class ExplodingBackend:
 
 
 def test_unexpected_exception_is_a_500_envelope_without_details(gazetteer):
-    app = create_app({}, backend=ExplodingBackend(), geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    app = create_app({"api_rate_limit": "1000000/minute"}, backend=ExplodingBackend(), geocoder=gazetteer, clock=lambda: FIXED_NOW)
     response = app.test_client().get("/v1/search?near=2000")
     error = assert_envelope(response, 500, "internal_error")
     assert "secret" not in error["message"]
@@ -61,7 +61,7 @@ def test_unexpected_exception_is_a_500_envelope_without_details(gazetteer):
 
 def test_missing_index_is_503(tmp_path, gazetteer):
     backend = SQLiteBackend(tmp_path / "absent.sqlite")
-    app = create_app({}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    app = create_app({"api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
     client = app.test_client()
     assert_envelope(client.get("/v1/search?near=2000"), 503, "backend_unavailable")
     ready = client.get("/readyz")
@@ -72,7 +72,7 @@ def test_missing_index_is_503(tmp_path, gazetteer):
 def test_corrupt_index_is_503(tmp_path, gazetteer):
     path = tmp_path / "broken.sqlite"
     path.write_bytes(b"this is not a database" * 100)
-    app = create_app({}, backend=SQLiteBackend(path), geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    app = create_app({"api_rate_limit": "1000000/minute"}, backend=SQLiteBackend(path), geocoder=gazetteer, clock=lambda: FIXED_NOW)
     assert_envelope(app.test_client().get("/v1/search?near=2000"), 503, "backend_unavailable")
 
 

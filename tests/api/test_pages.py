@@ -7,7 +7,13 @@ def test_home_page_form_without_results(client):
     html = response.get_data(as_text=True)
     assert '<form method="get" action="/"' in html and 'name="near"' in html
     assert "Demo data — fictional" in html
-    assert "<script" not in html
+    import re
+
+    # No inline script: every script element loads a file from this site.
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+    assert scripts and all('src="/' in attrs and not body.strip() for attrs, body in scripts)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "<linkage-search" in html and 'class="fallback"' in html
 
 
 def test_home_page_results_escape_listing_text(client):

@@ -39,7 +39,7 @@ def counts(result) -> dict:
 
 
 def search(backend, gazetteer, query):
-    app = create_app({}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    app = create_app({"api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
     response = app.test_client().get("/v1/search", query_string=query)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()

@@ -106,7 +106,7 @@ def test_unknown_or_expired_codes_are_404(client, app, sample, gazetteer):
     assert client.get("/v1/referrals/not-a-code").status_code == 404
     code = create(client, sample).get_json()["code"]
     services = app.extensions["linkage"]
-    later = create_app({}, backend=services.backend, geocoder=gazetteer, referrals=services.referrals,
+    later = create_app({"api_rate_limit": "1000000/minute"}, backend=services.backend, geocoder=gazetteer, referrals=services.referrals,
                        clock=lambda: FIXED_NOW + timedelta(days=91))
     assert later.test_client().get(f"/v1/referrals/{code}").status_code == 404
 
@@ -138,7 +138,7 @@ def test_feedback_is_rate_limited(backend, gazetteer, tmp_path, sample):
             return path
 
     app = create_app({"feedback_rate_limit": "3/minute"}, backend=backend, geocoder=gazetteer,
-                     clock=lambda: FIXED_NOW, referrals=referral_store_for(backend, Factory()))
+                     clock=lambda: FIXED_NOW, referrals=referral_store_for(backend, Factory(), name="limits"))
     client = app.test_client()
     code = create(client, sample).get_json()["code"]
     answers = [client.post(f"/v1/referrals/{code}/feedback", json={"listing_id": sample[0], "outcome": "not_yet"}
@@ -166,7 +166,7 @@ def test_changed_or_removed_listings_are_flagged(client, app, sample, gazetteer,
         def __getattr__(self, name):
             return getattr(services.backend, name)
 
-    later = create_app({}, backend=Edited(), geocoder=gazetteer, referrals=services.referrals, clock=lambda: FIXED_NOW)
+    later = create_app({"api_rate_limit": "1000000/minute"}, backend=Edited(), geocoder=gazetteer, referrals=services.referrals, clock=lambda: FIXED_NOW)
     items = later.test_client().get(f"/v1/referrals/{code}").get_json()["items"]
     assert [i["status"] for i in items] == ["changed", "removed", "unchanged"]
     assert items[0]["name"] == next(x.name for x in demo_listings if x.id == sample[0])  # the snapshot

@@ -1,0 +1,104 @@
+"""Embedding: place suggestions, program explainers, keys, CORS, rate limits, headers."""
+
+import uuid
+
+import pytest
+
+from service import create_app
+from tests.conftest import FIXED_NOW, drop_store, referral_store_for
+
+SITE = "https://clinic.example"
+
+
+def test_place_suggestions_by_prefix(client):
+    items = client.get("/v1/places?q=parra").get_json()["items"]
+    assert items[0]["label"] == "Parramatta NSW" and {"lat", "lon", "state"} <= set(items[0])
+    assert any(i["postcode"] == "2000" for i in client.get("/v1/places?q=200&limit=20").get_json()["items"])
+    assert client.get("/v1/places?q=").get_json()["items"] == []
+    assert client.get("/v1/places?q=x&limit=lots").status_code == 400
+
+
+def test_program_explainers(client):
+    items = {i["name"]: i for i in client.get("/v1/programs").get_json()["items"]}
+    assert "CBT" in items["SMART Recovery"]["explainer"] or "cognitive" in items["SMART Recovery"]["explainer"]
+    assert {"Narcotics Anonymous", "Crystal Meth Anonymous", "LifeRing", "Moderation Management"} <= set(items)
+
+
+@pytest.fixture()
+def keyed(backend, gazetteer, tmp_path):
+    class Factory:
+        def mktemp(self, name):
+            (tmp_path / name).mkdir()
+            return tmp_path / name
+
+    store = referral_store_for(backend, Factory(), name=f"keys-{uuid.uuid4().hex[:8]}")
+    store.add_key("pk_test_clinic", "Clinic", [SITE])
+    app = create_app({"api_rate_limit": "5/minute"}, backend=backend, geocoder=gazetteer,
+                     clock=lambda: FIXED_NOW, referrals=store)
+    yield app.test_client()
+    drop_store(store)
+
+
+def test_cors_only_for_the_keys_origins(keyed):
+    allowed = keyed.get("/v1/search?near=2000&key=pk_test_clinic", headers={"Origin": SITE})
+    assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == SITE
+    other = keyed.get("/v1/search?near=2000&key=pk_test_clinic", headers={"Origin": "https://evil.example"})
+    assert other.status_code == 403 and "Access-Control-Allow-Origin" not in other.headers
+    assert other.get_json()["error"]["code"] == "origin_not_allowed"
+    wrong = keyed.get("/v1/search?near=2000", headers={"Origin": SITE, "X-Linkage-Key": "pk_nope"})
+    assert wrong.status_code == 403 and wrong.get_json()["error"]["parameter"] == "key"
+    preflight = keyed.options("/v1/referrals", headers={
+        "Origin": SITE, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, x-linkage-key"})
+    assert preflight.status_code == 204 and preflight.headers["Access-Control-Allow-Origin"] == SITE
+    assert "X-Linkage-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    refused = keyed.options("/v1/referrals", headers={"Origin": "https://evil.example",
+                                                      "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_meeting_guide_feed_stays_open_to_all(keyed):
+    response = keyed.get("/v1/feeds/meeting-guide.json", headers={"Origin": "https://anyone.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_api_is_rate_limited_per_key_and_per_address(keyed):
+    statuses = [keyed.get("/v1/places?q=syd&key=pk_test_clinic").status_code for _ in range(6)]
+    assert statuses[:5] == [200] * 5 and statuses[5] == 429
+    # The address has its own bucket, apart from the key's.
+    assert keyed.get("/v1/places?q=syd").status_code == 200
+    limited = keyed.get("/v1/places?q=syd&key=pk_test_clinic")
+    assert limited.get_json()["error"]["status"] == 429
+
+
+def test_security_headers(client):
+    page = client.get("/")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    api = client.get("/v1/search?near=2000")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+    embed = client.get("/embed").get_data(as_text=True)
+    assert "linkage-search" in embed and "widget.js" in embed
+
+
+def test_keys_command(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "LINKAGE_REFERRALS_PATH": str(tmp_path / "state.sqlite")}
+    made = subprocess.run([sys.executable, "-m", "indexers", "keys", "create", "--origin", "https://clinic.example/x",
+                           "--name", "Clinic"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and made.stdout.startswith("pk_")
+    key = made.stdout.strip()
+    listed = subprocess.run([sys.executable, "-m", "indexers", "keys", "list"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60).stdout
+    assert key in listed and "https://clinic.example" in listed and "/x" not in listed
+    bad = subprocess.run([sys.executable, "-m", "indexers", "keys", "create", "--origin", "clinic", "--name", "X"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "not an origin" in bad.stderr
+    gone = subprocess.run([sys.executable, "-m", "indexers", "keys", "revoke", key], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert gone.returncode == 0
