@@ -39,7 +39,7 @@ def assert_unavailable(response):
 
 def test_unreachable_engine_is_503_without_hanging(gazetteer):
     backend = EngineBackend(make_transport(ENGINE_KIND, f"http://127.0.0.1:{free_port()}"), alias="nothing")
-    client = create_app({}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW).test_client()
+    client = create_app({"api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW).test_client()
     response, elapsed = timed_get(client, "/v1/search?near=2000")
     assert_unavailable(response)
     ready, _ = timed_get(client, "/readyz")
@@ -70,7 +70,7 @@ def own_node():
 def test_app_recovers_when_the_node_comes_back(own_node, demo_listings, gazetteer):
     backend = EngineBackend(make_transport(ENGINE_KIND, own_node), alias="linkage-faults")
     backend.load(demo_listings)
-    client = create_app({}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW).test_client()
+    client = create_app({"api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer, clock=lambda: FIXED_NOW).test_client()
     assert client.get("/v1/search?near=2000").status_code == 200
 
     engine("stop")

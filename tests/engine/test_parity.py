@@ -55,7 +55,7 @@ def apps(sqlite_backend, engine_backend, gazetteer):
     from service import create_app
     from tests.conftest import FIXED_NOW
 
-    return [create_app({}, backend=b, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    return [create_app({"api_rate_limit": "1000000/minute"}, backend=b, geocoder=gazetteer, clock=lambda: FIXED_NOW)
             for b in (sqlite_backend, engine_backend)]
 
 

@@ -61,7 +61,7 @@ def test_load_swaps_alias_keeps_previous_and_rolls_back(fresh, demo_listings):
 
 def test_failed_documents_are_reported_and_too_many_refuse_the_swap(fresh, demo_listings, gazetteer):
     before = fresh._current()
-    app = create_app({}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    app = create_app({"api_rate_limit": "1000000/minute"}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)
     searcher = Searcher(app)
     searcher.start()
     bad_ids = {x.id for x in demo_listings[::90]}  # 6 of 459: over 1 %
@@ -99,7 +99,7 @@ def test_killed_loader_leaves_the_old_index_serving(fresh, demo_listings, gazett
     feed = tmp_path / "big.json"
     feed.write_text(json.dumps(many), encoding="utf-8")
     before = fresh._current()
-    app = create_app({}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    app = create_app({"api_rate_limit": "1000000/minute"}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)
     searcher = Searcher(app)
     searcher.start()
     loader = subprocess.Popen(
