@@ -31,6 +31,7 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	npm install --no-audit --no-fund --silent --prefix tests/browser/.node axe-core@4.14.1
 	touch $@
 
 # Re-index when the index is missing or older than the data (or the code that writes it).
@@ -65,7 +66,7 @@ test-fast: $(VENV)/.installed-dev
 # wrk drives the load from a second process; Debian ships it.
 bench: $(VENV)/.installed-dev
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
-	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.search $(BENCH_ARGS)
 
 # A node for trying LINKAGE_BACKEND=opensearch by hand (http://127.0.0.1:9201).
 engine-start:

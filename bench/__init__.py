@@ -2,8 +2,13 @@
 
 Modules:
 
-* `bench.synth`  — synthetic listings placed and scheduled like real ones (fixed seed).
+* `bench.synth`  — synthetic listings placed and scheduled like real ones (fixed seed),
+  and Meeting Guide feeds of such meetings.
 * `bench.mix`    — the query mix, weighted like real searches.
 * `bench.bare`   — the reference app: the same response bytes, precomputed.
-* `bench.search` — builds the indexes, times searches, drives both servers with wrk.
+* `bench.search` — the driver: builds the indexes, times searches, drives both servers
+  with wrk, runs the parts below and writes bench/RESULTS.md.
+* `bench.engine` — OpenSearch beside SQLite, and the API beside the raw engine query.
+* `bench.imports` — Meeting Guide import throughput beside raw writes, and its profile.
+* `bench.common` — percentiles, interleaved passes, the raw SQLite copy, request logs.
 """

@@ -1,6 +1,6 @@
 """The benchmark's query mix: searches weighted the way people search.
 
-Places are capital-city postcodes weighted by population (Sydney and Melbourne most,
+Places are capital-city postcodes in quota by population (Sydney and Melbourne most,
 Darwin least); most searches carry no filter or one common one (goal, format, kind);
 most sort by best match, some by distance, some by soonest; a few add the text `smart`.
 Every URL carries the same fixed `at`, so each answer is the same bytes every time:
@@ -47,25 +47,40 @@ SORTS = (("best", 60), ("distance", 25), ("soonest", 15))
 TEXT_SHARE = 0.08
 
 
-def _weighted(rng: random.Random, pairs):
-    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+def quota(pairs, size: int) -> list:
+    """`size` items in proportion to their weights (largest remainder), each at least once.
+
+    Quotas rather than random draws, so a small mix matches the weights exactly and no
+    capital (Hobart, Darwin) drops out by chance.
+    """
+    total = sum(weight for _, weight in pairs)
+    counts = [max(1, int(size * weight / total)) for _, weight in pairs]
+    remainders = sorted(range(len(pairs)), key=lambda i: -(size * pairs[i][1] / total - counts[i]))
+    for i in remainders[:max(0, size - sum(counts))]:
+        counts[i] += 1
+    while sum(counts) > size:  # the at-least-once floor overshot: trim the largest
+        counts[counts.index(max(counts))] -= 1
+    return [item for (item, _), count in zip(pairs, counts) for _ in range(count)]
 
 
 def build_mix(size: int = SIZE, seed: int = SEED) -> list[str]:
-    """`size` search URLs (path and query string), drawn with the weights above.
+    """`size` search URLs (path and query string) with places, filters and sorts in quota.
 
+    Each dimension gets its share of the mix, then a seeded shuffle pairs them at random.
     Repeats are kept: a popular search appearing twice is what makes the mix weighted.
     """
     rng = random.Random(seed)
+    places, filters, sorts = quota(PLACES, size), quota(FILTERS, size), quota(SORTS, size)
+    for column in (places, filters, sorts):
+        rng.shuffle(column)
+    with_text = set(rng.sample(range(size), round(size * TEXT_SHARE)))
     urls = []
-    for _ in range(size):
-        params = [("near", _weighted(rng, PLACES))]
-        params += list(_weighted(rng, FILTERS))
-        if rng.random() < TEXT_SHARE:
+    for i in range(size):
+        params = [("near", places[i]), *filters[i]]
+        if i in with_text:
             params.append(("q", "smart"))
-        sort = _weighted(rng, SORTS)
-        if sort != "best":  # best is the default; clients usually leave it out
-            params.append(("sort", sort))
+        if sorts[i] != "best":  # best is the default; clients usually leave it out
+            params.append(("sort", sorts[i]))
         params.append(("at", AT))
         urls.append("/v1/search?" + urlencode(params))
     return urls

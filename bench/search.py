@@ -1,33 +1,49 @@
-"""Search benchmark: `python -m bench.search` (or `make bench`) writes bench/RESULTS.md.
+"""The benchmark driver: `python -m bench.search` (or `make bench`) writes bench/RESULTS.md.
 
-For each size (10k and 100k synthetic listings, see `bench.synth`), in one run:
+Three parts, all in one run unless `--only` picks some (search, engine, import). For each
+size (10k and 100k synthetic listings, see `bench.synth`):
 
+search (SQLite):
 1. Load.  Build the SQLite index with `SQLiteBackend.load`; reference: a raw SQLite copy
    of the very same rows into the same schema (the floor for writing that file).
 2. Server-side time, in-process, over the query mix (`bench.mix`):
    * request — the whole app through Flask's test client (parse, search, rank, render);
    * search  — `backend.search(query)` + `ranking.rank_hits` on a pre-parsed query;
-   * engine  — the reference: the exact SQL statements that search ran, replayed on the
-     same connection and fetching the same rows, with no Python around them.
+   * sqlite  — the reference: the exact SQL statements that search ran, replayed on a
+     connection like its own and fetching the same rows, with no Python around them:
+     SQLite's share of a search.
 3. Throughput over HTTP on 127.0.0.1: gunicorn (2 sync workers) serving the real app,
    driven by wrk cycling through the mix; reference: the bare app (`bench.bare`) serving
    the same bytes, same gunicorn options, same wrk command, right after.
 
+engine (OpenSearch, `bench.engine`): the same listings in an OpenSearch node; engine
+search latency beside SQLite's, and the API's time beside the raw replay of the very
+requests it sent.
+
+Then once, import (`bench.imports`): a 100,000-meeting Meeting Guide feed through
+`import_sources` into SQLite and into the engine, beside the raw SQLite copy and a raw
+`_bulk` of the same documents, with a cProfile of where the time goes.
+
 Every figure is printed beside its reference, as a ratio, with the machine it ran on.
 Load is bounded: fixed wrk durations, a fixed number of in-process rounds under a time
-budget, and every server is stopped in a `finally`.
+budget; every server, and the OpenSearch node when the benchmark started it, is stopped
+in a `finally`.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import functools
 import cProfile
+import hashlib
 import io
 import json
 import os
 import platform
 import pstats
+import shlex
 import shutil
 import signal
 import socket
@@ -36,6 +52,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -43,14 +60,14 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from bench import mix, synth
+from bench import engine, imports, mix, synth
+from bench.common import (OUT, ROOT, Stats, app_config, app_environment, fmt_ms, interleaved_rounds,
+                          raw_bulk_copy)
 from service import create_app, ranking
-from service.backends.sqlite import SCHEMA, SQLiteBackend
+from service.backends.sqlite import SQLiteBackend
 from service.geocode import OfflineGazetteer
 from service.params import parse_search
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 GAZETTEER = ROOT / "data" / "gazetteer"
 # Paths handed to child processes are relative to ROOT (their working directory), so
@@ -64,60 +81,29 @@ SIZES = (10_000, 100_000)
 VALIDATE_EVERY = {10_000: 1, 100_000: 10}
 
 WORKERS = 2
+# As `linkage serve` (service.server) runs it, less the access log (see Server).
 GUNICORN_OPTIONS = ("--workers", str(WORKERS), "--worker-class", "sync", "--threads", "1",
-                    "--preload", "--timeout", "30")
+                    "--preload", "--timeout", "30", "--no-control-socket")
 WRK_THREADS = 1
 WRK_CONNECTIONS = 8
-WRK_DURATION_S = 15
-WRK_WARMUP_S = 2
+WRK_DURATION_S = 10
+# Long enough for each worker's first requests (which load the index's columns) to pass.
+WRK_WARMUP_S = 3
 # wrk's default 2 s timeout would count slow answers queued behind 2 workers as errors.
 WRK_TIMEOUT_S = 10
 
 # In-process timing: whole passes over the mix, at least one, more while the budget lasts.
-LAYER_BUDGET_S = 8.0
-MAX_ROUNDS = 30
+LAYER_BUDGET_S = 4.0
+# Engine searches at 100k take ten times SQLite's (soonest ones over 100 ms), so the engine
+# layers get more time for a few passes; their per-query ratios need several samples each.
+ENGINE_BUDGET_S = 6.0
+
+PARTS = ("search", "engine", "import")
+# The code a run measures: a change in these during the run is reported.
+CODE_PACKAGES = ("service", "indexers")
 
 TARGET_P50_MS = 5.0
 TARGET_RATIO = 0.60
-
-
-# -- statistics -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Percentiles of a list of timings in milliseconds."""
-
-    p50: float
-    p95: float
-    p99: float
-    n: int
-
-    @classmethod
-    def of(cls, samples_ms: list[float]) -> "Stats":
-        """Percentiles by linear interpolation (as numpy's default) of the samples."""
-        ordered = sorted(samples_ms)
-        return cls(percentile(ordered, 50), percentile(ordered, 95), percentile(ordered, 99),
-                   len(ordered))
-
-    def text(self) -> str:
-        """"p50 / p95 / p99 ms"."""
-        return f"{fmt_ms(self.p50)} / {fmt_ms(self.p95)} / {fmt_ms(self.p99)} ms"
-
-
-def percentile(ordered: list[float], p: float) -> float:
-    """The p-th percentile of sorted values, interpolating between neighbours."""
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * p / 100.0
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def fmt_ms(value: float) -> str:
-    """Milliseconds with sensible precision."""
-    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
 # -- machine ----------------------------------------------------------------------------
@@ -170,66 +156,97 @@ def _version(package: str) -> str | None:
         return None
 
 
+def code_files() -> dict[str, str]:
+    """A hash of each service and indexer module this benchmark runs, by repo-relative path.
+
+    An edit mid-run would mix versions. Every module the benchmark can reach is imported
+    first (all the app imports, the engine backend, the importer and its Meeting Guide
+    reader), so the set hashed at the start covers whatever parts run.
+    """
+    _import_everything()
+    files = sorted(
+        Path(module.__file__) for name, module in list(sys.modules.items())
+        if name.split(".")[0] in CODE_PACKAGES and getattr(module, "__file__", None)
+    )
+    return {
+        str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name:
+        hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "<gone>"
+        for path in files
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _import_everything() -> None:
+    import indexers.imports, indexers.sources.meeting_guide  # noqa: E401,F401
+    import service.backends.engine  # noqa: F401
+
+    # Building an app imports whatever create_app wires in (views, renderers, ...); the
+    # backend is only constructed, and the geocoder is never asked anything.
+    create_app(app_config(sqlite_path=str(OUT / "unused.sqlite")), geocoder=object())
+
+
+def code_fingerprint(files: dict[str, str]) -> str:
+    """One short hash for a set of module hashes."""
+    digest = hashlib.sha256()
+    for name, value in sorted(files.items()):
+        digest.update(f"{name}={value};".encode())
+    return digest.hexdigest()[:12]
+
+
+def code_changes(before: dict[str, str]) -> list[str]:
+    """The modules of `before` whose contents differ now (or that are gone)."""
+    now = code_files()
+    return sorted(name for name in before if now.get(name) != before[name])
+
+
+def git_state() -> str:
+    """The commit measured, and whether service/ or indexers/ had uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--", *CODE_PACKAGES], cwd=ROOT,
+                                capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if not head:
+        return "unknown"
+    # Porcelain lines are "XY path": two status letters, a space, then the path.
+    changed = sorted({line[3:].split("/", 1)[0] + "/" for line in status.splitlines() if len(line) > 3})
+    return head + (f" with uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
 # -- step 1: load -----------------------------------------------------------------------
 
 
-def build_index(size: int, towns: list[synth.Town]) -> dict:
-    """Generate `size` listings, load them into bench/out/bench-<size>.sqlite; time both."""
-    path = OUT / f"bench-{size // 1000}k.sqlite"
+def make_listings(size: int, towns: list[synth.Town]) -> tuple[list, dict]:
+    """`size` synthetic listings (shared by the SQLite and engine parts) and how they were made."""
+    every = VALIDATE_EVERY.get(size, 10)
     started = time.perf_counter()
-    listings = synth.listings(size, towns, validate_every=VALIDATE_EVERY.get(size, 10))
-    generated = time.perf_counter() - started
-    started = time.perf_counter()
-    report = SQLiteBackend(path).load(listings)
-    load_s = time.perf_counter() - started
-    assert report.loaded == size
-    raw_s = raw_bulk_copy(path, OUT / f"bench-{size // 1000}k-rawcopy.sqlite")
-    return {
-        "path": path,
+    listings = synth.listings(size, towns, validate_every=every)
+    return listings, {
         "size": size,
-        "generate_s": generated,
-        "validated": (size + VALIDATE_EVERY.get(size, 10) - 1) // VALIDATE_EVERY.get(size, 10),
-        "load_s": load_s,
-        "raw_s": raw_s,
-        "file_mb": path.stat().st_size / 1e6,
+        "generate_s": time.perf_counter() - started,
+        "validated": (size + every - 1) // every,
         "active": sum(1 for item in listings if item.status == "active"),
         "national_remote": sum(1 for item in listings if item.service_area == ("AU",)),
     }
 
 
-def raw_bulk_copy(source: Path, target: Path) -> float:
-    """Seconds to write the same rows into a fresh file of the same schema, in SQLite only.
+def index_path(size: int) -> Path:
+    """bench/out/bench-<size>k.sqlite"""
+    return OUT / f"bench-{size // 1000}k.sqlite"
 
-    The reference for the load: same tables, same indexes, same FTS optimize and ANALYZE,
-    same pragmas, but the rows come by INSERT ... SELECT from the file just built, so no
-    Python runs per listing. The copy is deleted afterwards.
-    """
-    target.unlink(missing_ok=True)
+
+def build_index(size: int, listings: list) -> dict:
+    """Load the listings into bench/out/bench-<size>k.sqlite, then the raw copy; time both."""
+    path = index_path(size)
     started = time.perf_counter()
-    conn = sqlite3.connect(target)
-    try:
-        conn.execute("PRAGMA journal_mode = OFF")
-        conn.execute("PRAGMA synchronous = OFF")
-        conn.executescript(SCHEMA)
-        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
-        conn.execute("INSERT INTO meta SELECT * FROM src.meta")
-        conn.execute("INSERT INTO listings SELECT * FROM src.listings ORDER BY rid")
-        conn.execute("INSERT INTO sessions SELECT * FROM src.sessions")
-        conn.execute("INSERT INTO geo SELECT * FROM src.geo ORDER BY rid")
-        conn.execute("INSERT INTO fts(rowid, name, program, description, terms) "
-                     "SELECT rowid, name, program, description, terms FROM src.fts ORDER BY rowid")
-        conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
-        conn.commit()
-        conn.execute("ANALYZE")
-        conn.commit()
-        copied = conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
-        original = conn.execute("SELECT COUNT(*) FROM src.listings").fetchone()[0]
-        assert copied == original
-    finally:
-        conn.close()
-    elapsed = time.perf_counter() - started
-    target.unlink(missing_ok=True)
-    return elapsed
+    report = SQLiteBackend(path).load(listings)
+    load_s = time.perf_counter() - started
+    assert report.loaded == size
+    raw_s = raw_bulk_copy(path, OUT / f"bench-{size // 1000}k-rawcopy.sqlite")
+    return {"path": path, "size": size, "load_s": load_s, "raw_s": raw_s,
+            "file_mb": path.stat().st_size / 1e6}
 
 
 # -- step 2: in-process timings ---------------------------------------------------------
@@ -297,55 +314,49 @@ def replay(conn: sqlite3.Connection, calls: list[list]) -> float:
     return time.perf_counter() - started
 
 
-def _rounds(urls: list[str], run_one, budget_s: float) -> dict[str, list[float]]:
-    """Time `run_one(url)` over whole passes of the mix; ms samples per URL index."""
-    samples: dict[int, list[float]] = collections.defaultdict(list)
-    started = time.perf_counter()
-    rounds = 0
-    while rounds < MAX_ROUNDS and (rounds == 0 or time.perf_counter() - started < budget_s):
-        for i, url in enumerate(urls):
-            samples[i].append(run_one(url) * 1000.0)
-        rounds += 1
-    return samples
-
-
 @dataclass
 class Layers:
     """In-process results for one size."""
 
     request: Stats
     search: Stats
-    engine: Stats
-    rounds: dict
+    sqlite: Stats
+    first: Stats  # the first request of each distinct URL, caches cold
+    rounds: int
     by_class: dict
     bodies: dict = field(repr=False)
-    hits_total: dict = field(repr=False)
+    totals: dict = field(repr=False)
 
 
 def time_in_process(path: Path, urls: list[str], geocoder, budget_s: float) -> Layers:
-    """Request, search and engine timings over the mix (see the module docstring)."""
+    """Request, search and SQLite timings over the mix (see the module docstring)."""
     at = mix.at_datetime()
-    app = create_app({"sqlite_path": str(path)}, geocoder=geocoder, clock=lambda: at)
+    app = create_app(app_config(sqlite_path=str(path)), geocoder=geocoder, clock=lambda: at)
     client = app.test_client()
     backend = SQLiteBackend(path)
     recorder = SQLiteBackend(path)
     distinct = list(dict.fromkeys(urls))
     queries = {url: parse_search(mix.url_args(url), geocoder, at) for url in distinct}
 
-    bodies, totals = {}, {}
-    for url in distinct:  # warm up every connection and check every answer once
+    bodies, totals, first = {}, {}, []
+    for url in distinct:  # check every answer once (this also warms the OS file cache)
+        started = time.perf_counter()
         response = client.get(url)
+        first.append((time.perf_counter() - started) * 1000.0)
         if response.status_code != 200:
             raise RuntimeError(f"{url} answered {response.status_code}: {response.data[:200]!r}")
         bodies[url] = (response.status_code, response.content_type, response.data)
         totals[url] = json.loads(response.data)["total"]
-        ranking.rank_hits(backend.search(queries[url]).hits, queries[url])
+    # Record in steady state: a first search on the recorder fills whatever the backend
+    # caches per connection (its columns, FTS results), as the timed passes will find them.
+    for url in distinct:
+        recorder.search(queries[url])
     statements = {url: record_statements(recorder, queries[url]) for url in distinct}
     # The replay runs on the recorder's own connection: same file, same registered
     # functions (py_distance_weight, py_text_weight), same cache as a search would have.
     conn = recorder._connection()
-    for url in distinct:
-        replay(conn, statements[url])
+    # One search opens the search layer's connection, so no pass pays for that.
+    ranking.rank_hits(backend.search(queries[distinct[0]]).hits, queries[distinct[0]])
 
     def request_one(url):
         started = time.perf_counter()
@@ -360,29 +371,25 @@ def time_in_process(path: Path, urls: list[str], geocoder, budget_s: float) -> L
         ranking.rank_hits(backend.search(query).hits, query)
         return time.perf_counter() - started
 
-    def engine_one(url):
+    def sqlite_one(url):
         return replay(conn, statements[url])
 
-    layers = {}
-    rounds = {}
-    for name, run_one in (("request", request_one), ("search", search_one), ("engine", engine_one)):
-        per_url = _rounds(urls, run_one, budget_s)
-        layers[name] = per_url
-        rounds[name] = len(per_url[0])
+    layers, rounds = interleaved_rounds(urls, {"request": request_one, "search": search_one,
+                                    "sqlite": sqlite_one}, budget_s)
 
     by_class: dict[str, dict] = {}
     for i, url in enumerate(urls):
-        entry = by_class.setdefault(mix.url_class(url), {"n_urls": 0, "request": [], "search": [], "engine": [],
-                                                          "matches": []})
+        entry = by_class.setdefault(mix.url_class(url), {
+            "n_urls": 0, "matches": [], "request": [], "search": [], "sqlite": []})
         entry["n_urls"] += 1
         entry["matches"].append(totals[url])
-        for name in ("request", "search", "engine"):
+        for name in ("request", "search", "sqlite"):
             entry[name].extend(layers[name][i])
     classes = {
         label: {
             "n_urls": entry["n_urls"],
             "matches_median": sorted(entry["matches"])[len(entry["matches"]) // 2],
-            **{name: Stats.of(entry[name]) for name in ("request", "search", "engine")},
+            **{name: Stats.of(entry[name]) for name in ("request", "search", "sqlite")},
         }
         for label, entry in sorted(by_class.items(), key=lambda kv: -kv[1]["n_urls"])
     }
@@ -390,7 +397,8 @@ def time_in_process(path: Path, urls: list[str], geocoder, budget_s: float) -> L
     def flat(name):
         return Stats.of([ms for values in layers[name].values() for ms in values])
 
-    return Layers(flat("request"), flat("search"), flat("engine"), rounds, classes, bodies, totals)
+    return Layers(flat("request"), flat("search"), flat("sqlite"), Stats.of(first), rounds, classes,
+                  bodies, totals)
 
 
 def profile_class(path: Path, urls: list[str], geocoder, label: str, repeat: int = 3) -> str:
@@ -444,7 +452,12 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "Server":
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            # A with-block's __exit__ does not run when __enter__ raises: stop it here.
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -529,7 +542,7 @@ def throughput(index_path: Path, urls: list[str], bodies: dict, size: int, durat
     distinct = list(dict.fromkeys(urls))
     responses_file = OUT / f"responses-{size // 1000}k.json"
     result: dict = {}
-    with Server("service:create_app()", {"LINKAGE_SQLITE_PATH": str(index_path)}) as app_server:
+    with Server("service:create_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path)}) as app_server:
         saved, same_as_in_process = {}, 0
         for url in distinct:
             status, content_type, body = app_server.fetch(url)
@@ -572,11 +585,14 @@ def size_table(size: int, load: dict, layers: Layers, http: dict | None) -> str:
         f"{load['raw_s']:.2f} s ({size / load['raw_s']:,.0f} rows/s) | "
         f"{load['load_s'] / load['raw_s']:.1f}× the raw time |",
         f"| Search in-process, p50 / p95 / p99 (`backend.search` + `rank_hits`) | "
-        f"{layers.search.text()} | raw engine, same SQL statements: {layers.engine.text()} | "
-        f"{layers.search.p50 / layers.engine.p50:.2f}× (p50) |",
+        f"{layers.search.text()} | its SQLite statements alone, replayed: {layers.sqlite.text()} | "
+        f"{layers.search.p50 / layers.sqlite.p50:.2f}× (p50) |",
         f"| Whole request in-process, p50 / p95 / p99 (test client: parse, search, rank, render) | "
         f"{layers.request.text()} | search alone (row above): {fmt_ms(layers.search.p50)} ms p50 | "
         f"{layers.request.p50 / layers.search.p50:.2f}× (p50) |",
+        f"| First request of each distinct URL, in-process, p50 / p95 / p99 (caches cold; the "
+        f"very first loads the index's columns) | {layers.first.text()} | warm, row above: "
+        f"{fmt_ms(layers.request.p50)} ms p50 | {layers.first.p50 / layers.request.p50:.2f}× (p50) |",
     ]
     if http:
         app, bare = http["app"], http["bare"]
@@ -595,20 +611,22 @@ def size_table(size: int, load: dict, layers: Layers, http: dict | None) -> str:
 
 def class_table(layers: Layers) -> str:
     """Per query class (sort, with or without text): share of the mix and p50s."""
-    rows = ["| Query class | URLs in mix | Median matches | Request p50 | Search p50 / p95 | Engine p50 |",
+    rows = ["| Query class | URLs in mix | Median matches | Request p50 | Search p50 / p95 | SQLite p50 |",
             "|---|---|---|---|---|---|"]
     for label, entry in layers.by_class.items():
         rows.append(
             f"| {label} | {entry['n_urls']} | {entry['matches_median']:,} | "
             f"{fmt_ms(entry['request'].p50)} ms | {fmt_ms(entry['search'].p50)} / "
-            f"{fmt_ms(entry['search'].p95)} ms | {fmt_ms(entry['engine'].p50)} ms |")
+            f"{fmt_ms(entry['search'].p95)} ms | {fmt_ms(entry['sqlite'].p50)} ms |")
     return "\n".join(rows)
 
 
 def verdicts(results: dict) -> list[str]:
-    """Plain statements of the targets against the largest size measured."""
+    """Plain statements of the search targets against the largest size measured."""
+    if not results:
+        return []
     largest = max(results)
-    layers, http = results[largest]["layers"], results[largest]["http"]
+    layers = results[largest]["layers"]
     lines = [
         f"- p50 ≤ {TARGET_P50_MS:g} ms at {largest:,}: whole request {fmt_ms(layers.request.p50)} ms, "
         f"search {fmt_ms(layers.search.p50)} ms — "
@@ -624,15 +642,25 @@ def verdicts(results: dict) -> list[str]:
     return lines
 
 
-def render_results(machine: dict, results: dict, urls: list[str], started: datetime,
-                   elapsed_s: float, duration_s: int, command: str) -> str:
-    """The whole of bench/RESULTS.md."""
+def all_verdicts(run: dict) -> list[str]:
+    """Every target measured in this run."""
+    lines = verdicts(run["search"]) + engine.verdicts(run["engine"])
+    if run["import"]:
+        lines += imports.verdicts(run["import"].get("sqlite"), run["import"].get("engine"))
+    return lines
+
+
+def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
+                   elapsed_s: float, args, command: str) -> str:
+    """The whole of bench/RESULTS.md (or of a partial run's file)."""
     classes = collections.Counter(mix.url_class(u) for u in urls)
     places = collections.Counter(mix.url_args(u)["near"] for u in urls)
+    node = run["node"]
     parts = [
-        "# Search benchmark",
+        "# Benchmarks: search, engine, import",
         "",
-        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {elapsed_s:.0f} s. "
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {elapsed_s:.0f} s "
+        f"(parts: {', '.join(run['parts'])}). "
         "Regenerate rather than edit; numbers from another machine are not comparable, "
         "the ratios roughly are.",
         "",
@@ -643,35 +671,121 @@ def render_results(machine: dict, results: dict, urls: list[str], started: datet
         f"- OS: {machine['os']}",
         f"- Python {machine['python']}, SQLite {machine['sqlite']}, Flask {machine['flask']}, "
         f"gunicorn {machine['gunicorn']}, {machine['wrk'] or 'wrk not found'}",
+    ]
+    if node:
+        parts.append(
+            f"- OpenSearch {node['version']} (one node, "
+            + ("started by the benchmark with `deploy/search-engine/start` on port "
+               f"{engine.ENGINE_PORT}, JVM heap as in `deploy/search-engine/config/jvm.options`, "
+               f"up in {node['start_s']:.0f} s" if node["started"] else "at `LINKAGE_SEARCH_URL`")
+            + f"), opensearch-py {engine.opensearch_py_version()}; it shares the same cores.")
+    parts += [
+        f"- Code: {machine['git']}; service/ + indexers/ fingerprint {machine['fingerprint']}"
+        + (" (**changed during the run: figures mix versions, rerun**)" if machine["code_changed"] else "")
+        + ".",
+        f"- Load average (1 min) at start / end: {machine['load_start']:.2f} / "
+        f"{machine['load_end']:.2f}. Above zero at the start, other processes were sharing "
+        "the cores: absolute figures suffer, ratios less so, as each compares figures "
+        "measured back to back.",
         "",
         "## Targets",
         "",
-        *verdicts(results),
+        *all_verdicts(run),
         "",
     ]
-    for size in sorted(results):
-        entry = results[size]
-        load, layers, http = entry["load"], entry["layers"], entry["http"]
+    if run["problems"]:
+        parts += ["## Checks that failed", "", *[f"- {problem}" for problem in run["problems"]], ""]
+    for size in run["sizes"]:
+        entry, layers_engine = run["search"].get(size), run["engine"].get(size)
+        if not entry and not layers_engine:
+            continue
+        info = run["listings"][size]
         parts += [
             f"## {size:,} synthetic listings",
             "",
-            f"Index `bench/out/bench-{size // 1000}k.sqlite`: {load['file_mb']:.0f} MB, "
-            f"{load['active']:,} active, {load['national_remote']:,} national online/phone. "
-            f"Generated in {load['generate_s']:.1f} s ({load['validated']:,} records checked "
-            "through `load_listing`). In-process rounds over the mix: "
-            + ", ".join(f"{k} {v}" for k, v in layers.rounds.items()) + ".",
-            "",
-            size_table(size, load, layers, http),
-            "",
-            class_table(layers),
+            f"{info['active']:,} active, {info['national_remote']:,} national online/phone. "
+            f"Generated in {info['generate_s']:.1f} s ({info['validated']:,} records checked "
+            "through `load_listing`).",
             "",
         ]
-        if http:
+        if entry:
+            load, layers, http = entry["load"], entry["layers"], entry["http"]
             parts += [
-                f"Bodies served over HTTP identical to in-process: {http['bytes_match_in_process'][0]}"
-                f"/{http['bytes_match_in_process'][1]}; bare endpoint identical to the app: "
-                f"{http['bare_identical'][0]}/{http['bare_identical'][1]}.",
+                "### SQLite",
                 "",
+                f"Index `bench/out/bench-{size // 1000}k.sqlite`: {load['file_mb']:.0f} MB. "
+                f"In-process: {layers.rounds} pass(es) over the mix, "
+                f"{layers.search.n:,} samples per layer.",
+                "",
+                size_table(size, load, layers, http),
+                "",
+                class_table(layers),
+                "",
+            ]
+            if http:
+                parts += [
+                    f"Bodies served over HTTP identical to in-process: {http['bytes_match_in_process'][0]}"
+                    f"/{http['bytes_match_in_process'][1]}; bare endpoint identical to the app: "
+                    f"{http['bare_identical'][0]}/{http['bare_identical'][1]}.",
+                    "",
+                ]
+        if layers_engine:
+            agree = layers_engine.agree
+            parts += [
+                "### OpenSearch",
+                "",
+                f"The same listings behind alias `{engine.ALIAS}`. In-process: {layers_engine.rounds} "
+                f"pass(es) over the mix, {layers_engine.search.n:,} samples per layer. Engine answers "
+                f"beside SQLite's, over {sum(agree.values())} distinct URLs: the same total, facets and "
+                f"page in the same order {agree.get('same', 0)}; the same total and facets but another "
+                f"page or order {agree.get('page', 0)}; another total or facets {agree.get('counts', 0)}"
+                + (" (classes where they differ: " + ", ".join(
+                    f"{label} {count}" for label, count in collections.Counter(
+                        mix.url_class(u) for u, _ in layers_engine.disagree).most_common()) + ")"
+                   if layers_engine.disagree else "")
+                + ".",
+                "",
+                engine.size_table(size, layers_engine),
+                "",
+                engine.class_table(layers_engine),
+                "",
+            ]
+    result = run["import"]
+    if result:
+        feed = result["feed"]
+        attendance = ", ".join(f"{k} {v:,}" for k, v in feed["attendance"].most_common())
+        parts += [
+            f"## Import: {feed['meetings']:,} Meeting Guide meetings",
+            "",
+            f"Feed `bench/out/{feed['path'].name}`: {feed['mb']:.0f} MB, generated in "
+            f"{feed['generate_s']:.1f} s; attendance_option: {attendance}. Imported with "
+            f"`--format meeting-guide --program \"{imports.PROGRAM}\"`, source `{imports.SOURCE_NAME}`, "
+            "a fresh source cache and a fresh target each time; every meeting has coordinates, "
+            "so nothing is geocoded.",
+            "",
+            imports.table(feed, result.get("sqlite"), result.get("engine")),
+            "",
+        ]
+        for name in ("sqlite", "engine"):
+            if result.get(name):
+                done = result[name]["run"]
+                parts.append(f"- {'SQLite' if name == 'sqlite' else 'OpenSearch'}: {done.line}; "
+                             f"{done.warnings:,} warnings; source cache written in {done.cache_s:.1f} s.")
+        parts.append("")
+        if result.get("profiles"):
+            profiles = result["profiles"]
+            sample = next(iter(profiles.values()))[0]
+            parts += [
+                f"### Where the time goes (cProfile, the first {sample.read:,} meetings "
+                "of the same feed)",
+                "",
+                "Profiled imports run slower than the timed ones (cProfile adds a cost per Python "
+                f"call: {sample.read:,} records in {sample.seconds:.1f} s here); the shares are "
+                "what to read.",
+                "",
+                imports.stage_table(profiles),
+                "",
+                imports.top_table(profiles),
             ]
     parts += [
         "## How",
@@ -687,13 +801,40 @@ def render_results(machine: dict, results: dict, urls: list[str], started: datet
         f"`at={mix.AT}`. Classes: " + ", ".join(f"{k} {v}" for k, v in classes.most_common())
         + ". Places: " + ", ".join(f"{k} {v}" for k, v in places.most_common()) + ".",
         "- In-process: whole passes over the mix (at least one, more within "
-        f"{LAYER_BUDGET_S:g} s per layer); percentiles over all samples. The engine row replays "
-        "the exact statements `SQLiteBackend.search` ran for each URL on the same kind of "
-        "connection, fetching as many rows: SQLite's share alone.",
+        f"{args.budget:g} s per layer), the layers taking turns on each URL; "
+        "percentiles over all samples. Repeated URLs find whatever the app caches warm "
+        "(the mix's only text is `smart`, so a per-connection FTS result cache always hits); "
+        "a first-time search costs more. The SQLite row replays "
+        "the exact statements `SQLiteBackend.search` ran for each URL (recorded through its "
+        "`_execute`) on a connection like its own, fetching as many rows: SQLite's share alone.",
         f"- HTTP: `gunicorn {' '.join(GUNICORN_OPTIONS)}` for `service:create_app()` and then "
         "for `bench.bare:create_bare_app()` (the app's answers fetched once, replayed as bytes), "
-        f"each warmed for {WRK_WARMUP_S} s, then `{wrk_command_text(duration_s)}`. Client and "
-        "servers share this machine's cores, equally for both.",
+        f"each warmed for {WRK_WARMUP_S} s, then `{wrk_command_text(args.duration)}`. Client and "
+        "servers share this machine's cores, equally for both. Every app the benchmark builds, "
+        "in-process or served, gets the settings in `bench.common.APP_SETTINGS` that its version "
+        "knows: the API rate limit raised out of the way of one client's hundreds of searches a "
+        "second (the limiter still runs on each request).",
+        "- OpenSearch: the listings loaded with `EngineBackend(make_transport(\"opensearch\", url), "
+        f"alias=\"{engine.ALIAS}\").load(listings)`; four layers take turns on each URL (passes "
+        f"within {args.engine_budget:g} s per layer): the whole "
+        "app on that backend through the test client, `EngineBackend.search` + `rank_hits`, the raw "
+        "replay, and `SQLiteBackend.search` + `rank_hits` on the same listings. The raw replay sends "
+        "the very requests the search sent for that URL (method, path and body, recorded by "
+        "wrapping the backend's `Transport` once caches were warm) through "
+        "`opensearchpy.OpenSearch(url).transport.perform_request`, answers decoded as the backend's "
+        "are. Per-query ratios are, for each position of the mix, the median of one layer over "
+        "the median of the other across passes; their p50 and p95 over the mix are shown. The "
+        "backend re-reads the index's zone list every "
+        "60 s, so an occasional timed search carries one more request than its replay. Bench "
+        "indices are deleted after each size.",
+        "- Import: see the module docstring of `bench/imports.py`. Each import is timed once, "
+        "whole; `backend.load` and the source cache write are timed inside it. The raw `_bulk` "
+        "runs after the import's index is deleted, so both find the node without bench data.",
+        f"- Time bounds: wrk runs {args.duration} s per server after a {WRK_WARMUP_S} s warm-up and "
+        f"SQLite in-process passes stop after {args.budget:g} s per layer (shortened from 15 s and 5 s "
+        "when the engine and import parts joined, to keep `make bench` under about 8 minutes on "
+        f"2 cores); the import is timed once per store, and profiled on the first "
+        f"{min(imports.PROFILE_MEETINGS, args.meetings):,} meetings only.",
         "",
     ]
     return "\n".join(parts)
@@ -702,23 +843,45 @@ def render_results(machine: dict, results: dict, urls: list[str], started: datet
 # -- main -------------------------------------------------------------------------------
 
 
+def parse_parts(text: str) -> tuple[str, ...]:
+    """`--only search,import` -> ("search", "import"), in run order."""
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = chosen - set(PARTS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"--only takes {', '.join(PARTS)} (comma-separated)")
+    return tuple(part for part in PARTS if part in chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; write bench/RESULTS.md unless --no-write. Exit 1 on a failed check."""
     parser = argparse.ArgumentParser(prog="python -m bench.search", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", type=parse_parts, default=PARTS, metavar="PARTS",
+                        help="run only these parts: search (SQLite, HTTP), engine (OpenSearch vs "
+                             "SQLite, API vs raw), import (Meeting Guide feed); comma-separated. A "
+                             "partial run writes bench/out/RESULTS-<parts>.md, not bench/RESULTS.md")
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES),
                         help="comma-separated listing counts (default: %(default)s)")
+    parser.add_argument("--meetings", type=int, default=imports.FEED_MEETINGS,
+                        help="meetings in the import feed (default: %(default)s)")
     parser.add_argument("--duration", type=int, default=WRK_DURATION_S,
                         help="seconds of wrk per server (default: %(default)s)")
     parser.add_argument("--budget", type=float, default=LAYER_BUDGET_S,
-                        help="seconds per in-process layer after the first pass (default: %(default)s)")
+                        help="SQLite in-process seconds per layer; one pass over the mix always runs (default: %(default)s)")
+    parser.add_argument("--engine-budget", type=float, default=ENGINE_BUDGET_S,
+                        help="the same for the four engine-part layers (default: %(default)s)")
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn and wrk")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
+    parser.add_argument("--code-label", default=None,
+                        help="name the code measured when this is not a git checkout "
+                             "(e.g. a commit exported with git archive)")
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile of the slowest query class at the largest size")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    parts = args.only
+    http_wanted = "search" in parts and not args.no_http
 
-    if not args.no_http and shutil.which("wrk") is None:
+    if http_wanted and shutil.which("wrk") is None:
         print("wrk is not installed: run `apt-get install wrk` (`make bench` does it), "
               "or pass --no-http.", file=sys.stderr)
         return 2
@@ -727,48 +890,169 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
+    # Other processes on the machine skew absolute figures; say how busy it was.
+    machine["load_start"] = os.getloadavg()[0]
+    machine["git"] = git_state()
+    if machine["git"] == "unknown" and args.code_label:
+        machine["git"] = args.code_label
+    # Servers import service/ afresh; if it is edited mid-run, in-process and HTTP figures
+    # would come from different code. Checked before each server start and at the end.
+    machine["code_files"] = code_files()
+    machine["fingerprint"] = code_fingerprint(machine["code_files"])
     urls = mix.build_mix()
     (ROOT / MIX_FILE).write_text("\n".join(urls) + "\n", encoding="utf-8")
     towns = synth.load_towns(GAZETTEER)
     geocoder = OfflineGazetteer(GAZETTEER)
+    engine.quiet_client_logs()
     print(f"Machine: {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, "
-          f"SQLite {machine['sqlite']}", flush=True)
+          f"SQLite {machine['sqlite']}; parts: {', '.join(parts)}", flush=True)
 
-    results: dict[int, dict] = {}
-    failed = []
-    for size in sizes:
-        print(f"\n== {size:,} listings ==", flush=True)
-        load = build_index(size, towns)
-        print(f"load {load['load_s']:.1f} s, raw copy {load['raw_s']:.1f} s", flush=True)
-        layers = time_in_process(load["path"], urls, geocoder, args.budget)
-        print(f"search p50 {fmt_ms(layers.search.p50)} ms, request p50 {fmt_ms(layers.request.p50)} ms",
-              flush=True)
-        http = None
-        if not args.no_http:
-            http = throughput(load["path"], urls, layers.bodies, size, args.duration)
-            for name in ("app", "bare"):
-                if http[name]["errors_status"] or http[name]["socket_errors"]:
-                    failed.append(f"{size}: {name} had {http[name]['errors_status']} non-2xx and "
-                                  f"{http[name]['socket_errors']} socket errors")
-            if http["bare_identical"][0] != http["bare_identical"][1]:
-                failed.append(f"{size}: bare endpoint bytes differ from the app's")
-        results[size] = {"load": load, "layers": layers, "http": http}
-        print(size_table(size, load, layers, http), "\n", class_table(layers), sep="\n", flush=True)
-        if args.profile and size == max(sizes):
-            slowest = max(layers.by_class, key=lambda label: layers.by_class[label]["search"].p50)
-            print(f"\ncProfile of class {slowest!r} at {size:,}:\n"
-                  + profile_class(load["path"], urls, geocoder, slowest))
+    run: dict = {"parts": parts, "sizes": sizes, "search": {}, "engine": {}, "import": None,
+                 "listings": {}, "node": None, "problems": []}
+    failed = run["problems"]
+
+    def attempt(label: str, step):
+        """Run one part; a failure is reported and the other parts go on."""
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001 - one broken part must not lose the others
+            traceback.print_exc()
+            failed.append(f"{label}: {type(exc).__name__}: {str(exc)[:300]}")
+            return None
+
+    # Listings are generated once per size and shared by the SQLite and engine parts.
+    listings: dict[int, list] = {}
+
+    def listings_for(size: int) -> list:
+        if size not in listings:
+            listings[size], run["listings"][size] = make_listings(size, towns)
+            print(f"generated {size:,} listings in {run['listings'][size]['generate_s']:.1f} s", flush=True)
+        return listings[size]
+
+    # SQLite first, with no OpenSearch node on the machine yet.
+    for size in sizes if "search" in parts else ():
+        print(f"\n== {size:,} listings: SQLite ==", flush=True)
+        entry = attempt(f"search at {size:,}", lambda: search_part(
+            size, listings_for(size), urls, geocoder, args, machine, failed))
+        if entry:
+            run["search"][size] = entry
+    with contextlib.ExitStack() as stack:
+        url = None
+        if "engine" in parts or "import" in parts:
+            print("\n== OpenSearch node ==", flush=True)
+            node = attempt("OpenSearch node", lambda: stack.enter_context(engine.Node()))
+            if node:
+                url = node.url
+                run["node"] = {"version": node.version, "started": node.started, "start_s": node.start_s}
+                print(f"OpenSearch {node.version} " + (f"up in {node.start_s:.0f} s" if node.started
+                                                       else "from LINKAGE_SEARCH_URL"), flush=True)
+        for size in sizes if "engine" in parts and url else ():
+            print(f"\n== {size:,} listings: OpenSearch ==", flush=True)
+
+            def engine_step():
+                path = index_path(size)
+                if size not in run["search"]:  # the SQLite reference needs its index
+                    SQLiteBackend(path).load(listings_for(size))
+                return engine.measure(url, listings_for(size), path, urls, geocoder, args.engine_budget)
+
+            phase = time.perf_counter()
+            layers = attempt(f"engine at {size:,}", engine_step)
+            if layers:
+                run["engine"][size] = layers
+                print(engine.size_table(size, layers), "\n", engine.class_table(layers), sep="\n")
+                print(f"engine vs SQLite answers: {layers.agree} [{time.perf_counter() - phase:.0f} s]",
+                      flush=True)
+            listings.pop(size, None)
+        listings.clear()
+        if "import" in parts:
+            run["import"] = attempt("import", lambda: import_part(args.meetings, towns, geocoder, url, failed))
+            if run["import"] is not None and url is None:
+                failed.append("import into OpenSearch not measured: no node")
 
     elapsed = time.perf_counter() - started
-    text = render_results(machine, results, urls, started_at, elapsed, args.duration,
-                          "python -m bench.search" + (" " + " ".join(argv) if argv else ""))
-    print("\n" + "\n".join(verdicts(results)))
+    machine["load_end"] = os.getloadavg()[0]
+    changes = code_changes(machine["code_files"])
+    if changes:
+        failed.append(f"service/ or indexers/ changed during the run: {', '.join(changes)}")
+    machine["code_changed"] = any("changed during the run" in problem or "changed before" in problem
+                                  for problem in failed)
+    command = shlex.join(["python", "-m", "bench.search", *(argv or [])])
+    text = render_results(machine, run, urls, started_at, elapsed, args, command)
+    print("\n" + "\n".join(all_verdicts(run)))
     if not args.no_write:
-        RESULTS.write_text(text, encoding="utf-8")
-        print(f"\nWrote {RESULTS.relative_to(ROOT)} ({elapsed:.0f} s in all).")
+        target = RESULTS if parts == PARTS else OUT / f"RESULTS-{'-'.join(parts)}.md"
+        target.write_text(text, encoding="utf-8")
+        print(f"\nWrote {target.relative_to(ROOT)} ({elapsed:.0f} s in all).")
     for problem in failed:
         print(f"CHECK FAILED: {problem}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def search_part(size: int, listings: list, urls: list[str], geocoder, args, machine: dict,
+                failed: list[str]) -> dict:
+    """The SQLite part at one size: load, in-process layers, HTTP throughput."""
+    phase = time.perf_counter()
+    load = build_index(size, listings)
+    print(f"SQLite loaded in {load['load_s']:.1f} s, raw copy {load['raw_s']:.1f} s "
+          f"[{time.perf_counter() - phase:.0f} s]", flush=True)
+    phase = time.perf_counter()
+    layers = time_in_process(load["path"], urls, geocoder, args.budget)
+    print(f"search p50 {fmt_ms(layers.search.p50)} ms, request p50 {fmt_ms(layers.request.p50)} ms "
+          f"[{time.perf_counter() - phase:.0f} s]", flush=True)
+    http = None
+    if not args.no_http:
+        changes = code_changes(machine["code_files"])
+        if changes:
+            failed.append(f"{size}: service/ or indexers/ changed before the servers started: "
+                          f"{', '.join(changes)}")
+        phase = time.perf_counter()
+        http = throughput(load["path"], urls, layers.bodies, size, args.duration)
+        print(f"app {http['app']['rate']:.1f} req/s, bare {http['bare']['rate']:.0f} req/s "
+              f"[{time.perf_counter() - phase:.0f} s]", flush=True)
+        for name in ("app", "bare"):
+            if http[name]["errors_status"] or http[name]["socket_errors"]:
+                failed.append(f"{size}: {name} had {http[name]['errors_status']} non-2xx and "
+                              f"{http[name]['socket_errors']} socket errors")
+        if http["bare_identical"][0] != http["bare_identical"][1]:
+            failed.append(f"{size}: bare endpoint bytes differ from the app's")
+        if http["bytes_match_in_process"][0] != http["bytes_match_in_process"][1]:
+            failed.append(f"{size}: the served app's bytes differ from in-process ones")
+    print(size_table(size, load, layers, http), "\n", class_table(layers), sep="\n", flush=True)
+    if args.profile and size == max(int(s) for s in args.sizes.split(",") if s.strip()):
+        slowest = max(layers.by_class, key=lambda label: layers.by_class[label]["search"].p50)
+        print(f"\ncProfile of class {slowest!r} at {size:,}:\n"
+              + profile_class(load["path"], urls, geocoder, slowest))
+    return {"load": load, "layers": layers, "http": http}
+
+
+def import_part(meetings: int, towns: list, geocoder, url: str | None, failed: list[str]) -> dict:
+    """The import part: the feed, SQLite and engine imports with their references, profiles."""
+    print(f"\n== Import: {meetings:,} Meeting Guide meetings ==", flush=True)
+    phase = time.perf_counter()
+    feed = imports.write_feed(meetings, towns)
+    print(f"feed written: {feed['mb']:.0f} MB in {feed['generate_s']:.1f} s", flush=True)
+    result: dict = {"feed": feed}
+    result["sqlite"] = imports.sqlite_part(feed["path"], meetings, geocoder)
+    done = result["sqlite"]["run"]
+    print(f"SQLite: {done.seconds:.1f} s ({done.rate:,.0f} records/s; load {done.load_s:.1f} s), "
+          f"raw copy {result['sqlite']['raw_s']:.2f} s [{time.perf_counter() - phase:.0f} s]", flush=True)
+    problems = list(done.problems)
+    if url:
+        phase = time.perf_counter()
+        result["engine"] = imports.engine_part(feed["path"], geocoder, url)
+        done = result["engine"]
+        print(f"OpenSearch: {done['run'].seconds:.1f} s ({done['run'].rate:,.0f} records/s; load "
+              f"{done['run'].load_s:.1f} s), raw _bulk {done['raw_s']:.1f} s "
+              f"[{time.perf_counter() - phase:.0f} s]", flush=True)
+        problems += done["run"].problems
+    phase = time.perf_counter()
+    small = imports.write_feed(min(imports.PROFILE_MEETINGS, meetings), towns)
+    result["profiles"] = imports.profile_imports(small["path"], geocoder, url)
+    print(f"profiled [{time.perf_counter() - phase:.0f} s]", flush=True)
+    print(imports.table(feed, result.get("sqlite"), result.get("engine")), "",
+          imports.stage_table(result["profiles"]), "", imports.top_table(result["profiles"]), sep="\n")
+    failed.extend(f"import: {problem}" for problem in problems)
+    return result
 
 
 if __name__ == "__main__":

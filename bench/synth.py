@@ -16,6 +16,10 @@ or one state, which every search near a place in their area must consider.
 Every value is fictional (example.org contacts, 0X 5550 xxxx numbers, generic street
 names); only program names and towns are real, as in data/demo. One seeded RNG: the same
 seed and size give the same listings, byte for byte.
+
+`meeting_guide_feed` makes the same kind of data as a Meeting Guide JSON feed (the
+code4recovery spec), for timing the importer: AA meetings placed and scheduled as above,
+with the spec's fields only.
 """
 
 from __future__ import annotations
@@ -378,6 +382,76 @@ class Generator:
                          "what_to_expect": "A counsellor answers and can link you with local help."},
         )
         return record
+
+
+# -- Meeting Guide feeds ------------------------------------------------------------------
+
+# Its own seed, so the feed does not shift when the listing generator changes.
+FEED_SEED = 20260502
+# Meeting Guide days count from Sunday = 0.
+MG_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# attendance_option shares (the rest in person). Online meetings give their town, not a door.
+SHARE_MG_ONLINE = 0.08
+SHARE_MG_HYBRID = 0.05
+SHARE_MG_INACTIVE = 0.01
+GROUP_WORDS = ("Serenity", "Hope", "Fellowship", "Early Birds", "Big Book", "Step Study",
+               "Sunrise", "Lunchtime", "Happy Destiny", "Keep It Simple", "Back to Basics",
+               "Primary Purpose", "Living Sober", "Came to Believe")
+# Type codes: (code, share of meetings). Content codes (D, B, SP, ST, 12x12, MED) are in
+# real feeds and mean nothing to listings, so the reader must skip them.
+MG_TYPES = (("D", 0.45), ("B", 0.15), ("SP", 0.2), ("ST", 0.12), ("12x12", 0.05), ("MED", 0.03),
+            ("W", 0.04), ("M", 0.03), ("Y", 0.02), ("LGBTQ", 0.02), ("X", 0.35), ("BE", 0.1),
+            ("S", 0.01))
+
+
+class FeedGenerator(Generator):
+    """Meeting Guide meeting objects (plain dicts, as the JSON has them) from one seed."""
+
+    def meeting(self, number: int) -> dict:
+        """The `number`-th meeting: spec fields only, as a Meeting Guide feed writes them."""
+        rng = self.rng
+        town = self._pick(self.towns, self.town_cum)
+        day = self._weighted(DAY_WEIGHTS)
+        start, end = self._weighted(WEEKEND_SLOTS if day in ("sat", "sun") else WEEKDAY_SLOTS)
+        roll = rng.random()
+        option = ("online" if roll < SHARE_MG_ONLINE else
+                  "hybrid" if roll < SHARE_MG_ONLINE + SHARE_MG_HYBRID else
+                  "inactive" if roll < SHARE_MG_ONLINE + SHARE_MG_HYBRID + SHARE_MG_INACTIVE else
+                  "in_person")
+        types = ["O" if rng.random() < 0.6 else "C"]
+        types += [code for code, share in MG_TYPES if rng.random() < share]
+        region = f"{town.name} {town.state} {town.postcode}" if town.postcode else f"{town.name}, {town.state}"
+        meeting = {
+            "name": f"{town.name} {rng.choice(GROUP_WORDS)} Group",
+            "slug": f"{_slug(town.name)}-{number}",
+            "day": MG_DAYS.index(day),
+            "time": start,
+            "end_time": end,
+            "timezone": town.timezone,
+            "types": types,
+        }
+        if option == "online":
+            # The spec asks online meetings for an approximate location: the town's centre.
+            meeting["formatted_address"] = f"{region}, Australia"
+            meeting["latitude"], meeting["longitude"] = round(town.lat, 5), round(town.lon, 5)
+        else:
+            place = self._location(town)
+            meeting["formatted_address"] = f"{place['address']}, {region}, Australia"
+            meeting["latitude"], meeting["longitude"] = place["lat"], place["lon"]
+        meeting["attendance_option"] = option
+        if option in ("online", "hybrid"):
+            meeting["conference_url"] = f"https://example.org/meet/aa-{number}"
+        return meeting
+
+
+def meeting_guide_feed(count: int, towns: list[Town], seed: int = FEED_SEED) -> list[dict]:
+    """`count` Meeting Guide meetings, deterministic for a seed (a feed is the JSON array)."""
+    generator = FeedGenerator(towns, seed)
+    return [generator.meeting(number) for number in range(1, count + 1)]
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.casefold()).strip("-")
 
 
 def records(count: int, towns: list[Town], seed: int = SEED) -> Iterator[dict]:

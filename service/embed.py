@@ -63,14 +63,24 @@ class KeyCache:
         self._origins = frozenset(o for k in keys for o in k.origins)
         self._loaded = self.clock()
 
+    def _refresh_on_miss(self) -> None:
+        # A key created a moment ago should work at once; misses re-read at most once a second.
+        if self.clock() - self._loaded > 1.0:
+            self._loaded = -CACHE_SECONDS
+            self._refresh()
+
     def get(self, key: str) -> EmbedKey | None:
         """The key's record, or None."""
         self._refresh()
+        if key not in self._keys:
+            self._refresh_on_miss()
         return self._keys.get(key)
 
     def any_allows(self, origin: str) -> bool:
         """True when some key serves this origin (for preflights, which carry no key)."""
         self._refresh()
+        if origin not in self._origins:
+            self._refresh_on_miss()
         return origin in self._origins
 
 

@@ -13,6 +13,18 @@ from .api import run_search
 blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static")
 
 
+@blueprint.get("/widget.js")
+def widget():
+    """The embeddable <linkage-search> element (one file, no build step)."""
+    from flask import send_from_directory
+
+    response = send_from_directory(blueprint.static_folder, "widget.js", mimetype="text/javascript",
+                                   max_age=300)
+    # Other sites load it with <script src>; it must be readable from any origin.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @blueprint.get("/embed")
 def embed():
     """How to put the finder on another site: the snippet and a live preview."""

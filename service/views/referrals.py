@@ -127,10 +127,14 @@ def create_referral():
         language=body["language"], note=note, items=tuple(dump_listing(x) for x in listings),
     )
     svc.referrals.save(referral)
-    handout = build_handout(referral, {}, now, svc.settings.public_url)
+    handout = build_handout(referral, {x.id: (x, snap) for x, snap in zip(listings, referral.items)}, now,
+                            svc.settings.public_url)
+    from ..render.handout import handout_text
+
     document = {
         "code": display_code(referral.code),
         "url": handout.url,
+        "sms": handout_text(handout),
         "expires_at": referral.expires_at.isoformat(),
         "warnings": warnings,
         "suggestions": suggestions,

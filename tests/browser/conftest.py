@@ -56,3 +56,10 @@ def page(browser, request):
         opened.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def backend(sqlite_backend):
+    """Browser tests exercise the pages, not the stores: the embedded backend is enough
+    (the API contract tests cover the engines)."""
+    return sqlite_backend

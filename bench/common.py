@@ -1,0 +1,249 @@
+"""What every part of the benchmark shares: paths, percentiles, interleaved timing passes,
+the raw SQLite copy, profiles and the engine's request log.
+
+Nothing here measures anything by itself; `bench.search` (the driver), `bench.engine` and
+`bench.imports` do.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import dataclasses
+import io
+import pstats
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+# In-process timing: whole passes over the mix, at least one, more while the budget lasts.
+MAX_ROUNDS = 30
+
+# Settings every app the benchmark builds gets, where this version of the service has
+# them. One client sends hundreds of searches a second from one address, so the API's
+# rate limit is raised out of its way (the limiter still runs on every request); the
+# referral store, which searches never touch, is kept out of var/.
+APP_SETTINGS = {
+    "api_rate_limit": "1000000/second",
+    "referrals_path": str(OUT / "bench-referrals.sqlite"),
+}
+
+
+def app_config(**values) -> dict:
+    """A settings mapping for `create_app`: APP_SETTINGS (those this service knows), then `values`."""
+    from service.settings import Settings
+
+    known = {f.name for f in dataclasses.fields(Settings)}
+    return {**{k: v for k, v in APP_SETTINGS.items() if k in known}, **values}
+
+
+def app_environment() -> dict[str, str]:
+    """APP_SETTINGS as LINKAGE_* variables, for servers started in another process."""
+    return {f"LINKAGE_{name.upper()}": value for name, value in APP_SETTINGS.items()}
+
+
+# -- statistics -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Percentiles of a list of timings in milliseconds."""
+
+    p50: float
+    p95: float
+    p99: float
+    n: int
+
+    @classmethod
+    def of(cls, samples_ms: list[float]) -> "Stats":
+        """Percentiles by linear interpolation (as numpy's default) of the samples."""
+        ordered = sorted(samples_ms)
+        return cls(percentile(ordered, 50), percentile(ordered, 95), percentile(ordered, 99),
+                   len(ordered))
+
+    def text(self) -> str:
+        """"p50 / p95 / p99 ms"."""
+        return f"{fmt_ms(self.p50)} / {fmt_ms(self.p95)} / {fmt_ms(self.p99)} ms"
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """The p-th percentile of sorted values, interpolating between neighbours."""
+    if not ordered:
+        return float("nan")
+    rank = (len(ordered) - 1) * p / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median(values: list[float]) -> float:
+    """The 50th percentile of unsorted values."""
+    return percentile(sorted(values), 50)
+
+
+def fmt_ms(value: float) -> str:
+    """Milliseconds with sensible precision."""
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def rate(count: int, seconds: float) -> str:
+    """"12,345/s"."""
+    return f"{count / seconds:,.0f}/s" if seconds > 0 else "n/a"
+
+
+# -- interleaved passes -----------------------------------------------------------------
+
+
+def interleaved_rounds(urls: list[str], runners: dict, budget_s: float) -> tuple[dict, int]:
+    """Time every runner on every URL of the mix, in whole passes; ms samples per runner and URL.
+
+    The runners take turns on each URL, so a noisy moment on a shared machine hits all
+    of them alike; who goes first rotates (by URL and pass), because the first to touch a
+    URL's pages pays for bringing them into the CPU, SQLite and engine caches. At least
+    one pass; more while the budget (per runner) lasts, up to MAX_ROUNDS.
+    """
+    names = list(runners)
+    samples = {name: collections.defaultdict(list) for name in names}
+    started = time.perf_counter()
+    rounds = 0
+    while rounds < MAX_ROUNDS and (rounds == 0 or time.perf_counter() - started < budget_s * len(names)):
+        for i, url in enumerate(urls):
+            shift = (i + rounds) % len(names)
+            for name in names[shift:] + names[:shift]:
+                samples[name][i].append(runners[name](url) * 1000.0)
+        rounds += 1
+    return samples, rounds
+
+
+def per_query_ratios(samples: dict, top: str, bottom: str) -> list[float]:
+    """For each position of the mix, median(top) / median(bottom) over its passes."""
+    return [median(samples[top][i]) / median(samples[bottom][i]) for i in sorted(samples[top])]
+
+
+# -- the raw SQLite copy ----------------------------------------------------------------
+
+
+def raw_bulk_copy(source: Path, target: Path) -> float:
+    """Seconds to write the same rows into a fresh file of the same schema, in SQLite only.
+
+    The reference for a load: the source file's own CREATE statements (tables, R*Tree and
+    FTS5 tables, indexes, in creation order), the same pragmas, every row copied by
+    INSERT ... SELECT from the file just built, then the same FTS optimize and ANALYZE.
+    No Python runs per listing, so this is the floor for writing that file. Read from the
+    file rather than from the backend's code, it follows the schema wherever it goes.
+    The copy is deleted afterwards.
+    """
+    target.unlink(missing_ok=True)
+    started = time.perf_counter()
+    conn = sqlite3.connect(target)
+    try:
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("ATTACH DATABASE ? AS src", (str(source),))
+        kinds = {name: kind for _, name, kind, *_ in conn.execute("PRAGMA src.table_list")}
+        creates = conn.execute(
+            "SELECT type, name, sql FROM src.sqlite_master WHERE sql IS NOT NULL "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY rowid").fetchall()
+        copied = []
+        for kind, name, sql in creates:
+            if kind == "table" and kinds.get(name) == "shadow":
+                continue  # made by its virtual table's CREATE
+            conn.execute(sql)
+            if kind == "table":
+                copied.append((name, kinds.get(name), sql))
+        fts = []
+        for name, kind, sql in copied:
+            if kind == "virtual" and "fts5" in sql.lower():
+                columns = [row[1] for row in conn.execute(f'PRAGMA src.table_info("{name}")')]
+                names = ", ".join(f'"{c}"' for c in columns)
+                conn.execute(f'INSERT INTO main."{name}"(rowid, {names}) '
+                             f'SELECT rowid, {names} FROM src."{name}" ORDER BY rowid')
+                fts.append(name)
+            else:
+                conn.execute(f'INSERT INTO main."{name}" SELECT * FROM src."{name}"')
+        for name in fts:
+            conn.execute(f'INSERT INTO main."{name}"("{name}") VALUES (\'optimize\')')
+        conn.commit()
+        conn.execute("ANALYZE main")
+        conn.commit()
+        for name, _, _ in copied:
+            here = conn.execute(f'SELECT COUNT(*) FROM main."{name}"').fetchone()[0]
+            there = conn.execute(f'SELECT COUNT(*) FROM src."{name}"').fetchone()[0]
+            if here != there:
+                raise AssertionError(f"raw copy of {name}: {here} rows, source has {there}")
+    finally:
+        conn.close()
+    elapsed = time.perf_counter() - started
+    target.unlink(missing_ok=True)
+    return elapsed
+
+
+# -- the engine's request log -----------------------------------------------------------
+
+
+class RecordingTransport:
+    """A `service.backends.engine.Transport` that remembers every request sent through it.
+
+    Each entry is (method, path, body, params) exactly as the backend passed them (bodies
+    copied, so nothing the backend does afterwards can change them), for replaying the
+    same requests through a bare client.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls: list[tuple] = []
+
+    def request(self, method, path, body=None, params=None, **options):
+        """Record, then send through the wrapped transport."""
+        self.calls.append((method, path, copy.deepcopy(body), dict(params) if params else None))
+        return self.inner.request(method, path, body, params, **options)
+
+    def take(self) -> list[tuple]:
+        """The requests recorded so far, forgetting them."""
+        calls, self.calls = self.calls, []
+        return calls
+
+
+# -- profiles ---------------------------------------------------------------------------
+
+
+def short_place(filename: str) -> str:
+    """A profile entry's file without machine paths: from the package on, or repo-relative."""
+    for marker in ("/site-packages/", "/lib/python3.11/", "/lib/python3.12/", "/lib/python3.13/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    if filename.startswith(str(ROOT) + "/"):
+        return filename[len(str(ROOT)) + 1:]
+    return filename.rsplit("/", 1)[-1] if "/" in filename else filename
+
+
+def profile_rows(stats: pstats.Stats, sort: str, limit: int) -> list[tuple[str, float, float, int]]:
+    """(function, own s, cumulative s, calls) of the top `limit` entries by `sort`."""
+    entries = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():
+        label = f"{short_place(filename)}:{line}({name})" if filename != "~" else name
+        entries.append((label, own, cumulative, calls))
+    key = {"tottime": 1, "cumulative": 2}[sort]
+    entries.sort(key=lambda entry: -entry[key])
+    return entries[:limit]
+
+
+def cumulative_of(stats: pstats.Stats, file_suffix: str, function: str) -> float:
+    """Cumulative seconds of one function (file ending in `file_suffix`), 0 when never called."""
+    total = 0.0
+    for (filename, _, name), (_, _, _, cumulative, _) in stats.stats.items():
+        if name == function and filename.endswith(file_suffix):
+            total = max(total, cumulative)
+    return total
+
+
+def profile_text(stats: pstats.Stats, sort: str, limit: int) -> str:
+    """pstats' own listing (for the terminal), machine paths included."""
+    stream = io.StringIO()
+    stats.stream = stream
+    stats.sort_stats(sort).print_stats(limit)
+    return stream.getvalue()

@@ -1,0 +1,944 @@
+/* <linkage-search>: Linkage's embeddable finder for addiction support groups and services.
+
+   One file, no build step, no dependencies (ES2020). Embed with
+     <script src="https://LINKAGE-HOST/widget.js" defer></script>
+     <linkage-search api="https://LINKAGE-HOST" near="2000" mode="full"></linkage-search>
+   Attributes: api (base URL; default this page's origin), key (sent as X-Linkage-Key),
+   near, radius (km), formats, goals (comma lists), lang, tz (IANA zone for times),
+   mode (compact | full). Theme: --linkage-accent, --linkage-font, --linkage-radius,
+   --linkage-bg, --linkage-ink (and --linkage-focus, --linkage-muted, --linkage-line).
+   Events (bubbling, composed; detail.element is the widget): linkage:search {query},
+   linkage:results {total, items, page, query}, linkage:select {listing, selected, selection}.
+   Children of the element are its no-JavaScript fallback: the shadow root has no slot, so
+   they stop showing once the widget runs.
+   Listing text only ever reaches the page through textContent and attributes, never as HTML. */
+(() => {
+  "use strict";
+  const TAG = "linkage-search";
+  if (!window.customElements || customElements.get(TAG)) return;
+
+  const MAX_CHOICES = 12; // the referral API's limit
+  const PER_PAGE = 20;
+  const SOON_MINUTES = 120;
+  const DEBOUNCE_MS = 150;
+
+  // Plain words for vocabulary values (the same as service/vocab.py LABELS).
+  const LABELS = {
+    in_person: "In person", online: "Online", phone: "By phone",
+    abstinence: "Stopping completely", moderation: "Cutting down", harm_reduction: "Using more safely",
+    undecided: "Not sure yet", group: "Support group", service: "Treatment service", helpline: "Helpline",
+    self_management: "Self-management (CBT-based tools)", twelve_step: "12-step fellowship",
+    secular_peer: "Secular peer support", buddhist: "Buddhist-inspired recovery", clinical: "Clinical treatment",
+    free: "Free", low_cost: "Low cost", fee: "Fees apply",
+  };
+  const GOALS = ["abstinence", "moderation", "harm_reduction", "undecided"];
+  const FORMATS = ["in_person", "online", "phone"];
+  const KINDS = ["group", "service", "helpline"];
+  const DAYS = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
+  const SORTS = { best: "Best match", distance: "Nearest", soonest: "Soonest" };
+  const ZONES = ["Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Adelaide",
+    "Australia/Darwin", "Australia/Perth", "Australia/Hobart", "Australia/Lord_Howe"];
+  // Which control shows an API error that names a parameter.
+  const CONTROL_FOR = { near: "near", lat: "near", lon: "near", radius_km: "radius", goal: "goal", format: "format",
+    kind: "kind", day: "day", starts_within: "soon", q: "words", tz: "tz", sort: "sort", note: "note",
+    listing_ids: "handout" };
+
+  const label = (value) => LABELS[value] || String(value || "").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+  const list = (text) => String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const zoneCity = (zone) => String(zone || "").split("/").pop().replace(/_/g, " ");
+  const deviceZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; } };
+
+  /** Build an element: attributes from `props` (on* become listeners), children as nodes or text. */
+  function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(props || {})) {
+      if (value == null || value === false) continue;
+      if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+      else el.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child != null && child !== false) el.append(child); // strings become text nodes
+    }
+    return el;
+  }
+
+  /** Only http(s) links from listing data (never javascript: or data:). */
+  function safeUrl(text) {
+    try {
+      const url = new URL(text);
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  const isTyping = (el) => !!el && (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT" ||
+    (el.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset|range|color|file)$/i.test(el.type)));
+
+  const CSS = `
+:host { display: block; container-type: inline-size; color: var(--linkage-ink, #1b1b1b);
+  background: var(--linkage-bg, #fff); font-family: var(--linkage-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+  font-size: 1rem; line-height: 1.5; text-align: start; }
+:host([hidden]) { display: none; }
+*, *::before, *::after { box-sizing: border-box; }
+.lk { --accent: var(--linkage-accent, #0b5cad); --radius: var(--linkage-radius, 6px);
+  --muted: var(--linkage-muted, #4a4a4a); --line: var(--linkage-line, #767676); --focus: var(--linkage-focus, #b34700);
+  padding: .5rem; overflow-wrap: anywhere; }
+h2 { font-size: 1.2rem; margin: .25rem 0 .5rem; }
+h3 { font-size: 1.05rem; margin: 0 0 .25rem; }
+p { margin: .25rem 0; }
+a { color: var(--accent); }
+button, input, select, textarea { font: inherit; color: inherit; }
+input, select, textarea { background: var(--linkage-bg, #fff); border: 1px solid var(--line); border-radius: var(--radius);
+  padding: .4rem .5rem; min-height: 2.5rem; max-width: 100%; }
+textarea { width: 100%; min-height: 4.5rem; }
+input[type=checkbox] { min-height: 0; width: 1.15rem; height: 1.15rem; margin: 0 .35rem 0 0; accent-color: var(--accent); }
+button { cursor: pointer; border: 2px solid var(--accent); background: var(--accent); color: #fff;
+  border-radius: var(--radius); padding: .4rem 1rem; min-height: 2.5rem; }
+button.quiet { background: transparent; color: var(--accent); }
+button.small { min-height: 2rem; padding: .1rem .6rem; }
+button[disabled] { opacity: .6; cursor: default; }
+:focus-visible, .result:focus { outline: 3px solid var(--focus); outline-offset: 2px; }
+[hidden] { display: none !important; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
+.place { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-end; }
+.place > label { flex: 1 0 100%; font-weight: 600; }
+.combo { position: relative; flex: 1 1 12rem; min-width: 0; }
+.combo input { width: 100%; }
+[role=listbox] { position: absolute; z-index: 10; left: 0; right: 0; margin: 2px 0 0; padding: .25rem 0; list-style: none;
+  background: var(--linkage-bg, #fff); border: 1px solid var(--line); border-radius: var(--radius); box-shadow: 0 4px 12px rgba(0,0,0,.2); }
+[role=option] { padding: .4rem .75rem; cursor: pointer; }
+[role=option][aria-selected=true], [role=option]:hover { background: var(--accent); color: #fff; }
+.filters-box { margin: .5rem 0 0; }
+.filters-box > summary { font-weight: 600; padding: .25rem 0; }
+.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; margin: .75rem 0 0; align-items: flex-start; }
+fieldset { border: 1px solid var(--line); border-radius: var(--radius); margin: 0; padding: .25rem .75rem .5rem; min-width: 0; }
+legend { font-weight: 600; padding: 0 .25rem; }
+fieldset label { display: flex; align-items: center; margin: .2rem 0; }
+.field { display: flex; flex-direction: column; gap: .15rem; }
+.field > label { font-weight: 600; }
+.field input[type=number] { width: 6rem; }
+.check { display: flex; align-items: center; align-self: center; }
+.keys { color: var(--muted); font-size: .9rem; margin: .5rem 0; }
+kbd { font: inherit; font-family: ui-monospace, monospace; border: 1px solid var(--line); border-radius: 3px; padding: 0 .3rem; }
+.error { color: #a40000; font-weight: 600; }
+.warnings { background: #fff4ce; color: #4d3c00; border-left: 4px solid #8a6d00; padding: .25rem .75rem .25rem 1.75rem; }
+.status { font-weight: 600; margin: .75rem 0 .25rem; }
+.cols { display: grid; gap: 1rem; grid-template-columns: minmax(0, 1fr); }
+@container (min-width: 701px) {
+  .full .cols { grid-template-columns: minmax(0, 2fr) minmax(15rem, 1fr); }
+  .panel { position: sticky; top: .5rem; align-self: start; max-height: calc(100vh - 1rem); overflow: auto; }
+}
+ol.results { list-style: none; padding: 0; margin: 0; }
+.result { border: 1px solid var(--line); border-radius: var(--radius); padding: .75rem; margin: 0 0 .75rem; }
+.meta, .source, .hint { color: var(--muted); font-size: .9rem; }
+.distance { font-weight: 600; }
+.sessions ul, .chosen { margin: .1rem 0; padding-left: 1.25rem; }
+.label { font-weight: 600; }
+details { margin: .25rem 0; }
+summary { cursor: pointer; color: var(--accent); }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin-top: .5rem; }
+button[aria-pressed=true] { background: #1e6b2f; border-color: #1e6b2f; color: #fff; }
+button[aria-pressed=true]::before { content: "\\2713  " / ""; }
+.panel { border: 2px solid var(--accent); border-radius: var(--radius); padding: .75rem; }
+.chosen li { margin: .2rem 0; }
+.made { margin-top: .75rem; border-top: 1px solid var(--line); padding-top: .5rem; }
+.made a.url { word-break: break-all; }
+.more { margin: .5rem 0; }
+.found > h2 { margin-top: .75rem; }
+`;
+
+  let sheet = null;
+  function styleFor(root) {
+    // A constructed stylesheet works under a strict CSP (style-src 'self'); <style> is the fallback.
+    if ("adoptedStyleSheets" in Document.prototype && "replaceSync" in CSSStyleSheet.prototype) {
+      if (!sheet) { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); }
+      root.adoptedStyleSheets = [sheet];
+      return null;
+    }
+    return h("style", {}, CSS);
+  }
+
+  // Program explainers, fetched once per API base and shared by every widget on the page.
+  const programsByBase = new Map();
+
+  class LinkageSearch extends HTMLElement {
+    static get observedAttributes() {
+      return ["api", "key", "near", "radius", "formats", "goals", "lang", "tz", "mode"];
+    }
+
+    constructor() {
+      super();
+      this._shadow = this.attachShadow({ mode: "open" });
+      this._style = styleFor(this._shadow);
+      this._els = {};
+      this._selection = new Map(); // id -> listing (or {id, name} for a suggestion)
+      this._items = [];
+      this._places = [];
+      this._active = -1;
+      this._page = 1;
+      this._total = 0;
+      this._uid = 0;
+      this._current = -1;
+      this._searched = false;
+      this._onDocumentKey = this._onDocumentKey.bind(this);
+    }
+
+    get mode() { return this.getAttribute("mode") === "full" ? "full" : "compact"; }
+
+    /** The listing ids chosen for the handout. */
+    get selection() { return Array.from(this._selection.keys()); }
+
+    connectedCallback() {
+      if (!this._built) this._build();
+      document.addEventListener("keydown", this._onDocumentKey);
+      this._loadPrograms();
+      if (this._els.place.value.trim() && !this._searched) this.search();
+    }
+
+    disconnectedCallback() {
+      document.removeEventListener("keydown", this._onDocumentKey);
+      if (this._searchAbort) this._searchAbort.abort();
+      if (this._suggestAbort) this._suggestAbort.abort();
+    }
+
+    attributeChangedCallback(name, old, value) {
+      if (!this._built || old === value || this._rebuildQueued) return;
+      // Coalesce several attribute changes made together into one rebuild and search.
+      this._rebuildQueued = true;
+      queueMicrotask(() => {
+        this._rebuildQueued = false;
+        this._build();
+        this._loadPrograms();
+        if (this._els.place.value.trim()) this.search();
+      });
+    }
+
+    _base() { return (this.getAttribute("api") || "").replace(/\/+$/, ""); }
+
+    _locale() {
+      let lang = this.getAttribute("lang") || document.documentElement.lang || navigator.language || "en-AU";
+      if (/^en$/i.test(lang)) lang = "en-AU"; // an Australian directory: day before month
+      try { return Intl.DateTimeFormat.supportedLocalesOf(lang).length ? lang : "en-AU"; } catch (e) { return "en-AU"; }
+    }
+
+    _viewerZone() {
+      if (this._els.tz && this._els.tz.value) return this._els.tz.value;
+      return this.getAttribute("tz") || deviceZone();
+    }
+
+    async _request(path, { params, method = "GET", body, signal, text = false } = {}) {
+      let url = /^https?:/.test(path) ? path : this._base() + path;
+      if (params) url += "?" + new URLSearchParams(params);
+      const headers = { Accept: text ? "text/plain" : "application/json" };
+      const key = this.getAttribute("key");
+      if (key) headers["X-Linkage-Key"] = key;
+      if (body) headers["Content-Type"] = "application/json";
+      const response = await fetch(url, { method, headers, signal, credentials: "omit",
+        body: body ? JSON.stringify(body) : undefined });
+      const data = text ? await response.text() : await response.json().catch(() => null);
+      if (!response.ok) {
+        const problem = (data && data.error) || {};
+        const error = new Error(problem.message || `The directory answered ${response.status}; please try again.`);
+        error.parameter = problem.parameter;
+        throw error;
+      }
+      return data;
+    }
+
+    _loadPrograms() {
+      const base = this._base();
+      if (!programsByBase.has(base)) {
+        // No explainers when the endpoint is missing or fails; the results still show.
+        programsByBase.set(base, this._request("/v1/programs").then((data) => {
+          const found = new Map();
+          for (const p of (data && data.items) || []) if (p && p.name && p.explainer) found.set(String(p.name).toLowerCase(), p);
+          return found;
+        }).catch(() => new Map()));
+      }
+      return programsByBase.get(base);
+    }
+
+    _emit(type, detail) {
+      this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true, detail: Object.assign({ element: this }, detail) }));
+    }
+
+    _id(prefix) { this._uid += 1; return `${prefix}-${this._uid}`; }
+
+    // ---------------------------------------------------------------- building the UI
+
+    _build() {
+      const full = this.mode === "full";
+      const E = (this._els = {});
+      this._built = true;
+      const attrNear = this.getAttribute("near") || "";
+
+      E.place = h("input", { id: "place", type: "text", role: "combobox", "aria-autocomplete": "list",
+        "aria-expanded": "false", "aria-controls": "place-list", "aria-describedby": "place-error",
+        autocomplete: "off", autocapitalize: "off", spellcheck: "false", enterkeyhint: "search", value: attrNear,
+        oninput: () => this._onPlaceInput(), onkeydown: (e) => this._onPlaceKey(e), onblur: () => this._closeList() });
+      E.list = h("ul", { id: "place-list", role: "listbox", "aria-label": "Suggested places", hidden: true });
+      E.locate = navigator.geolocation && window.isSecureContext
+        ? h("button", { type: "button", class: "quiet", onclick: () => this._locate() }, "Use my location") : null;
+      E.errors = { near: h("p", { id: "place-error", class: "error", hidden: true }) };
+
+      const form = h("form", { role: "search", "aria-label": "Find support", novalidate: true,
+        onsubmit: (e) => { e.preventDefault(); this.search(); } },
+      h("div", { class: "place" },
+        h("label", { for: "place" }, "Postcode, suburb or address"),
+        h("div", { class: "combo" }, E.place, E.list),
+        h("button", { type: "submit" }, "Search"),
+        E.locate),
+      E.errors.near,
+      full ? this._buildFilters() : null);
+
+      E.status = h("p", { class: "status", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+      E.error = h("p", { class: "error", role: "alert", hidden: true });
+      E.warnings = h("ul", { class: "warnings", hidden: true });
+      E.results = h("ol", { class: "results", "aria-labelledby": "results-heading" });
+      E.more = h("button", { type: "button", class: "quiet more", hidden: true, onclick: () => this.search(this._page + 1) });
+      E.resultsHeading = h("h2", { id: "results-heading", tabindex: "-1" }, "Options");
+      E.hint = h("p", { class: "hint" }, "Type a postcode, suburb or address to see groups and services near it, online and by phone.");
+      const results = h("section", { class: "found", "aria-labelledby": "results-heading" },
+        E.resultsHeading, E.hint, E.status, E.error, E.warnings, E.results, E.more);
+
+      const wrap = h("div", { class: `lk ${this.mode}`, lang: this._locale() },
+        form,
+        full ? this._buildKeysHelp() : null,
+        h("div", { class: "cols" }, results, full ? this._buildPanel() : null));
+      this._shadow.replaceChildren(...[this._style, wrap].filter(Boolean));
+      this._renderResults();
+    }
+
+    _buildFilters() {
+      const E = this._els;
+      const goals = list(this.getAttribute("goals"));
+      const formats = list(this.getAttribute("formats"));
+      const checks = (name, legend, values, chosen) => {
+        E.errors[name] = h("p", { class: "error", id: `${name}-error`, hidden: true });
+        E[name] = h("fieldset", { "aria-describedby": `${name}-error` }, h("legend", {}, legend),
+          values.map((v) => h("label", {}, h("input", { type: "checkbox", name, value: v, checked: chosen.includes(v),
+            onchange: () => this._refilter() }), label(v))),
+          E.errors[name]);
+        return E[name];
+      };
+      const field = (name, text, control) => {
+        E.errors[name] = h("p", { class: "error", id: `${name}-error`, hidden: true });
+        control.setAttribute("id", name);
+        control.setAttribute("aria-describedby", `${name}-error`);
+        E[name] = control;
+        return h("div", { class: "field" }, h("label", { for: name }, text), control, E.errors[name]);
+      };
+      const zone = this.getAttribute("tz") || deviceZone();
+      const zones = Array.from(new Set([deviceZone(), zone, ...ZONES]));
+      E.errors.soon = h("p", { class: "error", id: "soon-error", hidden: true });
+      E.soon = h("input", { type: "checkbox", id: "soon", "aria-describedby": "soon-error", onchange: () => this._refilter() });
+      // Open on wide screens; on a phone the results matter more than the form.
+      E.filters = h("details", { class: "filters-box", open: this.getBoundingClientRect().width > 700 },
+        h("summary", {}, "Filters"));
+      E.filters.append(h("div", { class: "filters" },
+        field("radius", "Within (km)", h("input", { type: "number", min: 1, max: 500, step: 1, inputmode: "numeric",
+          value: this.getAttribute("radius") || 25, onchange: () => this._refilter() })),
+        checks("goal", "Goal", GOALS, goals),
+        checks("format", "Format", FORMATS, formats),
+        checks("kind", "Kind", KINDS, []),
+        h("div", { class: "field" },
+          field("day", "Day", h("select", { onchange: () => this._refilter() },
+            h("option", { value: "" }, "Any day"),
+            Object.keys(DAYS).map((d) => h("option", { value: d }, DAYS[d])))),
+          h("label", { class: "check", for: "soon" }, E.soon, "Starts within 2 hours"),
+          E.errors.soon),
+        field("sort", "Order", h("select", { onchange: () => this._refilter() },
+          Object.keys(SORTS).map((s) => h("option", { value: s }, SORTS[s])))),
+        field("words", "Words (optional)", h("input", { type: "text", placeholder: "e.g. women, ice, SMART",
+          onchange: () => this._refilter() })),
+        field("tz", "Show times in", h("select", { onchange: () => this._refilter() },
+          zones.map((z) => h("option", { value: z, selected: z === zone }, z === deviceZone() ? `${zoneCity(z)} (this device)` : zoneCity(z)))))));
+      return E.filters;
+    }
+
+    _buildKeysHelp() {
+      const E = this._els;
+      E.keysOn = h("input", { type: "checkbox", id: "keys-on", checked: true });
+      const k = (key) => h("kbd", {}, key);
+      return h("p", { class: "keys", id: "keys-help" },
+        h("label", { for: "keys-on" }, E.keysOn, "Single-key shortcuts:"), " ",
+        k("/"), " place, ", k("j"), " / ", k("k"), " next / previous result, ", k("a"), " add or remove, ",
+        k("h"), " create handout, ", k("Esc"), " leave a text box.");
+    }
+
+    _buildPanel() {
+      const E = this._els;
+      E.count = h("p", { id: "chosen-count" });
+      E.chosen = h("ol", { class: "chosen", "aria-labelledby": "handout-heading" });
+      E.errors.note = h("p", { id: "note-error", class: "error", hidden: true });
+      E.note = h("textarea", { id: "note", maxlength: 500, rows: 3, "aria-describedby": "note-hint note-error" });
+      E.errors.handout = h("p", { class: "error", role: "alert", hidden: true });
+      E.create = h("button", { type: "button", onclick: () => this.createHandout() }, "Create handout");
+      E.made = h("div", { class: "made", hidden: true });
+      E.say = h("p", { class: "sr", role: "status", "aria-live": "polite" });
+      const panel = h("aside", { class: "panel", "aria-labelledby": "handout-heading" },
+        h("h2", { id: "handout-heading" }, "Handout"),
+        E.count, E.chosen,
+        h("label", { for: "note" }, "Note for the client (optional)"),
+        h("p", { id: "note-hint", class: "hint" }, "Up to 500 characters. Nothing that identifies the client."),
+        E.note, E.errors.note,
+        h("div", { class: "actions" }, E.create),
+        E.errors.handout, E.made, E.say);
+      this._renderSelection();
+      return panel;
+    }
+
+    // ---------------------------------------------------------------- place box (ARIA combobox)
+
+    _onPlaceInput() {
+      clearTimeout(this._suggestTimer);
+      const text = this._els.place.value.trim();
+      if (text.length < 2 || /^-?\d+(\.\d+)?\s*,/.test(text)) { this._closeList(); return; }
+      this._suggestTimer = setTimeout(() => this._suggest(text), DEBOUNCE_MS);
+    }
+
+    async _suggest(text) {
+      if (this._suggestAbort) this._suggestAbort.abort();
+      const control = (this._suggestAbort = new AbortController());
+      let items = [];
+      try {
+        const data = await this._request("/v1/places", { params: { q: text, limit: 8 }, signal: control.signal });
+        items = ((data && data.items) || []).filter((p) => p && p.label);
+      } catch (e) {
+        items = []; // no gazetteer endpoint: the box still takes whatever is typed
+      }
+      if (control !== this._suggestAbort || this._els.place.value.trim() !== text) return;
+      if (this._shadow.activeElement !== this._els.place) return;
+      this._showList(items);
+    }
+
+    _showList(items) {
+      const E = this._els;
+      this._places = items;
+      this._active = -1;
+      E.list.replaceChildren(...items.map((place, i) => h("li", { id: `place-option-${i}`, role: "option", "aria-selected": "false",
+        onmousedown: (e) => e.preventDefault(), onclick: () => this._choosePlace(place) }, place.label)));
+      E.list.hidden = !items.length;
+      E.place.setAttribute("aria-expanded", String(items.length > 0));
+      E.place.removeAttribute("aria-activedescendant");
+    }
+
+    _closeList() {
+      const E = this._els;
+      if (!E.list) return;
+      clearTimeout(this._suggestTimer);
+      if (this._suggestAbort) { this._suggestAbort.abort(); this._suggestAbort = null; }
+      E.list.hidden = true;
+      E.list.replaceChildren();
+      this._places = [];
+      this._active = -1;
+      E.place.setAttribute("aria-expanded", "false");
+      E.place.removeAttribute("aria-activedescendant");
+    }
+
+    _moveActive(delta) {
+      const options = Array.from(this._els.list.children);
+      if (!options.length) return;
+      let next = this._active + delta;
+      if (next >= options.length) next = 0;
+      if (next < 0) next = options.length - 1;
+      this._active = next;
+      options.forEach((o, i) => o.setAttribute("aria-selected", String(i === this._active)));
+      if (this._active >= 0) {
+        this._els.place.setAttribute("aria-activedescendant", options[this._active].id);
+        options[this._active].scrollIntoView({ block: "nearest" });
+      } else {
+        this._els.place.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    _onPlaceKey(e) {
+      const open = !this._els.list.hidden;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        if (!open) { if (this._els.place.value.trim().length >= 2) this._suggest(this._els.place.value.trim()); return; }
+        e.preventDefault();
+        this._moveActive(e.key === "ArrowDown" ? 1 : -1);
+      } else if (e.key === "Enter" && open && this._active >= 0) {
+        e.preventDefault();
+        this._choosePlace(this._places[this._active]);
+      } else if (e.key === "Escape" && open) {
+        e.preventDefault(); // keeps the shortcut handler from leaving the box as well
+        this._closeList();
+      } else if (e.key === "Tab") {
+        this._closeList();
+      }
+    }
+
+    _choosePlace(place) {
+      this._els.place.value = place.label;
+      this._closeList();
+      this.search();
+    }
+
+    _locate() {
+      this._clearErrors();
+      this._announce("Finding your location…");
+      navigator.geolocation.getCurrentPosition((position) => {
+        // About 100 m: enough for distances, no more precise than that.
+        const { latitude, longitude } = position.coords;
+        this._els.place.value = `${latitude.toFixed(3)},${longitude.toFixed(3)}`;
+        this.search();
+      }, (error) => {
+        this._announce("");
+        this._fieldError("near", error.code === 1 ? "Location permission was refused; type a postcode or suburb instead."
+          : "Your location is not available; type a postcode or suburb instead.");
+      }, { maximumAge: 600000, timeout: 10000 });
+    }
+
+    // ---------------------------------------------------------------- searching
+
+    _refilter() { if (this._els.place.value.trim() || (this._els.words && this._els.words.value.trim())) this.search(); }
+
+    _checked(name) {
+      const box = this._els[name];
+      if (box) return Array.from(box.querySelectorAll("input:checked")).map((i) => i.value);
+      return name === "goal" ? list(this.getAttribute("goals")) : name === "format" ? list(this.getAttribute("formats")) : [];
+    }
+
+    /** The search parameters the widget's controls (or attributes, in compact mode) describe. */
+    query(page = 1) {
+      const E = this._els;
+      const params = {
+        near: E.place.value.trim(),
+        radius_km: E.radius ? E.radius.value.trim() : this.getAttribute("radius") || "",
+        goal: this._checked("goal").join(","),
+        format: this._checked("format").join(","),
+        kind: this._checked("kind").join(","),
+        day: E.day ? E.day.value : "",
+        starts_within: E.soon && E.soon.checked ? String(SOON_MINUTES) : "",
+        q: E.words ? E.words.value.trim() : "",
+        sort: E.sort ? E.sort.value : "best",
+        tz: this._viewerZone(),
+        per_page: String(PER_PAGE),
+        page: String(page),
+      };
+      for (const name of Object.keys(params)) if (params[name] === "") delete params[name];
+      return params;
+    }
+
+    /** Run the search (page 1 replaces the results; later pages add to them). */
+    async search(page = 1) {
+      const E = this._els;
+      this._closeList();
+      this._clearErrors();
+      const params = this.query(page);
+      if (!params.near && !params.q) {
+        this._fieldError("near", "Type a postcode, suburb or address.");
+        return;
+      }
+      this._searched = true;
+      this._emit("linkage:search", { query: params });
+      if (this._searchAbort) this._searchAbort.abort();
+      const control = (this._searchAbort = new AbortController());
+      E.results.setAttribute("aria-busy", "true");
+      if (page === 1) this._announce("Searching…");
+      let data;
+      let programs;
+      try {
+        [data, programs] = await Promise.all([
+          this._request("/v1/search", { params, signal: control.signal }),
+          Promise.race([this._loadPrograms(), new Promise((resolve) => setTimeout(() => resolve(new Map()), 3000))]),
+        ]);
+      } catch (error) {
+        if (control !== this._searchAbort || error.name === "AbortError") return;
+        E.results.removeAttribute("aria-busy");
+        this._announce("");
+        this._showError(error);
+        return;
+      }
+      if (control !== this._searchAbort) return;
+      E.results.removeAttribute("aria-busy");
+      this._programs = programs;
+      const items = Array.isArray(data.items) ? data.items : [];
+      this._page = page;
+      this._total = Number(data.total) || 0;
+      this._near = (data.query && data.query.near && data.query.near.name) || params.near || "";
+      this._zone = (data.query && data.query.tz) || params.tz;
+      const first = this._items.length;
+      this._items = page === 1 ? items : this._items.concat(items);
+      this._renderResults(page === 1 ? 0 : first);
+      const warnings = Array.isArray(data.warnings) ? data.warnings : [];
+      E.warnings.replaceChildren(...warnings.map((w) => h("li", {}, String(w))));
+      E.warnings.hidden = !warnings.length;
+      if (page === 1) this._announce(this._summary());
+      else {
+        this._announce(`${plural(items.length, "more option")} shown, ${this._items.length} of ${this._total}`);
+        const added = E.results.children[first];
+        if (added) added.querySelector("article").focus();
+      }
+      this._emit("linkage:results", { total: this._total, items, page, query: params });
+    }
+
+    _summary() {
+      const where = this._near ? ` near ${this._near}` : "";
+      return `${plural(this._total, "option")}${where}`;
+    }
+
+    _renderResults(from = 0) {
+      const E = this._els;
+      if (from === 0) { E.results.replaceChildren(); this._current = -1; }
+      this._items.slice(from).forEach((item) => E.results.append(h("li", {}, this._renderItem(item))));
+      if (this._searched && !this._items.length) {
+        E.results.append(h("li", { class: "empty" }, "Nothing matched. Try a wider distance, fewer filters, or online options."));
+      }
+      E.hint.hidden = this._searched;
+      const left = this._total - this._items.length;
+      E.more.hidden = left <= 0;
+      E.more.textContent = `Show ${Math.min(left, PER_PAGE)} more (${this._items.length} of ${this._total} shown)`;
+    }
+
+    _renderItem(item) {
+      const full = this.mode === "full";
+      const heading = this._id("result");
+      const formats = Array.isArray(item.formats) ? item.formats : [];
+      const meta = [label(item.kind), item.program, item.approach && label(item.approach),
+        formats.map(label).join(", "), item.cost && label(item.cost)].filter(Boolean).join(" · ");
+      const article = h("article", { class: "result", tabindex: "-1", "aria-labelledby": heading,
+        "data-id": item.id, "data-kind": item.kind || "", "data-goals": (item.goals || []).join(" "),
+        "data-formats": formats.join(" "), "data-distance-km": item.distance_km == null ? "" : item.distance_km },
+      h("h3", { id: heading }, String(item.name || "")),
+      h("p", { class: "meta" }, meta),
+      this._distance(item, formats),
+      this._sessions(item),
+      Array.isArray(item.why) && item.why.length
+        ? h("p", { class: "why" }, h("span", { class: "label" }, "Why it fits: "), item.why.map(String).join(" · ")) : null,
+      this._explainer(item),
+      this._firstVisit(item),
+      this._contact(item),
+      h("p", { class: "source" }, `Source: ${(item.source && item.source.name) || "unknown"}`,
+        item.verified_at ? ` · checked ${item.verified_at}` : ""),
+      full ? h("div", { class: "actions" }, h("button", { type: "button", class: "quiet add", "data-id": item.id,
+        "aria-pressed": String(this._selection.has(item.id)), "aria-describedby": heading,
+        onclick: () => this.toggle(item) }, "Add to handout")) : null);
+      return article;
+    }
+
+    _distance(item, formats) {
+      const remote = formats.filter((f) => f !== "in_person");
+      if (item.distance_km != null && item.distance_km !== "") {
+        const km = Number(item.distance_km);
+        const text = `${km < 10 ? km.toFixed(1) : Math.round(km)} km away`;
+        return h("p", { class: "distance" }, remote.length ? `${text} · also ${remote.map(label).join(", ").toLowerCase()}` : text);
+      }
+      if (remote.length) return h("p", { class: "distance" }, `${remote.map(label).join(" or ")}: no travel needed`);
+      return null;
+    }
+
+    _when(iso, zone) {
+      try {
+        return new Intl.DateTimeFormat(this._locale(), { weekday: "short", day: "numeric", month: "short",
+          hour: "numeric", minute: "2-digit", timeZone: zone }).format(new Date(iso));
+      } catch (e) {
+        return String(iso).slice(0, 16).replace("T", " ");
+      }
+    }
+
+    _time(iso, zone) {
+      try {
+        return new Intl.DateTimeFormat(this._locale(), { hour: "numeric", minute: "2-digit", timeZone: zone }).format(new Date(iso));
+      } catch (e) {
+        return String(iso).slice(11, 16);
+      }
+    }
+
+    _day(iso, zone) {
+      try {
+        return new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(new Date(iso));
+      } catch (e) {
+        return String(iso).slice(0, 10);
+      }
+    }
+
+    _sessions(item) {
+      const sessions = Array.isArray(item.next_sessions) ? item.next_sessions.slice(0, 2) : [];
+      if (!sessions.length) return item.open_24_7 ? h("p", { class: "sessions" }, "Open 24/7") : null;
+      const viewer = this._zone || this._viewerZone();
+      const own = item.timezone;
+      const rows = sessions.map((s) => {
+        const start = s.viewer_start || s.start;
+        const mine = this._when(start, viewer);
+        const theirs = own ? this._when(s.start, own) : mine;
+        const lead = s.in_progress ? `On now, until ${this._time(s.viewer_end || s.end, viewer)}` : mine;
+        // The listing's own clock too, when it reads differently (time alone if the day is the same).
+        let other = "";
+        if (own && theirs !== mine && !s.in_progress) {
+          const sameDay = this._day(start, viewer) === this._day(s.start, own);
+          other = ` (${sameDay ? this._time(s.start, own) : theirs} ${zoneCity(own)} time)`;
+        }
+        return h("li", {}, h("time", { datetime: s.start }, lead), ` ${zoneCity(viewer)} time`, other);
+      });
+      return h("div", { class: "sessions" }, h("span", { class: "label" }, item.open_24_7 ? "Open 24/7. Next sessions:" : "Next sessions:"),
+        h("ul", {}, rows));
+    }
+
+    _explainer(item) {
+      const program = item.program && this._programs && this._programs.get(String(item.program).toLowerCase());
+      if (!program) return null;
+      return h("details", { class: "explainer" }, h("summary", {}, `What is ${item.program}?`), h("p", {}, String(program.explainer)));
+    }
+
+    _firstVisit(item) {
+      const v = item.first_visit || {};
+      const notes = [v.can_attend_while_using && "you can come while still using", v.camera_optional && "camera optional",
+        v.no_need_to_speak && "no need to speak"].filter(Boolean);
+      if (!notes.length && !v.what_to_expect) return null;
+      const text = notes.join(" · ").replace(/^./, (c) => c.toUpperCase());
+      return h("p", { class: "first-visit" }, h("span", { class: "label" }, "First visit: "),
+        text, text && v.what_to_expect ? ". " : "", v.what_to_expect ? String(v.what_to_expect) : "");
+    }
+
+    _contact(item) {
+      const loc = item.location;
+      const c = item.contact || {};
+      const parts = [];
+      if (loc) {
+        const place = [loc.address, [loc.locality, loc.state, loc.postcode].filter(Boolean).join(" ")].filter(Boolean).join(", ");
+        if (place) parts.push(h("span", {}, place));
+      }
+      if (c.phone) {
+        const dial = String(c.phone).replace(/[^\d+]/g, "");
+        parts.push(dial ? h("a", { href: `tel:${dial}` }, `Phone ${c.phone}`) : h("span", {}, `Phone ${c.phone}`));
+      }
+      const link = (url, text) => {
+        const href = safeUrl(url);
+        return href ? h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, text, h("span", { class: "sr" }, " (opens in a new tab)")) : null;
+      };
+      parts.push(link(c.website, "Website"), link(c.conference_url, "Join online"), link(c.registration_url, "Register"));
+      const shown = parts.filter(Boolean);
+      if (!shown.length) return null;
+      return h("p", { class: "contact" }, shown.map((p, i) => (i ? [" · ", p] : p)));
+    }
+
+    // ---------------------------------------------------------------- the handout
+
+    /** Add a listing to the handout, or take it off; true when it is now chosen. */
+    toggle(listing) {
+      const chosen = this._selection;
+      let selected;
+      if (chosen.has(listing.id)) {
+        chosen.delete(listing.id);
+        selected = false;
+      } else {
+        if (chosen.size >= MAX_CHOICES) {
+          this._say(`A handout holds at most ${MAX_CHOICES} options; remove one first.`);
+          return false;
+        }
+        chosen.set(listing.id, listing);
+        selected = true;
+      }
+      for (const button of this._shadow.querySelectorAll("button.add")) {
+        button.setAttribute("aria-pressed", String(chosen.has(button.dataset.id)));
+      }
+      if (this._els.made && !this._els.made.hidden) this._els.madeStale.hidden = false;
+      this._renderSelection();
+      this._say(`${selected ? "Added" : "Removed"} ${listing.name}. ${plural(chosen.size, "option")} on the handout.`);
+      this._emit("linkage:select", { listing, selected, selection: this.selection });
+      return selected;
+    }
+
+    clearSelection() {
+      for (const listing of Array.from(this._selection.values())) this.toggle(listing);
+    }
+
+    _renderSelection() {
+      const E = this._els;
+      if (!E.chosen) return;
+      const n = this._selection.size;
+      E.count.textContent = n ? `${n} of ${MAX_CHOICES} chosen.` : `Nothing chosen yet. Add up to ${MAX_CHOICES} options.`;
+      E.chosen.replaceChildren(...Array.from(this._selection.values()).map((listing) => h("li", {},
+        String(listing.name || listing.id), " ",
+        h("button", { type: "button", class: "quiet small", "aria-label": `Remove ${listing.name || listing.id}`,
+          onclick: () => this.toggle(listing) }, "Remove"))));
+      E.chosen.hidden = !n;
+    }
+
+    /** POST the chosen options as a referral and show its link, print button and SMS text. */
+    async createHandout() {
+      const E = this._els;
+      if (!E.create) return;
+      this._clearErrors();
+      if (!this._selection.size) {
+        this._fieldError("handout", "Add at least one option to the handout first.");
+        return;
+      }
+      const goals = this._checked("goal").filter((g) => GOALS.includes(g));
+      const body = { listing_ids: this.selection };
+      if (goals.length === 1) body.goal = goals[0];
+      const note = E.note.value.trim();
+      if (note) body.note = note;
+      E.create.disabled = true;
+      this._say("Creating the handout…");
+      let data;
+      try {
+        data = await this._request("/v1/referrals", { method: "POST", body });
+      } catch (error) {
+        this._say("");
+        this._fieldError(error.parameter === "note" ? "note" : "handout", error.message);
+        return;
+      } finally {
+        E.create.disabled = false;
+      }
+      this._showHandout(data);
+    }
+
+    _showHandout(data) {
+      const E = this._els;
+      const url = safeUrl(data.url) || "";
+      const code = String(data.code || "");
+      const heading = h("h3", { tabindex: "-1", id: "made-heading" }, `Handout ready: ${code}`);
+      E.sms = h("textarea", { id: "sms", readonly: true, rows: 4 });
+      E.madeStale = h("p", { class: "warnings", hidden: true }, "The choice has changed since; create the handout again to include it.");
+      const copy = h("button", { type: "button", class: "quiet", onclick: () => this._copySms(copy) }, "Copy text");
+      const expires = data.expires_at ? new Date(data.expires_at) : null;
+      const warnings = Array.isArray(data.warnings) ? data.warnings : [];
+      const suggestions = Array.isArray(data.suggestions) ? data.suggestions.filter((s) => s && s.id) : [];
+      E.made.replaceChildren(heading, E.madeStale,
+        h("p", {}, "Link: ", url ? h("a", { class: "url", href: url, target: "_blank", rel: "noopener" }, url) : "(none)"),
+        h("p", { class: "hint" }, "The handout page has a QR code to scan and prints on one page.",
+          expires && !isNaN(expires) ? ` It expires on ${expires.toLocaleDateString(this._locale(), { day: "numeric", month: "long", year: "numeric" })}.` : ""),
+        h("div", { class: "actions" },
+          url ? h("a", { href: url, target: "_blank", rel: "noopener" }, "Open handout (QR code)") : null,
+          h("button", { type: "button", onclick: () => url && window.open(url, "_blank", "noopener") }, "Print…")),
+        h("label", { for: "sms" }, "Text message (SMS)"), E.sms,
+        h("div", { class: "actions" }, copy),
+        warnings.length ? h("ul", { class: "warnings" }, warnings.map((w) => h("li", {}, String(w)))) : null,
+        suggestions.length ? h("div", { class: "suggestions" },
+          h("p", { class: "label" }, "To widen the choice, consider:"),
+          h("ul", {}, suggestions.map((s) => h("li", {}, String(s.name || s.id),
+            Array.isArray(s.why) && s.why.length ? ` (${s.why.map(String).join(", ")})` : "", " ",
+            h("button", { type: "button", class: "quiet small add", "data-id": s.id, "aria-pressed": String(this._selection.has(s.id)),
+              "aria-label": `Add ${s.name || s.id} to the handout`, onclick: () => this.toggle(this._items.find((i) => i.id === s.id) || { id: s.id, name: s.name }) }, "Add"))))) : null);
+      E.made.hidden = false;
+      heading.focus();
+      this._say(`Handout ready: ${code}.`);
+      this._loadSms(code, url);
+    }
+
+    async _loadSms(code, url) {
+      const E = this._els;
+      const sms = E.sms;
+      const sources = [`/r/${encodeURIComponent(code)}.txt`];
+      if (url) sources.push(`${url}.txt`);
+      for (const source of sources) {
+        try {
+          const text = await this._request(source, { text: true });
+          if (E.sms === sms) sms.value = text;
+          return;
+        } catch (e) { /* try the next place */ }
+      }
+      if (E.sms === sms) sms.value = url ? `Options to try: ${url}` : "";
+    }
+
+    async _copySms(button) {
+      try {
+        await navigator.clipboard.writeText(this._els.sms.value);
+        this._say("Text copied.");
+      } catch (e) {
+        this._els.sms.select();
+        this._say("Select the text and copy it.");
+      }
+      button.focus();
+    }
+
+    // ---------------------------------------------------------------- messages and errors
+
+    _announce(text) { this._els.status.textContent = text; }
+
+    _say(text) { (this._els.say || this._els.status).textContent = text; }
+
+    _clearErrors() {
+      const E = this._els;
+      for (const el of Object.values(E.errors || {})) { el.textContent = ""; el.hidden = true; }
+      for (const el of this._shadow.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+      E.error.hidden = true;
+      E.error.textContent = "";
+    }
+
+    _fieldError(name, message) {
+      const E = this._els;
+      const target = E.errors[name];
+      if (!target) { E.error.textContent = message; E.error.hidden = false; return; }
+      target.textContent = message;
+      target.hidden = false;
+      if (E.filters && E.filters.contains(target)) E.filters.open = true;
+      const control = name === "near" ? E.place : E[name];
+      if (control && control.tagName !== "FIELDSET") control.setAttribute("aria-invalid", "true");
+      // A message beside a control is not a live region itself: say it once, politely.
+      if (target.getAttribute("role") !== "alert") this._say(message);
+    }
+
+    _showError(error) {
+      const name = CONTROL_FOR[error.parameter];
+      if (name && this._els.errors[name]) this._fieldError(name, error.message);
+      else this._fieldError("", error.name === "TypeError" ? "The directory could not be reached; please try again." : error.message);
+    }
+
+    // ---------------------------------------------------------------- keyboard shortcuts (full mode)
+
+    _onDocumentKey(e) {
+      if (this.mode !== "full" || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (this._els.keysOn && !this._els.keysOn.checked && e.key !== "Escape") return;
+      const path = e.composedPath();
+      const target = path[0];
+      if (!path.includes(this)) {
+        // From outside, only when nothing else has focus, and only for the first full widget.
+        const idle = target === document.body || target === document.documentElement || target === document;
+        if (!idle || document.querySelector(`${TAG}[mode="full"]`) !== this) return;
+      }
+      const typing = isTyping(target);
+      if (e.key === "Escape") {
+        if (typing && path.includes(this)) { e.preventDefault(); this._focusCurrent(); }
+        return;
+      }
+      if (typing) return;
+      if (e.key === "/") this._els.place.focus();
+      else if (e.key === "j") this._step(1);
+      else if (e.key === "k") this._step(-1);
+      else if (e.key === "a") this._toggleCurrent();
+      else if (e.key === "h") this.createHandout();
+      else return;
+      e.preventDefault();
+    }
+
+    _articles() { return Array.from(this._shadow.querySelectorAll("article.result")); }
+
+    _focusedIndex() {
+      const active = this._shadow.activeElement;
+      const article = active && active.closest ? active.closest("article.result") : null;
+      const index = article ? this._articles().indexOf(article) : -1;
+      return index >= 0 ? index : this._current;
+    }
+
+    _focusCurrent() {
+      const articles = this._articles();
+      if (this._current >= 0 && articles[this._current]) articles[this._current].focus();
+      else this._els.resultsHeading.focus();
+    }
+
+    _step(delta) {
+      const articles = this._articles();
+      if (!articles.length) { this._say("No results yet: press / and type a place."); return; }
+      const from = this._focusedIndex();
+      const next = from < 0 ? (delta > 0 ? 0 : articles.length - 1) : Math.min(articles.length - 1, Math.max(0, from + delta));
+      this._current = next;
+      articles[next].focus();
+    }
+
+    _toggleCurrent() {
+      const index = this._focusedIndex();
+      const article = this._articles()[index];
+      if (!article) { this._say("Move to a result first (j / k)."); return; }
+      const item = this._items.find((i) => i.id === article.dataset.id);
+      if (item) this.toggle(item);
+    }
+  }
+
+  customElements.define(TAG, LinkageSearch);
+})();
