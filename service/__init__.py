@@ -102,6 +102,9 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         referrals=referrals if referrals is not None else make_referral_store(settings, backend),
     )
     logging.basicConfig(level=logging.INFO)
+    # The engine clients log every request at INFO: noise, and a cost on every search.
+    for name in ("opensearch", "elastic_transport.transport"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
