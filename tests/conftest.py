@@ -16,6 +16,8 @@ from service.geocode import OfflineGazetteer
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo" / "listings.json"
 GAZETTEER = ROOT / "data" / "gazetteer"
+# The real feeds: ../shared/realdata beside the repository, or LINKAGE_REALDATA.
+REALDATA = Path(os.environ.get("LINKAGE_REALDATA") or ROOT.parent / "shared" / "realdata")
 # A Thursday evening in Sydney (AEDT), so "soon" and "open now" have something to find.
 FIXED_NOW = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 

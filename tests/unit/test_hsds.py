@@ -15,7 +15,7 @@ from indexers.sources.hsds import STANCE_FIELDS, read_hsds
 from service import vocab
 from service.schemas import load_listing
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+from tests.conftest import REALDATA  # noqa: E402  (../shared/realdata, or LINKAGE_REALDATA)
 HSDS = REALDATA / "hsds"
 MIAMI_OPTIONS = ReadOptions("Open211 Miami", timezone="America/New_York", country="US")
 EXAMPLE_OPTIONS = ReadOptions("HSDS example", timezone="Europe/London", country="GB")

@@ -7,7 +7,6 @@ import json
 import math
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +28,7 @@ from service.programs import Stance, stance_for
 from service.schemas import load_listing
 from tests.conftest import DEMO
 
-REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+from tests.conftest import REALDATA  # noqa: E402  (../shared/realdata, or LINKAGE_REALDATA)
 TIMEZONE_REASON = "no time zone: the meeting has none and the feed has none configured (--timezone)"
 STANCE_FIELDS = ("approach", "goals", "substances", "facilitation", "audiences")
 # Programs the stance table does not know (Eating Disorders Anonymous) still need stance
