@@ -23,6 +23,19 @@ from marshmallow import (
 from . import vocab
 from .models import Contact, FirstVisit, Listing, Location, Session, Source
 
+# Field lengths, in one place: the schema enforces them and feed readers cut text to them.
+MAX_NAME = 200
+MAX_DESCRIPTION = 2000
+MAX_ADDRESS = 300
+MAX_LOCALITY = 120
+MAX_STATE = 40
+MAX_POSTCODE = 12
+MAX_PHONE = 40
+MAX_CONFERENCE_PHONE = 120
+MAX_SESSIONS = 60
+MAX_LANGUAGES = 20
+MAX_ID_PART = 120
+
 # Control characters other than tab and newline never belong in listing text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -62,10 +75,10 @@ class LocationSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    address = _optional(CleanString, max_length=300)
-    locality = _optional(CleanString, max_length=120)
-    state = _optional(CleanString, max_length=40)
-    postcode = _optional(CleanString, max_length=12)
+    address = _optional(CleanString, max_length=MAX_ADDRESS)
+    locality = _optional(CleanString, max_length=MAX_LOCALITY)
+    state = _optional(CleanString, max_length=MAX_STATE)
+    postcode = _optional(CleanString, max_length=MAX_POSTCODE)
     country = fields.String(load_default="AU", validate=validate.Regexp(r"^[A-Z]{2}$"))
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
     lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
@@ -109,11 +122,11 @@ class ContactSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    phone = _optional(CleanString, max_length=40)
+    phone = _optional(CleanString, max_length=MAX_PHONE)
     email = _optional(fields.Email)
     website = _optional(fields.URL, schemes={"http", "https"})
     conference_url = _optional(fields.URL, schemes={"http", "https"})
-    conference_phone = _optional(CleanString, max_length=120)
+    conference_phone = _optional(CleanString, max_length=MAX_CONFERENCE_PHONE)
     registration_url = _optional(fields.URL, schemes={"http", "https"})
 
     @post_load
@@ -143,7 +156,7 @@ class SourceSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = CleanString(required=True, max_length=200)
+    name = CleanString(required=True, max_length=MAX_NAME)
     url = _optional(fields.URL, schemes={"http", "https"})
     licence = _optional(CleanString, max_length=100)
 
@@ -162,13 +175,13 @@ class ListingSchema(Schema):
     id = fields.String(
         required=True,
         validate=validate.Regexp(
-            r"^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:-]{1,120}$",
+            rf"^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:-]{{1,{MAX_ID_PART}}}$",
             error="Must be source:source_id (letters, digits, . _ - :).",
         ),
     )
     kind = fields.String(required=True, validate=validate.OneOf(vocab.KINDS))
     name = CleanString(required=True, max_length=200)
-    description = CleanString(load_default="", max_length=2000)
+    description = CleanString(load_default="", max_length=MAX_DESCRIPTION)
     program = _optional(CleanString, max_length=120)
     approach = fields.String(required=True, validate=validate.OneOf(vocab.APPROACHES))
     goals = _choice_list(vocab.GOALS)
@@ -187,7 +200,7 @@ class ListingSchema(Schema):
     languages = fields.List(
         fields.String(validate=validate.Regexp(_LANGUAGE, error="Must be a language code like en or zh-Hant.")),
         load_default=lambda: ["en"],
-        validate=validate.Length(min=1, max=20),
+        validate=validate.Length(min=1, max=MAX_LANGUAGES),
     )
     location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
     service_area = fields.List(
@@ -197,7 +210,7 @@ class ListingSchema(Schema):
     )
     timezone = fields.String(required=True)
     sessions = fields.List(
-        fields.Nested(SessionSchema), load_default=list, validate=validate.Length(max=60)
+        fields.Nested(SessionSchema), load_default=list, validate=validate.Length(max=MAX_SESSIONS)
     )
     open_24_7 = fields.Boolean(load_default=False)
     contact = fields.Nested(ContactSchema, load_default=lambda: {})

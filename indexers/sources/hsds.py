@@ -72,21 +72,15 @@ from marshmallow import validate as mm_validate
 from service import vocab
 
 from ..records import Problem, ReadOptions, Record, shorten
+from service.schemas import (  # the schema's own limits: never drift from them
+    MAX_ADDRESS, MAX_DESCRIPTION, MAX_ID_PART, MAX_LANGUAGES, MAX_LOCALITY, MAX_NAME, MAX_PHONE, MAX_POSTCODE, MAX_SESSIONS, MAX_STATE,
+)
 
 # The stance fields a feed in this format never states (see indexers.pipeline.complete).
 STANCE_FIELDS = frozenset({"approach", "goals", "substances", "facilitation", "audiences"})
 
 # Lengths the listing schema accepts (service.schemas); longer text is cut, not rejected.
-MAX_NAME = 200
-MAX_DESCRIPTION = 2000
-MAX_ADDRESS = 300
-MAX_LOCALITY = 120
-MAX_STATE = 40
-MAX_POSTCODE = 12
-MAX_PHONE = 40
-MAX_SESSIONS = 60
-MAX_LANGUAGES = 20
-MAX_ID = 120
+MAX_ID = MAX_ID_PART
 
 # csv's default field limit (128 KiB) is process-wide and other code may change it. While this
 # reader parses, it sets its own: generous for real descriptions, yet bounded so one hostile

@@ -34,6 +34,9 @@ from service import vocab
 from service.programs import canonical_program
 
 from ..records import Problem, ReadOptions, Record, shorten
+from service.schemas import (  # the schema's own limits: never drift from them
+    MAX_ADDRESS, MAX_CONFERENCE_PHONE, MAX_DESCRIPTION, MAX_ID_PART, MAX_LOCALITY, MAX_NAME, MAX_PHONE, MAX_POSTCODE, MAX_STATE,
+)
 from .native import FeedError
 
 # --- Type codes ---------------------------------------------------------------------------
@@ -116,15 +119,6 @@ _TIME_12 = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2}))?(?::([0-9]{2}))?\s*([ap])
 DEFAULT_DURATION_MINUTES = 60
 
 # --- Text limits (those of service.schemas.ListingSchema) ---------------------------------
-MAX_NAME = 200
-MAX_DESCRIPTION = 2000
-MAX_ADDRESS = 300
-MAX_LOCALITY = 120
-MAX_STATE = 40
-MAX_POSTCODE = 12
-MAX_PHONE = 40
-MAX_CONFERENCE_PHONE = 60
-MAX_ID_PART = 120
 # Strings are cut to this before HTML parsing: nothing past it can reach a 2000-character
 # description, and parsing a 1 MB string of markup would only cost time.
 _MAX_PARSED = 20 * MAX_DESCRIPTION
