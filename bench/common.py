@@ -70,6 +70,32 @@ class Stats:
         return f"{fmt_ms(self.p50)} / {fmt_ms(self.p95)} / {fmt_ms(self.p99)} ms"
 
 
+def request_timer(client):
+    """A runner timing one whole request through the Flask test client (must answer 200)."""
+
+    def request_one(url):
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200
+        return elapsed
+
+    return request_one
+
+
+def search_timer(backend, queries: dict):
+    """A runner timing `backend.search` plus `ranking.rank_hits` for a pre-parsed query."""
+    from service import ranking
+
+    def search_one(url):
+        query = queries[url]
+        started = time.perf_counter()
+        ranking.rank_hits(backend.search(query).hits, query)
+        return time.perf_counter() - started
+
+    return search_one
+
+
 def percentile(ordered: list[float], p: float) -> float:
     """The p-th percentile of sorted values, interpolating between neighbours."""
     if not ordered:

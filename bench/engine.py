@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 from bench import mix
-from bench.common import (ROOT, RecordingTransport, Stats, app_config, fmt_ms, interleaved_rounds, median,
+from bench.common import (ROOT, RecordingTransport, Stats, app_config, fmt_ms, interleaved_rounds, median, request_timer, search_timer,
                           per_query_ratios, percentile)
 from service import create_app, ranking
 from service.backends.engine import EngineBackend, make_transport
@@ -219,18 +219,8 @@ def _time_layers(url, sqlite_path, urls, geocoder, budget_s, at, load_s, docs) -
         recording_backend.search(queries[u])
         recorded[u] = recorder.take()
 
-    def request_one(u):
-        started = time.perf_counter()
-        response = client.get(u)
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 200
-        return elapsed
-
-    def search_one(u):
-        query = queries[u]
-        started = time.perf_counter()
-        ranking.rank_hits(search_backend.search(query).hits, query)
-        return time.perf_counter() - started
+    request_one = request_timer(client)
+    search_one = search_timer(search_backend, queries)
 
     def raw_one(u):
         started = time.perf_counter()

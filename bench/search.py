@@ -61,7 +61,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import engine, imports, mix, synth
-from bench.common import (OUT, ROOT, Stats, app_config, app_environment, fmt_ms, interleaved_rounds,
+from bench.common import (OUT, ROOT, Stats, app_config, app_environment, fmt_ms, interleaved_rounds, request_timer, search_timer,
                           raw_bulk_copy)
 from service import create_app, ranking
 from service.backends.sqlite import SQLiteBackend
@@ -358,18 +358,8 @@ def time_in_process(path: Path, urls: list[str], geocoder, budget_s: float) -> L
     # One search opens the search layer's connection, so no pass pays for that.
     ranking.rank_hits(backend.search(queries[distinct[0]]).hits, queries[distinct[0]])
 
-    def request_one(url):
-        started = time.perf_counter()
-        response = client.get(url)
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 200
-        return elapsed
-
-    def search_one(url):
-        query = queries[url]
-        started = time.perf_counter()
-        ranking.rank_hits(backend.search(query).hits, query)
-        return time.perf_counter() - started
+    request_one = request_timer(client)
+    search_one = search_timer(backend, queries)
 
     def sqlite_one(url):
         return replay(conn, statements[url])
