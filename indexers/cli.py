@@ -43,11 +43,7 @@ def settings_for(args) -> Settings:
 
 def cache_for(settings: Settings) -> SourceCache:
     """Where each source's last good listings live: beside the SQLite file, or per alias."""
-    if settings.sources_dir:
-        return SourceCache(Path(settings.sources_dir))
-    if settings.backend == "sqlite":
-        return SourceCache(Path(f"{settings.sqlite_path}.sources"))
-    return SourceCache(ROOT / "var" / f"sources-{settings.index}")
+    return SourceCache(settings.sources_directory())
 
 
 def _progress():

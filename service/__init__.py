@@ -80,6 +80,17 @@ def make_geocoder(settings: Settings, for_import: bool = False):
     return make_http_geocoder(settings.geocoder, Path(settings.geocode_cache))
 
 
+def _import_state(settings: Settings) -> dict:
+    """Each source's last import (the source cache's state.json), for /metrics."""
+    import json
+
+    path = settings.sources_directory() / "state.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def create_app(config=None, *, backend=None, geocoder=None, clock=None, referrals=None) -> "Flask":
     """Build the Flask app. `config` is a Settings, a mapping of setting names, or None (environment)."""
     from flask import Flask
@@ -101,7 +112,10 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         clock=clock or utc_now,
         referrals=referrals if referrals is not None else make_referral_store(settings, backend),
     )
+    from .observability import Metrics, configure_logging, install
+
     logging.basicConfig(level=logging.INFO)
+    configure_logging()
     # The engine clients log every request at INFO: noise, and a cost on every search.
     for name in ("opensearch", "elastic_transport.transport"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -127,6 +141,8 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         app.view_functions[endpoint] = limiter.limit(settings.feedback_rate_limit)(app.view_functions[endpoint])
     install_cors(app, KeyCache(app.extensions["linkage"].referrals))
     init_i18n(app)
+    app.extensions["linkage_metrics"] = metrics = Metrics()
+    install(app, metrics, lambda: _import_state(settings))
     register_error_handlers(app)
     register_security_headers(app)
     return app

@@ -30,6 +30,8 @@ class Settings:
     sources_dir: str | None = None
     # Where HTTP geocoders keep answers, so no address is looked up twice.
     geocode_cache: str = str(ROOT / "var" / "geocode-cache.sqlite")
+    # /readyz warns when the index is older than this (hours): feeds have stopped refreshing.
+    max_index_age_hours: str = "48"
     admin_token: str | None = None
     # Referrals live apart from the listings file, which every import replaces.
     referrals_path: str = str(ROOT / "var" / "referrals.sqlite")
@@ -39,6 +41,14 @@ class Settings:
     api_rate_limit: str = "300/minute"
     ratelimit_storage: str = "memory://"
     public_url: str = "http://127.0.0.1:8000"
+
+    def sources_directory(self) -> Path:
+        """Where each source's last good import is kept: beside the SQLite file, or per alias."""
+        if self.sources_dir:
+            return Path(self.sources_dir)
+        if self.backend == "sqlite":
+            return Path(f"{self.sqlite_path}.sources")
+        return ROOT / "var" / f"sources-{self.index}"
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":

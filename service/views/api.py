@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from .. import ranking, render
 from ..backends.base import Matches
@@ -18,7 +18,8 @@ def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
     """params -> backend -> post-search steps; shared by the API and the search page."""
     svc = services()
     query = parse_search(args, svc.geocoder, svc.clock())
-    matches = svc.backend.search(query)
+    with current_app.extensions["linkage_metrics"].backend_seconds.labels("search").time():
+        matches = svc.backend.search(query)
     return query, matches, ranking.rank_hits(matches.hits, query)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint
 
 from .. import render
@@ -26,5 +28,13 @@ def readyz():
     except BackendUnavailable as exc:
         return render.to_json({"status": "unavailable", "reason": str(exc)}, status=503)
     status = "ok" if count > 0 else "empty"
-    return render.to_json({"status": status, **info, "listing_count": count},
-                          status=200 if count > 0 else 503)
+    warnings = []
+    age_seconds = None
+    if info.get("built_at"):
+        age_seconds = int((services().clock() - datetime.fromisoformat(info["built_at"])).total_seconds())
+        limit_hours = float(services().settings.max_index_age_hours)
+        if age_seconds > limit_hours * 3600:
+            warnings.append(f"the index is {age_seconds / 3600:.0f} hours old (over {limit_hours:g}): "
+                            "are the feeds refreshing? (linkage refresh)")
+    return render.to_json({"status": status, **info, "listing_count": count, "index_age_seconds": age_seconds,
+                           "warnings": warnings}, status=200 if count > 0 else 503)

@@ -1,0 +1,135 @@
+"""Telling operators how the service is doing: request ids, JSON logs, Prometheus metrics.
+
+Logs never hold a searched place more precisely than about 1 km: coordinates in `lat`,
+`lon` and `near` are rounded to two decimals before they are written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+
+log = logging.getLogger("linkage.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_COORDINATE = re.compile(r"-?\d{1,3}\.\d+")
+
+
+def round_coordinates(text: str) -> str:
+    """Every decimal number in the text to two places (~1 km for a latitude or longitude)."""
+    return _COORDINATE.sub(lambda m: f"{float(m.group()):.2f}", text)
+
+
+def loggable_query(args) -> dict:
+    """The query string as logs may keep it: coordinates rounded, free text cut short."""
+    kept = {}
+    for key, value in args.items():
+        if key in ("lat", "lon", "near"):
+            value = round_coordinates(value)
+        kept[key] = value[:100]
+    return kept
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class Metrics:
+    """The service's Prometheus series, in a registry of its own (one per app)."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.request_seconds = Histogram(
+            "linkage_request_seconds", "Time to answer a request, by endpoint",
+            ["endpoint", "method", "status"], registry=self.registry,
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.backend_seconds = Histogram(
+            "linkage_backend_seconds", "Time the search backend took, by operation",
+            ["operation"], registry=self.registry,
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        self.listings = Gauge("linkage_listings", "Listings in the index", registry=self.registry)
+        self.index_age = Gauge("linkage_index_age_seconds", "Seconds since the index was built",
+                               registry=self.registry)
+        self.last_import = Gauge("linkage_source_last_success_timestamp_seconds",
+                                 "When each source last imported successfully", ["source"], registry=self.registry)
+        self.import_ok = Gauge("linkage_source_last_result_ok", "1 when a source's last import succeeded",
+                               ["source"], registry=self.registry)
+
+
+def install(app: Flask, metrics: Metrics, import_state) -> None:
+    """Request ids, JSON access logs and /metrics for an app.
+
+    `import_state` returns the source cache's state (see indexers.imports.SourceCache.state).
+    """
+
+    @app.before_request
+    def start():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - getattr(g, "started", time.perf_counter())
+        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.request_seconds.labels(endpoint, request.method, str(response.status_code)).observe(elapsed)
+        log.info("request", extra={"fields": {
+            "request_id": response.headers["X-Request-ID"],
+            "method": request.method,
+            "path": round_coordinates(request.path)[:200],
+            "query": loggable_query(request.args),
+            "status": response.status_code,
+            "duration_ms": round(elapsed * 1000, 2),
+        }})
+        return response
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        """Prometheus metrics (this worker's)."""
+        services = app.extensions["linkage"]
+        try:
+            info = services.backend.info()
+            metrics.listings.set(info.get("listing_count", 0))
+            if info.get("built_at"):
+                built = datetime.fromisoformat(info["built_at"])
+                metrics.index_age.set((services.clock() - built).total_seconds())
+        except Exception:  # a down backend still lets the other series through
+            pass
+        for source, entry in (import_state() or {}).items():
+            if entry.get("last_success"):
+                metrics.last_import.labels(source).set(datetime.fromisoformat(entry["last_success"]).timestamp())
+            metrics.import_ok.labels(source).set(1 if entry.get("last_result") == "ok" else 0)
+        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def configure_logging(level=logging.INFO) -> None:
+    """JSON lines on standard error for our loggers (once per process)."""
+    logger = logging.getLogger("linkage")
+    if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
