@@ -32,6 +32,8 @@ class Settings:
     geocode_cache: str = str(ROOT / "var" / "geocode-cache.sqlite")
     # /readyz warns when the index is older than this (hours): feeds have stopped refreshing.
     max_index_age_hours: str = "48"
+    # Listings last checked longer ago than this are marked stale in results.
+    stale_after_days: str = "180"
     admin_token: str | None = None
     # Referrals live apart from the listings file, which every import replaces.
     referrals_path: str = str(ROOT / "var" / "referrals.sqlite")

@@ -26,9 +26,18 @@ def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:
     }
 
 
-def item_document(hit: RankedHit, viewer_tz: str | None) -> dict:
-    """A listing with what the search adds: distance, next sessions, open now, why."""
+def stale_since(document: dict, stale_before: str | None) -> dict | None:
+    """{"verified_at": date} when a listing was last checked before `stale_before` (ISO date)."""
+    checked = document.get("verified_at") or document.get("updated_at")
+    if stale_before is None or checked is None or checked[:10] >= stale_before:
+        return None
+    return {"verified_at": checked[:10]}
+
+
+def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | None = None) -> dict:
+    """A listing with what the search adds: distance, next sessions, open now, why, staleness."""
     document = dict(hit.document) if hit.document is not None else dump_listing(hit.listing)
+    document["stale"] = stale_since(document, stale_before)
     document["distance_km"] = hit.distance_km
     document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
     document["open_now"] = hit.open_now
@@ -36,7 +45,8 @@ def item_document(hit: RankedHit, viewer_tz: str | None) -> dict:
     return document
 
 
-def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...]) -> dict:
+def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...],
+                    stale_before: str | None = None) -> dict:
     """The body of GET /v1/search."""
     return {
         "query": query_echo(query),
@@ -44,7 +54,7 @@ def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit
         "total": matches.total,
         "page": query.page,
         "per_page": query.per_page,
-        "items": [item_document(hit, query.viewer_tz) for hit in items],
+        "items": [item_document(hit, query.viewer_tz, stale_before) for hit in items],
         "facets": matches.facets,
     }
 

@@ -7,7 +7,7 @@ from flask import Blueprint, request
 from .. import render, vocab
 from ..backends.base import BackendUnavailable
 from ..errors import ApiError
-from . import services
+from . import services, stale_before
 from .api import run_search
 
 blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static")
@@ -49,7 +49,7 @@ def index():
     if args.get("near") or args.get("q"):
         try:
             query, matches, items = run_search(args)
-            result = render.search_document(query, matches, items)
+            result = render.search_document(query, matches, items, stale_before())
         except ApiError as exc:
             error = exc.message
         except BackendUnavailable:

@@ -230,3 +230,15 @@ def test_backend_lists_every_listing_in_id_order(backend, demo_listings):
     listed = list(backend.listings())
     assert [x.id for x in listed] == sorted(x.id for x in demo_listings)
     assert listed == sorted(demo_listings, key=lambda x: x.id)
+
+
+def test_listings_not_checked_for_long_are_marked_stale(client, demo_listings):
+    body = client.get("/v1/search?per_page=50&sort=distance&near=2000").get_json()
+    cutoff = "2026-05-30"  # 180 days before the fixed clock (2026-11-26)
+    for item in body["items"]:
+        checked = item["verified_at"] or item["updated_at"]
+        if checked and checked < cutoff:
+            assert item["stale"] == {"verified_at": checked}
+        else:
+            assert item["stale"] is None
+    assert any(i["stale"] for i in body["items"]) and any(not i["stale"] for i in body["items"])
