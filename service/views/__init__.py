@@ -8,9 +8,9 @@ def services():
     return current_app.extensions["linkage"]
 
 
-def stale_before() -> str:
-    """The date before which a listing's last check counts as stale (LINKAGE_STALE_AFTER_DAYS)."""
+def stale_before(at) -> str:
+    """The date before which a listing's last check counts as stale at the moment `at`
+    (the search's `at`, so an answer depends only on its request)."""
     from datetime import timedelta
 
-    svc = services()
-    return (svc.clock() - timedelta(days=int(svc.settings.stale_after_days))).date().isoformat()
+    return (at - timedelta(days=int(services().settings.stale_after_days))).date().isoformat()

@@ -27,7 +27,7 @@ def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
 def search():
     """Search listings near a place or online, filtered by format, goal and more."""
     query, matches, items = run_search(request.args)
-    return render.to_json(render.search_document(query, matches, items, stale_before()))
+    return render.to_json(render.search_document(query, matches, items, stale_before(query.at)))
 
 
 @blueprint.get("/v1/places")
@@ -91,4 +91,4 @@ def listing(listing_id: str):
     at = parse_at(request.args.get("at"), viewer_tz, svc.clock())
     query = SearchQuery(at=at, viewer_tz=viewer_tz)
     hit = ranking.rank_hit(Hit(listing=found, distance_km=None), query)
-    return render.to_json(render.item_document(hit, viewer_tz, stale_before()))
+    return render.to_json(render.item_document(hit, viewer_tz, stale_before(at)))

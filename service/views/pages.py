@@ -49,7 +49,7 @@ def index():
     if args.get("near") or args.get("q"):
         try:
             query, matches, items = run_search(args)
-            result = render.search_document(query, matches, items, stale_before())
+            result = render.search_document(query, matches, items, stale_before(query.at))
         except ApiError as exc:
             error = exc.message
         except BackendUnavailable:
