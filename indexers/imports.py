@@ -62,7 +62,6 @@ class ImportSummary:
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[Rejection] = field(default_factory=list)
     merged: int = 0
-    loaded_total: int = 0
     load_error: str | None = None
 
     @property
@@ -197,7 +196,6 @@ def import_sources(specs: list[SourceSpec], backend, geocoder, cache: SourceCach
         else:
             combined.extend(x for x in cache.load(name) if x.id not in fresh_ids)
     merged, summary.merged = dedupe(combined)
-    summary.loaded_total = len(merged)
     if dry_run:
         return summary
     try:

@@ -70,11 +70,10 @@ def make_geocoder(settings: Settings, for_import: bool = False):
 
     Searches always resolve `near` offline (fast, private); imports use the configured one.
     """
-    from .geocode import OfflineGazetteer
-
-    offline = OfflineGazetteer(Path(settings.gazetteer_dir))
     if settings.geocoder == "offline" or not for_import:
-        return offline
+        from .geocode import OfflineGazetteer
+
+        return OfflineGazetteer(Path(settings.gazetteer_dir))
     from .geocoders import make_http_geocoder
 
     return make_http_geocoder(settings.geocoder, Path(settings.geocode_cache))

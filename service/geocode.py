@@ -18,7 +18,6 @@ from pathlib import Path
 
 from geopy.location import Location
 
-from . import vocab
 from .models import Place
 from .text import normalise
 
@@ -385,8 +384,3 @@ def _how_to_choose(candidates) -> str:
         if raw.get("country") and raw.get("country") != "AU":
             return f"{raw.get('name')}, {raw['country']}"
     return f"{best.get('name')} {best.get('state') or ''}".strip()
-
-
-def state_zone(state: str | None) -> str | None:
-    """The usual zone of an Australian state code."""
-    return vocab.STATES.get(state or "")

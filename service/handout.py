@@ -35,7 +35,6 @@ class Handout:
     code: str
     display_code: str
     url: str                            # the handout's public URL (for the QR code and SMS)
-    feedback_url: str                   # where the person can say how it went
     created_at: datetime
     expires_at: datetime
     goal: str | None
@@ -69,7 +68,6 @@ def build_handout(referral: Referral, current: dict, now: datetime, public_url: 
         code=referral.code,
         display_code=display_code(referral.code),
         url=f"{base}/r/{display_code(referral.code)}",
-        feedback_url=f"{base}/r/{display_code(referral.code)}#feedback",
         created_at=referral.created_at,
         expires_at=referral.expires_at,
         goal=referral.goal,

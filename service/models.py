@@ -194,14 +194,3 @@ class RankedHit:
     why: tuple[str, ...]
     score: float = 0.0
     document: dict | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class ResultPage:
-    """What a search returns before rendering."""
-
-    query: SearchQuery
-    total: int
-    items: tuple[RankedHit, ...]
-    facets: dict = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()

@@ -160,11 +160,6 @@ def offset_shift_minutes(at: datetime, tz_name: str) -> float:
     return abs((after - before).total_seconds()) / 60.0
 
 
-def weekday_of(at: datetime, tz_name: str) -> str:
-    """The weekday name of `at` in a zone."""
-    return vocab.WEEKDAYS[at.astimezone(zone(tz_name)).weekday()]
-
-
 # A lower bound on `minutes_until` that needs no calendar: the wall-clock distance to the
 # session's next start within a week. The real figure is never smaller by more than this
 # slack (one daylight-saving shift), so a backend may prefilter and order candidates by it.

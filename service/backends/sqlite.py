@@ -72,10 +72,6 @@ CREATE VIRTUAL TABLE fts USING fts5(name, program, description, terms,
 TEXT_CACHE_SIZE = 32
 # Column weights for bm25: a word in the name matters most.
 FTS_WEIGHTS = (4.0, 2.0, 1.0, 1.0)
-FACET_FIELDS = {
-    "format": ("formats", vocab.FORMATS),
-    "goal": ("goals", vocab.GOALS),
-}
 
 
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:

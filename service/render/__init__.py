@@ -75,5 +75,3 @@ def _default(value):
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
-
-RENDERERS = {"json": to_json, "html": to_html}
