@@ -10,7 +10,7 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: run test test-fast bench install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
+.PHONY: run test test-fast bench bench-load audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -67,6 +67,11 @@ test-fast: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(BIN)/python -m bench.search $(BENCH_ARGS)
+
+# Two minutes of mixed load per backend on gunicorn with deploy/gunicorn.conf.py, loopback only.
+bench-load: $(VENV)/.installed-dev
+	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
+	$(BIN)/python -m bench.load $(BENCH_ARGS)
 
 # A node for trying LINKAGE_BACKEND=opensearch by hand (http://127.0.0.1:9201).
 engine-start:
