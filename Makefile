@@ -50,13 +50,24 @@ engine-demo: $(VENV)/.installed
 
 # The engine layer runs on a real OpenSearch node: LINKAGE_SEARCH_URL when set, otherwise
 # one started here from Maven Central and stopped afterwards (even when tests fail).
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev audit
 	@if [ -n "$${LINKAGE_SEARCH_URL:-}" ]; then \
 		LINKAGE_TEST_ENGINE=required $(BIN)/python -m pytest; \
 	else \
 		trap '$(ENGINE)/stop' EXIT; \
 		url=$$($(ENGINE)/start) || exit 1; \
 		LINKAGE_SEARCH_URL=$$url LINKAGE_TEST_ENGINE=required $(BIN)/python -m pytest; \
+	fi
+
+# Known-vulnerable dependencies fail the build: pip-audit asks PyPI's per-release JSON API
+# about every installed package (--strict: one it cannot look up fails too). Where that API
+# does not answer (a network with only a package mirror), it says so loudly and does not run.
+AUDIT_PROBE := https://pypi.org/pypi/pip/24.0/json
+audit: $(VENV)/.installed-dev
+	@if curl -fsS -o /dev/null --max-time 15 $(AUDIT_PROBE); then \
+		$(BIN)/pip-audit --strict --skip-editable --progress-spinner off; \
+	else \
+		echo "pip-audit NOT RUN: PyPI's vulnerability API ($(AUDIT_PROBE)) is not reachable from here (HTTP error or no connection)" >&2; \
 	fi
 
 # The inner loop: everything but the engine and browser layers.

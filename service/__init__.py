@@ -126,10 +126,9 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from .i18n import init_i18n
     from .views import api, health, pages, referrals as referral_views
 
-    app.register_blueprint(api.blueprint)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(pages.blueprint)
-    app.register_blueprint(referral_views.blueprint)
+    from .openapi import install_openapi
+
+    install_openapi(app, (api.blueprint, health.blueprint, pages.blueprint, referral_views.blueprint))
     from .embed import KeyCache, install_cors, rate_limit_key
 
     # One limiter per app (its counts are per app too): the API per embed key or address,

@@ -32,6 +32,9 @@ class CommaList(fields.Field):
     """`a,b,c` -> ("a", "b", "c"), each checked against a vocabulary (after synonyms)."""
 
     def __init__(self, choices, synonyms=None, **kwargs):
+        # How the OpenAPI document describes it: a string, with the values it may list.
+        kwargs.setdefault("metadata", {"type": "string", "example": ",".join(tuple(choices)[:2]),
+                                       "description": "Comma-separated, any of: " + ", ".join(choices)})
         super().__init__(**kwargs)
         self.choices = tuple(choices)
         self.synonyms = synonyms or {}
@@ -56,6 +59,11 @@ class CommaList(fields.Field):
 class LanguageList(fields.Field):
     """`en,vi` -> ("en", "vi"): language codes."""
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {"type": "string", "example": "en,vi",
+                                       "description": "Comma-separated language codes (ISO 639)."})
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         items = tuple(dict.fromkeys(v.strip().lower() for v in str(value).split(",") if v.strip()))
         for item in items:
@@ -76,10 +84,11 @@ class SearchArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    near = fields.String(validate=validate.Length(max=200))
+    near = fields.String(validate=validate.Length(max=200), metadata={
+        "description": "A postcode, suburb or city (e.g. 2000, Fitzroy VIC, Miami, US)."})
     lat = fields.Float(validate=validate.Range(min=-90, max=90, error="lat must be between -90 and 90"))
     lon = fields.Float(validate=validate.Range(min=-180, max=180, error="lon must be between -180 and 180"))
-    radius_km = fields.Float(allow_nan=False)
+    radius_km = fields.Float(allow_nan=False, metadata={"description": "1 to 500 km (default 25); clamped."})
     format = CommaList(vocab.FORMATS, synonyms={"in person": "in_person", "hybrid": "online"})
     goal = CommaList(vocab.QUERY_GOALS)
     substance = CommaList(vocab.SUBSTANCES, synonyms=vocab.SUBSTANCE_SYNONYMS)
@@ -92,10 +101,11 @@ class SearchArgs(Schema):
     starts_within = fields.Integer(
         validate=validate.Range(min=1, max=7 * 24 * 60, error="starts_within must be 1 to 10080 minutes")
     )
-    open_now = Flag()
-    q = fields.String(validate=validate.Length(max=MAX_TEXT))
-    at = fields.String()
-    tz = fields.String()
+    open_now = Flag(metadata={"description": "Only sessions in progress or services open now."})
+    q = fields.String(validate=validate.Length(max=MAX_TEXT), metadata={"description": "Words to match."})
+    at = fields.String(metadata={"description": "Search from this moment (ISO 8601 with an offset, or naive "
+                                              "with tz); default now."})
+    tz = fields.String(metadata={"description": "IANA zone to show session times in as well."})
     sort = fields.String(validate=validate.OneOf(vocab.SORTS))
     page = fields.Integer(validate=validate.Range(min=1, error="page must be 1 or more"))
     per_page = fields.Integer(validate=validate.Range(min=1, error="per_page must be 1 or more"))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 from indexers.load import read_sources
 from service import create_app
@@ -127,3 +130,16 @@ def drop_store(store) -> None:
 def client(app):
     """A Flask test client."""
     return app.test_client()
+
+
+@contextmanager
+def serving(wsgi_app):
+    """A WSGI app on a free loopback port, in a thread, for the block; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

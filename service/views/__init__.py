@@ -14,3 +14,45 @@ def stale_before(at) -> str:
     from datetime import timedelta
 
     return (at - timedelta(days=int(services().settings.stale_after_days))).date().isoformat()
+
+
+# What each documented error status means, for the OpenAPI document.
+ERROR_MEANINGS = {
+    400: "A parameter is malformed or unknown (the error names it).",
+    401: "The admin token is missing or wrong.",
+    403: "Admin endpoints are switched off (no LINKAGE_ADMIN_TOKEN).",
+    404: "Nothing has that id or code (a referral may have expired).",
+    413: "The request body is too large.",
+    422: "The body is well-formed JSON but a field is invalid (the error names it).",
+    429: "Too many requests from this key or address; retry later.",
+    503: "The search backend is unavailable.",
+}
+
+
+def document(blueprint, schema, *, query=None, body=None, errors=(), status=200, content_type=None,
+             description=None):
+    """Describe a view in the OpenAPI document without changing what it does.
+
+    The view still parses its own input; `query` and `body` are the marshmallow schemas it
+    parses with, so the document cannot drift from the validation.
+    """
+    from ..openapi import ErrorSchema
+
+    decorators = [blueprint.alt_response(status, schema=schema, content_type=content_type,
+                                         description=description or "Success", success=True)]
+    decorators += [blueprint.alt_response(code, schema=ErrorSchema, description=ERROR_MEANINGS[code])
+                   for code in errors]
+    manual = {}
+    if query is not None:
+        manual["parameters"] = [{"in": "query", "schema": query}]
+    if body is not None:
+        manual["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if manual:
+        decorators.append(blueprint.doc(**manual))
+
+    def decorate(view):
+        for decorator in decorators:
+            view = decorator(view)
+        return view
+
+    return decorate

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import current_app, request
+from flask_smorest import Blueprint
 
 from .. import ranking, render
 from ..backends.base import Matches
 from ..errors import ApiError
 from ..models import Hit, SearchQuery
-from ..params import parse_at, parse_search, parse_zone
-from . import services, stale_before
+from ..openapi import (ListingArgs, MeetingGuideMeetingSchema, PlacesArgs, PlacesSchema, ProgramsSchema,
+                       ResultItemSchema, SearchResultSchema)
+from ..params import SearchArgs, parse_at, parse_search, parse_zone
+from . import document, services, stale_before
 
-blueprint = Blueprint("api", __name__)
+blueprint = Blueprint("api", __name__, description="Search listings, places and programs.")
 
 
 def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
@@ -24,6 +27,7 @@ def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
 
 
 @blueprint.get("/v1/search")
+@document(blueprint, SearchResultSchema, query=SearchArgs, errors=(400, 429, 503))
 def search():
     """Search listings near a place or online, filtered by format, goal and more."""
     query, matches, items = run_search(request.args)
@@ -31,6 +35,7 @@ def search():
 
 
 @blueprint.get("/v1/places")
+@document(blueprint, PlacesSchema, query=PlacesArgs, errors=(400, 429))
 def places():
     """Place suggestions for a typed prefix (Australian suburbs and postcodes, biggest first)."""
     text = (request.args.get("q") or "").strip()[:80]
@@ -46,6 +51,7 @@ def places():
 
 
 @blueprint.get("/v1/programs")
+@document(blueprint, ProgramsSchema, errors=(429,))
 def program_explainers():
     """Plain-language explainers of the programs, for GPs and community sites."""
     from ..programs import STANCES
@@ -56,6 +62,7 @@ def program_explainers():
 
 
 @blueprint.get("/v1/feeds/meeting-guide.json")
+@document(blueprint, MeetingGuideMeetingSchema(many=True), errors=(429, 503))
 def meeting_guide_feed():
     """Every group, in Meeting Guide format, for TSML UI and other Meeting Guide clients."""
     from flask import Response
@@ -71,6 +78,7 @@ def meeting_guide_feed():
 
 
 @blueprint.get("/v1/schema/listing.json")
+@document(blueprint, {"type": "object"}, content_type="application/schema+json", errors=(429,))
 def listing_schema():
     """The JSON Schema of a listing (the native import format), generated from the schemas."""
     from flask import Response
@@ -81,6 +89,7 @@ def listing_schema():
 
 
 @blueprint.get("/v1/listings/<path:listing_id>")
+@document(blueprint, ResultItemSchema, query=ListingArgs, errors=(400, 404, 429, 503))
 def listing(listing_id: str):
     """One listing with its next sessions (from `at`, shown also in `tz`)."""
     svc = services()

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint
+from flask_smorest import Blueprint
 
 from .. import render
 from ..backends.base import BackendUnavailable
-from . import services
+from ..openapi import HealthSchema, ReadinessSchema
+from . import document, services
 
-blueprint = Blueprint("health", __name__)
+blueprint = Blueprint("health", __name__, description="Liveness and readiness.")
 
 
 @blueprint.get("/healthz")
+@document(blueprint, HealthSchema)
 def healthz():
     """The process is alive (says nothing about the index)."""
     return render.to_json({"status": "ok"})
 
 
 @blueprint.get("/readyz")
+@document(blueprint, ReadinessSchema, description="Ready: the index holds listings")
+@blueprint.alt_response(503, schema=ReadinessSchema, description="Not ready: backend down or index empty")
 def readyz():
     """The backend answers and holds an index with listings."""
     try:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import request
+from flask_smorest import Blueprint
 
 from .. import render, vocab
 from ..backends.base import BackendUnavailable
 from ..errors import ApiError
-from . import services, stale_before
+from ..params import SearchArgs
+from . import document, services, stale_before
 from .api import run_search
 
-blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static")
+blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static",
+                      description="Pages for people: the search page, the embed guide, the widget.")
+_HTML = {"type": "string"}
 
 
 @blueprint.get("/widget.js")
+@document(blueprint, {"type": "string"}, content_type="text/javascript",
+          description="The <linkage-search> custom element")
 def widget():
     """The embeddable <linkage-search> element (one file, no build step)."""
     from flask import send_from_directory
@@ -26,12 +32,16 @@ def widget():
 
 
 @blueprint.get("/embed")
+@document(blueprint, _HTML, content_type="text/html", description="The embed snippet and a live preview")
 def embed():
     """How to put the finder on another site: the snippet and a live preview."""
     return render.to_html("embed.html", public_url=services().settings.public_url.rstrip("/"))
 
 
 @blueprint.get("/")
+@document(blueprint, _HTML, content_type="text/html", query=SearchArgs, description="The search page")
+@blueprint.alt_response(400, schema=_HTML, content_type="text/html",
+                        description="The search page, saying what was wrong with the place")
 def index():
     """Search form; with a place or text, the results below it."""
     args = {k: v for k, v in request.args.items() if v != ""}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, Response, redirect, request
+from flask import Response, redirect, request
+from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .. import ranking, render, vocab
@@ -13,10 +14,12 @@ from ..handout import build_handout
 from ..models import Place, RankedHit, SearchQuery
 from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, Referral, choice_warning, differs, display_code,
                          expiry, new_code, normalise_code, scrub_note)
+from ..openapi import RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
 from ..schemas import dump_listing
-from . import services
+from . import document, services
 
-blueprint = Blueprint("referrals", __name__)
+blueprint = Blueprint("referrals", __name__, description="Referral lists: create, show, print, text, "
+                      "and count anonymous outcomes.")
 
 
 class ReferralRequest(Schema):
@@ -105,6 +108,7 @@ def _suggestions(chosen, lacking: set[str], goal: str | None) -> list[dict]:
 
 
 @blueprint.post("/v1/referrals")
+@document(blueprint, ReferralCreatedSchema, body=ReferralRequest, errors=(400, 413, 422), status=201)
 def create_referral():
     """Freeze the chosen listings into a handout; 201 with its code and URL."""
     svc = services()
@@ -162,6 +166,7 @@ def _handout(code: str, page: bool):
 
 
 @blueprint.get("/v1/referrals/<code>")
+@document(blueprint, ReferralSchema, errors=(404,))
 def get_referral(code: str):
     """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
     handout = _handout(code, page=False)
@@ -188,6 +193,7 @@ def _record_outcome(code_text: str, listing_id: str, outcome: str, page: bool) -
 
 
 @blueprint.post("/v1/referrals/<code>/feedback")
+@document(blueprint, RecordedSchema, body=FeedbackRequest, errors=(400, 404, 413, 422, 429), status=201)
 def feedback(code: str):
     """Count an anonymous outcome for one option (rate-limited per address)."""
     body = _json_body(FeedbackRequest())
@@ -196,6 +202,13 @@ def feedback(code: str):
 
 
 @blueprint.post("/r/<code>/feedback")
+@document(blueprint, None, status=303, description="Recorded; on to the handout's thank-you",
+          errors=(413, 422, 429))
+@blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
+                        description="No handout with that code (a page for people)")
+@blueprint.doc(requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": {"type": "object", "required": ["listing_id", "outcome"], "properties": {
+        "listing_id": {"type": "string"}, "outcome": {"type": "string", "enum": list(OUTCOMES)}}}}}})
 def feedback_form(code: str):
     """The handout's buttons (a plain HTML form): count the outcome, then thank the person."""
     outcome = request.form.get("outcome", "")
@@ -207,6 +220,9 @@ def feedback_form(code: str):
 
 
 @blueprint.get("/r/<code>")
+@document(blueprint, {"type": "string"}, content_type="text/html", description="The printable handout")
+@blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
+                        description="No handout with that code (a page for people)")
 def handout_page(code: str):
     """The printable handout."""
     from ..render.handout import handout_html
@@ -215,6 +231,14 @@ def handout_page(code: str):
 
 
 @blueprint.get("/r/<code>.<fmt>")
+@blueprint.alt_response(200, schema={"type": "string", "format": "binary"}, content_type="application/pdf",
+                        description="fmt=pdf: the handout as PDF", success=True)
+@blueprint.alt_response(200, schema={"type": "string"}, content_type="text/plain",
+                        description="fmt=txt: the handout as a text message")
+@blueprint.alt_response(200, schema={"type": "string"}, content_type="text/calendar",
+                        description="fmt=ics: the sessions as calendar events")
+@blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
+                        description="No handout with that code, or a format other than pdf, txt, ics")
 def handout_file(code: str, fmt: str):
     """The handout as PDF, SMS text or calendar."""
     from ..render import handout as renderers
@@ -247,6 +271,8 @@ def _require_admin() -> None:
 
 
 @blueprint.get("/v1/stats/referrals")
+@document(blueprint, ReferralStatsSchema, errors=(401, 403))
+@blueprint.doc(security=[{"adminToken": []}])
 def referral_stats():
     """Outcome totals by program, format and outcome (admin token required)."""
     from ..referral_store import totals
