@@ -278,9 +278,45 @@ def load_listing(record: dict) -> Listing:
     return LISTING_SCHEMA.load(record)
 
 
+def _dump_plan(schema: Schema) -> tuple:
+    """(field name, converter or None) per field in the schema's order: what marshmallow's
+    dump does for these field types, worked out once instead of on every call."""
+    return tuple((name, _converter(field)) for name, field in schema.fields.items())
+
+
+def _converter(field: fields.Field):
+    """How one field's value becomes JSON-ready data; None when it is used as it is."""
+    if isinstance(field, fields.Nested):
+        plan = _dump_plan(field.schema)
+        return lambda value: None if value is None else _apply_plan(plan, value)
+    if isinstance(field, fields.List):
+        inner = _converter(field.inner)
+        if inner is None:
+            return lambda value: None if value is None else list(value)
+        return lambda value: None if value is None else [inner(item) for item in value]
+    if isinstance(field, fields.Float):
+        return lambda value: None if value is None else float(value)
+    if isinstance(field, (fields.String, fields.Boolean)):
+        return None  # loaded values are already str and bool
+    # A new kind of field must say how it dumps; failing here beats dumping it wrongly.
+    raise TypeError(f"no fast dump for {type(field).__name__} field {field.name!r}")
+
+
+def _apply_plan(plan: tuple, value) -> dict:
+    return {name: getattr(value, name) if convert is None else convert(getattr(value, name))
+            for name, convert in plan}
+
+
+_LISTING_PLAN = _dump_plan(LISTING_SCHEMA)
+
+
 def dump_listing(listing: Listing) -> dict:
-    """The listing as plain JSON-ready data, in schema field order."""
-    return LISTING_SCHEMA.dump(listing)
+    """The listing as plain JSON-ready data, in schema field order.
+
+    The same result as `ListingSchema().dump(listing)` (a test holds them equal), about ten
+    times faster: imports dump every listing twice, and marshmallow's dump was a third of it.
+    """
+    return _apply_plan(_LISTING_PLAN, listing)
 
 
 def listing_from_trusted(data: dict) -> Listing:
