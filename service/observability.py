@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 log = logging.getLogger("linkage.access")
 
@@ -55,10 +57,17 @@ class JsonFormatter(logging.Formatter):
 
 
 class Metrics:
-    """The service's Prometheus series, in a registry of its own (one per app)."""
+    """The service's Prometheus series, in a registry of its own (one per app).
+
+    Under gunicorn with deploy/gunicorn.conf.py, PROMETHEUS_MULTIPROC_DIR is set before
+    prometheus_client is imported: every worker then writes its values to files there, and
+    `exposition` adds up all workers' files, so any worker answers /metrics for the whole
+    server. Without the variable (tests, `linkage serve`) the values live in this registry.
+    """
 
     def __init__(self):
         self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.request_seconds = Histogram(
             "linkage_request_seconds", "Time to answer a request, by endpoint",
             ["endpoint", "method", "status"], registry=self.registry,
@@ -67,13 +76,27 @@ class Metrics:
             "linkage_backend_seconds", "Time the search backend took, by operation",
             ["operation"], registry=self.registry,
             buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-        self.listings = Gauge("linkage_listings", "Listings in the index", registry=self.registry)
+        # Gauges are set by whichever worker answers /metrics: across workers, the value
+        # set most recently is the true one (a sum or maximum would count stale workers).
+        self.listings = Gauge("linkage_listings", "Listings in the index", registry=self.registry,
+                              multiprocess_mode="mostrecent")
         self.index_age = Gauge("linkage_index_age_seconds", "Seconds since the index was built",
-                               registry=self.registry)
+                               registry=self.registry, multiprocess_mode="mostrecent")
         self.last_import = Gauge("linkage_source_last_success_timestamp_seconds",
-                                 "When each source last imported successfully", ["source"], registry=self.registry)
+                                 "When each source last imported successfully", ["source"], registry=self.registry,
+                                 multiprocess_mode="mostrecent")
         self.import_ok = Gauge("linkage_source_last_result_ok", "1 when a source's last import succeeded",
-                               ["source"], registry=self.registry)
+                               ["source"], registry=self.registry, multiprocess_mode="mostrecent")
+
+    def exposition(self) -> bytes:
+        """The series in Prometheus' text format: every worker's, or this registry's."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        # A fresh registry per scrape, as prometheus_client asks: the collector reads the
+        # files of live and exited workers alike, so counts never go backwards on a recycle.
+        combined = CollectorRegistry()
+        MultiProcessCollector(combined)
+        return generate_latest(combined)
 
 
 def install(app: Flask, metrics: Metrics, import_state) -> None:
@@ -106,7 +129,7 @@ def install(app: Flask, metrics: Metrics, import_state) -> None:
 
     @app.get("/metrics")
     def metrics_endpoint():
-        """Prometheus metrics (this worker's)."""
+        """Prometheus metrics (all workers' when PROMETHEUS_MULTIPROC_DIR is set)."""
         services = app.extensions["linkage"]
         try:
             info = services.backend.info()
@@ -120,7 +143,7 @@ def install(app: Flask, metrics: Metrics, import_state) -> None:
             if entry.get("last_success"):
                 metrics.last_import.labels(source).set(datetime.fromisoformat(entry["last_success"]).timestamp())
             metrics.import_ok.labels(source).set(1 if entry.get("last_result") == "ok" else 0)
-        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 
 def configure_logging(level=logging.INFO) -> None:

@@ -1,8 +1,7 @@
-"""Serve the app with gunicorn from Python, so `linkage serve` needs no config file path."""
+"""Serve the app with gunicorn from Python: the production settings (service/gunicorn_conf.py,
+which deploy/gunicorn.conf.py also gives gunicorn), with the address and workers overridden."""
 
 from __future__ import annotations
-
-import os
 
 from gunicorn.app.base import BaseApplication
 
@@ -15,6 +14,11 @@ class LinkageServer(BaseApplication):
         super().__init__()
 
     def load_config(self):
+        from . import gunicorn_conf
+
+        for key, value in vars(gunicorn_conf).items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
         for key, value in self.options.items():
             if value is not None and key in self.cfg.settings:
                 self.cfg.set(key, value)
@@ -25,19 +29,6 @@ class LinkageServer(BaseApplication):
         return create_app()
 
 
-def serve(host: str, port: int, workers: int | None = None, threads: int = 1) -> None:
-    """Run gunicorn on host:port until interrupted."""
-    workers = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
-    LinkageServer(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "preload_app": True,
-            "timeout": 30,
-            "graceful_timeout": 20,
-            "accesslog": "-",
-            # Several servers may run on one machine (tests, benchmarks); none needs the control socket.
-            "control_socket_disable": True,
-        }
-    ).run()
+def serve(host: str, port: int, workers: int | None = None) -> None:
+    """Run gunicorn on host:port until interrupted (workers: WEB_CONCURRENCY, or from the CPUs)."""
+    LinkageServer({"bind": f"{host}:{port}", "workers": workers}).run()

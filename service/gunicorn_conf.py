@@ -1,0 +1,130 @@
+"""gunicorn's production configuration for Linkage.
+
+    gunicorn -c deploy/gunicorn.conf.py            # from the repository or install root
+
+deploy/gunicorn.conf.py, the file deployments name, takes everything from this module, which
+ships inside the package so that `linkage serve` (and `make run`) use the same settings.
+Every setting can be changed from the environment, so the Docker image, the Kubernetes
+Deployment and the systemd unit share this one file:
+
+    WEB_CONCURRENCY            workers (default: usable CPUs + 1, at most MAX_WORKERS)
+    HOST, PORT                 where to listen (default 0.0.0.0:8000)
+    PROMETHEUS_MULTIPROC_DIR   where workers keep their metrics (default: a private
+                               temporary directory, removed when gunicorn exits)
+
+/metrics adds up every worker's series through PROMETHEUS_MULTIPROC_DIR (see
+service/observability.py and deploy/README.md).
+"""
+
+import atexit
+import glob
+import math
+import os
+import shutil
+import tempfile
+
+import gunicorn.config
+
+# Each sync worker holds its own copy of the app, its caches and (with SQLite) the index's
+# columns, so memory grows with workers: past this many, run another instance instead.
+MAX_WORKERS = 8
+
+
+def usable_cpus() -> int:
+    """CPUs this process may use: its affinity mask, lowered by a cgroup v2 CPU quota
+    (a container's CPU limit), which os.cpu_count() does not see."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 CPU limit readable: the affinity mask is the answer
+    return cpus
+
+
+def default_workers() -> int:
+    """One worker per usable CPU plus one, so a core never idles while a worker waits on the
+    index or the engine; capped at MAX_WORKERS."""
+    return min(usable_cpus() + 1, MAX_WORKERS)
+
+
+wsgi_app = "service.wsgi:app"
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
+# Sync workers: searches are CPU-bound Python, and a buffering reverse proxy (nginx, a cloud
+# load balancer, an ingress) in front absorbs slow clients.
+worker_class = "sync"
+
+# Load the app once in the master: a broken configuration fails before any worker starts,
+# and workers share the loaded code's memory pages (copy-on-write).
+preload_app = True
+
+# A request is killed after this long; searches take milliseconds, PDF handouts under a second.
+timeout = 30
+# SIGTERM and HUP give workers this long to finish requests in flight; kept below Docker
+# compose's stop_grace_period (25 s) and Kubernetes' terminationGracePeriodSeconds (30 s).
+graceful_timeout = 20
+# Only threaded or async workers keep connections open; sync workers ignore this. Kept
+# below the usual 60 s idle timeout of load balancers for when the worker class changes.
+keepalive = 5
+
+# Recycle each worker after this many requests (plus up to the jitter, so workers do not all
+# restart at once): memory that caches or fragmentation hold comes back, without downtime.
+max_requests = 5000
+max_requests_jitter = 500
+
+# Access log lines on standard output, the app's JSON logs on standard error.
+accesslog = "-"
+errorlog = "-"
+
+# gunicorn 25.1+ opens a control socket under $HOME by default; the app user's home is not
+# writable in the image, and several servers may share a machine (tests, benchmarks).
+if "control_socket_disable" in {setting.name for setting in gunicorn.config.KNOWN_SETTINGS}:
+    control_socket_disable = True
+
+
+# --- Prometheus metrics shared by all workers -------------------------------------------
+# prometheus_client chooses between in-process and file-backed values when it is first
+# imported, which with preload_app is while the master loads the app, after this file is
+# read: so the variable is set here, before then.
+
+_OWNED_MARKER = "LINKAGE_OWNED_METRICS_DIR"
+
+
+def _remove_owned_dir(path: str, owner_pid: int) -> None:
+    """Delete the metrics directory this master created (forked workers run atexit too)."""
+    if os.getpid() == owner_pid:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # This file is read again on every HUP; the variable, once set, keeps the same directory.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="linkage-metrics-")
+    os.environ[_OWNED_MARKER] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    atexit.register(_remove_owned_dir, os.environ["PROMETHEUS_MULTIPROC_DIR"], os.getpid())
+else:
+    # The master writes its first (empty) values there while preloading the app.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def on_starting(server):
+    """Start the counts from zero: delete what an earlier run left in a given directory.
+
+    Runs once per master start, not on HUP, so a graceful reload keeps the counts.
+    """
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if path == os.environ.get(_OWNED_MARKER):
+        return  # created empty a moment ago
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        # The master's own files, opened while preloading, only hold zeros; its workers
+        # open new files under their own pids.
+        os.remove(stale)
+
+
+def child_exit(server, worker):
+    """A worker is gone: drop its live gauges, keep its counts in the totals."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,8 @@
+"""The WSGI entry point for servers given a module path: `gunicorn service.wsgi:app`.
+
+Settings come from the LINKAGE_* environment (see service/settings.py).
+"""
+
+from . import create_app
+
+app = create_app()
