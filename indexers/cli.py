@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 import tomllib
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from service import make_backend, make_geocoder
 from service.backends.base import BackendUnavailable
 from service.settings import ROOT, Settings
 
+from . import links
 from .imports import ImportSummary, SourceCache, SourceSpec, import_sources
 from .records import ReadOptions
 from .sources import FORMATS
@@ -37,6 +40,7 @@ def settings_for(args) -> Settings:
         "search_url": getattr(args, "search_url", None),
         "max_failed_ratio": getattr(args, "max_failed", None),
         "geocoder": getattr(args, "geocoder", None),
+        "link_checks_path": getattr(args, "link_checks_path", None),
     }
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -223,6 +227,64 @@ def cmd_keys(args) -> int:
     return 0
 
 
+def cmd_check_links(args) -> int:
+    """Check every listing's web links; record the results; print the dead (findings, exit 0)."""
+    from datetime import datetime, timezone
+
+    from service.backends.engine import EngineError
+
+    settings = settings_for(args)
+    try:
+        backend = make_backend(settings)
+        plan = links.plan_checks(backend.listings())
+    except (BackendUnavailable, EngineError, ValueError) as exc:  # ValueError: an unknown LINKAGE_BACKEND
+        print(f"linkage check-links: cannot read the listings: {exc}", file=sys.stderr)
+        return 1
+    try:
+        previous = links.load_checks(settings.link_checks_path)
+    except sqlite3.Error as exc:
+        print(f"linkage check-links: cannot read {settings.link_checks_path}: {exc}", file=sys.stderr)
+        return 1
+    order = links.checking_order(plan, {c.url: c.last_checked_at for c in previous})
+    if args.limit is not None:
+        order = order[:args.limit]
+    progress = None
+    if sys.stderr.isatty():
+        def progress(done: int) -> None:
+            print(f"\rchecked {done:,} of {len(order):,} links", end="", file=sys.stderr, flush=True)
+    results = links.check_urls(order, links.urllib_fetch(links.user_agent_for(settings.public_url)),
+                               concurrency=args.concurrency, per_host=args.per_host, timeout=args.timeout,
+                               progress=progress)
+    if progress:
+        print(file=sys.stderr)
+    try:
+        links.save_checks(settings.link_checks_path,
+                          links.merge_checks(previous, plan, results, datetime.now(timezone.utc)))
+    except (sqlite3.Error, OSError) as exc:
+        print(f"linkage check-links: cannot record results in {settings.link_checks_path}: {exc}", file=sys.stderr)
+        return 1
+    shown = ("dead",) if args.only_dead else ("dead", "unsure")
+    for url in sorted(results):
+        outcome = results[url]
+        if outcome.status in shown:
+            print(f"{outcome.status}  {url}  ({outcome.reason})  listings: {', '.join(plan[url])}")
+    counts = Counter(outcome.status for outcome in results.values())
+    listing_count = len({i for ids in plan.values() for i in ids})
+    print(f"checked {len(results)} of {len(plan)} links from {listing_count} listings: "
+          f"{counts['ok']} ok, {counts['dead']} dead, {counts['unsure']} unsure")
+    return 0
+
+
+def _positive(kind):
+    """An argparse type: a number above zero."""
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
+        return value
+    return parse
+
+
 def _add_target_options(parser) -> None:
     parser.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"),
                         help="where to load (default LINKAGE_BACKEND, else sqlite)")
@@ -288,6 +350,23 @@ def build_parser() -> argparse.ArgumentParser:
         sub_parser.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"))
         sub_parser.add_argument("--search-url")
     keys.set_defaults(func=cmd_keys)
+
+    check = sub.add_parser("check-links", help="check listings' websites and meeting links; record dead ones")
+    check.add_argument("--concurrency", type=_positive(int), default=links.DEFAULT_CONCURRENCY,
+                       help=f"requests in flight at once (default {links.DEFAULT_CONCURRENCY})")
+    check.add_argument("--per-host", type=_positive(int), default=links.DEFAULT_PER_HOST,
+                       help=f"requests in flight to any one host (default {links.DEFAULT_PER_HOST})")
+    check.add_argument("--timeout", type=_positive(float), default=links.DEFAULT_TIMEOUT_S,
+                       help=f"seconds to wait on a server before calling the link unsure "
+                       f"(default {links.DEFAULT_TIMEOUT_S:g})")
+    check.add_argument("--limit", type=_positive(int), metavar="N",
+                       help="check at most N links, those unchecked longest first (trial runs, small cron slots)")
+    check.add_argument("--only-dead", action="store_true", help="list only dead links, not unsure ones")
+    check.add_argument("--link-checks-path", help="the results file (default LINKAGE_LINK_CHECKS_PATH)")
+    check.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"))
+    check.add_argument("--search-url")
+    check.add_argument("--sqlite-path", help="the index to read (default LINKAGE_SQLITE_PATH)")
+    check.set_defaults(func=cmd_check_links)
     return parser
 
 

@@ -37,6 +37,8 @@ class Settings:
     admin_token: str | None = None
     # Referrals live apart from the listings file, which every import replaces.
     referrals_path: str = str(ROOT / "var" / "referrals.sqlite")
+    # What `linkage check-links` found, kept apart from the index so imports do not erase it.
+    link_checks_path: str = str(ROOT / "var" / "link-checks.sqlite")
     # Anonymous feedback is rate-limited per address; a Redis URL shares counts between workers.
     feedback_rate_limit: str = "20/minute"
     # Search and the rest of the API, per embed key (or per address without one).
