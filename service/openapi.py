@@ -59,6 +59,16 @@ class SessionTimeSchema(Schema):
     in_progress = fields.Boolean(required=True)
 
 
+class DeadLinkSchema(Schema):
+    """A link of the listing that `linkage check-links` found gone (404/410, no such host...)."""
+
+    url = fields.String(required=True)
+    reason = fields.String(required=True)
+    http_status = fields.Integer(required=True, allow_none=True)
+    failing_since = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    checked_at = fields.String(required=True, metadata={"format": "date"})
+
+
 class ResultItemSchema(ListingSchema):
     """A listing with what the search adds."""
 
@@ -69,6 +79,8 @@ class ResultItemSchema(ListingSchema):
     open_now = fields.Boolean(required=True)
     why = fields.List(fields.String(), required=True,
                       metadata={"description": "Plain-language reasons this listing matches."})
+    dead_links = fields.List(fields.Nested(DeadLinkSchema), required=True,
+                             metadata={"description": "Links found dead at the last link check."})
 
 
 class PlaceEchoSchema(Schema):

@@ -114,6 +114,7 @@ def app(backend, gazetteer, tmp_path_factory):
     """The app over the demo index with a fixed clock and its own referral store."""
     store = referral_store_for(backend, tmp_path_factory)
     yield create_app({"admin_token": "test-token", "public_url": "https://linkage.example",
+                      "link_checks_path": str(tmp_path_factory.mktemp("links") / "link-checks.sqlite"),
                       "feedback_rate_limit": "1000/minute", "api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer,
                      clock=lambda: FIXED_NOW, referrals=store)
     drop_store(store)

@@ -34,10 +34,13 @@ def stale_since(document: dict, stale_before: str | None) -> dict | None:
     return {"verified_at": checked[:10]}
 
 
-def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | None = None) -> dict:
-    """A listing with what the search adds: distance, next sessions, open now, why, staleness."""
+def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | None = None,
+                  dead_links: tuple[dict, ...] = ()) -> dict:
+    """A listing with what the search adds: distance, next sessions, open now, why, staleness,
+    and the links the last link check found dead."""
     document = dict(hit.document) if hit.document is not None else dump_listing(hit.listing)
     document["stale"] = stale_since(document, stale_before)
+    document["dead_links"] = list(dead_links)
     document["distance_km"] = hit.distance_km
     document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
     document["open_now"] = hit.open_now
@@ -46,17 +49,23 @@ def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | Non
 
 
 def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...],
-                    stale_before: str | None = None) -> dict:
-    """The body of GET /v1/search."""
+                    stale_before: str | None = None, dead_links: dict | None = None) -> dict:
+    """The body of GET /v1/search (`dead_links`: listing id -> its dead links)."""
     return {
         "query": query_echo(query),
         "warnings": list(query.warnings),
         "total": matches.total,
         "page": query.page,
         "per_page": query.per_page,
-        "items": [item_document(hit, query.viewer_tz, stale_before) for hit in items],
+        "items": [item_document(hit, query.viewer_tz, stale_before, (dead_links or {}).get(item_id, ()))
+                  for hit, item_id in zip(items, listing_ids(items))],
         "facets": matches.facets,
     }
+
+
+def listing_ids(items) -> list[str]:
+    """The ids of ranked hits, whether they carry the stored document or the listing."""
+    return [hit.document["id"] if hit.document is not None else hit.listing.id for hit in items]
 
 
 def to_json(data, status: int = 200) -> Response:

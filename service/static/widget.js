@@ -613,7 +613,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._firstVisit(item),
       this._contact(item),
       h("p", { class: "source" }, `Source: ${(item.source && item.source.name) || "unknown"}`,
-        item.verified_at ? ` · checked ${item.verified_at}` : ""),
+        item.verified_at ? ` · checked ${item.verified_at}` : "",
+        item.stale ? h("strong", { class: "stale" }, ` · may be out of date (last checked ${item.stale.verified_at})`) : null),
       full ? h("div", { class: "actions" }, h("button", { type: "button", class: "quiet add", "data-id": item.id,
         "aria-pressed": String(this._selection.has(item.id)), "aria-describedby": heading,
         onclick: () => this.toggle(item) }, "Add to handout")) : null);
@@ -706,9 +707,13 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         const dial = String(c.phone).replace(/[^\d+]/g, "");
         parts.push(dial ? h("a", { href: `tel:${dial}` }, `Phone ${c.phone}`) : h("span", {}, `Phone ${c.phone}`));
       }
+      // Links the service's last link check found gone are still shown, with a warning.
+      const dead = new Map((item.dead_links || []).map((d) => [d.url, d]));
       const link = (url, text) => {
         const href = safeUrl(url);
-        return href ? h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, text, h("span", { class: "sr" }, " (opens in a new tab)")) : null;
+        const gone = dead.get(url);
+        return href ? [h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, text, h("span", { class: "sr" }, " (opens in a new tab)")),
+          gone ? h("strong", { class: "dead-link" }, ` (did not work when checked ${gone.checked_at})`) : null] : null;
       };
       parts.push(link(c.website, "Website"), link(c.conference_url, "Join online"), link(c.registration_url, "Register"));
       const shown = parts.filter(Boolean);

@@ -16,6 +16,17 @@ def stale_before(at) -> str:
     return (at - timedelta(days=int(services().settings.stale_after_days))).date().isoformat()
 
 
+def dead_links_of(listing_ids) -> dict[str, tuple[dict, ...]]:
+    """The links `linkage check-links` last found dead, per listing id, as the API shows them."""
+    from indexers.links import dead_links
+
+    found = dead_links(services().settings.link_checks_path, listing_ids)
+    return {listing_id: tuple({"url": check.url, "reason": check.reason, "http_status": check.http_status,
+                               "failing_since": check.first_failed_at[:10] if check.first_failed_at else None,
+                               "checked_at": check.last_checked_at[:10]} for check in checks)
+            for listing_id, checks in found.items()}
+
+
 # What each documented error status means, for the OpenAPI document.
 ERROR_MEANINGS = {
     400: "A parameter is malformed or unknown (the error names it).",

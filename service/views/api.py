@@ -12,7 +12,7 @@ from ..models import Hit, SearchQuery
 from ..openapi import (ListingArgs, MeetingGuideMeetingSchema, PlacesArgs, PlacesSchema, ProgramsSchema,
                        ResultItemSchema, SearchResultSchema)
 from ..params import SearchArgs, parse_at, parse_search, parse_zone
-from . import document, services, stale_before
+from . import dead_links_of, document, services, stale_before
 
 blueprint = Blueprint("api", __name__, description="Search listings, places and programs.")
 
@@ -31,7 +31,8 @@ def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
 def search():
     """Search listings near a place or online, filtered by format, goal and more."""
     query, matches, items = run_search(request.args)
-    return render.to_json(render.search_document(query, matches, items, stale_before(query.at)))
+    return render.to_json(render.search_document(query, matches, items, stale_before(query.at),
+                                                 dead_links_of(render.listing_ids(items))))
 
 
 @blueprint.get("/v1/places")
@@ -100,4 +101,5 @@ def listing(listing_id: str):
     at = parse_at(request.args.get("at"), viewer_tz, svc.clock())
     query = SearchQuery(at=at, viewer_tz=viewer_tz)
     hit = ranking.rank_hit(Hit(listing=found, distance_km=None), query)
-    return render.to_json(render.item_document(hit, viewer_tz, stale_before(at)))
+    return render.to_json(render.item_document(hit, viewer_tz, stale_before(at),
+                                               dead_links_of([found.id]).get(found.id, ())))

@@ -9,7 +9,7 @@ from .. import render, vocab
 from ..backends.base import BackendUnavailable
 from ..errors import ApiError
 from ..params import SearchArgs
-from . import document, services, stale_before
+from . import dead_links_of, document, services, stale_before
 from .api import run_search
 
 blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static",
@@ -59,7 +59,8 @@ def index():
     if args.get("near") or args.get("q"):
         try:
             query, matches, items = run_search(args)
-            result = render.search_document(query, matches, items, stale_before(query.at))
+            result = render.search_document(query, matches, items, stale_before(query.at),
+                                            dead_links_of(render.listing_ids(items)))
         except ApiError as exc:
             error = exc.message
         except BackendUnavailable:

@@ -16,7 +16,7 @@ from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, Referral, choice_warning
                          expiry, new_code, normalise_code, scrub_note)
 from ..openapi import RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
 from ..schemas import dump_listing
-from . import document, services
+from . import dead_links_of, document, services
 
 blueprint = Blueprint("referrals", __name__, description="Referral lists: create, show, print, text, "
                       "and count anonymous outcomes.")
@@ -170,11 +170,12 @@ def _handout(code: str, page: bool):
 def get_referral(code: str):
     """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
     handout = _handout(code, page=False)
+    dead = dead_links_of(item.listing["id"] for item in handout.items)
     items = []
     for item in handout.items:
         hit = RankedHit(listing=None, distance_km=None, next_sessions=item.next_sessions,
                                 open_now=False, why=item.why, document=item.listing)
-        document = render.item_document(hit, None)
+        document = render.item_document(hit, None, dead_links=dead.get(item.listing["id"], ()))
         document["status"] = item.status
         items.append(document)
     return render.to_json({

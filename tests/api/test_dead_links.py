@@ -1,0 +1,52 @@
+"""Links `linkage check-links` found dead show on the listing wherever it is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexers.links import LinkCheck, save_checks
+from service import create_app
+from tests.conftest import FIXED_NOW
+
+
+@pytest.fixture()
+def checked(tmp_path, sqlite_backend, gazetteer, demo_listings):
+    """An app whose link check found one listing's website gone, and another's fine."""
+    with_sites = [x for x in demo_listings if x.contact.website and x.location is not None]
+    dead_one, fine_one = with_sites[0], with_sites[1]
+    path = tmp_path / "link-checks.sqlite"
+    save_checks(path, [
+        LinkCheck(dead_one.contact.website, (dead_one.id,), "dead", 404, "HTTP 404",
+                  "2026-11-20T02:00:00+00:00", "2026-11-25T02:00:00+00:00"),
+        LinkCheck(fine_one.contact.website, (fine_one.id,), "ok", 200, "HTTP 200", None,
+                  "2026-11-25T02:00:00+00:00"),
+    ])
+    app = create_app({"link_checks_path": str(path), "api_rate_limit": "100000/minute",
+                      "referrals_path": str(tmp_path / "referrals.sqlite")},
+                     backend=sqlite_backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    return app.test_client(), dead_one, fine_one
+
+
+def test_listing_shows_its_dead_link(checked):
+    client, dead_one, fine_one = checked
+    body = client.get(f"/v1/listings/{dead_one.id}").get_json()
+    assert body["dead_links"] == [{"url": dead_one.contact.website, "reason": "HTTP 404", "http_status": 404,
+                                   "failing_since": "2026-11-20", "checked_at": "2026-11-25"}]
+    assert client.get(f"/v1/listings/{fine_one.id}").get_json()["dead_links"] == []
+
+
+def test_search_results_and_page_flag_the_dead_link(checked):
+    client, dead_one, _ = checked
+    location = dead_one.location
+    found = client.get(f"/v1/search?lat={location.lat}&lon={location.lon}&radius_km=1&per_page=50").get_json()
+    by_id = {item["id"]: item for item in found["items"]}
+    assert by_id[dead_one.id]["dead_links"][0]["url"] == dead_one.contact.website
+    assert all(item["dead_links"] == [] for item_id, item in by_id.items() if item_id != dead_one.id)
+    page = client.get(f"/?near={location.lat},{location.lon}&radius_km=1").get_data(as_text=True)
+    assert "did not work when checked on" in page
+
+
+def test_no_check_file_means_no_dead_links(client):
+    """Before any check has run, every listing has an empty list (the file does not exist)."""
+    items = client.get("/v1/search?near=2000").get_json()["items"]
+    assert items and all(item["dead_links"] == [] for item in items)
