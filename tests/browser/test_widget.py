@@ -429,3 +429,25 @@ def test_theme_custom_properties_reach_the_shadow_dom(page, live_server):
     expect(button).to_have_css("border-radius", "0px")
     expect(button).to_have_css("font-family", "serif")
     no_violations(page)
+
+
+def test_dead_links_are_flagged_not_hidden(page, live_server, app, client):
+    """A link the last check found gone stays visible, with when it failed."""
+    from indexers.links import LinkCheck, save_checks
+
+    first = client.get("/v1/search?near=2000").get_json()["items"]
+    listing = next(item for item in first if item["contact"]["website"])
+    save_checks(app.extensions["linkage"].settings.link_checks_path, [
+        LinkCheck(listing["contact"]["website"], (listing["id"],), "dead", 410, "HTTP 410",
+                  "2026-11-20T02:00:00+00:00", "2026-11-25T02:00:00+00:00")])
+    try:
+        widget = open_page(page, live_server)
+        search(widget, "2000")
+        wait_for_results(page, near="2000")
+        article = widget.locator(f'article[data-id="{listing["id"]}"]')
+        expect(article.locator(".contact a", has_text="Website")).to_be_visible()
+        expect(article.locator(".dead-link")).to_have_text(" (did not work when checked 2026-11-25)")
+        expect(widget.locator(".dead-link")).to_have_count(1)
+        no_violations(page)
+    finally:
+        save_checks(app.extensions["linkage"].settings.link_checks_path, [])
