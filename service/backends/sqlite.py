@@ -104,6 +104,12 @@ def fts_expression(text: str) -> str | None:
     return " AND ".join(clauses)
 
 
+# The layout of the index file, kept in its PRAGMA user_version. Bump it whenever SCHEMA or
+# what the reader expects changes, so an older file is refused with a message saying what to do
+# rather than failing a query halfway ("no such column").
+INDEX_FORMAT = 2
+
+
 class SQLiteBackend:
     """Listings in one SQLite file, replaced atomically on load."""
 
@@ -126,6 +132,16 @@ class SQLiteBackend:
         if cached is not None:
             cached.close()
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            found = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise BackendUnavailable(f"index unreadable: {exc}") from exc
+        if found != INDEX_FORMAT:
+            conn.close()
+            raise BackendUnavailable(
+                f"the index {self.path.name} is in format {found}, this version of Linkage reads format "
+                f"{INDEX_FORMAT}: rebuild it with `linkage index` (or `make run`)")
         self._local.conn, self._local.identity = conn, identity
         self._local.columns = None
         self._local.text_cache = OrderedDict()
@@ -171,6 +187,7 @@ class SQLiteBackend:
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
             conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version = {INDEX_FORMAT}")
             conn.execute("CREATE TEMP TABLE points (rid INTEGER PRIMARY KEY, lat REAL, lon REAL)")
             seen: set[str] = set()
             zones: set[str] = set()

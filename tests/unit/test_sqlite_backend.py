@@ -101,3 +101,20 @@ def test_file_is_readable_by_plain_sqlite(tmp_path, demo_listings):
         meta = dict(conn.execute("SELECT key, value FROM meta"))
     assert doc["source"]["name"].startswith("Demo data")
     assert meta["listing_count"] == "5"
+
+
+def test_index_in_an_older_format_is_refused_with_what_to_do(tmp_path, demo_listings):
+    """A file from an older Linkage (another layout) says to rebuild it, not "no such column"."""
+    from service.backends.base import BackendUnavailable
+    from service.backends.sqlite import INDEX_FORMAT
+
+    path = tmp_path / "index.sqlite"
+    backend = SQLiteBackend(path)
+    backend.load(demo_listings[:5])
+    assert backend.count() == 5
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {INDEX_FORMAT - 1}")
+    conn.commit()
+    conn.close()
+    with pytest.raises(BackendUnavailable, match=rf"format {INDEX_FORMAT - 1}, this version of Linkage reads format {INDEX_FORMAT}: rebuild it"):
+        SQLiteBackend(path).count()
