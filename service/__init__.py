@@ -90,6 +90,15 @@ def _import_state(settings: Settings) -> dict:
         return {}
 
 
+def warm_up(app) -> None:
+    """Load now what each worker would otherwise load on its first request (the SQLite index's
+    columns): in a preloading gunicorn master, workers then start ready, recycled ones too,
+    and share those pages instead of each reading its own copy."""
+    warm = getattr(app.extensions["linkage"].backend, "warm", None)
+    if warm is not None:
+        warm()
+
+
 def create_app(config=None, *, backend=None, geocoder=None, clock=None, referrals=None) -> "Flask":
     """Build the Flask app. `config` is a Settings, a mapping of setting names, or None (environment)."""
     from flask import Flask

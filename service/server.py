@@ -24,9 +24,11 @@ class LinkageServer(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        from . import create_app
+        from . import create_app, warm_up
 
-        return create_app()
+        app = create_app()
+        warm_up(app)  # preloaded: in the master, so workers fork from a warm app
+        return app
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:

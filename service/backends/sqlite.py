@@ -109,6 +109,9 @@ def fts_expression(text: str) -> str | None:
 # rather than failing a query halfway ("no such column").
 INDEX_FORMAT = 2
 
+# Connections inherited from a parent process: kept referenced so they are never closed here.
+_INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
+
 
 class SQLiteBackend:
     """Listings in one SQLite file, replaced atomically on load."""
@@ -128,9 +131,25 @@ class SQLiteBackend:
         identity = (stat.st_ino, stat.st_mtime_ns)
         cached = getattr(self._local, "conn", None)
         if cached is not None and self._local.identity == identity:
-            return cached
+            if self._local.pid == os.getpid():
+                return cached
+            # Forked since (a worker of a master that warmed up): a SQLite connection must not
+            # cross a fork, so this process opens its own, but the columns read from the same
+            # file are kept, shared with the master's pages. The inherited connection is left
+            # alone, neither used nor closed.
+            _INHERITED_CONNECTIONS.append(cached)
+            self._local.conn, self._local.pid = self._open(), os.getpid()
+            return self._local.conn
         if cached is not None:
             cached.close()
+        conn = self._open()
+        self._local.conn, self._local.identity, self._local.pid = conn, identity, os.getpid()
+        self._local.columns = None
+        self._local.text_cache = OrderedDict()
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        """A read-only connection, refused when the file is in another format."""
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
         try:
             found = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -142,10 +161,15 @@ class SQLiteBackend:
             raise BackendUnavailable(
                 f"the index {self.path.name} is in format {found}, this version of Linkage reads format "
                 f"{INDEX_FORMAT}: rebuild it with `linkage index` (or `make run`)")
-        self._local.conn, self._local.identity = conn, identity
-        self._local.columns = None
-        self._local.text_cache = OrderedDict()
         return conn
+
+    def warm(self) -> None:
+        """Read the filter columns now (in a preloading master, before workers fork), so
+        workers start ready and share those pages; nothing to do without an index yet."""
+        try:
+            self._columns()
+        except BackendUnavailable:
+            pass
 
     def _columns(self) -> columns.Columns:
         """This file's filter columns as arrays, read once per file and worker."""

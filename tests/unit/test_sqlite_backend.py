@@ -118,3 +118,28 @@ def test_index_in_an_older_format_is_refused_with_what_to_do(tmp_path, demo_list
     conn.close()
     with pytest.raises(BackendUnavailable, match=rf"format {INDEX_FORMAT - 1}, this version of Linkage reads format {INDEX_FORMAT}: rebuild it"):
         SQLiteBackend(path).count()
+
+
+def test_a_forked_worker_keeps_the_warm_columns_but_opens_its_own_connection(tmp_path, demo_listings):
+    """gunicorn's preloading master warms the index, then forks: the child must not use the
+    parent's SQLite connection, and need not read the columns again."""
+    import os
+
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(demo_listings[:30])
+    backend.warm()
+    parent_connection, parent_columns = backend._local.conn, backend._local.columns
+    assert parent_columns is not None
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        ok = (backend.count() == 30 and backend._local.conn is not parent_connection
+              and backend._local.columns is parent_columns)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert backend._local.conn is parent_connection  # the parent carries on with its own
+    assert backend.count() == 30
+
+
+def test_warming_without_an_index_is_harmless(tmp_path):
+    SQLiteBackend(tmp_path / "missing.sqlite").warm()
