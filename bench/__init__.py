@@ -7,8 +7,11 @@ Modules:
 * `bench.mix`    — the query mix, weighted like real searches.
 * `bench.bare`   — the reference app: the same response bytes, precomputed.
 * `bench.search` — the driver: builds the indexes, times searches, drives both servers
-  with wrk, runs the parts below and writes bench/RESULTS.md.
+  with wrk, runs the parts below and writes bench/RESULTS.md (all but bench.load's section).
 * `bench.engine` — OpenSearch beside SQLite, and the API beside the raw engine query.
 * `bench.imports` — Meeting Guide import throughput beside raw writes, and its profile.
-* `bench.common` — percentiles, interleaved passes, the raw SQLite copy, request logs.
+* `bench.load`   — `make bench-load`: the production server under two minutes of mixed
+  load per backend; writes its own section of bench/RESULTS.md.
+* `bench.common` — RESULTS.md sections, percentiles, interleaved passes, the raw SQLite
+  copy, request logs.
 """

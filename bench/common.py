@@ -1,8 +1,9 @@
-"""What every part of the benchmark shares: paths, percentiles, interleaved timing passes,
-the raw SQLite copy, profiles and the engine's request log.
+"""What every part of the benchmark shares: paths, the sections of bench/RESULTS.md,
+wrk's summary line, percentiles, interleaved timing passes, the raw SQLite copy, profiles
+and the engine's request log.
 
-Nothing here measures anything by itself; `bench.search` (the driver), `bench.engine` and
-`bench.imports` do.
+Nothing here measures anything by itself; `bench.search` (the driver), `bench.engine`,
+`bench.imports` and `bench.load` do.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import collections
 import copy
 import dataclasses
 import io
+import json
 import pstats
 import sqlite3
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +47,60 @@ def app_config(**values) -> dict:
 def app_environment() -> dict[str, str]:
     """APP_SETTINGS as LINKAGE_* variables, for servers started in another process."""
     return {f"LINKAGE_{name.upper()}": value for name, value in APP_SETTINGS.items()}
+
+
+# -- bench/RESULTS.md -------------------------------------------------------------------
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+# `make bench-load` (bench.load) writes this section and `make bench` (bench.search) all
+# the rest; each keeps what the other wrote.
+LOAD_SECTION = "## Load test (make bench-load)"
+
+
+def _section_span(lines: list[str], heading: str) -> tuple[int, int] | None:
+    """(first, end) of the lines from `heading` to the next level-2 heading, or None."""
+    try:
+        start = lines.index(heading)
+    except ValueError:
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return start, end
+
+
+def section_of(text: str, heading: str) -> str | None:
+    """The section of markdown `text` under the level-2 `heading` (to the next one), or None."""
+    lines = text.splitlines()
+    span = _section_span(lines, heading)
+    return "\n".join(lines[span[0]:span[1]]).rstrip("\n") if span else None
+
+
+def replace_section(text: str, heading: str, new: str) -> str:
+    """`text` with its section under `heading` replaced by `new` (which starts with that
+    heading), or with `new` appended; everything else as it was."""
+    lines = text.splitlines()
+    span = _section_span(lines, heading)
+    if span is None:
+        return (text.rstrip("\n") + "\n\n" if text.strip() else "") + new.rstrip("\n") + "\n"
+    rest = lines[span[1]:]
+    return "\n".join(lines[:span[0]] + new.rstrip("\n").splitlines() + ([""] + rest if rest else [])) + "\n"
+
+
+# -- wrk ---------------------------------------------------------------------------------
+
+
+def wrk_summary(command: list[str], tag: str, timeout_s: float) -> dict:
+    """Run wrk in ROOT; the JSON its script printed after `tag` (see bench/wrk_report.lua),
+    plus "rate" in requests per second."""
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s,
+                         stdin=subprocess.DEVNULL)
+    if run.returncode != 0:
+        raise RuntimeError(f"wrk failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+    line = next((l for l in run.stdout.splitlines() if l.startswith(tag + " ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no {tag} line:\n{run.stdout}\n{run.stderr}")
+    result = json.loads(line.removeprefix(tag + " "))
+    result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
 
 
 # -- statistics -------------------------------------------------------------------------

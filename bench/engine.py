@@ -13,8 +13,9 @@ query mix, in interleaved passes:
   reference for the engine's search latency.
 
 The node is `LINKAGE_SEARCH_URL` when set, else one started with
-`deploy/search-engine/start` on port ENGINE_PORT and stopped in a `finally`. Indices this
-benchmark made (`linkage-bench*`) are deleted after each part and before the node stops.
+`deploy/search-engine/start` on port ENGINE_PORT and stopped in a `finally` (`Node`, which
+`bench.load` uses too, on its own port and indices). Indices this benchmark made
+(`linkage-bench*`) are deleted after each part and before the node stops.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from service.params import parse_search
 
 ENGINE_PORT = 9221
 ALIAS = "linkage-bench"
-# Every index this benchmark makes starts with this; cleanup deletes only these shapes.
+# Every index this benchmark makes starts with PREFIX; cleanup deletes only the shapes OURS.
 # (The referral indices are made only if a referral is stored, which searches never do.)
+PREFIX = "linkage-bench"
 OURS = re.compile(r"linkage-bench(-import)?-\d{20}|linkage-bench-rawbulk-\d+"
                   r"|linkage-bench-(referrals|referral-outcomes|embed-keys)")
 START = "deploy/search-engine/start"
@@ -53,16 +55,23 @@ TARGET_API_OVER_RAW = 1.25
 
 
 class Node:
-    """An OpenSearch node: LINKAGE_SEARCH_URL, or one started here and always stopped.
+    """An OpenSearch node: LINKAGE_SEARCH_URL, or one started on `port` and stopped on leaving.
 
-    Use as a context manager; `url` is set inside. Leaving deletes this benchmark's
-    indices and, if the node was started here, stops it (also when starting failed).
+    Use as a context manager; `url` is set inside. Leaving deletes the indices named
+    `prefix`... of the shapes `ours` and, if the node was started here, stops it: on a port
+    of its own (the default) also when starting failed; on a port `shared` by runs of one
+    kind, only when `start` did not find a node already up (another run's, used and left
+    running) and succeeded.
     """
 
-    def __init__(self):
+    def __init__(self, port: int = ENGINE_PORT, prefix: str = PREFIX, ours: re.Pattern = OURS,
+                 shared: bool = False):
         self.url: str | None = None
         self.started = False
-        self.env = {**os.environ, "LINKAGE_ENGINE_PORT": str(ENGINE_PORT)}
+        self.env = {**os.environ, "LINKAGE_ENGINE_PORT": str(port)}
+        self.prefix = prefix
+        self.ours = ours
+        self.shared = shared
         self.start_s = 0.0
         self.version: str | None = None
 
@@ -72,16 +81,18 @@ class Node:
             if given:
                 self.url = given.rstrip("/")
             else:
-                self.started = True
+                self.started = not self.shared
                 began = time.perf_counter()
                 run = subprocess.run([START], cwd=ROOT, env=self.env, capture_output=True, text=True,
                                      timeout=START_TIMEOUT_S, stdin=subprocess.DEVNULL)
                 if run.returncode != 0 or not run.stdout.strip():
                     raise RuntimeError(f"{START} failed ({run.returncode}):\n{run.stderr[-3000:]}")
+                if self.shared:
+                    self.started = "already running" not in run.stderr
                 self.url = run.stdout.strip().splitlines()[-1].strip()
                 self.start_s = time.perf_counter() - began
             self.version = bare_client(self.url).info()["version"]["number"]
-            delete_ours(self.url)  # leftovers of a run that was killed
+            self.delete_ours()  # leftovers of a run that was killed
         except BaseException:
             # A with-block's __exit__ does not run when __enter__ raises: clean up here.
             self.__exit__()
@@ -91,12 +102,16 @@ class Node:
     def __exit__(self, *exc) -> None:
         try:
             if self.url:
-                delete_ours(self.url)
+                self.delete_ours()
         except Exception:  # noqa: BLE001 - a node that will not answer is still stopped
             pass
         finally:
             if self.started:
                 self._stop()
+
+    def delete_ours(self) -> list[str]:
+        """Delete the caller's indices on this node; their names."""
+        return delete_ours(self.url, self.prefix, self.ours)
 
     def _stop(self) -> None:
         subprocess.run([STOP], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120,
@@ -110,12 +125,13 @@ def bare_client(url: str, timeout: float = 60.0):
     return OpenSearch(url, timeout=timeout)
 
 
-def delete_ours(url: str) -> list[str]:
-    """Delete this benchmark's indices (and so their aliases) on the node; their names."""
+def delete_ours(url: str, prefix: str = PREFIX, ours: re.Pattern = OURS) -> list[str]:
+    """Delete the indices named `prefix`... of the shapes `ours` (and so their aliases) on
+    the node, by default this benchmark's; their names."""
     client = bare_client(url)
-    found = client.transport.perform_request("GET", "/_cat/indices/linkage-bench*",
+    found = client.transport.perform_request("GET", f"/_cat/indices/{prefix}*",
                                              params={"format": "json", "h": "index"})
-    names = sorted(row["index"] for row in found if OURS.fullmatch(row["index"]))
+    names = sorted(row["index"] for row in found if ours.fullmatch(row["index"]))
     for name in names:
         client.transport.perform_request("DELETE", f"/{name}")
     return names

@@ -4,6 +4,8 @@
 -- MIX_FILE holds one path-and-query per line (bench.search writes it); requests go
 -- through it in order and wrap around, so both servers see the same sequence.
 
+-- The shared summary line, read from next to this script whatever the working directory.
+local report = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "wrk_report.lua")
 local paths = {}
 local index = 0
 
@@ -23,17 +25,8 @@ function request()
   return wrk.format("GET", paths[index])
 end
 
--- One machine-readable line, so bench.search need not parse wrk's human summary.
--- errors.status counts responses with status >= 400 (wrk's "Non-2xx or 3xx").
+-- One machine-readable line (BENCH_JSON {...}), so bench.search need not parse wrk's
+-- human summary.
 function done(summary, latency, requests)
-  io.write(string.format(
-    'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,'
-    .. '"errors_connect":%d,"errors_read":%d,"errors_write":%d,'
-    .. '"errors_status":%d,"errors_timeout":%d,'
-    .. '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
-    summary.requests, summary.duration, summary.bytes,
-    summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.status, summary.errors.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, latency.mean))
+  report("BENCH_JSON", summary, latency)
 end

@@ -25,6 +25,8 @@ Then once, import (`bench.imports`): a 100,000-meeting Meeting Guide feed throug
 `_bulk` of the same documents, with a cProfile of where the time goes.
 
 Every figure is printed beside its reference, as a ratio, with the machine it ran on.
+A full run rewrites all of bench/RESULTS.md but the "Load test (make bench-load)"
+section, which is `bench.load`'s and stays as it was.
 Load is bounded: fixed wrk durations, a fixed number of in-process rounds under a time
 budget; every server, and the OpenSearch node when the benchmark started it, is stopped
 in a `finally`.
@@ -61,14 +63,14 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import engine, imports, mix, synth
-from bench.common import (OUT, ROOT, Stats, app_config, app_environment, fmt_ms, interleaved_rounds, request_timer, search_timer,
-                          raw_bulk_copy)
+from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, Stats, app_config, app_environment, fmt_ms,
+                          interleaved_rounds, raw_bulk_copy, replace_section, request_timer, search_timer,
+                          section_of, wrk_summary)
 from service import create_app, ranking
 from service.backends.sqlite import SQLiteBackend
 from service.geocode import OfflineGazetteer
 from service.params import parse_search
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 GAZETTEER = ROOT / "data" / "gazetteer"
 # Paths handed to child processes are relative to ROOT (their working directory), so
 # no machine path ends up in a command line we print or a file we write.
@@ -426,8 +428,12 @@ class Server:
     """gunicorn serving one app on 127.0.0.1, in its own process group, always stopped.
 
     Both apps get exactly the same options (GUNICORN_OPTIONS); neither logs requests,
-    so the comparison is between the apps, not the logging.
+    so the comparison is between the apps, not the logging. A subclass may run another
+    `command` and keep its output elsewhere (`spawn`, `log_tail`); starting, waiting for
+    /healthz and stopping are the same for every server.
     """
+
+    READY_TIMEOUT_S = 60.0
 
     def __init__(self, app_spec: str, env: dict[str, str]):
         self.app_spec = app_spec
@@ -453,20 +459,33 @@ class Server:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self, ready_timeout_s: float = 60.0) -> None:
-        """Start gunicorn and wait until /healthz answers (or fail with its stderr)."""
-        command = [sys.executable, "-m", "gunicorn", *GUNICORN_OPTIONS,
-                   "--bind", f"127.0.0.1:{self.port}", self.app_spec]
+    def command(self) -> list[str]:
+        """The gunicorn command line (the port is this server's free one)."""
+        return [sys.executable, "-m", "gunicorn", *GUNICORN_OPTIONS,
+                "--bind", f"127.0.0.1:{self.port}", self.app_spec]
+
+    def popen(self, command: list[str], **output) -> subprocess.Popen:
+        """`command` started in ROOT with this server's environment; `output` says where
+        its stdout and stderr go."""
         # A new session makes the master and its workers one process group we own,
         # so stop() can end exactly them.
-        self.proc = subprocess.Popen(command, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
-        threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.monotonic() + ready_timeout_s
+        return subprocess.Popen(command, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                                start_new_session=True, **output)
+
+    def spawn(self, command: list[str]) -> subprocess.Popen:
+        """Start `command`, its stderr's last lines kept for `log_tail`."""
+        proc = self.popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        threading.Thread(target=self._drain, args=(proc,), daemon=True).start()
+        return proc
+
+    def start(self) -> None:
+        """Start gunicorn and wait until /healthz answers (or fail with the tail of its output)."""
+        self.proc = self.spawn(self.command())
+        deadline = time.monotonic() + self.READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn for {self.app_spec} exited:\n" + "".join(self.stderr_tail))
+                raise RuntimeError(f"gunicorn for {self.app_spec} exited ({self.proc.returncode}):\n"
+                                   + self.log_tail())
             try:
                 with urllib.request.urlopen(self.base + "/healthz", timeout=2) as response:
                     if response.status == 200:
@@ -474,10 +493,15 @@ class Server:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"gunicorn for {self.app_spec} not ready in {ready_timeout_s:.0f} s")
+        raise RuntimeError(f"gunicorn for {self.app_spec} not ready in {self.READY_TIMEOUT_S:.0f} s:\n"
+                           + self.log_tail())
 
-    def _drain(self) -> None:
-        for line in self.proc.stderr:
+    def log_tail(self) -> str:
+        """The last lines gunicorn and the app wrote to stderr."""
+        return "".join(self.stderr_tail)
+
+    def _drain(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
             self.stderr_tail.append(line)
 
     def stop(self) -> None:
@@ -507,15 +531,7 @@ def run_wrk(port: int, duration_s: int) -> dict:
     command = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{duration_s}s",
                "--timeout", f"{WRK_TIMEOUT_S}s", "--latency", "-s", LUA_SCRIPT,
                f"http://127.0.0.1:{port}", "--", MIX_FILE]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                         timeout=duration_s + WRK_TIMEOUT_S + 30)
-    if run.returncode != 0:
-        raise RuntimeError(f"wrk failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
-    line = next((l for l in run.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no BENCH_JSON line:\n{run.stdout}\n{run.stderr}")
-    result = json.loads(line.removeprefix("BENCH_JSON "))
-    result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
+    result = wrk_summary(command, "BENCH_JSON", duration_s + WRK_TIMEOUT_S + 30)
     result["socket_errors"] = sum(result[k] for k in ("errors_connect", "errors_read",
                                                        "errors_write", "errors_timeout"))
     return result
@@ -642,7 +658,7 @@ def all_verdicts(run: dict) -> list[str]:
 
 def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
                    elapsed_s: float, args, command: str) -> str:
-    """The whole of bench/RESULTS.md (or of a partial run's file)."""
+    """All of bench/RESULTS.md but the load test's section (or a partial run's file)."""
     classes = collections.Counter(mix.url_class(u) for u in urls)
     places = collections.Counter(mix.url_args(u)["near"] for u in urls)
     node = run["node"]
@@ -971,6 +987,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + "\n".join(all_verdicts(run)))
     if not args.no_write:
         target = RESULTS if parts == PARTS else OUT / f"RESULTS-{'-'.join(parts)}.md"
+        if target == RESULTS and RESULTS.exists():
+            # The load test's section is bench.load's to rewrite: carried over as it is.
+            kept = section_of(RESULTS.read_text(encoding="utf-8"), LOAD_SECTION)
+            if kept:
+                text = replace_section(text, LOAD_SECTION, kept)
         target.write_text(text, encoding="utf-8")
         print(f"\nWrote {target.relative_to(ROOT)} ({elapsed:.0f} s in all).")
     for problem in failed:
