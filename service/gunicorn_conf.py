@@ -61,6 +61,13 @@ worker_class = "sync"
 # and workers share the loaded code's memory pages (copy-on-write).
 preload_app = True
 
+# Request size limits before the app sees anything (the app itself refuses bodies over 64 KB):
+# a request line of at most 4 KB (the longest search URL is well under 2 KB), at most 50
+# headers of at most 8 KB each. gunicorn answers larger ones itself (414, or 400 for headers).
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+
 # A request is killed after this long; searches take milliseconds, PDF handouts under a second.
 timeout = 30
 # SIGTERM and HUP give workers this long to finish requests in flight; kept below Docker

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
@@ -376,6 +377,10 @@ def test_gunicorn_workers_report_metrics_for_the_whole_server(sqlite_backend, tm
         for body in bodies:
             assert request_count(body, "/v1/search") == sent
             assert gauge(body, "linkage_listings") == sqlite_backend.count()
+        # Size limits before the app: gunicorn refuses an over-long request line itself.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(f"{base}/v1/search?q={'x' * 5000}")
+        assert refused.value.code == 414  # URI Too Long
     finally:
         if server.poll() is None:
             server.terminate()
