@@ -111,6 +111,13 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         settings = Settings.from_mapping(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    hops = int(settings.proxy_hops)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Trust exactly this many proxies' X-Forwarded-For and -Proto: the client's address
+        # (for rate limits) and https (for HSTS), and nothing a client could forge beyond them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.json.ensure_ascii = False
     backend = backend if backend is not None else make_backend(settings)
     app.extensions["linkage"] = Services(

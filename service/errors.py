@@ -92,6 +92,10 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Answers that are data, not documents (PDF handouts are left to the browser's viewer).
+DATA_TYPES = frozenset({"application/json", "application/schema+json", "text/plain", "text/calendar"})
+
+
 def register_security_headers(app: Flask) -> None:
     """Standard headers on every response; a CSP on every page."""
 
@@ -102,4 +106,9 @@ def register_security_headers(app: Flask) -> None:
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        elif response.mimetype in DATA_TYPES:
+            # A JSON or text answer opened in a browser runs nothing and is framed by no one.
+            response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -44,6 +44,9 @@ class Settings:
     # Search and the rest of the API, per embed key (or per address without one).
     api_rate_limit: str = "300/minute"
     ratelimit_storage: str = "memory://"
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx, an ingress): 0 when
+    # clients connect directly. Without it, rate limits would count every client as the proxy.
+    proxy_hops: str = "0"
     public_url: str = "http://127.0.0.1:8000"
 
     def sources_directory(self) -> Path:

@@ -75,10 +75,32 @@ def test_security_headers(client):
     page = client.get("/")
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
-    api = client.get("/v1/search?near=2000")
+    api = client.get("/v1/search?near=2000", headers={"X-Request-ID": "helpline-42"})
     assert api.headers["X-Content-Type-Options"] == "nosniff"
+    assert api.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert api.headers["X-Request-ID"] == "helpline-42"
+    assert "Strict-Transport-Security" not in api.headers  # plain http: HSTS would mean nothing
+    secure = client.get("/v1/search?near=2000", base_url="https://linkage.example")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
     embed = client.get("/embed").get_data(as_text=True)
     assert "linkage-search" in embed and "widget.js" in embed
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+def test_rate_limits_count_clients_behind_a_trusted_proxy(sqlite_backend, gazetteer, tmp_path, hops):
+    """With LINKAGE_PROXY_HOPS=1 each forwarded client has its own bucket; with 0 (no proxy)
+    X-Forwarded-For is not believed, so a client cannot dodge the limit by forging it."""
+    app = create_app({"api_rate_limit": "2/minute", "proxy_hops": str(hops),
+                      "referrals_path": str(tmp_path / "referrals.sqlite")},
+                     backend=sqlite_backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    client = app.test_client()
+
+    def places(address):
+        return client.get("/v1/places?q=syd", headers={"X-Forwarded-For": address}).status_code
+
+    assert [places("203.0.113.1") for _ in range(3)] == [200, 200, 429]
+    assert places("203.0.113.2") == (200 if hops else 429)
 
 
 def test_keys_command(tmp_path):
