@@ -13,7 +13,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 from urllib.parse import quote
 
@@ -28,6 +28,10 @@ BULK_TIMEOUT_S = 60.0
 # Creating an index, refreshing it and moving the alias wait on the cluster's master and
 # can take seconds on a busy node; an import may wait, a search may not.
 ADMIN_TIMEOUT_S = 30.0
+# An index that never finished loading is deleted by later imports only once it is this old:
+# until then it may be another import, running at the same time, still loading.
+ABANDONED_AFTER = timedelta(hours=6)
+STAMP_FORMAT = "%Y%m%d%H%M%S%f"  # index names: <alias>-<20 digits, UTC>
 BULK_CHUNK = 500
 WALK_BATCH = 64
 # The most candidates a time-filtered search reads (engines cap result windows too).
@@ -159,8 +163,9 @@ class EngineBackend:
 
     def __init__(self, transport: Transport, alias: str = "linkage-listings",
                  max_failed_ratio: float = 0.01, clock=time.monotonic, document=queries.document,
-                 replicas: int = 0):
+                 replicas: int = 0, wall_clock=lambda: datetime.now(timezone.utc)):
         self.transport = transport
+        self._wall_clock = wall_clock
         self.replicas = replicas
         self.alias = alias
         self.max_failed_ratio = max_failed_ratio
@@ -172,17 +177,20 @@ class EngineBackend:
 
     def load(self, listings: Iterable[Listing]) -> LoadReport:
         """Build a new index, bulk-load, check failures, then swap the alias atomically."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
-        index = f"{self.alias}-{stamp}"
+        started = self._wall_clock()
+        index = f"{self.alias}-{started.strftime(STAMP_FORMAT)}"
         items = sorted(listings, key=lambda listing: listing.id)
         ids = [listing.id for listing in items]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate listing ids in load")
         meta = {
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "built_at": started.isoformat(timespec="seconds"),
             "listing_count": len(items),
             "demo_count": sum(listing.is_demo for listing in items),
             "timezones": sorted({listing.timezone for listing in items}),
+            # Set once every document is in: other imports' clean-up tells a finished index
+            # (safe to delete once replaced) from one still loading.
+            "complete": False,
         }
         self.transport.request("PUT", f"/{index}", queries.index_body(meta, self.replicas),
                                timeout=ADMIN_TIMEOUT_S)
@@ -195,6 +203,8 @@ class EngineBackend:
                     tuple(failures),
                 )
             self.transport.request("POST", f"/{index}/_refresh", timeout=ADMIN_TIMEOUT_S)
+            self.transport.request("PUT", f"/{index}/_mapping", {"_meta": {**meta, "complete": True}},
+                                   timeout=ADMIN_TIMEOUT_S)
             previous = self._current()
             self._swap_alias(index)
         except BaseException:
@@ -249,11 +259,23 @@ class EngineBackend:
         self._zones = _ZoneCache()
 
     def _delete_old(self, keep: set) -> None:
-        """Keep the new index and the one it replaced (for rollback); delete the rest,
-        including any half-built index a killed loader left behind."""
+        """Keep the new index and the one it replaced (for rollback); delete the other finished
+        ones, and unfinished ones once ABANDONED_AFTER old (a killed loader's leftovers; a
+        younger one may be a concurrent import still loading)."""
+        finished = self._finished()
+        now = self._wall_clock()
         for name in self._indices():
-            if name not in keep:
+            if name in keep:
+                continue
+            started = datetime.strptime(name[-20:], STAMP_FORMAT).replace(tzinfo=timezone.utc)
+            if finished.get(name, True) or now - started > ABANDONED_AFTER:
                 self._delete_quietly(name)
+
+    def _finished(self) -> dict[str, bool]:
+        """Whether each of this alias's indices finished loading (indices written before the
+        flag existed count as finished: those imports cleaned up their own leftovers)."""
+        mappings = self.transport.request("GET", f"/{self.alias}-*/_mapping", timeout=ADMIN_TIMEOUT_S)
+        return {name: body["mappings"].get("_meta", {}).get("complete", True) for name, body in mappings.items()}
 
     def _delete_quietly(self, index: str) -> None:
         try:
@@ -264,7 +286,9 @@ class EngineBackend:
     def rollback(self) -> str:
         """Point the alias back at the previous index; returns its name."""
         current = self._current()
-        previous = [name for name in self._indices() if current is None or name < current]
+        finished = self._finished()
+        previous = [name for name in self._indices()
+                    if (current is None or name < current) and finished.get(name, True)]
         if not previous:
             raise LoadFailed("no previous index to roll back to", ())
         self._swap_alias(previous[-1])

@@ -6,12 +6,13 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from service import create_app
 from service.backends import queries
-from service.backends.engine import EngineBackend, LoadFailed, make_transport
+from service.backends.engine import ABANDONED_AFTER, STAMP_FORMAT, EngineBackend, LoadFailed, make_transport
 from tests.conftest import DEMO, ENGINE_KIND, FIXED_NOW, ROOT, delete_alias_indices, engine_url
 
 pytestmark = pytest.mark.engine
@@ -122,9 +123,30 @@ def test_killed_loader_leaves_the_old_index_serving(fresh, demo_listings, gazett
     assert fresh._current() == before
     assert fresh.count() == len(demo_listings)
     assert searcher.ok > 0 and searcher.failed == []
-    # The next load cleans up what the killed one left.
+    leftover = set(fresh._indices()) - {before}
+    assert len(leftover) == 1
+    # The next load keeps what the killed one left (it might be an import still running)...
     report = fresh.load(demo_listings[:10])
-    assert set(fresh._indices()) == {before, report.target}
+    assert set(fresh._indices()) == {before, report.target} | leftover
+    # ...and a load once it is ABANDONED_AFTER old deletes it.
+    later = EngineBackend(fresh.transport, alias=fresh.alias,
+                          wall_clock=lambda: datetime.now(timezone.utc) + ABANDONED_AFTER + timedelta(minutes=1))
+    final = later.load(demo_listings[:5])
+    assert set(fresh._indices()) == {report.target, final.target}
+
+
+def test_an_import_leaves_a_concurrent_import_s_unfinished_index_alone(fresh, demo_listings):
+    """Two imports at once: the one that finishes first must not delete the other's index."""
+    before = fresh._current()
+    other = f"{fresh.alias}-{datetime.now(timezone.utc).strftime(STAMP_FORMAT)}"
+    fresh.transport.request("PUT", f"/{other}", queries.index_body({"complete": False}))
+    report = fresh.load(demo_listings[:10])
+    assert set(fresh._indices()) == {before, report.target, other}
+    assert fresh.rollback() == before  # never onto an index that is still loading
+    # Finished indices are cleaned up as before: the next load keeps the one it replaces
+    # (the rolled-back-to `before`) and drops the other finished one.
+    third = fresh.load(demo_listings[:5])
+    assert set(fresh._indices()) == {before, third.target, other}
 
 
 def test_index_command_loads_the_engine_and_rolls_back(fresh, tmp_path, demo_listings):
