@@ -77,10 +77,10 @@ graceful_timeout = 20
 # below the usual 60 s idle timeout of load balancers for when the worker class changes.
 keepalive = 5
 
-# Recycle each worker after this many requests (plus up to the jitter, so workers do not all
-# restart at once): memory that caches or fragmentation hold comes back, without downtime.
-max_requests = 5000
-max_requests_jitter = 500
+# Workers are not recycled after N requests: `make bench-load` shows their memory flat, and
+# each recycled worker would leave its metrics files behind for good (counts must not go
+# backwards), growing the metrics directory and every scrape. A crashed worker is replaced.
+max_requests = 0
 
 # Access log lines on standard output, the app's JSON logs on standard error.
 accesslog = "-"
@@ -135,3 +135,11 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def pre_fork(server, worker):
+    """Before each worker forks: bring the master's warm index up to date (after a refresh
+    replaced the file), so new workers start ready and the replaced file's space is freed."""
+    from service import warm_up
+
+    warm_up(server.app.wsgi())

@@ -113,6 +113,15 @@ INDEX_FORMAT = 2
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 
 
+def _has_current_layout(conn: sqlite3.Connection) -> bool:
+    """Whether an unversioned file already has format 2's layout (the listings' grid cell)."""
+    try:
+        conn.execute("SELECT cell FROM listings LIMIT 0")
+    except sqlite3.DatabaseError:
+        return False
+    return True
+
+
 class SQLiteBackend:
     """Listings in one SQLite file, replaced atomically on load."""
 
@@ -130,16 +139,18 @@ class SQLiteBackend:
             raise BackendUnavailable(f"no index at {self.path.name}: run `linkage index`") from None
         identity = (stat.st_ino, stat.st_mtime_ns)
         cached = getattr(self._local, "conn", None)
-        if cached is not None and self._local.identity == identity:
-            if self._local.pid == os.getpid():
-                return cached
+        if cached is not None and self._local.pid != os.getpid():
             # Forked since (a worker of a master that warmed up): a SQLite connection must not
-            # cross a fork, so this process opens its own, but the columns read from the same
-            # file are kept, shared with the master's pages. The inherited connection is left
-            # alone, neither used nor closed.
+            # cross a fork, so the inherited one is left alone, neither used nor closed, and
+            # this process opens its own. Columns read from the same file are kept, shared
+            # with the master's pages.
             _INHERITED_CONNECTIONS.append(cached)
-            self._local.conn, self._local.pid = self._open(), os.getpid()
-            return self._local.conn
+            if self._local.identity == identity:
+                self._local.conn, self._local.pid = self._open(), os.getpid()
+                return self._local.conn
+            cached = None
+        if cached is not None and self._local.identity == identity:
+            return cached
         if cached is not None:
             cached.close()
         conn = self._open()
@@ -156,11 +167,13 @@ class SQLiteBackend:
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise BackendUnavailable(f"index unreadable: {exc}") from exc
+        if found == 0 and _has_current_layout(conn):
+            found = INDEX_FORMAT  # written just before the format was recorded; same layout
         if found != INDEX_FORMAT:
             conn.close()
             raise BackendUnavailable(
                 f"the index {self.path.name} is in format {found}, this version of Linkage reads format "
-                f"{INDEX_FORMAT}: rebuild it with `linkage index` (or `make run`)")
+                f"{INDEX_FORMAT}: rebuild it with `linkage refresh` or `linkage index` (or `make run`)")
         return conn
 
     def warm(self) -> None:

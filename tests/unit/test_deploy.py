@@ -253,7 +253,7 @@ class Worker:
     pid = 4242
 config["child_exit"](None, Worker())
 keys = ("workers", "bind", "preload_app", "wsgi_app", "timeout", "graceful_timeout",
-        "max_requests", "max_requests_jitter", "accesslog", "control_socket_disable", "MAX_WORKERS")
+        "max_requests", "accesslog", "control_socket_disable", "MAX_WORKERS")
 print(json.dumps({**{k: config.get(k) for k in keys}, "metrics_dir": metrics_dir,
                   "after_start": after_start, "after_exit": sorted(os.listdir(metrics_dir))}))
 """
@@ -271,7 +271,7 @@ def test_config_reads_its_settings_from_the_environment(tmp_path):
     given = read_config(clean_env(WEB_CONCURRENCY="3", HOST="127.0.0.1", PORT="8123", TMPDIR=str(tmp_path)))
     assert given["workers"] == 3 and given["bind"] == "127.0.0.1:8123"
     assert given["preload_app"] is True and given["wsgi_app"] == "service.wsgi:app"
-    assert given["graceful_timeout"] < given["timeout"] and given["max_requests_jitter"] > 0
+    assert given["graceful_timeout"] < given["timeout"] and given["max_requests"] == 0
     assert given["accesslog"] == "-" and given["control_socket_disable"] is True
     # A private directory, removed when the master exits; a dead worker's live gauges go,
     # its counts stay in the totals.

@@ -120,6 +120,46 @@ def test_index_in_an_older_format_is_refused_with_what_to_do(tmp_path, demo_list
         SQLiteBackend(path).count()
 
 
+def test_unversioned_file_with_the_current_layout_still_serves(tmp_path, demo_listings):
+    """Files written just before the format was recorded (user_version 0) have the same layout."""
+    path = tmp_path / "index.sqlite"
+    SQLiteBackend(path).load(demo_listings[:5])
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 0")
+    conn.commit()
+    conn.execute("ALTER TABLE listings RENAME COLUMN cell TO grid")  # an older layout
+    conn.commit()
+    conn.close()
+    from service.backends.base import BackendUnavailable
+
+    with pytest.raises(BackendUnavailable, match="format 0"):
+        SQLiteBackend(path).count()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE listings RENAME COLUMN grid TO cell")
+    conn.commit()
+    conn.close()
+    assert SQLiteBackend(path).count() == 5
+
+
+def test_a_worker_forked_after_the_index_was_replaced_reads_the_new_one(tmp_path, demo_listings):
+    """The master warmed an older file; a worker forked after a re-import reads the new file."""
+    import os
+
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(demo_listings[:30])
+    backend.warm()
+    backend.load(demo_listings[:12])  # another process's import, in effect
+    pid = os.fork()
+    if pid == 0:
+        ok = False
+        try:
+            ok = backend.count() == 12 and len(backend._columns().ids) == 12
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+
+
 def test_a_forked_worker_keeps_the_warm_columns_but_opens_its_own_connection(tmp_path, demo_listings):
     """gunicorn's preloading master warms the index, then forks: the child must not use the
     parent's SQLite connection, and need not read the columns again."""
@@ -131,10 +171,13 @@ def test_a_forked_worker_keeps_the_warm_columns_but_opens_its_own_connection(tmp
     parent_connection, parent_columns = backend._local.conn, backend._local.columns
     assert parent_columns is not None
     pid = os.fork()
-    if pid == 0:  # the child: report through the exit status only
-        ok = (backend.count() == 30 and backend._local.conn is not parent_connection
-              and backend._local.columns is parent_columns)
-        os._exit(0 if ok else 1)
+    if pid == 0:  # the child: report through the exit status only, whatever happens
+        ok = False
+        try:
+            ok = (backend.count() == 30 and backend._local.conn is not parent_connection
+                  and backend._local.columns is parent_columns)
+        finally:
+            os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
     assert backend._local.conn is parent_connection  # the parent carries on with its own
