@@ -153,6 +153,9 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     limiter.limit(settings.api_rate_limit, key_func=rate_limit_key)(api.blueprint)
     for endpoint in ("referrals.feedback", "referrals.feedback_form"):
         app.view_functions[endpoint] = limiter.limit(settings.feedback_rate_limit)(app.view_functions[endpoint])
+    # Making handouts stores data: the API's limit applies to it too.
+    app.view_functions["referrals.create_referral"] = limiter.limit(
+        settings.api_rate_limit, key_func=rate_limit_key)(app.view_functions["referrals.create_referral"])
     install_cors(app, KeyCache(app.extensions["linkage"].referrals))
     init_i18n(app)
     app.extensions["linkage_metrics"] = metrics = Metrics()

@@ -122,6 +122,39 @@ class SearchArgs(Schema):
 SEARCH_ARGS = SearchArgs()
 
 
+class PlacesArgs(Schema):
+    """The query string of GET /v1/places."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.String(load_default="", metadata={
+        "description": "What the person has typed: a suburb or postcode prefix (first 80 characters)."})
+    limit = fields.Integer(load_default=8, metadata={"description": "How many suggestions: 1 to 20 "
+                                                                     "(others are clamped); default 8."})
+
+
+class ListingArgs(Schema):
+    """The query string of GET /v1/listings/{id}."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    at = fields.String(metadata={"description": "List sessions from this moment (ISO 8601 with an offset, "
+                                                  "or naive with tz); default now."})
+    tz = fields.String(metadata={"description": "IANA zone to show session times in as well."})
+
+
+def load_args(schema: Schema, args) -> dict:
+    """Request args (a mapping of str -> str) through a schema, or ApiError(400) naming the
+    first bad parameter. Parameters the schema does not know are left out."""
+    try:
+        return schema.load({k: args.get(k) for k in args.keys() if k in schema.fields})
+    except ValidationError as exc:
+        parameter, message = _first_error(exc.messages)
+        raise ApiError(400, "bad_parameter", message, parameter) from None
+
+
 def parse_zone(name: str, parameter: str) -> str:
     """Check an IANA zone name; raise a 400 naming the parameter when unknown."""
     try:
@@ -166,13 +199,8 @@ def _first_error(messages: dict) -> tuple[str, str]:
 
 def parse_search(args, geocoder, now: datetime) -> SearchQuery:
     """Request args (a mapping of str -> str) into a SearchQuery, or raise ApiError(400)."""
-    single = {k: args.get(k) for k in args.keys()}
-    unknown = sorted(k for k in single if k not in SEARCH_ARGS.fields and k not in ("key",))
-    try:
-        data = SEARCH_ARGS.load({k: v for k, v in single.items() if k in SEARCH_ARGS.fields})
-    except ValidationError as exc:
-        parameter, message = _first_error(exc.messages)
-        raise ApiError(400, "bad_parameter", message, parameter) from None
+    unknown = sorted(k for k in args.keys() if k not in SEARCH_ARGS.fields and k not in ("key",))
+    data = load_args(SEARCH_ARGS, args)
     warnings: list[str] = [f"unknown parameter {k[:40]!r} ignored" for k in unknown]
 
     viewer_tz = parse_zone(data["tz"], "tz") if data.get("tz") else None

@@ -36,6 +36,7 @@ ERROR_MEANINGS = {
     413: "The request body is too large.",
     422: "The body is well-formed JSON but a field is invalid (the error names it).",
     429: "Too many requests from this key or address; retry later.",
+    500: "An unexpected error (logged with the request id).",
     503: "The search backend is unavailable.",
 }
 
@@ -51,8 +52,9 @@ def document(blueprint, schema, *, query=None, body=None, errors=(), status=200,
 
     decorators = [blueprint.alt_response(status, schema=schema, content_type=content_type,
                                          description=description or "Success", success=True)]
+    # Any operation can fail unexpectedly; that answer has the same envelope.
     decorators += [blueprint.alt_response(code, schema=ErrorSchema, description=ERROR_MEANINGS[code])
-                   for code in errors]
+                   for code in sorted(set(errors) | {500})]
     manual = {}
     if query is not None:
         manual["parameters"] = [{"in": "query", "schema": query}]

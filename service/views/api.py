@@ -9,10 +9,12 @@ from .. import ranking, render
 from ..backends.base import Matches
 from ..errors import ApiError
 from ..models import Hit, SearchQuery
-from ..openapi import (ListingArgs, MeetingGuideMeetingSchema, PlacesArgs, PlacesSchema, ProgramsSchema,
-                       ResultItemSchema, SearchResultSchema)
-from ..params import SearchArgs, parse_at, parse_search, parse_zone
+from ..openapi import MeetingGuideMeetingSchema, PlacesSchema, ProgramsSchema, ResultItemSchema, SearchResultSchema
+from ..params import ListingArgs, PlacesArgs, SearchArgs, load_args, parse_at, parse_search, parse_zone
 from . import dead_links_of, document, services, stale_before
+
+PLACES_ARGS = PlacesArgs()
+LISTING_ARGS = ListingArgs()
 
 blueprint = Blueprint("api", __name__, description="Search listings, places and programs.")
 
@@ -39,11 +41,9 @@ def search():
 @document(blueprint, PlacesSchema, query=PlacesArgs, errors=(400, 429))
 def places():
     """Place suggestions for a typed prefix (Australian suburbs and postcodes, biggest first)."""
-    text = (request.args.get("q") or "").strip()[:80]
-    try:
-        limit = min(max(int(request.args.get("limit", 8)), 1), 20)
-    except ValueError:
-        raise ApiError(400, "bad_parameter", "limit must be a whole number from 1 to 20", "limit") from None
+    args = load_args(PLACES_ARGS, request.args)
+    text = args["q"].strip()[:80]
+    limit = min(max(args["limit"], 1), 20)
     suggest = getattr(services().geocoder, "suggest", None)
     entries = suggest(text, limit) if suggest and text else []
     return render.to_json({"items": [
@@ -97,8 +97,9 @@ def listing(listing_id: str):
     found = svc.backend.get(listing_id)
     if found is None:
         raise ApiError(404, "not_found", f"No listing with id {listing_id[:120]!r}", "id")
-    viewer_tz = parse_zone(request.args["tz"], "tz") if request.args.get("tz") else None
-    at = parse_at(request.args.get("at"), viewer_tz, svc.clock())
+    args = load_args(LISTING_ARGS, request.args)
+    viewer_tz = parse_zone(args["tz"], "tz") if args.get("tz") else None
+    at = parse_at(args.get("at"), viewer_tz, svc.clock())
     query = SearchQuery(at=at, viewer_tz=viewer_tz)
     hit = ranking.rank_hit(Hit(listing=found, distance_km=None), query)
     return render.to_json(render.item_document(hit, viewer_tz, stale_before(at),

@@ -42,6 +42,8 @@ def embed():
 @document(blueprint, _HTML, content_type="text/html", query=SearchArgs, description="The search page")
 @blueprint.alt_response(400, schema=_HTML, content_type="text/html",
                         description="The search page, saying what was wrong with the place")
+@blueprint.alt_response(503, schema=_HTML, content_type="text/html",
+                        description="The search page, saying the search index is not available")
 def index():
     """Search form; with a place or text, the results below it."""
     args = {k: v for k, v in request.args.items() if v != ""}
@@ -51,6 +53,7 @@ def index():
         if values:
             args[name] = ",".join(v for v in values if v)
     error = None
+    unavailable = False
     result = None
     try:
         info = services().backend.info()
@@ -65,9 +68,10 @@ def index():
             error = exc.message
         except BackendUnavailable:
             error = "The search index is not available right now."
+            unavailable = True
     return render.to_html(
         "index.html",
-        status=400 if error and "near" in args else 200,
+        status=503 if unavailable else 400 if error and "near" in args else 200,
         args=args,
         result=result,
         error=error,

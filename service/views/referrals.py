@@ -14,9 +14,9 @@ from ..handout import build_handout
 from ..models import Place, RankedHit, SearchQuery
 from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, Referral, choice_warning, differs, display_code,
                          expiry, new_code, normalise_code, scrub_note)
-from ..openapi import RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
+from ..openapi import ErrorSchema, RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
 from ..schemas import dump_listing
-from . import dead_links_of, document, services
+from . import ERROR_MEANINGS, dead_links_of, document, services
 
 blueprint = Blueprint("referrals", __name__, description="Referral lists: create, show, print, text, "
                       "and count anonymous outcomes.")
@@ -108,7 +108,7 @@ def _suggestions(chosen, lacking: set[str], goal: str | None) -> list[dict]:
 
 
 @blueprint.post("/v1/referrals")
-@document(blueprint, ReferralCreatedSchema, body=ReferralRequest, errors=(400, 413, 422), status=201)
+@document(blueprint, ReferralCreatedSchema, body=ReferralRequest, errors=(400, 413, 422, 429, 503), status=201)
 def create_referral():
     """Freeze the chosen listings into a handout; 201 with its code and URL."""
     svc = services()
@@ -166,7 +166,7 @@ def _handout(code: str, page: bool):
 
 
 @blueprint.get("/v1/referrals/<code>")
-@document(blueprint, ReferralSchema, errors=(404,))
+@document(blueprint, ReferralSchema, errors=(404, 503))
 def get_referral(code: str):
     """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
     handout = _handout(code, page=False)
@@ -176,7 +176,7 @@ def get_referral(code: str):
         hit = RankedHit(listing=None, distance_km=None, next_sessions=item.next_sessions,
                                 open_now=False, why=item.why, document=item.listing)
         document = render.item_document(hit, None, dead_links=dead.get(item.listing["id"], ()))
-        document["status"] = item.status
+        document["change"] = item.status  # beside the listing's own status (active, closed...)
         items.append(document)
     return render.to_json({
         "code": handout.display_code, "url": handout.url, "expires_at": handout.expires_at.isoformat(),
@@ -194,7 +194,7 @@ def _record_outcome(code_text: str, listing_id: str, outcome: str, page: bool) -
 
 
 @blueprint.post("/v1/referrals/<code>/feedback")
-@document(blueprint, RecordedSchema, body=FeedbackRequest, errors=(400, 404, 413, 422, 429), status=201)
+@document(blueprint, RecordedSchema, body=FeedbackRequest, errors=(400, 404, 413, 422, 429, 503), status=201)
 def feedback(code: str):
     """Count an anonymous outcome for one option (rate-limited per address)."""
     body = _json_body(FeedbackRequest())
@@ -204,7 +204,7 @@ def feedback(code: str):
 
 @blueprint.post("/r/<code>/feedback")
 @document(blueprint, None, status=303, description="Recorded; on to the handout's thank-you",
-          errors=(413, 422, 429))
+          errors=(413, 422, 429, 503))
 @blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
                         description="No handout with that code (a page for people)")
 @blueprint.doc(requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {
@@ -221,7 +221,8 @@ def feedback_form(code: str):
 
 
 @blueprint.get("/r/<code>")
-@document(blueprint, {"type": "string"}, content_type="text/html", description="The printable handout")
+@document(blueprint, {"type": "string"}, content_type="text/html", description="The printable handout",
+          errors=(503,))
 @blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
                         description="No handout with that code (a page for people)")
 def handout_page(code: str):
@@ -240,6 +241,8 @@ def handout_page(code: str):
                         description="fmt=ics: the sessions as calendar events")
 @blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
                         description="No handout with that code, or a format other than pdf, txt, ics")
+@blueprint.alt_response(500, schema=ErrorSchema, description=ERROR_MEANINGS[500])
+@blueprint.alt_response(503, schema=ErrorSchema, description=ERROR_MEANINGS[503])
 def handout_file(code: str, fmt: str):
     """The handout as PDF, SMS text or calendar."""
     from ..render import handout as renderers
@@ -272,7 +275,7 @@ def _require_admin() -> None:
 
 
 @blueprint.get("/v1/stats/referrals")
-@document(blueprint, ReferralStatsSchema, errors=(401, 403))
+@document(blueprint, ReferralStatsSchema, errors=(401, 403, 503))
 @blueprint.doc(security=[{"adminToken": []}])
 def referral_stats():
     """Outcome totals by program, format and outcome (admin token required)."""

@@ -15,7 +15,9 @@ def test_place_suggestions_by_prefix(client):
     assert items[0]["label"] == "Parramatta NSW" and {"lat", "lon", "state"} <= set(items[0])
     assert any(i["postcode"] == "2000" for i in client.get("/v1/places?q=200&limit=20").get_json()["items"])
     assert client.get("/v1/places?q=").get_json()["items"] == []
-    assert client.get("/v1/places?q=x&limit=lots").status_code == 400
+    refused = client.get("/v1/places?q=x&limit=lots")
+    assert refused.status_code == 400 and refused.get_json()["error"]["parameter"] == "limit"
+    assert len(client.get("/v1/places?q=s&limit=50").get_json()["items"]) == 20  # clamped, as documented
 
 
 def test_program_explainers(client):

@@ -45,7 +45,7 @@ def test_referral_json_shows_items_with_status_and_sessions(client, sample):
     code = create(client, sample, goal="moderation").get_json()["code"]
     body = client.get(f"/v1/referrals/{code}").get_json()
     assert [i["id"] for i in body["items"]] == sample
-    assert all(i["status"] == "unchanged" for i in body["items"])
+    assert all(i["change"] == "unchanged" and i["status"] == "active" for i in body["items"])
     assert any(i["next_sessions"] for i in body["items"])
     # Typed from paper in lower case, without dashes, O for 0: still found.
     typed = code.lower().replace("-", "").replace("0", "o")
@@ -168,7 +168,7 @@ def test_changed_or_removed_listings_are_flagged(client, app, sample, gazetteer,
 
     later = create_app({"api_rate_limit": "1000000/minute"}, backend=Edited(), geocoder=gazetteer, referrals=services.referrals, clock=lambda: FIXED_NOW)
     items = later.test_client().get(f"/v1/referrals/{code}").get_json()["items"]
-    assert [i["status"] for i in items] == ["changed", "removed", "unchanged"]
+    assert [i["change"] for i in items] == ["changed", "removed", "unchanged"]
     assert items[0]["name"] == next(x.name for x in demo_listings if x.id == sample[0])  # the snapshot
 
 
