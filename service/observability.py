@@ -62,7 +62,8 @@ class Metrics:
     Under gunicorn with deploy/gunicorn.conf.py, PROMETHEUS_MULTIPROC_DIR is set before
     prometheus_client is imported: every worker then writes its values to files there, and
     `exposition` adds up all workers' files, so any worker answers /metrics for the whole
-    server. Without the variable (tests, `linkage serve`) the values live in this registry.
+    server (`linkage serve` uses the same settings). Without the variable (tests, `flask run`) the
+    values live in this registry.
     """
 
     def __init__(self):

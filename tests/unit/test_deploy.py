@@ -22,7 +22,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from indexers.cli import build_parser, cmd_refresh
+from indexers.cli import build_parser, cmd_check_links, cmd_refresh
 from service import create_app
 from service.settings import Settings
 from tests.conftest import ROOT
@@ -227,11 +227,16 @@ def test_systemd_units_run_gunicorn_and_refresh_with_real_settings():
     assert Path(refresh_command[0]).name == "linkage"
     assert build_parser().parse_args(refresh_command[1:]).func is cmd_refresh
     assert timer["Unit"] == ["linkage-refresh.service"] and timer["OnCalendar"]
+    checks = unit_settings(DEPLOY / "systemd" / "linkage-check-links.service")
+    checks_timer = unit_settings(DEPLOY / "systemd" / "linkage-check-links.timer")
+    checks_command = checks["ExecStart"][0].split()
+    assert build_parser().parse_args(checks_command[1:]).func is cmd_check_links
+    assert checks_timer["Unit"] == ["linkage-check-links.service"] and checks_timer["OnCalendar"]
     # The two units must find the same index; and every variable must be one create_app reads.
     environment = {unit: {assignment.split("=", 1)[0]: assignment.split("=", 1)[1]
                           for line in settings["Environment"] for assignment in line.split()}
-                   for unit, settings in (("web", web), ("refresh", refresh))}
-    for name, value in environment["refresh"].items():
+                   for unit, settings in (("web", web), ("refresh", refresh), ("checks", checks))}
+    for name, value in {**environment["refresh"], **environment["checks"]}.items():
         assert environment["web"][name] == value, name
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     names = {n for env in environment.values() for n in env} | set(re.findall(r"\b(LINKAGE_[A-Z_]+)=", dockerfile))
