@@ -228,7 +228,11 @@ def cmd_keys(args) -> int:
 
 
 def cmd_check_links(args) -> int:
-    """Check every listing's web links; record the results; print the dead (findings, exit 0)."""
+    """Check every listing's web links; record the results; print the dead (findings, exit 0).
+
+    Exit 1 without recording anything when the listings or the previous results cannot be
+    read, or when most hosts failed to resolve or connect (this machine's network, not the links).
+    """
     from datetime import datetime, timezone
 
     from service.backends.engine import EngineError
@@ -242,7 +246,7 @@ def cmd_check_links(args) -> int:
         return 1
     try:
         previous = links.load_checks(settings.link_checks_path)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, ValueError) as exc:  # ValueError: a damaged record
         print(f"linkage check-links: cannot read {settings.link_checks_path}: {exc}", file=sys.stderr)
         return 1
     order = links.checking_order(plan, {c.url: c.last_checked_at for c in previous})
@@ -252,26 +256,46 @@ def cmd_check_links(args) -> int:
     if sys.stderr.isatty():
         def progress(done: int) -> None:
             print(f"\rchecked {done:,} of {len(order):,} links", end="", file=sys.stderr, flush=True)
-    results = links.check_urls(order, links.urllib_fetch(links.user_agent_for(settings.public_url)),
-                               concurrency=args.concurrency, per_host=args.per_host, timeout=args.timeout,
-                               progress=progress)
+    allow_private = args.allow_private_addresses
+    fetch = links.urllib_fetch(links.user_agent_for(settings.public_url), allow_private=allow_private)
+    results = links.check_urls(order, fetch, concurrency=args.concurrency, per_host=args.per_host,
+                               timeout=args.timeout, allow_private=allow_private, progress=progress)
     if progress:
         print(file=sys.stderr)
+    if links.network_looks_down(results):
+        failing = sum(1 for outcome in results.values() if outcome.error in links.NETWORK_ERRORS)
+        print(f"linkage check-links: {failing} of {len(results)} links, on most of their sites, could not be "
+              f"looked up or refused the connection; that looks like this machine's network or DNS, not the "
+              f"links, so nothing was recorded (the previous results stay)", file=sys.stderr)
+        return 1
+    merged = links.merge_checks(previous, plan, results, datetime.now(timezone.utc))
     try:
-        links.save_checks(settings.link_checks_path,
-                          links.merge_checks(previous, plan, results, datetime.now(timezone.utc)))
+        links.save_checks(settings.link_checks_path, merged)
     except (sqlite3.Error, OSError) as exc:
         print(f"linkage check-links: cannot record results in {settings.link_checks_path}: {exc}", file=sys.stderr)
         return 1
+    records = {check.url: check for check in merged}
     shown = ("dead",) if args.only_dead else ("dead", "unsure")
+    confirmed = 0
     for url in sorted(results):
         outcome = results[url]
-        if outcome.status in shown:
-            print(f"{outcome.status}  {url}  ({outcome.reason})  listings: {', '.join(plan[url])}")
+        if outcome.status not in shown:
+            continue
+        label = outcome.status
+        if outcome.status == "dead":
+            # Clinicians see a dead link only once a check CONFIRM_DEAD_AFTER later agrees.
+            record = records[url]
+            if links.confirmed_dead(record):
+                confirmed += 1
+                label = "dead (confirmed)"
+            else:
+                label = f"dead (failing since {record.first_failed_at[:10]})"
+        detail = f" [{outcome.detail}]" if outcome.detail and outcome.detail not in outcome.reason else ""
+        print(f"{label}  {url}  {outcome.reason}{detail}  listings: {', '.join(plan[url])}")
     counts = Counter(outcome.status for outcome in results.values())
     listing_count = len({i for ids in plan.values() for i in ids})
     print(f"checked {len(results)} of {len(plan)} links from {listing_count} listings: "
-          f"{counts['ok']} ok, {counts['dead']} dead, {counts['unsure']} unsure")
+          f"{counts['ok']} ok, {counts['dead']} dead ({confirmed} confirmed), {counts['unsure']} unsure")
     return 0
 
 
@@ -366,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--backend", choices=("sqlite", "elasticsearch", "opensearch"))
     check.add_argument("--search-url")
     check.add_argument("--sqlite-path", help="the index to read (default LINKAGE_SQLITE_PATH)")
+    check.add_argument("--allow-private-addresses", action="store_true",
+                       help="also request private and local addresses and ports other than 80/443 "
+                       "(for testing against a local server)")
     check.set_defaults(func=cmd_check_links)
     return parser
 
