@@ -40,6 +40,7 @@ from typing import Callable, Iterable
 from urllib.parse import quote, urldefrag, urljoin, urlsplit, urlunsplit
 
 from service.models import Listing
+from service.text import LINK_FIELDS, link_url
 
 log = logging.getLogger("linkage")
 
@@ -50,8 +51,6 @@ MAX_REDIRECTS = 5
 # A dead link is shown only after failing on checks this far apart: one bad night at a
 # clinic's host should not flag its page to every clinician.
 CONFIRM_DEAD_AFTER = timedelta(days=2)
-# The contact fields that hold links a client would follow.
-LINK_FIELDS = ("website", "conference_url", "registration_url")
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Web ports only: any other port on a public host is more likely a service than a page.
 ALLOWED_PORTS = frozenset({80, 443})
@@ -138,14 +137,8 @@ def listing_urls(listing: Listing) -> list[str]:
     """The web links of one listing, without fragments; mailto:, tel: and the like skipped."""
     urls = []
     for name in LINK_FIELDS:
-        value = (getattr(listing.contact, name) or "").strip()
-        # The fragment never reaches the server, so page#a and page#b are one check.
-        try:
-            url = urldefrag(value).url
-            parts = urlsplit(url)
-        except ValueError:
-            continue  # e.g. an unclosed IPv6 bracket: no browser could open it either
-        if parts.scheme.lower() in ("http", "https") and parts.hostname and url not in urls:
+        url = link_url(getattr(listing.contact, name))
+        if url and url not in urls:
             urls.append(url)
     return urls
 

@@ -17,6 +17,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from . import vocab
 from .referrals import OUTCOMES
 from .schemas import ListingSchema
+from .text import LINK_FIELDS
 
 OPENAPI_VERSION = "3.0.3"
 
@@ -67,6 +68,8 @@ class DeadLinkSchema(Schema):
     http_status = fields.Integer(required=True, allow_none=True)
     failing_since = fields.String(required=True, allow_none=True, metadata={"format": "date"})
     checked_at = fields.String(required=True, metadata={"format": "date"})
+    held_in = fields.List(fields.String(validate=validate.OneOf(LINK_FIELDS)), required=True, data_key="fields",
+                          metadata={"description": "The contact fields that hold this link."})
 
 
 class ResultItemSchema(ListingSchema):

@@ -1,7 +1,11 @@
-"""Text normalisation for matching names typed by people against names in data."""
+"""Text normalisation: names typed by people against names in data; contact links."""
 
 import re
 import unicodedata
+from urllib.parse import urldefrag, urlsplit
+
+# The contact fields that hold links a client would follow (and the link checker checks).
+LINK_FIELDS = ("website", "conference_url", "registration_url")
 
 
 def normalise(text: str) -> str:
@@ -10,3 +14,14 @@ def normalise(text: str) -> str:
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     plain = re.sub(r"[^\w\s]", " ", plain.casefold())
     return re.sub(r"\s+", " ", plain).strip()
+
+
+def link_url(value: str | None) -> str | None:
+    """A contact link as the link checker knows it: trimmed and without its fragment (which
+    never reaches the server, so page#a and page#b are one link); None unless http(s)."""
+    try:
+        url = urldefrag((value or "").strip()).url
+        parts = urlsplit(url)
+    except ValueError:
+        return None  # e.g. an unclosed IPv6 bracket: no browser could open it either
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None

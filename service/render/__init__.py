@@ -12,6 +12,7 @@ from ..backends.base import Matches
 from ..models import Occurrence, RankedHit, SearchQuery
 from ..params import query_echo
 from ..schemas import dump_listing
+from ..text import LINK_FIELDS, link_url
 
 
 def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:
@@ -34,13 +35,24 @@ def stale_since(document: dict, stale_before: str | None) -> dict | None:
     return {"verified_at": checked[:10]}
 
 
+def links_in_use(contact: dict, dead_links) -> list[dict]:
+    """The dead links this contact still shows, each with the fields that hold it (a handout's
+    snapshot may hold other links than the listing today; a link may carry a #fragment)."""
+    used = []
+    for link in dead_links:
+        holding = [name for name in LINK_FIELDS if link_url(contact.get(name)) == link["url"]]
+        if holding:
+            used.append({**link, "fields": holding})
+    return used
+
+
 def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | None = None,
                   dead_links: tuple[dict, ...] = ()) -> dict:
     """A listing with what the search adds: distance, next sessions, open now, why, staleness,
     and the links the last link check found dead."""
     document = dict(hit.document) if hit.document is not None else dump_listing(hit.listing)
     document["stale"] = stale_since(document, stale_before)
-    document["dead_links"] = list(dead_links)
+    document["dead_links"] = links_in_use(document.get("contact") or {}, dead_links)
     document["distance_km"] = hit.distance_km
     document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
     document["open_now"] = hit.open_now

@@ -708,14 +708,14 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         parts.push(dial ? h("a", { href: `tel:${dial}` }, `Phone ${c.phone}`) : h("span", {}, `Phone ${c.phone}`));
       }
       // Links the service's last link check found gone are still shown, with a warning.
-      const dead = new Map((item.dead_links || []).map((d) => [d.url, d]));
-      const link = (url, text) => {
-        const href = safeUrl(url);
-        const gone = dead.get(url);
+      const dead = new Map((item.dead_links || []).flatMap((d) => (d.fields || []).map((f) => [f, d])));
+      const link = (field, text) => {
+        const href = safeUrl(c[field]);
+        const gone = dead.get(field);
         return href ? [h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, text, h("span", { class: "sr" }, " (opens in a new tab)")),
           gone ? h("strong", { class: "dead-link" }, ` (did not work when checked ${gone.checked_at})`) : null] : null;
       };
-      parts.push(link(c.website, "Website"), link(c.conference_url, "Join online"), link(c.registration_url, "Register"));
+      parts.push(link("website", "Website"), link("conference_url", "Join online"), link("registration_url", "Register"));
       const shown = parts.filter(Boolean);
       if (!shown.length) return null;
       return h("p", { class: "contact" }, shown.map((p, i) => (i ? [" · ", p] : p)));

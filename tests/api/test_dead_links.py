@@ -31,7 +31,8 @@ def test_listing_shows_its_dead_link(checked):
     client, dead_one, fine_one = checked
     body = client.get(f"/v1/listings/{dead_one.id}").get_json()
     assert body["dead_links"] == [{"url": dead_one.contact.website, "reason": "HTTP 404", "http_status": 404,
-                                   "failing_since": "2026-11-20", "checked_at": "2026-11-25"}]
+                                   "failing_since": "2026-11-20", "checked_at": "2026-11-25",
+                                   "fields": ["website"]}]
     assert client.get(f"/v1/listings/{fine_one.id}").get_json()["dead_links"] == []
 
 
@@ -50,3 +51,15 @@ def test_no_check_file_means_no_dead_links(client):
     """Before any check has run, every listing has an empty list (the file does not exist)."""
     items = client.get("/v1/search?near=2000").get_json()["items"]
     assert items and all(item["dead_links"] == [] for item in items)
+
+
+def test_links_match_by_field_ignoring_fragments_and_only_where_still_shown():
+    """A handout's snapshot may show another link than the listing today; a #fragment or
+    surrounding space does not hide a dead link."""
+    from service.render import links_in_use
+
+    dead = ({"url": "https://example.org/meet", "reason": "page not found (404)"},)
+    contact = {"website": " https://example.org/meet#join ", "conference_url": "https://example.org/meet",
+               "registration_url": None}
+    assert links_in_use(contact, dead) == [{**dead[0], "fields": ["website", "conference_url"]}]
+    assert links_in_use({"website": "https://example.org/new"}, dead) == []
