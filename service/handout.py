@@ -15,6 +15,7 @@ from . import programs, ranking, schedule
 from .models import Occurrence, SearchQuery
 from .referrals import Referral, display_code, item_status
 from .schemas import listing_from_trusted
+from .text import links_in_use
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class HandoutItem:
     next_sessions: tuple[Occurrence, ...]
     why: tuple[str, ...]
     explainer: str | None               # plain words about the program, if known
+    dead_links: tuple[dict, ...] = ()   # links on this option the last link check found gone
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,10 @@ class Handout:
     checked_on: tuple[str, ...]         # the distinct "information checked on" dates
 
 
-def build_handout(referral: Referral, current: dict, now: datetime, public_url: str) -> Handout:
-    """The handout for a referral; `current` maps listing id -> (Listing, document) or None."""
+def build_handout(referral: Referral, current: dict, now: datetime, public_url: str,
+                  dead_links: dict | None = None) -> Handout:
+    """The handout for a referral; `current` maps listing id -> (Listing, document) or None,
+    `dead_links` listing id -> the links `linkage check-links` found gone."""
     base = public_url.rstrip("/")
     query = SearchQuery(at=now, goals=(referral.goal,) if referral.goal else ())
     items = []
@@ -62,6 +66,7 @@ def build_handout(referral: Referral, current: dict, now: datetime, public_url: 
             next_sessions=sessions,
             why=ranking.reasons(listing, query, None, sessions),
             explainer=stance.explainer if stance else None,
+            dead_links=tuple(links_in_use(snapshot.get("contact") or {}, (dead_links or {}).get(snapshot["id"], ()))),
         ))
     checked = sorted({s.get("verified_at") or s.get("updated_at") for s in referral.items} - {None})
     return Handout(

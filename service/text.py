@@ -25,3 +25,14 @@ def link_url(value: str | None) -> str | None:
     except ValueError:
         return None  # e.g. an unclosed IPv6 bracket: no browser could open it either
     return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
+def links_in_use(contact: dict, dead_links) -> list[dict]:
+    """The dead links this contact still shows, each with the fields that hold it (a handout's
+    snapshot may hold other links than the listing today; a link may carry a #fragment)."""
+    used = []
+    for link in dead_links:
+        holding = [name for name in LINK_FIELDS if link_url(contact.get(name)) == link["url"]]
+        if holding:
+            used.append({**link, "fields": holding})
+    return used

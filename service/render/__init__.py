@@ -12,7 +12,7 @@ from ..backends.base import Matches
 from ..models import Occurrence, RankedHit, SearchQuery
 from ..params import query_echo
 from ..schemas import dump_listing
-from ..text import LINK_FIELDS, link_url
+from ..text import links_in_use
 
 
 def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:
@@ -33,17 +33,6 @@ def stale_since(document: dict, stale_before: str | None) -> dict | None:
     if stale_before is None or checked is None or checked[:10] >= stale_before:
         return None
     return {"verified_at": checked[:10]}
-
-
-def links_in_use(contact: dict, dead_links) -> list[dict]:
-    """The dead links this contact still shows, each with the fields that hold it (a handout's
-    snapshot may hold other links than the listing today; a link may carry a #fragment)."""
-    used = []
-    for link in dead_links:
-        holding = [name for name in LINK_FIELDS if link_url(contact.get(name)) == link["url"]]
-        if holding:
-            used.append({**link, "fields": holding})
-    return used
 
 
 def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | None = None,

@@ -194,6 +194,7 @@ class ItemView:
     name: str
     status: str
     status_note: str | None
+    link_note: str | None
     kind: str
     program: str | None
     approach: str
@@ -219,6 +220,15 @@ def status_note(status: str) -> str | None:
     if status == "removed":
         return _("This option is no longer listed")
     return None
+
+
+def link_note(dead_links) -> str | None:
+    """What to tell the reader when a link on an option did not work at the last check."""
+    if not dead_links:
+        return None
+    checked = max(link["checked_at"] for link in dead_links)
+    return _("A link below did not work when checked on %(date)s — phone or check before relying on it",
+             date=checked)
 
 
 def cost_label(cost: str | None) -> str:
@@ -338,6 +348,7 @@ def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: 
         name=clean(listing.get("name")),
         status=item.status,
         status_note=status_note(item.status),
+        link_note=link_note(item.dead_links),
         kind=i18n.label(listing.get("kind") or ""),
         program=clean(listing.get("program")) or None,
         approach=i18n.label(listing.get("approach") or ""),

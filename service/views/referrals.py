@@ -162,7 +162,8 @@ def _current(referral: Referral) -> dict:
 def _handout(code: str, page: bool):
     svc = services()
     referral = _referral_or_404(code, page=page)
-    return build_handout(referral, _current(referral), svc.clock(), svc.settings.public_url)
+    return build_handout(referral, _current(referral), svc.clock(), svc.settings.public_url,
+                         dead_links_of(referral.listing_ids))
 
 
 @blueprint.get("/v1/referrals/<code>")
@@ -170,12 +171,12 @@ def _handout(code: str, page: bool):
 def get_referral(code: str):
     """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
     handout = _handout(code, page=False)
-    dead = dead_links_of(item.listing["id"] for item in handout.items)
     items = []
     for item in handout.items:
         hit = RankedHit(listing=None, distance_km=None, next_sessions=item.next_sessions,
                                 open_now=False, why=item.why, document=item.listing)
-        document = render.item_document(hit, None, dead_links=dead.get(item.listing["id"], ()))
+        document = render.item_document(hit, None)
+        document["dead_links"] = list(item.dead_links)  # already matched to the snapshot's links
         document["change"] = item.status  # beside the listing's own status (active, closed...)
         items.append(document)
     return render.to_json({

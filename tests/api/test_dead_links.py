@@ -56,10 +56,21 @@ def test_no_check_file_means_no_dead_links(client):
 def test_links_match_by_field_ignoring_fragments_and_only_where_still_shown():
     """A handout's snapshot may show another link than the listing today; a #fragment or
     surrounding space does not hide a dead link."""
-    from service.render import links_in_use
+    from service.text import links_in_use
 
     dead = ({"url": "https://example.org/meet", "reason": "page not found (404)"},)
     contact = {"website": " https://example.org/meet#join ", "conference_url": "https://example.org/meet",
                "registration_url": None}
     assert links_in_use(contact, dead) == [{**dead[0], "fields": ["website", "conference_url"]}]
     assert links_in_use({"website": "https://example.org/new"}, dead) == []
+
+
+def test_handout_flags_a_dead_link_in_its_snapshot(checked):
+    """The printed handout warns about a link that did not work, and keeps showing it."""
+    client, dead_one, fine_one = checked
+    made = client.post("/v1/referrals", json={"listing_ids": [dead_one.id, fine_one.id]}).get_json()
+    referral = client.get(f"/v1/referrals/{made['code']}").get_json()
+    assert [len(item["dead_links"]) for item in referral["items"]] == [1, 0]
+    assert referral["items"][0]["dead_links"][0]["fields"] == ["website"]
+    page = client.get(f"/r/{made['code']}").get_data(as_text=True)
+    assert page.count("did not work when checked on 2026-11-25") == 1
