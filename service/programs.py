@@ -7,6 +7,7 @@ explainers are the plain-language paragraph shown to GPs and community sites.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import vocab
 from .text import normalise
@@ -94,8 +95,11 @@ _BY_ALIAS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def canonical_program(name: str | None) -> str | None:
-    """The table's name for a program as a feed spells it ("AA", "smart"), or None."""
+    """The table's name for a program as a feed spells it ("AA", "smart"), or None.
+
+    Cached: a feed spells its few programs the same way on every one of its records."""
     if not name:
         return None
     return _BY_ALIAS.get(normalise(name))
