@@ -138,8 +138,11 @@ def child_exit(server, worker):
 
 
 def pre_fork(server, worker):
-    """Before each worker forks: bring the master's warm index up to date (after a refresh
-    replaced the file), so new workers start ready and the replaced file's space is freed."""
+    """Before each worker forks, in the master: warm the preloaded app's index (the first
+    time, or again after a refresh replaced the file), so every worker starts ready, shares
+    those pages, and the replaced file's space is freed. The one place warm-up happens."""
+    if not server.cfg.preload_app:
+        return  # no app in the master: each worker loads its own
     from service import warm_up
 
     warm_up(server.app.wsgi())

@@ -24,11 +24,9 @@ class LinkageServer(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        from . import create_app, warm_up
+        from . import create_app
 
-        app = create_app()
-        warm_up(app)  # preloaded: in the master, so workers fork from a warm app
-        return app
+        return create_app()  # warmed before each fork by gunicorn_conf.pre_fork
 
 
 def serve(host: str, port: int, workers: int | None = None) -> None:

@@ -3,7 +3,6 @@
 Settings come from the LINKAGE_* environment (see service/settings.py).
 """
 
-from . import create_app, warm_up
+from . import create_app
 
-app = create_app()
-warm_up(app)  # with preload_app, in the master: workers fork from a warm app
+app = create_app()  # warmed before each fork by gunicorn_conf.pre_fork
