@@ -238,8 +238,10 @@ class EngineBackend:
         """
         found = self.transport.request("GET", f"/_cat/indices/{self.alias}-*",
                                        params={"format": "json", "h": "index"}, timeout=ADMIN_TIMEOUT_S)
-        ours = re.compile(re.escape(self.alias) + r"-\d{20}")
-        return sorted(row["index"] for row in found if ours.fullmatch(row["index"]))
+        return sorted(row["index"] for row in found if self._ours(row["index"]))
+
+    def _ours(self, name: str) -> bool:
+        return re.fullmatch(re.escape(self.alias) + r"-\d{20}", name) is not None
 
     def _current(self) -> str | None:
         try:
@@ -264,18 +266,20 @@ class EngineBackend:
         younger one may be a concurrent import still loading)."""
         finished = self._finished()
         now = self._wall_clock()
-        for name in self._indices():
+        for name in finished:
             if name in keep:
                 continue
             started = datetime.strptime(name[-20:], STAMP_FORMAT).replace(tzinfo=timezone.utc)
-            if finished.get(name, True) or now - started > ABANDONED_AFTER:
+            if finished[name] or now - started > ABANDONED_AFTER:
                 self._delete_quietly(name)
 
     def _finished(self) -> dict[str, bool]:
-        """Whether each of this alias's indices finished loading (indices written before the
-        flag existed count as finished: those imports cleaned up their own leftovers)."""
+        """This alias's indices, oldest first, and whether each finished loading (indices
+        written before the flag existed count as finished: those imports cleaned up their
+        own leftovers)."""
         mappings = self.transport.request("GET", f"/{self.alias}-*/_mapping", timeout=ADMIN_TIMEOUT_S)
-        return {name: body["mappings"].get("_meta", {}).get("complete", True) for name, body in mappings.items()}
+        return {name: mappings[name]["mappings"].get("_meta", {}).get("complete", True)
+                for name in sorted(mappings) if self._ours(name)}
 
     def _delete_quietly(self, index: str) -> None:
         try:
@@ -286,9 +290,8 @@ class EngineBackend:
     def rollback(self) -> str:
         """Point the alias back at the previous index; returns its name."""
         current = self._current()
-        finished = self._finished()
-        previous = [name for name in self._indices()
-                    if (current is None or name < current) and finished.get(name, True)]
+        previous = [name for name, done in self._finished().items()
+                    if done and (current is None or name < current)]
         if not previous:
             raise LoadFailed("no previous index to roll back to", ())
         self._swap_alias(previous[-1])
