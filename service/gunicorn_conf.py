@@ -82,8 +82,11 @@ keepalive = 5
 # backwards), growing the metrics directory and every scrape. A crashed worker is replaced.
 max_requests = 0
 
-# Access log lines on standard output, the app's JSON logs on standard error.
+# Access log lines on standard output, the app's JSON logs on standard error. The line names
+# the path without its query string (which may carry a searched address or words) and leaves
+# out the referring page (an embedding site's own URL may carry its visitor's search).
 accesslog = "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 
 # gunicorn 25.1+ opens a control socket under $HOME by default; the app user's home is not

@@ -48,7 +48,7 @@ class Handout:
 
 
 def build_handout(referral: Referral, current: dict, now: datetime, public_url: str,
-                  dead_links: dict | None = None) -> Handout:
+                  dead_links: dict | None = None, note: str | None = None) -> Handout:
     """The handout for a referral; `current` maps listing id -> (Listing, document) or None,
     `dead_links` listing id -> the links `linkage check-links` found gone."""
     base = public_url.rstrip("/")
@@ -77,7 +77,7 @@ def build_handout(referral: Referral, current: dict, now: datetime, public_url: 
         expires_at=referral.expires_at,
         goal=referral.goal,
         language=referral.language,
-        note=referral.note,
+        note=note,  # for one copy only: a referral never holds a note
         items=tuple(items),
         demo=any((s.get("source") or {}).get("name", "").startswith("Demo data") for s in referral.items),
         checked_on=tuple(checked),

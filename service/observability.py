@@ -1,7 +1,9 @@
 """Telling operators how the service is doing: request ids, JSON logs, Prometheus metrics.
 
-Logs never hold a searched place more precisely than about 1 km: coordinates in `lat`,
-`lon` and `near` are rounded to two decimals before they are written.
+Logs never hold a searched place more precisely than about 1 km, nor the words of a
+search: coordinates in `lat`, `lon` and `near` are rounded to two decimals, a `near` that is
+more than a postcode or a place name (a street address) is not written, and `q` is logged only
+as "given". Messages and tracebacks pass through `privacy.scrub_identifying` as a second line.
 """
 
 from __future__ import annotations
@@ -19,10 +21,16 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_late
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .privacy import scrub_identifying
+
 log = logging.getLogger("linkage.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _COORDINATE = re.compile(r"-?\d{1,3}\.\d+")
+# A `near` worth keeping in a log: coordinates, a postcode, or a place name without numbers.
+_COARSE_PLACE = re.compile(r"^\s*(?:-?\d{1,3}(?:\.\d+)?\s*,\s*-?\d{1,3}(?:\.\d+)?|\d{4}|[^\d@]{1,60})\s*$")
+# Query parameters that carry words a person typed: never logged.
+_WORDS = ("q",)
 
 
 def round_coordinates(text: str) -> str:
@@ -31,10 +39,14 @@ def round_coordinates(text: str) -> str:
 
 
 def loggable_query(args) -> dict:
-    """The query string as logs may keep it: coordinates rounded, free text cut short."""
+    """The query string as logs may keep it: coordinates rounded, no search words, no street address."""
     kept = {}
     for key, value in args.items():
-        if key in ("lat", "lon", "near"):
+        if key in _WORDS:
+            value = "(given)"
+        elif key == "near" and not _COARSE_PLACE.match(value):
+            value = "(an address)"
+        elif key in ("lat", "lon", "near"):
             value = round_coordinates(value)
         kept[key] = value[:100]
     return kept
@@ -48,11 +60,11 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub_identifying(record.getMessage()),
         }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["error"] = scrub_identifying(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -204,6 +204,10 @@ class ReferralCreatedSchema(Schema):
     code = fields.String(required=True, metadata={"description": "Short code to read over the phone."})
     url = fields.String(required=True)
     sms = fields.String(required=True, metadata={"description": "The handout as a text message."})
+    pdf = fields.String(required=True, metadata={"description": "The handout as PDF (GET; POST a `note` form "
+                                                                 "field for a copy with a note, never stored)."})
+    ics = fields.String(required=True, metadata={"description": "The sessions as a calendar file."})
+    txt = fields.String(required=True, metadata={"description": "The handout as a text message (plain text)."})
     expires_at = fields.String(required=True, metadata={"format": "date-time"})
     warnings = _names()
     suggestions = fields.List(fields.Nested(SuggestionSchema), required=True)
@@ -227,7 +231,10 @@ class ReferralSchema(Schema):
     expires_at = fields.String(required=True, metadata={"format": "date-time"})
     goal = fields.String(required=True, allow_none=True)
     language = fields.String(required=True)
-    note = fields.String(required=True, allow_none=True)
+    seven_day_goal = fields.String(required=True, allow_none=True, metadata={
+        "description": "The goal for the next seven days picked from the short list (a key)."})
+    timezone = fields.String(required=True, allow_none=True, metadata={
+        "description": "The client's time zone (the searched place's), which times are labelled against."})
     items = fields.List(fields.Nested(ReferralItemSchema), required=True)
 
 

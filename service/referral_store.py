@@ -26,7 +26,8 @@ def referral_to_dict(referral: Referral) -> dict:
         "expires_at": referral.expires_at.isoformat(),
         "goal": referral.goal,
         "language": referral.language,
-        "note": referral.note,
+        "seven_day_goal": referral.seven_day_goal,
+        "timezone": referral.timezone,
         "items": list(referral.items),
         "place": referral.place,
     }
@@ -40,9 +41,10 @@ def referral_from_dict(data: dict) -> Referral:
         expires_at=datetime.fromisoformat(data["expires_at"]),
         goal=data.get("goal"),
         language=data.get("language") or "en",
-        note=data.get("note"),
         items=tuple(data["items"]),
         place=data.get("place"),
+        seven_day_goal=data.get("seven_day_goal"),
+        timezone=data.get("timezone"),
     )
 
 
@@ -55,6 +57,22 @@ def _outcome_row(code, listing_id, outcome, snapshot: dict, at: datetime) -> dic
         "formats": list(snapshot.get("formats") or []),
         "at": at.isoformat(),
     }
+
+
+def _erase_old_notes(conn: sqlite3.Connection) -> None:
+    """Referrals made before notes stopped being stored lose theirs, and the file keeps no copy.
+
+    Free text about a client was once kept in the `note` of a referral's body; it is removed
+    in place (secure_delete zeroes the old pages) and the write-ahead log is checkpointed
+    and truncated, so neither the file nor its log holds the text afterwards.
+    """
+    found = conn.execute("SELECT COUNT(*) FROM referrals WHERE json_type(body, '$.note') IS NOT NULL").fetchone()[0]
+    if not found:
+        return
+    with conn:
+        conn.execute("UPDATE referrals SET body = json_remove(body, '$.note') WHERE json_type(body, '$.note') IS NOT NULL")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
 
 
 class SQLiteReferralStore:
@@ -79,8 +97,11 @@ class SQLiteReferralStore:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
+                # Deleted rows are overwritten with zeros, not left readable in free pages.
+                conn.execute("PRAGMA secure_delete = ON")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.executescript(self.SCHEMA)
+                _erase_old_notes(conn)
             except sqlite3.Error as exc:
                 raise BackendUnavailable(f"referral store unavailable: {exc}") from exc
             self._local.conn = conn
@@ -169,6 +190,16 @@ class EngineReferralStore:
             except EngineError as exc:
                 if exc.status != 400 or "already_exists" not in str(exc.body):
                     raise
+        # Referrals made when notes were still stored lose them (see _erase_old_notes); a
+        # force merge then drops the deleted document versions that still held the text.
+        erased = self.transport.request("POST", f"/{self.referrals}/_update_by_query", {"script": {
+            "lang": "painless",
+            "source": "if (ctx._source.body.containsKey('note')) { ctx._source.body.remove('note') } "
+                      "else { ctx.op = 'noop' }"}}, params={"refresh": "true", "conflicts": "proceed"},
+            timeout=ADMIN_TIMEOUT_S)
+        if erased.get("updated"):
+            self.transport.request("POST", f"/{self.referrals}/_forcemerge",
+                                   params={"only_expunge_deletes": "true"}, timeout=ADMIN_TIMEOUT_S)
         self._ready = True
 
     def save(self, referral: Referral) -> None:

@@ -1,11 +1,14 @@
 """Referrals: a clinician's chosen options, frozen as a handout, with anonymous outcomes.
 
-Nothing about the client is stored: a referral holds snapshots of the chosen listings, the
-goal and language of the handout, and an optional short clinician note from which phone
-numbers and email addresses are removed. Outcomes are counts per listing.
+Nothing about the client is stored, by design: a referral holds snapshots of the chosen
+listings and structured choices only (the goal, a seven-day goal picked from a short list, the
+language and the client's time zone). There is no field for free text: a note a clinician
+writes for the client stays in the clinician's browser and is printed onto the client's copy
+there, or into a PDF rendered for that one download (see `views/referrals.py`). Outcomes are
+counts per listing.
 
-Pure functions here (codes, note scrubbing, choice warnings, change detection); storage
-lives in `referral_store.py`.
+Pure functions here (codes, choice warnings, change detection); storage lives in
+`referral_store.py`.
 """
 
 from __future__ import annotations
@@ -24,14 +27,20 @@ _READ_AS = {"I": "1", "L": "1", "O": "0", "U": "V"}
 CODE_BITS = 75  # 15 characters of 5 bits: well past the 64 bits an attacker would have to guess
 CODE_CHARS = CODE_BITS // 5
 MAX_ITEMS = 12
-MAX_NOTE = 500
+MAX_NOTE = 500  # a note printed onto one copy (never stored)
 DEFAULT_LIFETIME = timedelta(days=90)
 OUTCOMES = ("attended", "not_yet", "not_for_me")
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-# Phone numbers: runs of 8+ digits with spaces, dots, dashes or brackets between (AU mobiles
-# and landlines, +61 forms, 1800 numbers); shorter numbers (times, session counts) stay.
-_PHONE = re.compile(r"(?<!\w)\+?\(?\d(?:[\s().-]*\d){7,}(?!\w)")
+# The short list a client picks one goal for the next seven days from (key -> English words;
+# the handout translates the words). A choice, never free text, so it can be stored.
+SEVEN_DAY_GOALS = {
+    "go_to_one_meeting": "Go to one meeting or group",
+    "call_one_service": "Call one service",
+    "try_online_or_phone": "Try one online or phone session",
+    "see_gp_again": "Book a follow-up with my GP or clinician",
+    "count_days": "Keep count of using or drinking days",
+    "tell_someone": "Tell one person I trust about my plan",
+}
 
 
 def new_code() -> str:
@@ -53,20 +62,6 @@ def display_code(code: str) -> str:
     return "-".join(code[i:i + 5] for i in range(0, len(code), 5))
 
 
-def scrub_note(note: str | None) -> tuple[str | None, list[str]]:
-    """The note without phone numbers or email addresses, and a warning when any were removed."""
-    if not note:
-        return None, []
-    text = note.strip()
-    scrubbed = _EMAIL.sub("[removed]", text)
-    scrubbed = _PHONE.sub("[removed]", scrubbed)
-    warnings = []
-    if scrubbed != text:
-        warnings.append("The note contained a phone number or email address; it was removed, because "
-                        "referrals store nothing that identifies the person.")
-    return scrubbed or None, warnings
-
-
 @dataclass(frozen=True)
 class Referral:
     """A stored referral: snapshots of the listings as they were when it was made."""
@@ -76,10 +71,11 @@ class Referral:
     expires_at: datetime
     goal: str | None
     language: str
-    note: str | None
     items: tuple[dict, ...]          # dumped listings (the API's listing shape)
     place: dict | None = None        # rough place of the options, for suggestions only
     warnings: tuple[str, ...] = field(default=())
+    seven_day_goal: str | None = None  # a key of SEVEN_DAY_GOALS
+    timezone: str | None = None        # the client's zone (the searched place's), for labelling times
 
     @property
     def listing_ids(self) -> list[str]:
@@ -98,23 +94,31 @@ def item_status(snapshot: dict, current: Listing | None, current_document: dict 
     return "unchanged" if current_document == snapshot else "changed"
 
 
-def choice_warning(chosen: list[Listing]) -> tuple[str, set[str]] | None:
+def choice_warning(chosen: list[Listing], asked_formats: tuple[str, ...] = ()) -> tuple[str, set[str]] | None:
     """When every option is alike in format or approach, say so and what kind of option to add.
 
-    Returns (message, what a suggestion must differ in: "format", "approach", "kind").
+    `asked_formats` are the formats the search was limited to: a format the clinician left out
+    is never advised. Returns (message, what a suggestion must differ in: "format", "approach",
+    "kind").
     """
     if len(chosen) < 2:
         return None
     formats = {tuple(sorted(x.formats)) for x in chosen}
     approaches = {x.approach for x in chosen}
     kinds = {x.kind for x in chosen}
+    allowed = set(asked_formats or vocab.FORMATS)
     lacking = set()
     advice = []
     if len(formats) == 1:
-        lacking.add("format")
-        only = " and ".join(vocab.label(f).lower() for f in next(iter(formats)))
-        other = "an online or phone option" if "online" not in next(iter(formats)) else "an in-person option"
-        advice.append(f"every option is {only}; consider {other}")
+        have = next(iter(formats))
+        missing = [f for f in vocab.FORMATS if f in allowed and f not in have]
+        if missing:
+            lacking.add("format")
+            only = " and ".join(vocab.label(f).lower() for f in have)
+            remote = [f for f in missing if f in vocab.REMOTE_FORMATS]
+            other = ("an " + " or ".join(vocab.label(f).lower().replace("by ", "") for f in remote) + " option"
+                     if remote else "an in-person option")
+            advice.append(f"every option is {only}; consider {other}")
     if len(approaches) == 1:
         lacking.add("approach")
         approach = next(iter(approaches))

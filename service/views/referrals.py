@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from zoneinfo import ZoneInfo
 
 from flask import Response, redirect, request
 from flask_smorest import Blueprint
@@ -12,8 +13,9 @@ from .. import ranking, render, vocab
 from ..errors import ApiError
 from ..handout import build_handout
 from ..models import Place, RankedHit, SearchQuery
-from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, Referral, choice_warning, differs, display_code,
-                         expiry, new_code, normalise_code, scrub_note)
+from ..geocode import PlaceError, resolve_place
+from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, SEVEN_DAY_GOALS, Referral, choice_warning, differs,
+                         display_code, expiry, new_code, normalise_code)
 from ..openapi import ErrorSchema, RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
 from ..schemas import dump_listing
 from . import ERROR_MEANINGS, dead_links_of, document, services
@@ -22,18 +24,49 @@ blueprint = Blueprint("referrals", __name__, description="Referral lists: create
                       "and count anonymous outcomes.")
 
 
+def _known_zone(name: str) -> None:
+    """An IANA zone name zoneinfo knows, or a validation error naming it."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise ValidationError(f"unknown time zone {name[:60]!r} (use an IANA name such as Australia/Perth)") from None
+
+
 class ReferralRequest(Schema):
-    """POST /v1/referrals. There is deliberately no field for anything about the client."""
+    """POST /v1/referrals. There is deliberately no field for free text about the client: only
+    choices from fixed lists are stored. `near` and `formats` describe the search the options
+    came from; they steer the "widen the choice" suggestions and are not stored."""
 
     class Meta:
         unknown = RAISE
 
     listing_ids = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
                               validate=validate.Length(min=1, error="choose at least one listing"))
-    note = fields.String(load_default=None, allow_none=True,
-                         validate=validate.Length(max=MAX_NOTE, error=f"note is longer than {MAX_NOTE} characters"))
     goal = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(vocab.QUERY_GOALS))
+    seven_day_goal = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(tuple(SEVEN_DAY_GOALS)),
+                                   metadata={"description": "One goal for the next seven days, from a short list."})
+    timezone = fields.String(load_default=None, allow_none=True, validate=_known_zone, metadata={
+        "description": "The client's IANA time zone (the searched place's); times in another zone are labelled."})
     language = fields.String(load_default="en", validate=validate.OneOf(("en",)))
+    near = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={
+        "description": "The place searched (postcode, suburb or lat,lon), for suggestions only; not stored."})
+    formats = fields.List(fields.String(validate=validate.OneOf(vocab.FORMATS)), load_default=list, metadata={
+        "description": "The formats the search asked for, for suggestions only; not stored."})
+
+
+class NoteForm(Schema):
+    """POST /r/{code} and /r/{code}.pdf: a note printed onto this one copy, never stored or logged."""
+
+    class Meta:
+        unknown = RAISE
+
+    note = fields.String(load_default="", validate=validate.Length(
+        max=MAX_NOTE, error=f"the note is longer than {MAX_NOTE} characters"))
+    print = fields.String(load_default="", validate=validate.OneOf(("", "0", "1")))
+
+
+NOTE_NOT_STORED = ("a note about the client is never sent to Linkage's storage: print it onto the client's "
+                   "copy from your browser (POST it as the form field `note` to the handout's page or its .pdf)")
 
 
 class FeedbackRequest(Schema):
@@ -61,8 +94,13 @@ def _json_body(schema: Schema) -> dict:
         return schema.load(data)
     except ValidationError as exc:
         field_name, problems = next(iter(exc.messages.items()))
-        problem = problems[0] if isinstance(problems, list) else problems
-        if field_name not in schema.fields:
+        problem = problems[0] if isinstance(problems, dict) else problems
+        problem = problem[0] if isinstance(problem, list) else problem
+        if isinstance(problem, dict):  # a list's item: {0: ["Must be one of ..."]}
+            problem = next(iter(problem.values()))[0]
+        if field_name == "note":
+            problem = NOTE_NOT_STORED
+        elif field_name not in schema.fields:
             problem = f"unknown field {field_name!r}: referrals store nothing about the client"
         raise ApiError(422, "invalid_body", f"{field_name}: {problem}", field_name) from None
 
@@ -89,18 +127,51 @@ def _missing(_exc):
     return Response(missing_html(), status=404, mimetype="text/html")
 
 
-def _suggestions(chosen, lacking: set[str], goal: str | None) -> list[dict]:
-    """Up to three options near the chosen ones that add what they lack."""
-    located = [x.location for x in chosen if x.location is not None]
-    place = None
-    if located:
-        place = Place(query="referral", name="referral", lat=located[0].lat, lon=located[0].lon,
-                      state=located[0].state, country=located[0].country)
-    query = SearchQuery(at=services().clock(), place=place, goals=(goal,) if goal else (), per_page=50)
+def _suggestion_place(chosen, near: str | None) -> Place | None:
+    """Where suggestions are sought: the searched place, else the first chosen in-person option
+    that has a precise location; None when only online or phone options were chosen."""
+    if near:
+        try:
+            place, _warnings = resolve_place(near, services().geocoder)
+            return place
+        except PlaceError as exc:
+            raise ApiError(422, "unknown_place", str(exc), "near") from None
+    for listing in chosen:
+        where = listing.location
+        if "in_person" in listing.formats and where is not None and not where.approximate:
+            return Place(query="referral", name="referral", lat=where.lat, lon=where.lon,
+                         state=where.state, country=where.country)
+    return None
+
+
+def _suggestions(chosen, lacking: set[str], goal: str | None, place: Place | None,
+                 asked_formats: tuple[str, ...]) -> list[dict]:
+    """Up to three options for the same place and goal that add what the chosen ones lack.
+
+    They keep to the formats the search asked for, and when the advice is to add another
+    format they all have it. Without a place only online and phone options can be suggested
+    (an in-person group is no use when nobody knows where the client is), and options for a
+    particular audience are left to the clinician.
+    """
+    formats = set(asked_formats or vocab.FORMATS)
+    chosen_formats = {f for x in chosen for f in x.formats}
+    if "format" in lacking:
+        formats -= chosen_formats
+    if place is None:
+        formats &= set(vocab.REMOTE_FORMATS)
+    if not formats:
+        return []
+    query = SearchQuery(at=services().clock(), place=place, goals=(goal,) if goal else (),
+                        formats=tuple(f for f in vocab.FORMATS if f in formats), per_page=50)
     found = []
     for hit in services().backend.search(query).hits:
-        if differs(hit.listing, chosen, lacking):
-            found.append({"id": hit.listing.id, "name": hit.listing.name,
+        listing = hit.listing
+        if "everyone" not in listing.audiences:
+            continue
+        if "format" in lacking and not set(listing.formats) & formats:
+            continue
+        if differs(listing, chosen, lacking):
+            found.append({"id": listing.id, "name": listing.name,
                           "why": list(ranking.rank_hit(hit, query).why)})
         if len(found) == 3:
             break
@@ -118,17 +189,18 @@ def create_referral():
     unknown = [i for i, listing in zip(ids, listings) if listing is None]
     if unknown:
         raise ApiError(422, "unknown_listing", "unknown listing ids: " + ", ".join(unknown[:12]), "listing_ids")
-    note, warnings = scrub_note(body["note"])
-    suggestions = []
-    choice = choice_warning(listings)
+    place = _suggestion_place(listings, body["near"])
+    warnings, suggestions = [], []
+    choice = choice_warning(listings, tuple(body["formats"]))
     if choice:
         message, lacking = choice
-        suggestions = _suggestions(listings, lacking, body["goal"])
+        suggestions = _suggestions(listings, lacking, body["goal"], place, tuple(body["formats"]))
         warnings.append(message)
     now = svc.clock()
     referral = Referral(
         code=new_code(), created_at=now, expires_at=expiry(now), goal=body["goal"],
-        language=body["language"], note=note, items=tuple(dump_listing(x) for x in listings),
+        language=body["language"], items=tuple(dump_listing(x) for x in listings),
+        seven_day_goal=body["seven_day_goal"], timezone=body["timezone"],
     )
     svc.referrals.save(referral)
     handout = build_handout(referral, {x.id: (x, snap) for x, snap in zip(listings, referral.items)}, now,
@@ -139,6 +211,9 @@ def create_referral():
         "code": display_code(referral.code),
         "url": handout.url,
         "sms": handout_text(handout),
+        "pdf": handout.url + ".pdf",
+        "ics": handout.url + ".ics",
+        "txt": handout.url + ".txt",
         "expires_at": referral.expires_at.isoformat(),
         "warnings": warnings,
         "suggestions": suggestions,
@@ -159,11 +234,31 @@ def _current(referral: Referral) -> dict:
     return found
 
 
-def _handout(code: str, page: bool):
+def _handout(code: str, page: bool, note: str | None = None):
     svc = services()
     referral = _referral_or_404(code, page=page)
     return build_handout(referral, _current(referral), svc.clock(), svc.settings.public_url,
-                         dead_links_of(referral.listing_ids))
+                         dead_links_of(referral.listing_ids), note=note)
+
+
+def _note_form() -> tuple[str | None, bool]:
+    """The note and print choice of a handout form; 422 naming the field, never echoing the note."""
+    try:
+        form = NoteForm().load(request.form.to_dict())
+    except ValidationError as exc:
+        field_name, problems = next(iter(exc.messages.items()))
+        problem = problems[0] if isinstance(problems, list) else problems
+        if field_name not in NoteForm().fields:
+            problem = "unknown field: the form takes only note and print"
+        raise ApiError(422, "invalid_body", f"{field_name}: {problem}", field_name) from None
+    return (form["note"].strip() or None), form["print"] == "1"
+
+
+def _not_kept(response: Response) -> Response:
+    """A copy carrying the clinician's note: no cache, proxy or browser history keeps it."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 @blueprint.get("/v1/referrals/<code>")
@@ -171,6 +266,7 @@ def _handout(code: str, page: bool):
 def get_referral(code: str):
     """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
     handout = _handout(code, page=False)
+    referral = _referral_or_404(code)
     items = []
     for item in handout.items:
         hit = RankedHit(listing=None, distance_km=None, next_sessions=item.next_sessions,
@@ -181,7 +277,8 @@ def get_referral(code: str):
         items.append(document)
     return render.to_json({
         "code": handout.display_code, "url": handout.url, "expires_at": handout.expires_at.isoformat(),
-        "goal": handout.goal, "language": handout.language, "note": handout.note, "items": items,
+        "goal": handout.goal, "language": handout.language, "seven_day_goal": referral.seven_day_goal,
+        "timezone": referral.timezone, "items": items,
     })
 
 
@@ -231,6 +328,47 @@ def handout_page(code: str):
     from ..render.handout import handout_html
 
     return Response(handout_html(_handout(code, page=True)), mimetype="text/html")
+
+
+@blueprint.post("/r/<code>")
+@document(blueprint, {"type": "string"}, content_type="text/html", errors=(413, 422, 429, 503),
+          description="The handout with the clinician's note printed on it (opens the print dialog with print=1); "
+                      "the note is used for this answer only, never stored or logged")
+@blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
+                        description="No handout with that code (a page for people)")
+@blueprint.doc(requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": {"type": "object", "properties": {
+        "note": {"type": "string", "maxLength": MAX_NOTE}, "print": {"type": "string", "enum": ["", "0", "1"]}}}}}})
+def handout_page_with_note(code: str):
+    """The client's copy with a note, made in the clinician's browser: nothing of it is kept."""
+    from ..render.handout import handout_html
+
+    note, print_now = _note_form()
+    page = handout_html(_handout(code, page=True, note=note), print_on_load=print_now)
+    return _not_kept(Response(page, mimetype="text/html"))
+
+
+@blueprint.post("/r/<code>.pdf")
+@blueprint.alt_response(200, schema={"type": "string", "format": "binary"}, content_type="application/pdf",
+                        description="The handout as PDF with the clinician's note, for this one download "
+                                    "(never stored or logged)", success=True)
+@blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
+                        description="No handout with that code (a page for people)")
+@blueprint.alt_response(413, schema=ErrorSchema, description=ERROR_MEANINGS[413])
+@blueprint.alt_response(422, schema=ErrorSchema, description=ERROR_MEANINGS[422])
+@blueprint.alt_response(429, schema=ErrorSchema, description=ERROR_MEANINGS[429])
+@blueprint.alt_response(500, schema=ErrorSchema, description=ERROR_MEANINGS[500])
+@blueprint.alt_response(503, schema=ErrorSchema, description=ERROR_MEANINGS[503])
+@blueprint.doc(requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {
+    "schema": {"type": "object", "properties": {"note": {"type": "string", "maxLength": MAX_NOTE}}}}}})
+def handout_pdf_with_note(code: str):
+    """The handout as a PDF with the clinician's note, rendered for this download only."""
+    from ..render.handout import handout_pdf
+
+    note, _print = _note_form()
+    response = Response(handout_pdf(_handout(code, page=True, note=note)), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="linkage-{code}.pdf"'
+    return _not_kept(response)
 
 
 @blueprint.get("/r/<code>.<fmt>")

@@ -25,12 +25,15 @@ def sample(demo_listings):
 
 
 def test_create_returns_code_url_expiry_and_snapshot(client, sample):
-    response = create(client, sample, note="Try one this week", goal="moderation")
+    response = create(client, sample, goal="moderation", seven_day_goal="go_to_one_meeting",
+                      timezone="Australia/Sydney")
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
     code = normalise_code(body["code"])
     assert code and len(code) == CODE_CHARS  # 75 random bits
     assert body["url"] == f"https://linkage.example/r/{body['code']}"
+    # Every output of the handout is one link away from the answer.
+    assert [body["pdf"], body["ics"], body["txt"]] == [body["url"] + ext for ext in (".pdf", ".ics", ".txt")]
     assert body["expires_at"].startswith((FIXED_NOW + timedelta(days=90)).date().isoformat())
     assert [item["id"] for item in body["items"]] == sample
     assert response.headers["Location"].endswith(body["code"])
@@ -52,11 +55,53 @@ def test_referral_json_shows_items_with_status_and_sessions(client, sample):
     assert client.get(f"/v1/referrals/{typed}").status_code == 200
 
 
-def test_note_loses_phone_numbers_and_emails_with_a_warning(client, sample):
-    body = create(client, sample, note="Call me on 0412 345 678 or jo@example.org, see you Tuesday").get_json()
-    stored = client.get(f"/v1/referrals/{body['code']}").get_json()["note"]
-    assert "0412" not in stored and "jo@example.org" not in stored and "Tuesday" in stored
-    assert any("removed" in w for w in body["warnings"])
+def test_structured_choices_are_kept_and_a_note_is_refused_without_being_echoed(client, sample):
+    body = create(client, sample, goal="undecided", seven_day_goal="call_one_service",
+                  timezone="Australia/Perth").get_json()
+    shown = client.get(f"/v1/referrals/{body['code']}").get_json()
+    assert (shown["goal"], shown["seven_day_goal"], shown["timezone"]) == ("undecided", "call_one_service",
+                                                                           "Australia/Perth")
+    assert "note" not in shown
+    refused = create(client, sample, note="Jane Citizen, call 0412 345 678")
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["parameter"] == "note" and "browser" in error["message"]
+    assert "Jane" not in refused.get_data(as_text=True) and "0412" not in refused.get_data(as_text=True)
+
+
+def test_a_note_goes_onto_one_copy_only(client, sample):
+    code = create(client, sample).get_json()["code"]
+    note = "Ask for Sam at the front desk"
+    page = client.post(f"/r/{code}", data={"note": note, "print": "1"})
+    assert page.status_code == 200 and note in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    pdf = client.post(f"/r/{code}.pdf", data={"note": note})
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and pdf.headers["Cache-Control"] == "no-store"
+    for path in (f"/r/{code}", f"/r/{code}.txt", f"/r/{code}.ics", f"/v1/referrals/{code}"):
+        assert "Sam at the front desk" not in client.get(path).get_data(as_text=True), path
+    too_long = client.post(f"/r/{code}", data={"note": "Jane " * 101})
+    assert too_long.status_code == 422 and too_long.get_json()["error"]["parameter"] == "note"
+    assert "Jane" not in too_long.get_data(as_text=True)
+    assert client.post(f"/r/{code}", data={"note": "x", "name": "Jane"}).status_code == 422
+
+
+def test_suggestions_keep_to_the_searched_place_and_formats(client, demo_listings):
+    """All in person around Parramatta: the advice is an online or phone option, and every
+    suggestion is one, open to everyone; none is an in-person group somewhere else."""
+    chosen = [x.id for x in demo_listings if x.approach == "twelve_step" and x.formats == ("in_person",)
+              and x.location and x.location.state == "NSW" and x.status == "active"][:2]
+    body = create(client, chosen, near="2150").get_json()
+    assert any("consider an online or phone option" in w for w in body["warnings"])
+    by_id = {x.id: x for x in demo_listings}
+    assert body["suggestions"]
+    for suggestion in body["suggestions"]:
+        listing = by_id[suggestion["id"]]
+        assert set(listing.formats) & {"online", "phone"} and "everyone" in listing.audiences, listing
+    # A search limited to in person: no advice to add a format it left out.
+    limited = create(client, chosen, near="2150", formats=["in_person"]).get_json()
+    assert not any("online or phone" in w for w in limited["warnings"])
+    for suggestion in limited["suggestions"]:
+        assert "in_person" in by_id[suggestion["id"]].formats
 
 
 def test_same_format_choice_warns_and_suggests_alternatives(client, demo_listings):
@@ -80,7 +125,11 @@ def test_varied_choice_has_no_choice_warning(client, sample):
     ({"listing_ids": ["demo:nope", "demo:missing"]}, 422, "listing_ids"),
     ({"listing_ids": [f"demo:g{n:04d}" for n in range(1, 14)]}, 422, "listing_ids"),
     ({"listing_ids": []}, 422, "listing_ids"),
-    ({"listing_ids": ["demo:g0001"], "note": "x" * 501}, 422, "note"),
+    ({"listing_ids": ["demo:g0001"], "note": "x"}, 422, "note"),
+    ({"listing_ids": ["demo:g0001"], "seven_day_goal": "stop tomorrow"}, 422, "seven_day_goal"),
+    ({"listing_ids": ["demo:g0001"], "timezone": "Mars/Olympus"}, 422, "timezone"),
+    ({"listing_ids": ["demo:g0001"], "formats": ["teleport"]}, 422, "formats"),
+    ({"listing_ids": ["demo:g0001", "demo:g0002"], "near": "zzzz qqqq"}, 422, "near"),
     ({"listing_ids": ["demo:g0001"], "goal": "sobriety"}, 422, "goal"),
     ({"listing_ids": ["demo:g0001"], "client_name": "Jo Citizen"}, 422, "client_name"),
 ])
@@ -173,11 +222,11 @@ def test_changed_or_removed_listings_are_flagged(client, app, sample, gazetteer,
 
 
 def test_handout_page_and_files(client, sample):
-    code = create(client, sample, goal="moderation", note="One step this week").get_json()["code"]
+    code = create(client, sample, goal="moderation").get_json()["code"]
     page = client.get(f"/r/{code}")
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
-    assert "<svg" in html and "One step this week" in html and 'action="/r/' in html and "<script" not in html
+    assert "<svg" in html and 'action="/r/' in html and "<script" not in html
     pdf = client.get(f"/r/{code}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     text = client.get(f"/r/{code}.txt")
