@@ -7,12 +7,13 @@ its own rate-limit bucket. Requests carry it as the `key` query parameter or the
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 from .errors import ApiError
 
@@ -20,6 +21,8 @@ KEY_PREFIX = "pk_"
 # Lookups are cached briefly per worker: a revoked key stops working within this time.
 CACHE_SECONDS = 60.0
 CORS_HEADERS = "Content-Type, X-Linkage-Key"
+# The handout's SMS text, which a widget on a key's site fetches to show and copy.
+HANDOUT_TEXT = re.compile(r"/r/[^/]+\.txt")
 
 
 @dataclass(frozen=True)
@@ -95,19 +98,30 @@ def rate_limit_key() -> str:
     return f"key:{key}" if key else f"ip:{request.remote_addr}"
 
 
+def keyed_path(path: str) -> bool:
+    """Paths a widget calls with its key: the API and the handout's SMS text."""
+    return path.startswith("/v1/") or HANDOUT_TEXT.fullmatch(path) is not None
+
+
 def install_cors(app: Flask, keys: KeyCache) -> None:
-    """Answer CORS for the origins of the key presented (the public feed stays open to all)."""
+    """Answer CORS for the origins of the key presented (the public feed stays open to all).
+
+    A refused key's 403 carries CORS for the asking origin, and so does the preflight of a request
+    that will present a key, so the widget can read the refusal and say so: the answer grants
+    nothing, since the request itself is refused before it reaches a view.
+    """
 
     def own_origin(origin: str) -> bool:
         return origin == request.host_url.rstrip("/")
 
     @app.before_request
     def check_key():
-        if not request.path.startswith("/v1/"):
+        if not keyed_path(request.path):
             return None
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS":
-            if origin and (keys.any_allows(origin) or own_origin(origin)):
+            wants_key = "x-linkage-key" in request.headers.get("Access-Control-Request-Headers", "").lower()
+            if origin and (wants_key or keys.any_allows(origin) or own_origin(origin)):
                 response = app.make_default_options_response()
                 response.status_code = 204
                 _allow(response, origin)
@@ -115,11 +129,17 @@ def install_cors(app: Flask, keys: KeyCache) -> None:
             return None
         key = presented_key()
         if key is None:
+            if "X-Linkage-Key" in request.headers and origin and not own_origin(origin):
+                # Sent empty: its preflight was answered on the promise of a key.
+                g.linkage_key_refused = True
+                raise ApiError(403, "bad_key", "the embed key is empty", "key")
             return None
         found = keys.get(key)
         if found is None:
+            g.linkage_key_refused = True
             raise ApiError(403, "bad_key", "unknown embed key (create one with `linkage keys create`)", "key")
         if origin and not own_origin(origin) and origin not in found.origins:
+            g.linkage_key_refused = True
             raise ApiError(403, "origin_not_allowed",
                            f"this key does not serve {origin}; its sites are {', '.join(found.origins)}", "key")
         return None
@@ -127,8 +147,13 @@ def install_cors(app: Flask, keys: KeyCache) -> None:
     @app.after_request
     def add_cors(response):
         origin = request.headers.get("Origin")
+        if not origin or not keyed_path(request.path) or "Access-Control-Allow-Origin" in response.headers:
+            return response
+        if g.get("linkage_key_refused"):
+            _allow(response, origin)  # the refusal only, so the page can show why
+            return response
         key = presented_key()
-        if origin and key and request.path.startswith("/v1/") and "Access-Control-Allow-Origin" not in response.headers:
+        if key:
             found = keys.get(key)
             if found and origin in found.origins:
                 _allow(response, origin)

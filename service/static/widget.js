@@ -30,10 +30,34 @@
     self_management: "Self-management (CBT-based tools)", twelve_step: "12-step fellowship",
     secular_peer: "Secular peer support", buddhist: "Buddhist-inspired recovery", clinical: "Clinical treatment",
     free: "Free", low_cost: "Low cost", fee: "Fees apply",
+    alcohol: "Alcohol", methamphetamine: "Methamphetamine / ice", cannabis: "Cannabis", opioids: "Opioids",
+    any: "Other drugs",
+    women: "Women", young_people: "Young people", lgbtiq: "LGBTIQ+ people",
+    aboriginal_torres_strait_islander: "Aboriginal and Torres Strait Islander people",
+    family_friends: "Family and friends",
+    morning: "Morning (5 am to noon)", afternoon: "Afternoon (noon to 5 pm)", evening: "Evening (5 pm to midnight)",
+    wheelchair_access: "wheelchair access", accessible_toilet: "accessible toilet", hearing_loop: "hearing loop",
+    auslan_interpreter: "Auslan interpreter", parking: "parking", public_transport: "near public transport",
   };
   const GOALS = ["abstinence", "moderation", "harm_reduction", "undecided"];
   const FORMATS = ["in_person", "online", "phone"];
   const KINDS = ["group", "service", "helpline"];
+  // "Other drugs" asks for options open to any substance (the API's `any`).
+  const SUBSTANCES = ["alcohol", "methamphetamine", "cannabis", "opioids", "any"];
+  const AUDIENCES = ["women", "young_people", "lgbtiq", "aboriginal_torres_strait_islander"];
+  const TIMES = ["morning", "afternoon", "evening"];
+  // The referral API's SEVEN_DAY_GOALS (service/referrals.py), in the same words.
+  const SEVEN_DAY_GOALS = {
+    go_to_one_meeting: "Go to one meeting or group",
+    call_one_service: "Call one service",
+    try_online_or_phone: "Try one online or phone session",
+    see_gp_again: "Book a follow-up with my GP or clinician",
+    count_days: "Keep count of using or drinking days",
+    tell_someone: "Tell one person I trust about my plan",
+  };
+  const KEPT = "The handout link stores only the options you chose, the goal and the 7-day goal; " +
+    "your note is printed from this browser and never sent to storage.";
+  const KEY_ERRORS = ["bad_key", "origin_not_allowed", "key_required"];
   const DAYS = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
   const SORTS = { best: "Best match", distance: "Nearest", soonest: "Soonest" };
   const ZONES = ["Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Adelaide",
@@ -41,12 +65,17 @@
   // Which control shows an API error that names a parameter.
   const CONTROL_FOR = { near: "near", lat: "near", lon: "near", radius_km: "radius", goal: "goal", format: "format",
     kind: "kind", day: "day", starts_within: "soon", q: "words", tz: "tz", sort: "sort", note: "note",
-    listing_ids: "handout" };
+    substance: "substance", audience: "audience", time: "time", tonight: "time", listing_ids: "handout",
+    seven_day_goal: "seven", timezone: "handout" };
 
   const label = (value) => LABELS[value] || String(value || "").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
   const list = (text) => String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const zoneCity = (zone) => String(zone || "").split("/").pop().replace(/_/g, " ");
+  const isTouch = () => { try { return matchMedia("(hover: none) and (pointer: coarse)").matches; } catch (e) { return false; } };
+  const languageName = (code) => {
+    try { return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code; } catch (e) { return String(code); }
+  };
   const deviceZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; } };
 
   /** Build an element: attributes from `props` (on* become listeners), children as nodes or text. */
@@ -128,8 +157,19 @@ kbd { font: inherit; font-family: ui-monospace, monospace; border: 1px solid var
 .cols { display: grid; gap: 1rem; grid-template-columns: minmax(0, 1fr); }
 @container (min-width: 701px) {
   .full .cols { grid-template-columns: minmax(0, 2fr) minmax(15rem, 1fr); }
+  /* The panel comes first in the page (reachable at once on a phone) but sits on the right here. */
+  .full .cols > .found { grid-column: 1; grid-row: 1; }
+  .full .cols > .panel { grid-column: 2; grid-row: 1; }
   .panel { position: sticky; top: .5rem; align-self: start; max-height: calc(100vh - 1rem); overflow: auto; }
 }
+.demo { background: #fff4ce; color: #1b1b1b; border: 2px solid #8a6d00; padding: .5rem 1rem; margin: 0 0 .75rem; }
+.jump { align-self: center; font-weight: 600; padding: .4rem .25rem; }
+.zone { display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: center; margin: .25rem 0; }
+.group { font-size: 1.1rem; margin: 1.25rem 0 .5rem; padding-top: .5rem; border-top: 3px solid var(--line); }
+.checks { margin: .25rem 0; }
+.checks .gp { font-weight: 700; }
+.kept { border-left: 4px solid var(--accent); padding-left: .5rem; }
+.files { display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: .5rem 0; padding: 0; list-style: none; }
 ol.results { list-style: none; padding: 0; margin: 0; }
 .result { border: 1px solid var(--line); border-radius: var(--radius); padding: .75rem; margin: 0 0 .75rem; }
 .meta, .source, .hint { color: var(--muted); font-size: .9rem; }
@@ -223,9 +263,9 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       try { return Intl.DateTimeFormat.supportedLocalesOf(lang).length ? lang : "en-AU"; } catch (e) { return "en-AU"; }
     }
 
-    _viewerZone() {
-      if (this._els.tz && this._els.tz.value) return this._els.tz.value;
-      return this.getAttribute("tz") || deviceZone();
+    /** The zone times are shown in: the one chosen, else the searched place's, else the listing's own. */
+    _displayZone(item) {
+      return this._tzChoice || this._placeZone || (item && item.timezone) || deviceZone();
     }
 
     async _request(path, { params, method = "GET", body, signal, text = false } = {}) {
@@ -237,11 +277,15 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (body) headers["Content-Type"] = "application/json";
       const response = await fetch(url, { method, headers, signal, credentials: "omit",
         body: body ? JSON.stringify(body) : undefined });
-      const data = text ? await response.text() : await response.json().catch(() => null);
+      const raw = await response.text().catch(() => "");
+      let data = raw;
+      if (!text || !response.ok) { try { data = JSON.parse(raw); } catch (e) { data = null; } }
       if (!response.ok) {
         const problem = (data && data.error) || {};
         const error = new Error(problem.message || `The directory answered ${response.status}; please try again.`);
         error.parameter = problem.parameter;
+        error.code = problem.code;
+        error.status = response.status;
         throw error;
       }
       return data;
@@ -273,6 +317,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const E = (this._els = {});
       this._built = true;
       const attrNear = this.getAttribute("near") || "";
+      // Times show in the searched place's zone unless the site or the person picks another.
+      this._tzChoice = this.getAttribute("tz") || "";
 
       E.place = h("input", { id: "place", type: "text", role: "combobox", "aria-autocomplete": "list",
         "aria-expanded": "false", "aria-controls": "place-list", "aria-describedby": "place-error",
@@ -281,6 +327,9 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.list = h("ul", { id: "place-list", role: "listbox", "aria-label": "Suggested places", hidden: true });
       E.locate = navigator.geolocation && window.isSecureContext
         ? h("button", { type: "button", class: "quiet", onclick: () => this._locate() }, "Use my location") : null;
+      // A skip link to the handout panel, a Tab or two from the place box.
+      E.jump = full ? h("a", { href: "#handout-heading", class: "jump", onclick: (e) => { e.preventDefault(); this._goToPanel(); } },
+        "Handout (0)") : null;
       E.errors = { near: h("p", { id: "place-error", class: "error", hidden: true }) };
 
       const form = h("form", { role: "search", "aria-label": "Find support", novalidate: true,
@@ -289,24 +338,35 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         h("label", { for: "place" }, "Postcode, suburb or address"),
         h("div", { class: "combo" }, E.place, E.list),
         h("button", { type: "submit" }, "Search"),
+        E.jump,
         E.locate),
       E.errors.near,
       full ? this._buildFilters() : null);
 
+      E.demo = h("p", { class: "demo", role: "note", hidden: true }, h("strong", {}, "Demo data — fictional."),
+        " These listings are invented for trying Linkage out. Do not refer anyone to them.");
       E.status = h("p", { class: "status", role: "status", "aria-live": "polite", "aria-atomic": "true" });
       E.error = h("p", { class: "error", role: "alert", hidden: true });
       E.warnings = h("ul", { class: "warnings", hidden: true });
+      E.zoneNote = h("span", { class: "zone-note" });
+      E.zoneSwitch = h("button", { type: "button", class: "quiet small", onclick: () => this._switchZone() });
+      E.zone = h("p", { class: "zone", hidden: true }, E.zoneNote, E.zoneSwitch);
       E.results = h("ol", { class: "results", "aria-labelledby": "results-heading" });
+      // Options only for particular groups, apart, under their own heading (searches with no audience).
+      E.groupHeading = h("h3", { class: "group", id: "group-heading" }, "For particular groups (check the person is one of them)");
+      E.groupResults = h("ol", { class: "results", "aria-labelledby": "group-heading" });
+      E.group = h("div", { class: "particular", hidden: true }, E.groupHeading, E.groupResults);
       E.more = h("button", { type: "button", class: "quiet more", hidden: true, onclick: () => this.search(this._page + 1) });
       E.resultsHeading = h("h2", { id: "results-heading", tabindex: "-1" }, "Options");
       E.hint = h("p", { class: "hint" }, "Type a postcode, suburb or address to see groups and services near it, online and by phone.");
       const results = h("section", { class: "found", "aria-labelledby": "results-heading" },
-        E.resultsHeading, E.hint, E.status, E.error, E.warnings, E.results, E.more);
+        E.resultsHeading, E.hint, E.status, E.error, E.warnings, E.zone, E.results, E.group, E.more);
 
       const wrap = h("div", { class: `lk ${this.mode}`, lang: this._locale() },
+        E.demo,
         form,
         full ? this._buildKeysHelp() : null,
-        h("div", { class: "cols" }, results, full ? this._buildPanel() : null));
+        h("div", { class: "cols" }, full ? this._buildPanel() : null, results));
       this._shadow.replaceChildren(...[this._style, wrap].filter(Boolean));
       this._renderResults();
     }
@@ -315,11 +375,12 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const E = this._els;
       const goals = list(this.getAttribute("goals"));
       const formats = list(this.getAttribute("formats"));
-      const checks = (name, legend, values, chosen) => {
+      const checks = (name, legend, values, chosen, extra) => {
         E.errors[name] = h("p", { class: "error", id: `${name}-error`, hidden: true });
         E[name] = h("fieldset", { "aria-describedby": `${name}-error` }, h("legend", {}, legend),
           values.map((v) => h("label", {}, h("input", { type: "checkbox", name, value: v, checked: chosen.includes(v),
-            onchange: () => this._refilter() }), label(v))),
+            onchange: () => this._refilter() }), typeof v === "string" && DAYS[v] ? DAYS[v] : label(v))),
+          extra || null,
           E.errors[name]);
         return E[name];
       };
@@ -330,36 +391,47 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         E[name] = control;
         return h("div", { class: "field" }, h("label", { for: name }, text), control, E.errors[name]);
       };
-      const zone = this.getAttribute("tz") || deviceZone();
-      const zones = Array.from(new Set([deviceZone(), zone, ...ZONES]));
+      const zone = this._tzChoice;
+      const device = deviceZone();
+      const zones = Array.from(new Set([device, ...(zone ? [zone] : []), ...ZONES]));
+      // Who the options are for: the person themselves unless the caller is family or a friend.
+      E.forWhom = h("fieldset", { class: "for-whom" }, h("legend", {}, "Who is it for?"),
+        [["me", "For me (the person who uses)"], ["family_friends", "For a family member or friend"]].map(([value, text]) =>
+          h("label", {}, h("input", { type: "radio", name: "for-whom", value, checked: value === "me",
+            onchange: () => this._refilter() }), text)));
       E.errors.soon = h("p", { class: "error", id: "soon-error", hidden: true });
       E.soon = h("input", { type: "checkbox", id: "soon", "aria-describedby": "soon-error", onchange: () => this._refilter() });
+      E.tonight = h("input", { type: "checkbox", id: "tonight", onchange: () => this._refilter() });
       // Open on wide screens; on a phone the results matter more than the form.
       E.filters = h("details", { class: "filters-box", open: this.getBoundingClientRect().width > 700 },
         h("summary", {}, "Filters"));
       E.filters.append(h("div", { class: "filters" },
-        field("radius", "Within (km)", h("input", { type: "number", min: 1, max: 500, step: 1, inputmode: "numeric",
-          value: this.getAttribute("radius") || 25, onchange: () => this._refilter() })),
+        E.forWhom,
+        checks("substance", "Substance", SUBSTANCES, []),
         checks("goal", "Goal", GOALS, goals),
         checks("format", "Format", FORMATS, formats),
         checks("kind", "Kind", KINDS, []),
-        h("div", { class: "field" },
-          field("day", "Day", h("select", { onchange: () => this._refilter() },
-            h("option", { value: "" }, "Any day"),
-            Object.keys(DAYS).map((d) => h("option", { value: d }, DAYS[d])))),
-          h("label", { class: "check", for: "soon" }, E.soon, "Starts within 2 hours"),
-          E.errors.soon),
+        checks("audience", "Only groups for", AUDIENCES, []),
+        checks("day", "Days", Object.keys(DAYS), []),
+        checks("time", "Time of day", TIMES, [], [
+          h("label", { for: "tonight" }, E.tonight, "Tonight (from now until midnight there)"),
+          h("label", { for: "soon" }, E.soon, "Starts within 2 hours"), E.errors.soon]),
+        field("radius", "Within (km)", h("input", { type: "number", min: 1, max: 500, step: 1, inputmode: "numeric",
+          value: this.getAttribute("radius") || 25, onchange: () => this._refilter() })),
         field("sort", "Order", h("select", { onchange: () => this._refilter() },
           Object.keys(SORTS).map((s) => h("option", { value: s }, SORTS[s])))),
-        field("words", "Words (optional)", h("input", { type: "text", placeholder: "e.g. women, ice, SMART",
+        field("words", "Words (optional)", h("input", { type: "text", placeholder: "e.g. SMART, online",
           onchange: () => this._refilter() })),
-        field("tz", "Show times in", h("select", { onchange: () => this._refilter() },
-          zones.map((z) => h("option", { value: z, selected: z === zone }, z === deviceZone() ? `${zoneCity(z)} (this device)` : zoneCity(z)))))));
+        field("tz", "Show times in", h("select", { onchange: () => { this._tzChoice = this._els.tz.value; this._refilter(true); } },
+          h("option", { value: "", selected: !zone }, "The searched place's time"),
+          zones.map((z) => h("option", { value: z, selected: z === zone }, z === device ? `${zoneCity(z)} time (this device)` : `${zoneCity(z)} time`))))));
       return E.filters;
     }
 
     _buildKeysHelp() {
       const E = this._els;
+      // No single-key shortcuts on touch screens: there is no keyboard to use them, and the help is noise.
+      if (isTouch()) { E.keysOn = null; return null; }
       E.keysOn = h("input", { type: "checkbox", id: "keys-on", checked: true });
       const k = (key) => h("kbd", {}, key);
       return h("p", { class: "keys", id: "keys-help" },
@@ -372,22 +444,38 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const E = this._els;
       E.count = h("p", { id: "chosen-count" });
       E.chosen = h("ol", { class: "chosen", "aria-labelledby": "handout-heading" });
+      E.errors.seven = h("p", { id: "seven-error", class: "error", hidden: true });
+      E.seven = h("select", { id: "seven", "aria-describedby": "seven-error" },
+        h("option", { value: "" }, "None chosen"),
+        Object.entries(SEVEN_DAY_GOALS).map(([value, text]) => h("option", { value }, text)));
       E.errors.note = h("p", { id: "note-error", class: "error", hidden: true });
       E.note = h("textarea", { id: "note", maxlength: 500, rows: 3, "aria-describedby": "note-hint note-error" });
       E.errors.handout = h("p", { class: "error", role: "alert", hidden: true });
       E.create = h("button", { type: "button", onclick: () => this.createHandout() }, "Create handout");
       E.made = h("div", { class: "made", hidden: true });
       E.say = h("p", { class: "sr", role: "status", "aria-live": "polite" });
-      const panel = h("aside", { class: "panel", "aria-labelledby": "handout-heading" },
-        h("h2", { id: "handout-heading" }, "Handout"),
-        E.count, E.chosen,
-        h("label", { for: "note" }, "Note for the client (optional)"),
-        h("p", { id: "note-hint", class: "hint" }, "Up to 500 characters. Nothing that identifies the client."),
+      // The controls wait until something is chosen, so the panel stays short above a phone's results.
+      E.panelBody = h("div", { class: "panel-body", hidden: true },
+        h("div", { class: "field" }, h("label", { for: "seven" }, "Goal for the next 7 days (optional)"), E.seven, E.errors.seven),
+        h("label", { for: "note" }, "Note for the client's copy (optional)"),
+        h("p", { id: "note-hint", class: "hint" }, "Up to 500 characters, printed onto the copy from this browser."),
         E.note, E.errors.note,
-        h("div", { class: "actions" }, E.create),
+        h("p", { class: "kept hint" }, KEPT),
+        h("div", { class: "actions" }, E.create));
+      E.panelHeading = h("h2", { id: "handout-heading", tabindex: "-1" }, "Handout");
+      const panel = h("aside", { class: "panel", id: "handout", "aria-labelledby": "handout-heading" },
+        E.panelHeading,
+        E.count, E.chosen, E.panelBody,
         E.errors.handout, E.made, E.say);
       this._renderSelection();
       return panel;
+    }
+
+    _goToPanel() {
+      const heading = this._els.panelHeading;
+      if (!heading) return;
+      heading.scrollIntoView({ block: "start" });
+      heading.focus({ preventScroll: true });
     }
 
     // ---------------------------------------------------------------- place box (ARIA combobox)
@@ -494,28 +582,38 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
 
     // ---------------------------------------------------------------- searching
 
-    _refilter() { if (this._els.place.value.trim() || (this._els.words && this._els.words.value.trim())) this.search(); }
+    _refilter(zoneOnly = false) {
+      // Another zone changes only how times read: redraw what is there rather than search again.
+      if (zoneOnly && this._searched) { this._renderResults(); this._renderZone(); return; }
+      if (this._els.place.value.trim() || (this._els.words && this._els.words.value.trim())) this.search();
+    }
 
     _checked(name) {
       const box = this._els[name];
-      if (box) return Array.from(box.querySelectorAll("input:checked")).map((i) => i.value);
+      if (box) return Array.from(box.querySelectorAll(`input[name="${name}"]:checked`)).map((i) => i.value);
       return name === "goal" ? list(this.getAttribute("goals")) : name === "format" ? list(this.getAttribute("formats")) : [];
     }
 
     /** The search parameters the widget's controls (or attributes, in compact mode) describe. */
     query(page = 1) {
       const E = this._els;
+      const family = E.forWhom && E.forWhom.querySelector("input:checked").value === "family_friends";
       const params = {
         near: E.place.value.trim(),
         radius_km: E.radius ? E.radius.value.trim() : this.getAttribute("radius") || "",
         goal: this._checked("goal").join(","),
+        substance: this._checked("substance").join(","),
         format: this._checked("format").join(","),
         kind: this._checked("kind").join(","),
-        day: E.day ? E.day.value : "",
+        audience: (family ? ["family_friends"] : []).concat(this._checked("audience")).join(","),
+        day: this._checked("day").join(","),
+        time: this._checked("time").join(","),
+        tonight: E.tonight && E.tonight.checked ? "true" : "",
         starts_within: E.soon && E.soon.checked ? String(SOON_MINUTES) : "",
         q: E.words ? E.words.value.trim() : "",
         sort: E.sort ? E.sort.value : "best",
-        tz: this._viewerZone(),
+        // Only a zone someone chose: by default times read in the searched place's zone.
+        tz: this._tzChoice || "",
         per_page: String(PER_PAGE),
         page: String(page),
       };
@@ -559,19 +657,23 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const items = Array.isArray(data.items) ? data.items : [];
       this._page = page;
       this._total = Number(data.total) || 0;
-      this._near = (data.query && data.query.near && data.query.near.name) || params.near || "";
-      this._zone = (data.query && data.query.tz) || params.tz;
+      const near = (data.query && data.query.near) || null;
+      this._near = (near && near.name) || params.near || "";
+      this._placeZone = (near && near.timezone) || "";
+      this._audiences = (data.query && Array.isArray(data.query.audience)) ? data.query.audience : list(params.audience);
+      this._lastParams = params;
       const first = this._items.length;
       this._items = page === 1 ? items : this._items.concat(items);
       this._renderResults(page === 1 ? 0 : first);
       const warnings = Array.isArray(data.warnings) ? data.warnings : [];
       E.warnings.replaceChildren(...warnings.map((w) => h("li", {}, String(w))));
       E.warnings.hidden = !warnings.length;
+      this._renderZone();
       if (page === 1) this._announce(this._summary());
       else {
         this._announce(`${plural(items.length, "more option")} shown, ${this._items.length} of ${this._total}`);
-        const added = E.results.children[first];
-        if (added) added.querySelector("article").focus();
+        const added = this._articles()[first];
+        if (added) added.focus();
       }
       this._emit("linkage:results", { total: this._total, items, page, query: params });
     }
@@ -581,17 +683,60 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       return `${plural(this._total, "option")}${where}`;
     }
 
+    _forEveryone(item) {
+      if (typeof item.for_everyone === "boolean") return item.for_everyone;
+      return !Array.isArray(item.audiences) || !item.audiences.length || item.audiences.includes("everyone");
+    }
+
     _renderResults(from = 0) {
       const E = this._els;
-      if (from === 0) { E.results.replaceChildren(); this._current = -1; }
-      this._items.slice(from).forEach((item) => E.results.append(h("li", {}, this._renderItem(item))));
+      if (from === 0) { E.results.replaceChildren(); E.groupResults.replaceChildren(); this._current = -1; }
+      // With no audience asked, options for particular groups go under their own heading.
+      const apart = !(this._audiences && this._audiences.length);
+      this._items.slice(from).forEach((item) => {
+        const target = apart && !this._forEveryone(item) ? E.groupResults : E.results;
+        target.append(h("li", {}, this._renderItem(item)));
+      });
+      E.group.hidden = !E.groupResults.children.length;
       if (this._searched && !this._items.length) {
         E.results.append(h("li", { class: "empty" }, "Nothing matched. Try a wider distance, fewer filters, or online options."));
       }
       E.hint.hidden = this._searched;
+      const demo = this._items.some((i) => i && i.source && /^Demo data/.test(String(i.source.name || "")));
+      E.demo.hidden = !demo;
       const left = this._total - this._items.length;
       E.more.hidden = left <= 0;
       E.more.textContent = `Show ${Math.min(left, PER_PAGE)} more (${this._items.length} of ${this._total} shown)`;
+    }
+
+    /** Which zone the times read in, and a switch between the searched place's zone and this device's. */
+    _renderZone() {
+      const E = this._els;
+      const device = deviceZone();
+      const shown = this._displayZone();
+      const place = this._placeZone;
+      if (!this._searched || !place || (place === device && shown === place)) { E.zone.hidden = true; return; }
+      E.zone.hidden = false;
+      const whose = shown === place ? ` (the time at ${this._near || "the place searched"})` : shown === device ? " (this device's time)" : "";
+      E.zoneNote.textContent = `Times are in ${zoneCity(shown)} time${whose}.`;
+      const target = shown === device ? place : device;
+      E.zoneSwitch.textContent = target === device ? `Show this device's time (${zoneCity(device)})` : `Show ${zoneCity(place)} time`;
+      E.zoneSwitch.dataset.zone = target === place ? "" : target;
+    }
+
+    _switchZone() {
+      const E = this._els;
+      this._tzChoice = E.zoneSwitch.dataset.zone || "";
+      if (E.tz) {
+        if (this._tzChoice && !Array.from(E.tz.options).some((o) => o.value === this._tzChoice)) {
+          E.tz.append(h("option", { value: this._tzChoice }, `${zoneCity(this._tzChoice)} time`));
+        }
+        E.tz.value = this._tzChoice;
+      }
+      this._renderResults();
+      this._renderZone();
+      this._say(E.zoneNote.textContent);
+      E.zoneSwitch.focus();
     }
 
     _renderItem(item) {
@@ -599,32 +744,52 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const heading = this._id("result");
       const formats = Array.isArray(item.formats) ? item.formats : [];
       const meta = [label(item.kind), item.program, item.approach && label(item.approach),
-        formats.map(label).join(", "), item.cost && label(item.cost)].filter(Boolean).join(" · ");
+        formats.map(label).join(", ")].filter(Boolean).join(" · ");
+      const source = (item.source && item.source.name) || "unknown";
       const article = h("article", { class: "result", tabindex: "-1", "aria-labelledby": heading,
         "data-id": item.id, "data-kind": item.kind || "", "data-goals": (item.goals || []).join(" "),
-        "data-formats": formats.join(" "), "data-distance-km": item.distance_km == null ? "" : item.distance_km },
+        "data-formats": formats.join(" "), "data-distance-km": item.distance_km == null ? "" : item.distance_km,
+        "data-for-everyone": String(this._forEveryone(item)) },
       h("h3", { id: heading }, String(item.name || "")),
       h("p", { class: "meta" }, meta),
       this._distance(item, formats),
       this._sessions(item),
       Array.isArray(item.why) && item.why.length
         ? h("p", { class: "why" }, h("span", { class: "label" }, "Why it fits: "), item.why.map(String).join(" · ")) : null,
+      this._checks(item),
       this._explainer(item),
       this._firstVisit(item),
       this._contact(item),
-      h("p", { class: "source" }, `Source: ${(item.source && item.source.name) || "unknown"}`,
+      h("p", { class: "source" }, `Source: ${source}`,
         item.verified_at ? ` · checked ${item.verified_at}` : "",
-        item.stale ? h("strong", { class: "stale" }, ` · may be out of date (last checked ${item.stale.verified_at})`) : null),
+        item.stale ? h("strong", { class: "stale" }, item.stale.verified_at
+          ? ` · may be out of date (last checked ${item.stale.verified_at})` : " · may be out of date") : null),
       full ? h("div", { class: "actions" }, h("button", { type: "button", class: "quiet add", "data-id": item.id,
         "aria-pressed": String(this._selection.has(item.id)), "aria-describedby": heading,
         onclick: () => this.toggle(item) }, "Add to handout")) : null);
       return article;
     }
 
+    /** What a clinician checks before referring: a GP referral, cost, access, languages. */
+    _checks(item) {
+      const parts = [];
+      if (item.referral === "gp_referral") parts.push(h("span", { class: "gp" }, "GP referral needed"));
+      else if (item.referral === "self") parts.push(h("span", {}, "No referral needed"));
+      if (item.cost) parts.push(h("span", { class: "cost" }, `Cost: ${label(item.cost).toLowerCase()}`));
+      const access = Array.isArray(item.accessibility) ? item.accessibility.filter(Boolean) : [];
+      parts.push(h("span", { class: "access" }, access.length
+        ? `Access: ${access.map((a) => label(a).toLowerCase()).join(", ")}` : "Access: not recorded"));
+      const languages = Array.isArray(item.languages) ? item.languages.filter(Boolean) : [];
+      if (languages.length && !(languages.length === 1 && /^en\b/i.test(languages[0]))) {
+        parts.push(h("span", { class: "languages" }, `Languages: ${languages.map(languageName).join(", ")}`));
+      }
+      return h("p", { class: "checks" }, parts.map((p, i) => (i ? [" · ", p] : p)));
+    }
+
     _distance(item, formats) {
       const remote = formats.filter((f) => f !== "in_person");
-      if (item.distance_km != null && item.distance_km !== "") {
-        const km = Number(item.distance_km);
+      const km = item.distance_km == null || item.distance_km === "" ? NaN : Number(item.distance_km);
+      if (Number.isFinite(km)) {
         const text = `${km < 10 ? km.toFixed(1) : Math.round(km)} km away`;
         return h("p", { class: "distance" }, remote.length ? `${text} · also ${remote.map(label).join(", ").toLowerCase()}` : text);
       }
@@ -658,19 +823,18 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
     }
 
     _sessions(item) {
-      const sessions = Array.isArray(item.next_sessions) ? item.next_sessions.slice(0, 2) : [];
+      const sessions = Array.isArray(item.next_sessions) ? item.next_sessions.filter((x) => x && x.start).slice(0, 2) : [];
       if (!sessions.length) return item.open_24_7 ? h("p", { class: "sessions" }, "Open 24/7") : null;
-      const viewer = this._zone || this._viewerZone();
+      const viewer = this._displayZone(item);
       const own = item.timezone;
       const rows = sessions.map((s) => {
-        const start = s.viewer_start || s.start;
-        const mine = this._when(start, viewer);
+        const mine = this._when(s.start, viewer);
         const theirs = own ? this._when(s.start, own) : mine;
-        const lead = s.in_progress ? `On now, until ${this._time(s.viewer_end || s.end, viewer)}` : mine;
+        const lead = s.in_progress && s.end ? `On now, ends ${this._time(s.end, viewer)}` : s.in_progress ? "On now" : mine;
         // The listing's own clock too, when it reads differently (time alone if the day is the same).
         let other = "";
         if (own && theirs !== mine && !s.in_progress) {
-          const sameDay = this._day(start, viewer) === this._day(s.start, own);
+          const sameDay = this._day(s.start, viewer) === this._day(s.start, own);
           other = ` (${sameDay ? this._time(s.start, own) : theirs} ${zoneCity(own)} time)`;
         }
         return h("li", {}, h("time", { datetime: s.start }, lead), ` ${zoneCity(viewer)} time`, other);
@@ -762,9 +926,14 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         h("button", { type: "button", class: "quiet small", "aria-label": `Remove ${listing.name || listing.id}`,
           onclick: () => this.toggle(listing) }, "Remove"))));
       E.chosen.hidden = !n;
+      E.panelBody.hidden = !n;
+      if (E.jump) {
+        E.jump.textContent = `Handout (${n})`;
+        E.jump.setAttribute("aria-label", `Handout: ${plural(n, "option")} chosen`);
+      }
     }
 
-    /** POST the chosen options as a referral and show its link, print button and SMS text. */
+    /** POST the chosen options as a referral (never the note) and show its links, print buttons and SMS text. */
     async createHandout() {
       const E = this._els;
       if (!E.create) return;
@@ -776,8 +945,12 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const goals = this._checked("goal").filter((g) => GOALS.includes(g));
       const body = { listing_ids: this.selection };
       if (goals.length === 1) body.goal = goals[0];
-      const note = E.note.value.trim();
-      if (note) body.note = note;
+      if (E.seven.value) body.seven_day_goal = E.seven.value;
+      if (this._placeZone) body.timezone = this._placeZone;
+      // Where and how the search looked, so "widen the choice" suggestions fit it (not stored).
+      const searched = this._lastParams || {};
+      if (searched.near) body.near = searched.near;
+      if (searched.format) body.formats = list(searched.format);
       E.create.disabled = true;
       this._say("Creating the handout…");
       let data;
@@ -785,60 +958,89 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         data = await this._request("/v1/referrals", { method: "POST", body });
       } catch (error) {
         this._say("");
-        this._fieldError(error.parameter === "note" ? "note" : "handout", error.message);
+        if (KEY_ERRORS.includes(error.code)) this._fieldError("handout", this._keyMessage(error));
+        else this._fieldError(CONTROL_FOR[error.parameter] === "seven" ? "seven" : "handout", error.message);
         return;
       } finally {
         E.create.disabled = false;
       }
-      this._showHandout(data);
+      this._showHandout(data || {});
+    }
+
+    /** The handout's address on the Linkage this widget talks to (public links may name another host). */
+    _handoutPath(code, suffix = "") {
+      return `${this._base()}/r/${encodeURIComponent(code)}${suffix}`;
+    }
+
+    /** Print or download the client's copy with the note: an ordinary form posted to a new tab, so the
+        note goes only into that one answer and never into storage. */
+    _postNote(suffix, print) {
+      const code = this._made && this._made.code;
+      if (!code) return;
+      const note = h("input", { type: "hidden", name: "note" });
+      note.value = this._els.note.value.trim();
+      const form = h("form", { method: "post", action: this._handoutPath(code, suffix), target: "_blank", rel: "noopener",
+        hidden: true }, note, print ? h("input", { type: "hidden", name: "print", value: "1" }) : null);
+      this._shadow.append(form);
+      form.submit();
+      form.remove();
+      this._say(print ? "The handout opens in a new tab to print." : "The PDF with the note opens in a new tab.");
     }
 
     _showHandout(data) {
       const E = this._els;
       const url = safeUrl(data.url) || "";
       const code = String(data.code || "");
-      const heading = h("h3", { tabindex: "-1", id: "made-heading" }, `Handout ready: ${code}`);
-      E.sms = h("textarea", { id: "sms", readonly: true, rows: 4 });
+      this._made = { code, url };
+      const file = (field, suffix) => safeUrl(data[field]) || (url ? url + suffix : "");
+      const heading = h("h3", { tabindex: "-1", id: "made-heading" }, code ? `Handout ready: ${code}` : "Handout ready");
+      E.sms = h("textarea", { id: "sms", readonly: true, rows: 5 });
       E.madeStale = h("p", { class: "warnings", hidden: true }, "The choice has changed since; create the handout again to include it.");
       const copy = h("button", { type: "button", class: "quiet", onclick: () => this._copySms(copy) }, "Copy text");
       const expires = data.expires_at ? new Date(data.expires_at) : null;
-      const warnings = Array.isArray(data.warnings) ? data.warnings : [];
+      const warnings = Array.isArray(data.warnings) ? data.warnings.filter((w) => w != null) : [];
       const suggestions = Array.isArray(data.suggestions) ? data.suggestions.filter((s) => s && s.id) : [];
+      const link = (href, text, more) => (href ? h("li", {}, h("a", Object.assign({ href, target: "_blank", rel: "noopener" }, more || {}),
+        text, h("span", { class: "sr" }, " (opens in a new tab)"))) : null);
       E.made.replaceChildren(heading, E.madeStale,
-        h("p", {}, "Link: ", url ? h("a", { class: "url", href: url, target: "_blank", rel: "noopener" }, url) : "(none)"),
+        h("p", {}, "Link: ", url ? h("a", { class: "url", href: url, target: "_blank", rel: "noopener" }, url) : "none"),
         h("p", { class: "hint" }, "The handout page has a QR code to scan and prints on one page.",
           expires && !isNaN(expires) ? ` It expires on ${expires.toLocaleDateString(this._locale(), { day: "numeric", month: "long", year: "numeric" })}.` : ""),
         h("div", { class: "actions" },
-          url ? h("a", { href: url, target: "_blank", rel: "noopener" }, "Open handout (QR code)") : null,
-          h("button", { type: "button", onclick: () => url && window.open(url, "_blank", "noopener") }, "Print…")),
+          h("button", { type: "button", class: "print", onclick: () => this._postNote("", true) }, "Print"),
+          h("button", { type: "button", class: "quiet pdf-note", onclick: () => this._postNote(".pdf", false) }, "PDF with note")),
+        h("p", { class: "hint" }, "Print and PDF with note put the note above on this copy only."),
+        h("ul", { class: "files", "aria-label": "The handout's files" },
+          link(url, "Open handout (QR code)", { class: "open" }),
+          link(file("pdf", ".pdf"), "PDF", { class: "file-pdf" }),
+          link(file("ics", ".ics"), "Calendar file (.ics)", { class: "file-ics" }),
+          link(file("txt", ".txt"), "Text version", { class: "file-txt" })),
         h("label", { for: "sms" }, "Text message (SMS)"), E.sms,
         h("div", { class: "actions" }, copy),
         warnings.length ? h("ul", { class: "warnings" }, warnings.map((w) => h("li", {}, String(w)))) : null,
         suggestions.length ? h("div", { class: "suggestions" },
           h("p", { class: "label" }, "To widen the choice, consider:"),
           h("ul", {}, suggestions.map((s) => h("li", {}, String(s.name || s.id),
-            Array.isArray(s.why) && s.why.length ? ` (${s.why.map(String).join(", ")})` : "", " ",
+            Array.isArray(s.why) && s.why.length ? ` (${s.why.filter((w) => w != null).map(String).join(", ")})` : "", " ",
             h("button", { type: "button", class: "quiet small add", "data-id": s.id, "aria-pressed": String(this._selection.has(s.id)),
               "aria-label": `Add ${s.name || s.id} to the handout`, onclick: () => this.toggle(this._items.find((i) => i.id === s.id) || { id: s.id, name: s.name }) }, "Add"))))) : null);
       E.made.hidden = false;
       heading.focus();
-      this._say(`Handout ready: ${code}.`);
-      this._loadSms(code, url);
+      this._say(code ? `Handout ready: ${code}.` : "Handout ready.");
+      this._loadSms(code, url, typeof data.sms === "string" ? data.sms : "");
     }
 
-    async _loadSms(code, url) {
+    async _loadSms(code, url, given) {
       const E = this._els;
       const sms = E.sms;
-      const sources = [`/r/${encodeURIComponent(code)}.txt`];
-      if (url) sources.push(`${url}.txt`);
-      for (const source of sources) {
-        try {
-          const text = await this._request(source, { text: true });
-          if (E.sms === sms) sms.value = text;
-          return;
-        } catch (e) { /* try the next place */ }
+      // The text version from the Linkage this widget talks to (CORS for the key's sites), else the
+      // copy that came with the new handout, else the bare link.
+      let text = "";
+      if (code) {
+        try { text = await this._request(this._handoutPath(code, ".txt"), { text: true }); } catch (e) { text = ""; }
       }
-      if (E.sms === sms) sms.value = url ? `Options to try: ${url}` : "";
+      if (E.sms !== sms) return;
+      sms.value = text || given || (url ? `Options to try: ${url}` : "");
     }
 
     async _copySms(button) {
@@ -879,16 +1081,33 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (target.getAttribute("role") !== "alert") this._say(message);
     }
 
+    /** An embed key the directory refused, said in words a site's web team can act on. */
+    _keyMessage(error) {
+      const origin = window.location.origin;
+      const detail = error && error.message ? ` (${error.message})` : "";
+      return `This site's embed key is not valid for ${origin}${detail}. Ask the Linkage team for a key for this site.`;
+    }
+
+    _crossOrigin() {
+      try { return new URL(this._base() || window.location.href, window.location.href).origin !== window.location.origin; } catch (e) { return false; }
+    }
+
     _showError(error) {
       const name = CONTROL_FOR[error.parameter];
-      if (name && this._els.errors[name]) this._fieldError(name, error.message);
-      else this._fieldError("", error.name === "TypeError" ? "The directory could not be reached; please try again." : error.message);
+      if (KEY_ERRORS.includes(error.code)) this._fieldError("", this._keyMessage(error));
+      else if (name && this._els.errors[name]) this._fieldError(name, error.message);
+      else if (error.name === "TypeError" && this._crossOrigin() && !this.getAttribute("key")) {
+        // Without a key another site's requests get no CORS answer, so the browser hides why.
+        this._fieldError("", `This site's embed key is not valid for ${window.location.origin}: the widget has no key. ` +
+          "Add key=\"…\" to <linkage-search> (ask the Linkage team for one).");
+      } else this._fieldError("", error.name === "TypeError" ? "The directory could not be reached; please try again." : error.message);
     }
 
     // ---------------------------------------------------------------- keyboard shortcuts (full mode)
 
     _onDocumentKey(e) {
       if (this.mode !== "full" || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (!this._els.keysOn && e.key !== "Escape") return; // no shortcuts on touch screens
       if (this._els.keysOn && !this._els.keysOn.checked && e.key !== "Escape") return;
       const path = e.composedPath();
       const target = path[0];

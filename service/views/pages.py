@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask import request
 from flask_smorest import Blueprint
 
@@ -15,6 +18,58 @@ from .api import run_search
 blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static",
                       description="Pages for people: the search page, the embed guide, the widget.")
 _HTML = {"type": "string"}
+# The search page's choices beyond the stored vocabularies (the widget offers the same).
+SUBSTANCE_CHOICES = ("alcohol", "methamphetamine", "cannabis", "opioids", "any")
+AUDIENCE_CHOICES = ("women", "young_people", "lgbtiq", "aboriginal_torres_strait_islander")
+TIMES = ("morning", "afternoon", "evening")
+CHOICE_LABELS = {"methamphetamine": "Methamphetamine / ice", "any": "Other drugs",
+                 "morning": "Morning (5 am to noon)", "afternoon": "Afternoon (noon to 5 pm)",
+                 "evening": "Evening (5 pm to midnight)", "lgbtiq": "LGBTIQ+ people"}
+MULTI = ("format", "goal", "kind", "substance", "audience", "day", "time")
+
+
+def zone_city(zone: str | None) -> str:
+    """`Australia/Lord_Howe` -> `Lord Howe`: how a zone is named beside a time."""
+    return (zone or "").rsplit("/", 1)[-1].replace("_", " ")
+
+
+def clock(moment: datetime) -> str:
+    """`7:30 pm`, as the widget writes times."""
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"
+
+
+def session_text(session: dict, zone: str | None) -> str:
+    """One session for the page, in ZONE when given: `Thu 3 Dec, 7:00 pm Perth time` or
+    `On now, ends 8:30 pm Sydney time`."""
+    start = datetime.fromisoformat(session["start"])
+    end = datetime.fromisoformat(session["end"]) if session.get("end") else None
+    where = ZoneInfo(zone) if zone else start.tzinfo
+    name = zone_city(zone) if zone else ""
+    label = f" {name} time" if name else ""
+    if session.get("in_progress"):
+        return f"On now, ends {clock(end.astimezone(where))}{label}" if end else f"On now{label}"
+    local = start.astimezone(where)
+    return f"{local:%a} {local.day} {local:%b}, {clock(local)}{label}"
+
+
+def for_everyone(item: dict) -> bool:
+    """Whether a result is open to everyone (the API's flag, else its audiences)."""
+    if isinstance(item.get("for_everyone"), bool):
+        return item["for_everyone"]
+    return "everyone" in (item.get("audiences") or ["everyone"])
+
+
+@blueprint.app_template_test("for_everyone")
+def _for_everyone_test(item: dict) -> bool:
+    """Jinja test: `items|select("for_everyone")`."""
+    return for_everyone(item)
+
+
+def _demo_info() -> dict:
+    try:
+        return services().backend.info()
+    except BackendUnavailable:
+        return {"demo_count": 0, "listing_count": 0}
 
 
 @blueprint.get("/widget.js")
@@ -35,7 +90,7 @@ def widget():
 @document(blueprint, _HTML, content_type="text/html", description="The embed snippet and a live preview")
 def embed():
     """How to put the finder on another site: the snippet and a live preview."""
-    return render.to_html("embed.html", public_url=services().settings.public_url.rstrip("/"))
+    return render.to_html("embed.html", public_url=services().settings.public_url.rstrip("/"), info=_demo_info())
 
 
 @blueprint.get("/")
@@ -48,17 +103,18 @@ def index():
     """Search form; with a place or text, the results below it."""
     args = {k: v for k, v in request.args.items() if v != ""}
     # Checkbox groups arrive as repeated parameters; the API takes comma lists.
-    for name in ("format", "goal", "kind"):
-        values = request.args.getlist(name)
+    for name in MULTI:
+        values = [v for v in request.args.getlist(name) if v]
         if values:
-            args[name] = ",".join(v for v in values if v)
+            args[name] = ",".join(values)
+    # "For a family member or friend" is the family_friends audience; "for me" asks for none.
+    whom = args.pop("for", "me")
+    if whom == "family_friends":
+        args["audience"] = ",".join(["family_friends"] + [a for a in args.get("audience", "").split(",") if a])
     error = None
     unavailable = False
     result = None
-    try:
-        info = services().backend.info()
-    except BackendUnavailable:
-        info = {"demo_count": 0, "listing_count": 0}
+    info = _demo_info()
     if args.get("near") or args.get("q"):
         try:
             query, matches, items = run_search(args)
@@ -77,5 +133,24 @@ def index():
         error=error,
         info=info,
         vocab=vocab,
-        label=vocab.label,
+        label=lambda value: CHOICE_LABELS.get(value) or vocab.label(value),
+        whom=whom,
+        chosen=lambda name: (args.get(name) or "").split(","),
+        choices={"substance": SUBSTANCE_CHOICES, "audience": AUDIENCE_CHOICES, "time": TIMES},
+        session_text=session_text,
+        zone_city=zone_city,
+        language_names=_language_names,
     )
+
+
+def _language_names(codes) -> str:
+    """`["en", "vi"]` -> `English, Vietnamese` (codes without a name stay as they are)."""
+    from babel import Locale, UnknownLocaleError
+
+    names = []
+    for code in codes or ():
+        try:
+            names.append(Locale.parse(code.replace("-", "_")).get_display_name("en") or code)
+        except (ValueError, UnknownLocaleError):
+            names.append(code)
+    return ", ".join(names)

@@ -45,10 +45,16 @@ def test_cors_only_for_the_keys_origins(keyed):
     allowed = keyed.get("/v1/search?near=2000&key=pk_test_clinic", headers={"Origin": SITE})
     assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == SITE
     other = keyed.get("/v1/search?near=2000&key=pk_test_clinic", headers={"Origin": "https://evil.example"})
-    assert other.status_code == 403 and "Access-Control-Allow-Origin" not in other.headers
+    # Refused, with no results; the refusal itself is readable there, so a widget can say why.
+    assert other.status_code == 403 and "items" not in other.get_json()
     assert other.get_json()["error"]["code"] == "origin_not_allowed"
+    assert other.headers["Access-Control-Allow-Origin"] == "https://evil.example"
     wrong = keyed.get("/v1/search?near=2000", headers={"Origin": SITE, "X-Linkage-Key": "pk_nope"})
     assert wrong.status_code == 403 and wrong.get_json()["error"]["parameter"] == "key"
+    assert wrong.get_json()["error"]["code"] == "bad_key" and wrong.headers["Access-Control-Allow-Origin"] == SITE
+    # Without a key another site gets answers its browser may not read.
+    keyless = keyed.get("/v1/search?near=2000", headers={"Origin": "https://evil.example"})
+    assert keyless.status_code == 200 and "Access-Control-Allow-Origin" not in keyless.headers
     preflight = keyed.options("/v1/referrals", headers={
         "Origin": SITE, "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "content-type, x-linkage-key"})
@@ -57,6 +63,34 @@ def test_cors_only_for_the_keys_origins(keyed):
     refused = keyed.options("/v1/referrals", headers={"Origin": "https://evil.example",
                                                       "Access-Control-Request-Method": "POST"})
     assert "Access-Control-Allow-Origin" not in refused.headers
+    # A request that will present a key may be sent from anywhere: the key is checked on the request.
+    keyed_preflight = keyed.options("/v1/search", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "x-linkage-key"})
+    assert keyed_preflight.headers["Access-Control-Allow-Origin"] == "https://evil.example"
+    empty = keyed.post("/v1/referrals", json={"listing_ids": ["demo:g0002"]},
+                       headers={"Origin": "https://evil.example", "X-Linkage-Key": ""})
+    assert empty.status_code == 403 and empty.get_json()["error"]["code"] == "bad_key"
+
+
+def test_handout_text_answers_cors_for_the_keys_origins(keyed):
+    code = keyed.post("/v1/referrals?key=pk_test_clinic", json={"listing_ids": ["demo:g0002"]},
+                      headers={"Origin": SITE}).get_json()["code"]
+    text = keyed.get(f"/r/{code}.txt", headers={"Origin": SITE, "X-Linkage-Key": "pk_test_clinic"})
+    assert text.status_code == 200 and text.headers["Access-Control-Allow-Origin"] == SITE
+    assert f"/r/{code}" in text.get_data(as_text=True)
+    by_query = keyed.get(f"/r/{code}.txt?key=pk_test_clinic", headers={"Origin": SITE})
+    assert by_query.headers["Access-Control-Allow-Origin"] == SITE
+    preflight = keyed.options(f"/r/{code}.txt", headers={
+        "Origin": SITE, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-linkage-key"})
+    assert preflight.status_code == 204 and preflight.headers["Access-Control-Allow-Origin"] == SITE
+    elsewhere = keyed.get(f"/r/{code}.txt", headers={"Origin": "https://evil.example", "X-Linkage-Key": "pk_test_clinic"})
+    assert elsewhere.status_code == 403 and elsewhere.get_json()["error"]["code"] == "origin_not_allowed"
+    keyless = keyed.get(f"/r/{code}.txt", headers={"Origin": SITE})
+    assert keyless.status_code == 200 and "Access-Control-Allow-Origin" not in keyless.headers
+    # Only the text: the HTML handout and the PDF are pages, not data for other sites.
+    page = keyed.get(f"/r/{code}?key=pk_test_clinic", headers={"Origin": SITE})
+    assert "Access-Control-Allow-Origin" not in page.headers
 
 
 def test_meeting_guide_feed_stays_open_to_all(keyed):
