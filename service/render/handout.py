@@ -16,6 +16,7 @@ anywhere (outside an app they speak English).
 
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 import re
 import unicodedata
@@ -36,10 +37,11 @@ from markupsafe import Markup
 from .. import i18n
 from ..handout import Handout, HandoutItem
 from ..models import Occurrence
-from ..referrals import DEFAULT_LIFETIME
+from ..referrals import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 STYLESHEET = "handout.css"
+PRINT_SCRIPT = "handout-print.js"
 # The PDF's stylesheet is named with a scheme of our own: WeasyPrint passes it to our
 # fetcher, which reads it from the static folder; no server, no file path in the HTML.
 PDF_STATIC_SCHEME = "linkage-static:"
@@ -139,12 +141,29 @@ def clock(moment: datetime, language: str = "en", *, compact: bool = False) -> s
     return f"{hour}:{moment.minute:02d} {half}"
 
 
-def session_label(occurrence: Occurrence, zone_name: str, language: str = "en") -> str:
-    """One session in the listing's zone: "Tue 3 Dec, 7:00 pm (Sydney time)"."""
+def _day(moment, language: str) -> str:
+    return format_date(moment, "EEE d MMM", locale=_locale(language))
+
+
+def session_label(occurrence: Occurrence, zone_name: str, language: str = "en", *,
+                  show_zone: bool = True, client_zone: str | None = None) -> str:
+    """One session in the listing's zone: "Tue 3 Dec, 7:00 pm (Sydney time)"; without
+    `show_zone` "Tue 3 Dec, 7:00 pm" (the handout says once whose time it is). With a
+    `client_zone` other than the listing's (an option joined from home), the client's own
+    time follows: "Tue 3 Dec, 6:00 pm (Perth time; 9:00 pm Sydney time)"."""
     start = occurrence.start.astimezone(ZoneInfo(zone_name))
-    day = format_date(start, "EEE d MMM", locale=_locale(language))
-    text = _("%(day)s, %(time)s (%(place)s time)", day=day, time=clock(start, language),
-             place=zone_place(zone_name))
+    day, time_text = _day(start, language), clock(start, language)
+    if not show_zone:
+        text = _("%(day)s, %(time)s", day=day, time=time_text)
+    elif client_zone and client_zone != zone_name:
+        theirs = start.astimezone(ZoneInfo(client_zone))
+        other = clock(theirs, language)
+        if theirs.date() != start.date():
+            other = _("%(day)s, %(time)s", day=_day(theirs, language), time=other)
+        text = _("%(day)s, %(time)s (%(place)s time; %(other)s %(other_place)s time)", day=day,
+                 time=time_text, place=zone_place(zone_name), other=other, other_place=zone_place(client_zone))
+    else:
+        text = _("%(day)s, %(time)s (%(place)s time)", day=day, time=time_text, place=zone_place(zone_name))
     return text + " — " + _("on now") if occurrence.in_progress else text
 
 
@@ -154,6 +173,98 @@ def short_session(occurrence: Occurrence, zone_name: str, language: str = "en", 
     start = occurrence.start.astimezone(ZoneInfo(zone_name))
     day = format_date(start, "EEE d MMM" if dated else "EEE", locale=_locale(language))
     return f"{day} {clock(start, language, compact=True)}"
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _monthly_words() -> dict:
+    return {"first": _("first"), "second": _("second"), "third": _("third"), "fourth": _("fourth"),
+            "last": _("last")}
+
+
+def _day_runs(indices: list[int], language: str) -> str:
+    """Weekdays as people write them: "Mon–Fri", "Sat, Sun", "Every day"."""
+    if len(indices) == 7:
+        return _("Every day")
+    names = _locale(language).days["format"]["abbreviated"]
+    runs: list[list[int]] = []
+    for index in sorted(indices):
+        if runs and index == runs[-1][-1] + 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    parts = []
+    for run in runs:
+        # Three days or more read better as a range; two as a pair.
+        parts.append(f"{names[run[0]]}–{names[run[-1]]}" if len(run) > 2
+                     else ", ".join(names[i] for i in run))
+    return ", ".join(parts)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, mins = hhmm.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+def _clock_at(minute: int, language: str, compact: bool = False) -> str:
+    minute %= 24 * 60
+    return clock(datetime(2000, 1, 1, minute // 60, minute % 60), language, compact=compact)
+
+
+def hours_lines(listing: dict, language: str = "en", *, show_zone: bool = True,
+                client_zone: str | None = None, at: datetime | None = None,
+                compact: bool = False) -> tuple[str, ...]:
+    """Opening hours, one line per span of days: "Mon–Fri, 9:00 am – 5:00 pm (Perth time)".
+
+    With a `client_zone` other than the listing's and a moment `at`, the client's own hours
+    follow when the shift keeps them within the same days ("; 11:00 am – 7:00 pm Sydney time").
+    `compact` writes "Mon–Fri 9am–5pm" for SMS (never with the zone; the caller adds it).
+    """
+    zone_name = listing.get("timezone") or ""
+    spans: dict[tuple, list[int]] = {}
+    for session in listing.get("sessions") or ():
+        if session.get("weekday") not in _WEEKDAYS:
+            continue
+        key = (session.get("start") or "", session.get("end") or "", session.get("monthly"))
+        spans.setdefault(key, []).append(_WEEKDAYS.index(session["weekday"]))
+    shift = None
+    if client_zone and zone_name and client_zone != zone_name and at is not None:
+        theirs, ours = at.astimezone(ZoneInfo(client_zone)).utcoffset(), at.astimezone(ZoneInfo(zone_name)).utcoffset()
+        shift = int((theirs - ours).total_seconds() // 60)
+    lines = []
+    for (start, end, monthly), days in sorted(spans.items(), key=lambda kv: (min(kv[1]), kv[0][0])):
+        try:
+            first, last = _minutes(start), _minutes(end)
+        except ValueError:
+            continue
+        if monthly:
+            names = _locale(language).days["format"]["abbreviated"]
+            day_text = ", ".join(_("%(rule)s %(day)s of the month", rule=_monthly_words().get(monthly, monthly),
+                                   day=names[d]) for d in sorted(days))
+        else:
+            day_text = _day_runs(days, language)
+        if compact:
+            lines.append(f"{day_text} {_clock_at(first, language, True)}–{_clock_at(last, language, True)}")
+            continue
+        span = f"{_clock_at(first, language)} – {_clock_at(last, language)}"
+        text = _("%(days)s, %(hours)s", days=day_text, hours=span)
+        if show_zone:
+            place = zone_place(zone_name)
+            # The client's hours only when they fall on the same days (no midnight crossed).
+            if shift and first < last and 0 <= first + shift and last + shift <= 24 * 60:
+                theirs = f"{_clock_at(first + shift, language)} – {_clock_at(last + shift, language)}"
+                text += " " + _("(%(place)s time; %(other)s %(other_place)s time)", place=place, other=theirs,
+                                other_place=zone_place(client_zone))
+            else:
+                text += " " + _("(%(place)s time)", place=place)
+        lines.append(text)
+    return tuple(lines)
+
+
+def keeps_hours(listing: dict) -> bool:
+    """True for a service or helpline with opening hours (not sessions one goes to)."""
+    return listing.get("kind") != "group" and bool(listing.get("sessions"))
 
 
 def checked_label(value: str | None, language: str = "en") -> str:
@@ -202,12 +313,17 @@ class ItemView:
     formats: str
     why: tuple[str, ...]
     sessions: tuple[SessionView, ...]
+    hours: tuple[str, ...]              # opening hours of a service or helpline (instead of sessions)
     no_sessions: str | None
     join: tuple[JoinLine, ...]
     registration: str
     first_visit: tuple[str, ...]
     what_to_expect: str | None
     cost: str
+    referral: str                       # whether a GP referral is needed
+    access: str | None                  # accessibility, when the listing says
+    languages: str | None               # languages spoken, when not English alone
+    stale: str | None                   # "Check before you go: last checked ..."
     source: str
     checked: str | None
     demo: bool
@@ -290,9 +406,55 @@ def registration_text(listing: dict) -> str:
         text = _("No registration needed — you can just turn up")
     else:
         text = _("No registration needed")
-    if listing.get("referral") == "gp_referral":
-        text += "; " + _("needs a referral from a GP")
     return text
+
+
+def referral_text(listing: dict) -> str:
+    """Whether a GP referral is needed, in plain words."""
+    if listing.get("referral") == "gp_referral":
+        return _("Needs a GP referral")
+    return _("No GP referral needed")
+
+
+def _accessibility_words() -> dict:
+    # Lower case (bar the proper noun) because they are printed as one list.
+    return {
+        "wheelchair_access": _("wheelchair access"),
+        "accessible_toilet": _("accessible toilet"),
+        "hearing_loop": _("hearing loop"),
+        "auslan_interpreter": _("Auslan interpreter"),
+        "parking": _("parking"),
+        "public_transport": _("near public transport"),
+    }
+
+
+def access_text(listing: dict) -> str | None:
+    """The listing's accessibility as one list ("Wheelchair access, hearing loop"), or None."""
+    words = _accessibility_words()
+    found = [words.get(value) or clean(value).replace("_", " ") for value in listing.get("accessibility") or ()]
+    found = [word for word in dict.fromkeys(found) if word]
+    if not found:
+        return None
+    text = ", ".join(found)
+    return text[0].upper() + text[1:]
+
+
+def languages_text(listing: dict, language: str = "en") -> str | None:
+    """The languages spoken, named in the handout's language ("Vietnamese, English"); None
+    when the listing says nothing or English alone (the default a reader assumes)."""
+    codes = [clean(code) for code in listing.get("languages") or () if clean(code)]
+    if not codes or set(codes) == {"en"}:
+        return None
+    names = _locale(language).languages
+    return ", ".join(dict.fromkeys(names.get(code.replace("-", "_")) or names.get(code.split("-")[0]) or code
+                                   for code in codes))
+
+
+def stale_note(item: HandoutItem, language: str = "en") -> str | None:
+    """"Check before you go: last checked 3 Mar 2026" for an option past the freshness threshold."""
+    if not item.stale_since:
+        return None
+    return _("Check before you go: last checked %(date)s", date=checked_label(item.stale_since, language))
 
 
 def first_visit_notes(listing: dict) -> tuple[str, ...]:
@@ -329,18 +491,29 @@ def shown_reason(reason: str) -> bool:
     return reason not in _SHOWN_ELSEWHERE and not reason.startswith("Starts in ")
 
 
-def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: bool = True) -> ItemView:
+def remote_only(listing: dict) -> bool:
+    """True when the option is joined from wherever the client is (online or by phone only)."""
+    formats = listing.get("formats") or ()
+    return bool(formats) and "in_person" not in formats
+
+
+def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: bool = True,
+              show_zone: bool = True, client_zone: str | None = None, at: datetime | None = None) -> ItemView:
     """One option as the template prints it; `explain=False` leaves out the program's
-    explainer (already printed for an earlier option of the same program)."""
+    explainer (already printed for an earlier option of the same program). Times name their
+    zone with `show_zone`; an option joined from home also gives them in `client_zone`."""
     listing = item.listing
     zone_name = listing["timezone"]
     source = listing.get("source") or {}
-    sessions = tuple(
-        SessionView(o.start.isoformat(), session_label(o, zone_name, language))
+    theirs = client_zone if remote_only(listing) else None
+    hours = hours_lines(listing, language, show_zone=show_zone, client_zone=theirs, at=at) if keeps_hours(listing) else ()
+    sessions = () if hours else tuple(
+        SessionView(o.start.isoformat(), session_label(o, zone_name, language, show_zone=show_zone,
+                                                       client_zone=theirs))
         for o in item.next_sessions[:MAX_SESSIONS]
     )
     no_sessions = None
-    if not sessions:
+    if not sessions and not hours:
         no_sessions = _("Open 24/7") if listing.get("open_24_7") else _("No set times — contact them to arrange")
     return ItemView(
         number=number,
@@ -356,12 +529,17 @@ def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: 
         formats=", ".join(i18n.label(f) for f in listing.get("formats") or ()),
         why=tuple(clean(_(reason)) for reason in item.why if shown_reason(reason)),
         sessions=sessions,
+        hours=hours,
         no_sessions=no_sessions,
         join=join_lines(listing),
         registration=registration_text(listing),
         first_visit=first_visit_notes(listing),
         what_to_expect=clean((listing.get("first_visit") or {}).get("what_to_expect")) or None,
         cost=cost_label(listing.get("cost")),
+        referral=referral_text(listing),
+        access=access_text(listing),
+        languages=languages_text(listing, language),
+        stale=stale_note(item, language),
         source=clean(source.get("name")),
         checked=checked_label(listing.get("verified_at") or listing.get("updated_at"), language) or None,
         demo=clean(source.get("name")).startswith("Demo data"),
@@ -374,7 +552,9 @@ def item_views(handout: Handout, language: str = "en") -> list[ItemView]:
     views, explained = [], set()
     for number, item in enumerate(handout.items, 1):
         program = item.listing.get("program")
-        views.append(item_view(number, item, language, explain=program not in explained))
+        views.append(item_view(number, item, language, explain=program not in explained,
+                               show_zone=handout.label_zones, client_zone=handout.timezone,
+                               at=handout.created_at))
         if item.explainer:
             explained.add(program)
     return views
@@ -388,12 +568,30 @@ def qr_svg(url: str) -> Markup:
 
 # --- HTML and PDF --------------------------------------------------------------------
 
+def _static_href(name: str) -> str:
+    if has_request_context() and "pages" in current_app.blueprints:
+        return url_for("pages.static", filename=name)
+    return "/static/" + name
+
+
 def _stylesheet_href(for_pdf: bool) -> str:
     if for_pdf:
         return PDF_STATIC_SCHEME + STYLESHEET
-    if has_request_context() and "pages" in current_app.blueprints:
-        return url_for("pages.static", filename=STYLESHEET)
-    return "/static/" + STYLESHEET
+    return _static_href(STYLESHEET)
+
+
+def seven_day_goal_words(key: str | None) -> str | None:
+    """The client's goal for the next seven days in the handout's language, or None (also
+    for a key no longer on the list, which leaves the line blank to write on)."""
+    words = SEVEN_DAY_GOALS.get(key or "")
+    return _(words) if words else None
+
+
+def zone_note(handout: Handout) -> str | None:
+    """"All times are Sydney time": said once when no time names its own zone and any is printed."""
+    if handout.label_zones or not any(item.listing.get("sessions") for item in handout.items):
+        return None
+    return _("All times are %(place)s time.", place=zone_place(handout.timezone))
 
 
 def handout_context(handout: Handout, language: str, for_pdf: bool) -> dict:
@@ -405,6 +603,8 @@ def handout_context(handout: Handout, language: str, for_pdf: bool) -> dict:
         "stylesheet": _stylesheet_href(for_pdf),
         "items": item_views(handout, language),
         "goal": i18n.label(handout.goal) if handout.goal else None,
+        "seven_day_goal": seven_day_goal_words(handout.seven_day_goal),
+        "zone_note": zone_note(handout),
         "note": clean(handout.note, keep_newlines=True) or None,
         "made_on": format_date(handout.created_at.date(), "d MMM y", locale=_locale(language)),
         "expires_on": format_date(handout.expires_at.date(), "d MMM y", locale=_locale(language)),
@@ -413,18 +613,24 @@ def handout_context(handout: Handout, language: str, for_pdf: bool) -> dict:
         # Printed without the scheme: shorter to type, and every browser adds it back.
         "url_display": re.sub(r"^https?://", "", handout.url),
         "home": site_base(handout),
+        "print_script": None,
     }
 
 
-def handout_html(handout: Handout, *, for_pdf: bool = False) -> str:
+def handout_html(handout: Handout, *, print_on_load: bool = False, for_pdf: bool = False) -> str:
     """The handout page in the handout's language (English when it has no catalogue).
 
+    `print_on_load` adds our one static script, which opens the print dialog once the page
+    has loaded (the clinician's "Print" with a note); otherwise the page has no script.
     `for_pdf` links the stylesheet through the PDF fetcher's scheme and leaves out the
     feedback forms (a PDF cannot post them). Needs an app context (`init_i18n` done).
     """
     language = i18n.negotiate(handout.language)
     with force_locale(language):
-        return render_template("handout.html", **handout_context(handout, language, for_pdf))
+        context = handout_context(handout, language, for_pdf)
+        if print_on_load and not for_pdf:
+            context["print_script"] = _static_href(PRINT_SCRIPT)
+        return render_template("handout.html", **context)
 
 
 def missing_html() -> str:
@@ -478,54 +684,83 @@ def handout_pdf(handout: Handout) -> bytes:
 
 # --- SMS -----------------------------------------------------------------------------
 
+def _sms_details(item: HandoutItem, detail: int, language: str) -> list[str]:
+    """What a reader must check, in short (detail 2: in full; 1: the least of it; 0: none)."""
+    listing = item.listing
+    found = []
+    if detail and item.stale_since:
+        found.append(_("check before you go: last checked %(date)s",
+                       date=checked_label(item.stale_since, language)) if detail > 1 else _("check before you go"))
+    if detail and listing.get("referral") == "gp_referral":
+        found.append(_("GP referral needed") if detail > 1 else _("GP referral"))
+    if detail > 1 and listing.get("cost") in ("low_cost", "fee"):
+        found.append(_("low cost") if listing["cost"] == "low_cost" else _("fees apply"))
+    return found
+
+
 def _sms_option(number: int, item: HandoutItem, name_limit: int | None, sessions: int,
-                show_zone: bool, language: str) -> str:
+                show_zone: bool, language: str, detail: int = 2) -> str:
     listing = item.listing
     text = f"{number}) {shorten(clean(listing.get('name')), name_limit)}"
     if sessions:
         zone_name = listing["timezone"]
         dated = any(s.get("monthly") for s in listing.get("sessions") or ())
-        # Distinct labels only: a weekly group's next two sessions would both read "Wed 6pm".
-        times = list(dict.fromkeys(short_session(o, zone_name, language, dated=dated)
-                                   for o in item.next_sessions[:MAX_SESSIONS]))[:sessions]
+        if keeps_hours(listing):
+            # A service's hours, not its next opening: "Thu 9am" would read as an appointment.
+            times = list(hours_lines(listing, language, compact=True))[:sessions]
+        else:
+            # Distinct labels only: a weekly group's next two sessions would both read "Wed 6pm".
+            times = list(dict.fromkeys(short_session(o, zone_name, language, dated=dated)
+                                       for o in item.next_sessions[:MAX_SESSIONS]))[:sessions]
         if times:
-            text += " " + ", ".join(times)
-            if show_zone:
-                text += f" ({zone_place(zone_name)})"
+            joined = ", ".join(times)
+            text += " " + (_("%(times)s %(place)s time", times=joined, place=zone_place(zone_name))
+                           if show_zone else joined)
         elif listing.get("open_24_7"):
             text += " " + _("24/7")
         contact = listing.get("contact") or {}
         number_text = clean(contact.get("conference_phone") or contact.get("phone"))
-        if not times and number_text:
+        if (not times or keeps_hours(listing)) and number_text:
             text += " " + _("ph %(number)s", number=number_text)
+    details = _sms_details(item, detail, language)
+    if details:
+        text += " (" + "; ".join(details) + ")"
     return text
 
 
-# (sessions per option, longest name): shorten names first, then drop sessions; options
-# are dropped only after the last of these.
-_SMS_PLANS = ((2, None), (1, None), (1, 48), (1, 36), (1, 28), (1, 20), (0, 20), (0, 14))
+# (sessions per option, longest name, detail): shorten names first, then drop sessions and
+# detail; options are dropped only after the last of these. "Check before you go" stays
+# until then.
+_SMS_PLANS = ((2, None, 2), (1, None, 2), (1, 48, 2), (1, 36, 2), (1, 36, 1), (1, 28, 1), (1, 20, 1),
+              (0, 20, 1), (0, 14, 1), (0, 14, 0))
 
 
 def handout_text(handout: Handout) -> str:
-    """The handout as one SMS: the options (with next times) and the link, never more than
-    480 characters. Options no longer listed are left out (the others keep their numbers
-    from the printed handout); when options must go, the last go first and the link stays."""
+    """The handout as one SMS: the options (with next times, zones named when they are not
+    all the client's) and the link, never more than 480 characters. Options no longer listed
+    are left out (the others keep their numbers from the printed handout); when options must
+    go, the last go first and the link stays. Never a note."""
     language = i18n.negotiate(handout.language)
     with force_locale(language):
         entries = [(n, item) for n, item in enumerate(handout.items, 1) if item.status != "removed"]
-        show_zone = len({item.listing["timezone"] for _n, item in entries}) > 1
+        show_zone = handout.label_zones
         head = _("Options to try:")
         if handout.demo:
             # Fictional listings say so wherever they are shown (DESIGN.md, data ethics).
             head = _("Demo data — fictional.") + " " + head
+        same_zone = None
+        if not show_zone and any(item.listing.get("sessions") for _n, item in entries):
+            same_zone = _("All times are %(place)s time.", place=zone_place(handout.timezone))
         encourage = _("Trying more than one helps.")
         tail = _("Details: %(url)s", url=handout.url)
 
-        def compose(count: int, sessions: int, name_limit: int | None, cheer: bool) -> str:
-            options = "; ".join(_sms_option(n, item, name_limit, sessions, show_zone, language)
+        def compose(count: int, sessions: int, name_limit: int | None, detail: int, cheer: bool) -> str:
+            options = "; ".join(_sms_option(n, item, name_limit, sessions, show_zone, language, detail)
                                 for n, item in entries[:count])
             more = len(entries) - count
             parts = [head, options + "."] if options else [head]
+            if same_zone and sessions and options:
+                parts.append(same_zone)
             if more:
                 parts.append(_("+%(count)s more at the link.", count=more))
             if cheer:
@@ -533,13 +768,13 @@ def handout_text(handout: Handout) -> str:
             parts.append(tail)
             return " ".join(parts)
 
-        for sessions, name_limit in _SMS_PLANS:
-            text = compose(len(entries), sessions, name_limit, True)
+        for sessions, name_limit, detail in _SMS_PLANS:
+            text = compose(len(entries), sessions, name_limit, detail, True)
             if len(text) <= SMS_LIMIT:
                 return text
         for count in range(len(entries) - 1, -1, -1):
             for cheer in (True, False):
-                text = compose(count, 0, _SMS_PLANS[-1][1], cheer)
+                text = compose(count, 0, _SMS_PLANS[-1][1], 1, cheer)
                 if len(text) <= SMS_LIMIT:
                     return text
         # Only an absurdly long public URL gets here: the link is what matters.
@@ -548,15 +783,34 @@ def handout_text(handout: Handout) -> str:
 
 # --- iCalendar -----------------------------------------------------------------------
 
-def event_description(item: HandoutItem, handout_url: str) -> str:
-    """An event's description: how to join, then where the full handout is (and, for a
-    demo listing, that it is fictional)."""
+def checks_line(item: HandoutItem, language: str = "en") -> str:
+    """What a clinician checks, on one line: "Free · No GP referral needed · Access: ... · Languages: ..."."""
+    listing = item.listing
+    parts = [cost_label(listing.get("cost")), referral_text(listing)]
+    access = access_text(listing)
+    if access:
+        parts.append(_("Access:") + " " + access)
+    languages = languages_text(listing, language)
+    if languages:
+        parts.append(_("Languages:") + " " + languages)
+    return " · ".join(part for part in parts if part)
+
+
+def event_description(item: HandoutItem, handout_url: str, when: tuple[str, ...] = (),
+                      language: str = "en") -> str:
+    """An event's description: when (naming the zone), how to join, what to check, then where
+    the full handout is (and, for a demo listing, that it is fictional)."""
     source = clean((item.listing.get("source") or {}).get("name"))
     lines = [_("Demo data — fictional.")] if source.startswith("Demo data") else []
+    stale = stale_note(item, language)
+    if stale:
+        lines.append(stale)
+    lines += list(when)
     lines += [f"{line.label} {line.value}" for line in join_lines(item.listing)]
     lines.append(registration_text(item.listing))
+    lines.append(checks_line(item, language))
     lines.append(_("Your handout: %(url)s", url=handout_url))
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
 
 
 def event_location(listing: dict) -> str:
@@ -573,11 +827,37 @@ def event_location(listing: dict) -> str:
     return ""
 
 
+def timed_in_calendar(item: HandoutItem) -> bool:
+    """True for an option whose sessions go in the calendar as timed events (a group's
+    meetings); a helpline's or service's hours are information, not time to block out."""
+    return item.listing.get("kind") == "group" and bool(item.next_sessions)
+
+
+def availability(item: HandoutItem, client_zone: str | None, at: datetime, language: str = "en") -> tuple[str, ...]:
+    """When an option can be reached, for a calendar note: hours naming their zone, "Open 24/7",
+    or "No set times — contact them to arrange"."""
+    listing = item.listing
+    theirs = client_zone if remote_only(listing) else None
+    if keeps_hours(listing):
+        hours = hours_lines(listing, language, show_zone=True, client_zone=theirs, at=at)
+        return (_("Hours: %(hours)s", hours="; ".join(hours)),)
+    if listing.get("open_24_7"):
+        return (_("Open 24/7"),)
+    if item.next_sessions:
+        zone_name = listing["timezone"]
+        return tuple(_("Next: %(when)s", when=session_label(o, zone_name, language, client_zone=theirs))
+                     for o in item.next_sessions[:MAX_SESSIONS])
+    return (_("No set times — contact them to arrange"),)
+
+
 def handout_ics(handout: Handout) -> bytes:
-    """The next sessions (up to three per option) as an iCalendar file: times in each
-    listing's own zone (TZID) with a VTIMEZONE for every zone used; options no longer
-    listed are left out. Stable UIDs, so importing twice updates instead of duplicating."""
-    from icalendar import Calendar, Event
+    """The handout as an iCalendar file. A group's next sessions (up to three) are timed
+    events in the listing's own zone (TZID, with a VTIMEZONE for every zone used); helplines,
+    24/7 lines and services with opening hours are all-day notes on the day the handout was
+    made, marked free (TRANSP:TRANSPARENT), their hours in the description, so a calendar
+    never shows the client busy for a service's whole working day. Options no longer listed
+    are left out. Stable UIDs, so importing twice updates instead of duplicating. Never a note."""
+    from icalendar import Calendar, Event, vText
 
     language = i18n.negotiate(handout.language)
     with force_locale(language):
@@ -587,14 +867,36 @@ def handout_ics(handout: Handout) -> bytes:
         calendar.add("calscale", "GREGORIAN")
         calendar.add("x-wr-calname", _("Options to try"))
         stamp = handout.created_at.astimezone(timezone.utc)
-        starts, ends = [], []
+        made_on = handout.created_at.astimezone(ZoneInfo(handout.timezone)).date()
+        starts, ends, notes = [], [], []
         for item in handout.items:
             if item.status == "removed":
                 continue
             listing = item.listing
-            zone = ZoneInfo(listing["timezone"])
-            link = web_link((listing.get("contact") or {}).get("conference_url")) or web_link(
-                (listing.get("contact") or {}).get("website"))
+            contact = listing.get("contact") or {}
+            link = web_link(contact.get("conference_url")) or web_link(contact.get("website"))
+            name = clean(listing.get("name"))
+            location = event_location(listing)
+            if not timed_in_calendar(item):
+                when = availability(item, handout.timezone, handout.created_at, language)
+                event = Event()
+                event.add("uid", f"{handout.code}-{listing['id']}-info@linkage")
+                event.add("dtstamp", stamp)
+                event.add("dtstart", made_on)
+                event.add("dtend", made_on + timedelta(days=1))
+                event.add("summary", _("To contact: %(name)s", name=name))
+                event.add("transp", "TRANSPARENT")
+                # Outlook reads its own busy flag rather than TRANSP.
+                event.add("x-microsoft-cdo-busystatus", "FREE")
+                if location:
+                    event.add("location", location)
+                event.add("url", link or handout.url)
+                event.add("description", event_description(item, handout.url, when, language))
+                calendar.add_component(event)
+                notes.append(f"{name}: {'; '.join(when)}")
+                continue
+            zone_name = listing["timezone"]
+            zone = ZoneInfo(zone_name)
             for occurrence in item.next_sessions[:MAX_SESSIONS]:
                 # Re-zoned to the listing's zone by name, so the TZID is always the listing's.
                 start = occurrence.start.astimezone(zone)
@@ -604,15 +906,22 @@ def handout_ics(handout: Handout) -> bytes:
                 event.add("dtstamp", stamp)
                 event.add("dtstart", start)
                 event.add("dtend", end)
-                event.add("summary", clean(listing.get("name")))
-                location = event_location(listing)
+                event.add("summary", name)
                 if location:
                     event.add("location", location)
                 event.add("url", link or handout.url)
-                event.add("description", event_description(item, handout.url))
+                # The calendar shows the time in the device's zone; the description keeps the
+                # listing's own, named, as on the handout.
+                when = (_("When: %(when)s", when=session_label(
+                    dataclasses.replace(occurrence, in_progress=False), zone_name, language,
+                    client_zone=handout.timezone if remote_only(listing) else None)),)
+                event.add("description", event_description(item, handout.url, when, language))
                 calendar.add_component(event)
                 starts.append(start)
                 ends.append(end)
+        if notes:
+            # Calendars that show a calendar's description list the services to contact there too.
+            calendar.add("x-wr-caldesc", vText("\n".join([_("To contact:")] + notes)))
         if starts:
             # Transitions only around the events: a short VTIMEZONE that still covers them.
             calendar.add_missing_timezones(

@@ -31,17 +31,19 @@ SCRIPT_NAME = "<script>alert(1)</script> Group"
 
 # --- Building handouts ---------------------------------------------------------------
 
-def make_handout(listings, *, note="Try one this week", language="en", goal="moderation", current=None):
+def make_handout(listings, *, note="Try one this week", language="en", goal="moderation", current=None,
+                 seven_day_goal=None, client_zone=None, now=FIXED_NOW, stale_after_days=180):
     """A handout for these listings as build_handout makes it (every listing unchanged
-    unless `current` says otherwise)."""
+    unless `current` says otherwise); the note is for this one rendering, as the views pass it."""
     snapshots = [dump_listing(listing) for listing in listings]
     referral = Referral(
-        code=new_code(), created_at=FIXED_NOW, expires_at=FIXED_NOW + timedelta(days=90),
-        goal=goal, language=language, note=note, items=tuple(snapshots),
+        code=new_code(), created_at=now, expires_at=now + timedelta(days=90),
+        goal=goal, language=language, items=tuple(snapshots),
+        seven_day_goal=seven_day_goal, timezone=client_zone,
     )
     if current is None:
         current = {listing.id: (listing, snapshot) for listing, snapshot in zip(listings, snapshots)}
-    return build_handout(referral, current, FIXED_NOW, PUBLIC_URL)
+    return build_handout(referral, current, now, PUBLIC_URL, note=note, stale_after_days=stale_after_days)
 
 
 @pytest.fixture(scope="module")
@@ -142,11 +144,16 @@ def test_pdf_contains_every_name_and_next_session_time(ctx, demo_listings, tmp_p
     assert not [r for r in caplog.records if "handout.css" in r.getMessage()]   # the stylesheet loaded
     assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
     text = pdf_text(pdf, tmp_path)
+    assert handout.label_zones          # the five mix zones, so every time names its zone
     for item in handout.items:
         assert " ".join(item.listing["name"].split()) in text
-        first = item.next_sessions[0].start
         zone = item.listing["timezone"]
-        assert f"{expected_time(first)} ({zone.rsplit('/', 1)[-1].replace('_', ' ')} time)" in text
+        if item.listing["kind"] == "group":
+            first = item.next_sessions[0].start
+            assert f"{expected_time(first)} ({zone.rsplit('/', 1)[-1].replace('_', ' ')} time)" in text
+        else:
+            # Services and helplines print their opening hours instead of a "next session".
+            assert "Hours:" in text and f"({zone.rsplit('/', 1)[-1].replace('_', ' ')} time" in text
 
 
 LONGEST_NOTE = ("Bring a friend if you like; tell me at our next visit how it went. " * 8)[:500]
@@ -453,7 +460,8 @@ def test_handout_is_printed_in_its_language(demo_listings, tmp_path):
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{TRANSLATIONS};{tmp_path}"
     init_i18n(app)
     with app.app_context():
-        handout = make_handout(varied(demo_listings, 2), language="vi")
+        # A Perth client: the Sydney options' times name their zone.
+        handout = make_handout(varied(demo_listings, 2), language="vi", client_zone="Australia/Perth")
         html = render.handout_html(handout)
         assert '<html lang="vi">' in html
         for message in ("‹Options to try›", "‹Next:›", "‹One goal for the next seven days›",
