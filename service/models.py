@@ -143,7 +143,11 @@ class SearchQuery:
     audiences: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     days: tuple[str, ...] = ()
+    # Parts of the day (vocab.TIMES_OF_DAY) a session starts in; with `days`, (day, part) pairs.
+    times: tuple[str, ...] = ()
     starts_within: int | None = None
+    # Asked for "tonight" (already turned into `starts_within`); kept for the echo.
+    tonight: bool = False
     open_now: bool = False
     text: str | None = None
     viewer_tz: str | None = None
@@ -192,5 +196,7 @@ class RankedHit:
     next_sessions: tuple[Occurrence, ...]
     open_now: bool
     why: tuple[str, ...]
+    # False for a listing restricted to particular audiences (pages head those "For particular groups").
+    for_everyone: bool = True
     score: float = 0.0
     document: dict | None = field(default=None, compare=False, repr=False)

@@ -7,8 +7,10 @@ parameter).
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -94,15 +96,34 @@ class SearchArgs(Schema):
     substance = CommaList(vocab.SUBSTANCES, synonyms=vocab.SUBSTANCE_SYNONYMS)
     kind = CommaList(vocab.KINDS)
     approach = CommaList(vocab.APPROACHES)
-    audience = CommaList(vocab.AUDIENCES)
+    audience = CommaList(vocab.AUDIENCES, metadata={
+        "type": "string", "example": "family_friends",
+        "description": "Comma-separated, any of: " + ", ".join(vocab.AUDIENCES) + ". Without it a search is "
+                       "for the person themselves: listings open to everyone first, listings for particular "
+                       "groups after them. With it: listings for those audiences first, then listings for "
+                       "everyone; listings for other groups are left out."})
     language = LanguageList()
     day = CommaList(vocab.WEEKDAYS, synonyms={d: d[:3] for d in (
-        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")})
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}, metadata={
+        "type": "string", "example": "mon,wed",
+        "description": "Comma-separated days (mon..sun) a session falls on, by its local start; "
+                       "with `time`, only those parts of those days."})
+    time = CommaList(vocab.TIMES_OF_DAY, metadata={
+        "type": "string", "example": "evening",
+        "description": "Comma-separated parts of the day a session starts in, in the listing's own zone: "
+                       "morning (05:00-11:59), afternoon (12:00-16:59), evening (17:00-23:59). "
+                       "Combines with `day` as (day, part) pairs."})
+    tonight = Flag(metadata={"description": "Only sessions in progress or starting from `at` until midnight "
+                                            "in the searched place's zone (else `tz`, else UTC)."})
     starts_within = fields.Integer(
         validate=validate.Range(min=1, max=7 * 24 * 60, error="starts_within must be 1 to 10080 minutes")
     )
     open_now = Flag(metadata={"description": "Only sessions in progress or services open now."})
-    q = fields.String(validate=validate.Length(max=MAX_TEXT), metadata={"description": "Words to match."})
+    q = fields.String(validate=validate.Length(max=MAX_TEXT), metadata={
+        "description": "Words to match. Words naming a substance (ice, alcohol ...) or whom the search is "
+                       "for (my son, partner, women, young, LGBTIQ ...) become the `substance` and "
+                       "`audience` filters, with a warning saying how they were read; the other words "
+                       "are matched as text."})
     at = fields.String(metadata={"description": "Search from this moment (ISO 8601 with an offset, or naive "
                                               "with tz); default now."})
     tz = fields.String(metadata={"description": "IANA zone to show session times in as well."})
@@ -197,6 +218,70 @@ def _first_error(messages: dict) -> tuple[str, str]:
     return "_", "invalid parameters"
 
 
+_WORD = re.compile(r"\w+")
+_LONGEST_PHRASE = max(len(p.split()) for p in (*vocab.TYPED_SUBSTANCES, *vocab.TYPED_AUDIENCES))
+
+
+@dataclass(frozen=True)
+class ReadWords:
+    """What `q` says: substances and audiences it names, the words left as text, how it was read."""
+
+    substances: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    text: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def read_words(text: str | None) -> ReadWords:
+    """Split `q` into the substance and audience filters its words name and the text left over.
+
+    Longest phrases first ("crystal meth", "torres strait islander"). Once any word was read
+    as a filter, small words ("my", "uses", "for" ...) are dropped from the rest; when none
+    was, the text is kept as typed.
+    """
+    text = (text or "").strip()
+    words = _WORD.findall(text.casefold())
+    substances: list[str] = []
+    audiences: list[str] = []
+    warnings: list[str] = []
+    left: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(_LONGEST_PHRASE, len(words) - i), 0, -1):
+            phrase = " ".join(words[i:i + size])
+            for table, found, name in ((vocab.TYPED_SUBSTANCES, substances, "substance"),
+                                       (vocab.TYPED_AUDIENCES, audiences, "audience")):
+                if phrase in table:
+                    found.append(table[phrase])
+                    warnings.append(f'read "{phrase}" as {name}: {table[phrase]}')
+                    break
+            else:
+                continue
+            i += size
+            break
+        else:
+            left.append(words[i])
+            i += 1
+    if not substances and not audiences:
+        return ReadWords(text=text or None)
+    rest = " ".join(w for w in left if w not in vocab.STOPWORDS)
+    return ReadWords(tuple(dict.fromkeys(substances)), tuple(dict.fromkeys(audiences)), rest or None,
+                     tuple(dict.fromkeys(warnings)))
+
+
+def minutes_to_midnight(at: datetime, zone_name: str) -> int:
+    """The `starts_within` that `tonight` means: every start before the next local midnight.
+
+    A session starting at midnight itself belongs to tomorrow and is left out; 0 (a minute
+    before midnight) still keeps sessions on now and starting this minute.
+    """
+    local = at.astimezone(ZoneInfo(zone_name))
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=local.tzinfo)
+    # Elapsed time, not wall-clock difference: a clock change tonight shortens or lengthens it.
+    left = (midnight.astimezone(timezone.utc) - at.astimezone(timezone.utc)).total_seconds() / 60.0
+    return max(0, math.ceil(left) - 1)
+
+
 def parse_search(args, geocoder, now: datetime) -> SearchQuery:
     """Request args (a mapping of str -> str) into a SearchQuery, or raise ApiError(400)."""
     unknown = sorted(k for k in args.keys() if k not in SEARCH_ARGS.fields and k not in ("key",))
@@ -234,9 +319,22 @@ def parse_search(args, geocoder, now: datetime) -> SearchQuery:
     if sort == "distance" and place is None:
         warnings.append("sort=distance needs near or lat,lon; sorted by best match instead")
         sort = "best"
-    text = (data.get("q") or "").strip() or None
+    typed = read_words(data.get("q"))
+    warnings.extend(typed.warnings)
+    substances = tuple(dict.fromkeys(data.get("substance", ()) + typed.substances))
+    audiences = tuple(dict.fromkeys(data.get("audience", ()) + typed.audiences))
     if data.get("radius_km") is not None and place is None:
         warnings.append("radius_km has no effect without near or lat,lon")
+    starts_within = data.get("starts_within")
+    tonight = bool(data.get("tonight", False))
+    if tonight:
+        zone_name = (place.timezone if place else None) or viewer_tz
+        if zone_name is None:
+            zone_name = "UTC"
+            warnings.append("tonight needs near, lat,lon or tz to know where midnight is; read as until "
+                            "midnight UTC")
+        until_midnight = minutes_to_midnight(at, zone_name)
+        starts_within = until_midnight if starts_within is None else min(starts_within, until_midnight)
 
     return SearchQuery(
         at=at,
@@ -244,15 +342,17 @@ def parse_search(args, geocoder, now: datetime) -> SearchQuery:
         radius_km=clamped,
         formats=data.get("format", ()),
         goals=data.get("goal", ()),
-        substances=data.get("substance", ()),
+        substances=substances,
         kinds=data.get("kind", ()),
         approaches=data.get("approach", ()),
-        audiences=data.get("audience", ()),
+        audiences=audiences,
         languages=data.get("language", ()),
         days=data.get("day", ()),
-        starts_within=data.get("starts_within"),
+        times=data.get("time", ()),
+        starts_within=starts_within,
+        tonight=tonight,
         open_now=bool(data.get("open_now", False)),
-        text=text,
+        text=typed.text,
         viewer_tz=viewer_tz,
         sort=sort,
         page=page,
@@ -285,7 +385,9 @@ def query_echo(query: SearchQuery) -> dict:
         "audience": list(query.audiences),
         "language": list(query.languages),
         "day": list(query.days),
+        "time": list(query.times),
         "starts_within": query.starts_within,
+        "tonight": query.tonight,
         "open_now": query.open_now,
         "q": query.text,
         "at": query.at.isoformat(),

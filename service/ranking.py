@@ -27,6 +27,12 @@ RANKING = {
     "text_weight": 1.0,
     # Sessions this close count as "starts soon" in the reasons.
     "starts_soon_minutes": 120,
+    # sort=soonest: a session already running with less than this left is nearly over, so it
+    # ranks as if it started at `ending_soon_ranks_as_minutes`: after every session starting
+    # within starts_soon_minutes (whole minutes, so the half minute breaks that tie), before
+    # any later one.
+    "ending_soon_minutes": 30,
+    "ending_soon_ranks_as_minutes": 120.5,
 }
 
 
@@ -67,9 +73,52 @@ def is_remote_only(listing: Listing) -> bool:
     return "in_person" not in listing.formats
 
 
-def soonest_key(minutes_until: float | None) -> float:
-    """Sort key for `sort=soonest`: in progress first, then by start; unscheduled last."""
-    return math.inf if minutes_until is None else minutes_until
+def soonest_key(minutes: float | None) -> float:
+    """Sort key for `sort=soonest` from soonest_minutes: in progress first, then by start; unscheduled last."""
+    return math.inf if minutes is None else minutes
+
+
+def occurrence_minutes(minutes_until: float, minutes_left: float) -> float:
+    """One session's soonest rank in minutes: its start from now (negative once running),
+    except that a session running with under `ending_soon_minutes` left ranks as
+    `ending_soon_ranks_as_minutes`. A session starting this very minute is not yet running."""
+    if minutes_until < 0 and minutes_left < RANKING["ending_soon_minutes"]:
+        return RANKING["ending_soon_ranks_as_minutes"]
+    return minutes_until
+
+
+def soonest_minutes(listing: Listing, at: datetime) -> float | None:
+    """The listing's soonest rank: the best occurrence_minutes of its sessions running now and
+    its next one to start; 0 when open 24/7; None when it has no session ahead."""
+    if listing.open_24_7:
+        return 0.0
+    # Each session has at most one occurrence running, so one more than the sessions always
+    # reaches the first that has not started.
+    upcoming = schedule.next_occurrences(listing, at, count=len(listing.sessions) + 1)
+    if not upcoming:
+        return None
+    return min(occurrence_minutes((o.start - at).total_seconds() / 60.0, (o.end - at).total_seconds() / 60.0)
+               for o in upcoming)
+
+
+def for_everyone(listing: Listing) -> bool:
+    """True when anyone may go: the listing is not restricted to particular audiences."""
+    return "everyone" in listing.audiences
+
+
+def audience_tier(audiences, query: SearchQuery) -> int | None:
+    """Where a listing with these audiences goes: 0 first, 1 after every tier-0 listing, None left out.
+
+    Without `audience` a search is for the person themselves: listings for everyone first,
+    listings for particular groups after. With it: those audiences first, then everyone;
+    other groups are left out.
+    """
+    wanted = query.audiences or ("everyone",)
+    if set(audiences) & set(wanted):
+        return 0
+    if query.audiences and "everyone" not in audiences:
+        return None
+    return 1
 
 
 def _soon_phrase(occurrence: Occurrence, at: datetime) -> str | None:
@@ -94,10 +143,18 @@ def reasons(
     distance_km: float | None,
     occurrences: tuple[Occurrence, ...],
 ) -> tuple[str, ...]:
-    """Short human reasons the listing fits the search, most important first."""
+    """Short human reasons the listing fits the search, most important first.
+
+    A listing for particular groups that the search did not ask for says whom it is for,
+    first, and never that it fits the person's goal: the person may not be able to go.
+    """
     why: list[str] = []
+    audiences = [a for a in query.audiences if a in listing.audiences]
+    restricted = not for_everyone(listing) and not audiences
     wanted_goals = [g for g in query.filter_goals if g in listing.goals]
-    if wanted_goals:
+    if restricted:
+        why.append("Only for " + ", ".join(_audience(a) for a in listing.audiences))
+    elif wanted_goals:
         why.append("Fits the goal: " + ", ".join(vocab.label(g).lower() for g in wanted_goals))
     elif "undecided" in query.goals and (
         len(listing.goals) > 1 or listing.first_visit.can_attend_while_using
@@ -114,11 +171,8 @@ def reasons(
     if remote and (is_remote_only(listing) or set(query.formats) & set(remote)):
         area = ", ".join(listing.service_area) or "anywhere"
         why.append(" and ".join(vocab.label(f) for f in remote) + f" — available in {area}")
-    audiences = [a for a in query.audiences if a in listing.audiences]
     if audiences:
         why.append("For " + ", ".join(_audience(a) for a in audiences))
-    elif listing.audiences and "everyone" not in listing.audiences:
-        why.append("For " + ", ".join(_audience(a) for a in listing.audiences))
     languages = [lang for lang in query.languages if lang in listing.languages]
     if languages:
         why.append("In " + ", ".join(languages))
@@ -142,6 +196,7 @@ def rank_hit(hit: Hit, query: SearchQuery, score: float = 0.0) -> RankedHit:
         next_sessions=occurrences,
         open_now=schedule.is_open(hit.listing, occurrences),
         why=reasons(hit.listing, query, hit.distance_km, occurrences),
+        for_everyone=for_everyone(hit.listing),
         score=score,
         document=hit.document,
     )
@@ -175,25 +230,27 @@ def facet_counts(listings) -> dict:
     return facets
 
 
-def order_key(query: SearchQuery, hit: Hit, minutes_until: float | None) -> tuple:
+def order_key(query: SearchQuery, hit: Hit, soonest: float | None) -> tuple:
     """Sort key for results ordered in Python; backends order the same way in their stores.
 
-    best: score, then distance (nearer first, online last), then id; distance: distance,
-    then id; soonest: time to next start, then id.
+    First the audience tier (audience_tier), then best: score, then distance (nearer
+    first, online last), then id; distance: distance, then id; soonest: soonest_minutes
+    (given as `soonest`), then id.
     """
     distance = math.inf if hit.distance_km is None else hit.distance_km
+    tier = audience_tier(hit.listing.audiences, query)
     if query.sort == "soonest":
-        return (soonest_key(minutes_until), hit.listing.id)
+        return (tier, soonest_key(soonest), hit.listing.id)
     if query.sort == "distance" and query.place:
-        return (distance, hit.listing.id)
+        return (tier, distance, hit.listing.id)
     if query.place or query.text:
         effective = hit.distance_km
         if query.place and hit.listing.remote_covers(query.place):
             remote = RANKING["remote_equivalent_km"]
             effective = remote if effective is None else min(effective, remote)
         score = best_score(effective, hit.text_score, bool(query.place))
-        return (-score, distance, hit.listing.id)
-    return (0.0, distance, hit.listing.id)
+        return (tier, -score, distance, hit.listing.id)
+    return (tier, 0.0, distance, hit.listing.id)
 
 
 def page_slice(items: list, page: int, per_page: int) -> list:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
-from .. import vocab
+from .. import schedule, vocab
 from ..models import Hit, Listing, SearchQuery
 
 # Words of `q` beyond this many are ignored: a query is a few words, not a paragraph.
@@ -53,6 +53,37 @@ def listing_terms(listing: Listing) -> str:
         words += [listing.location.locality or "", listing.location.state or "",
                   listing.location.postcode or ""]
     return " ".join(w for w in words if w)
+
+
+# (day, part of day) pairs a session can start in, "mon_morning" .. "sun_evening": 21 slots,
+# stored per listing so `day` with `time` is a stored-field filter in every store.
+SLOTS = tuple(f"{day}_{part}" for day in vocab.WEEKDAYS for part in vocab.TIMES_OF_DAY)
+_PARTS = tuple((part, schedule.minutes(start), schedule.minutes(until) if until != "24:00" else 24 * 60)
+               for part, (start, until) in vocab.PARTS_OF_DAY.items())
+
+
+def part_of_day(start: str) -> str | None:
+    """The part of the day ("morning" ...) a local "HH:MM" start falls in; None before 05:00."""
+    minute = schedule.minutes(start)
+    return next((part for part, begin, end in _PARTS if begin <= minute < end), None)
+
+
+def listing_slots(listing: Listing) -> tuple[str, ...]:
+    """The slots its sessions start in, by local weekday and start (monthly ones too)."""
+    found = set()
+    for session in listing.sessions:
+        part = part_of_day(session.start)
+        if part:
+            found.add(f"{session.weekday}_{part}")
+    return tuple(slot for slot in SLOTS if slot in found)
+
+
+def query_slots(query: SearchQuery) -> tuple[str, ...]:
+    """The slots a search asks for: its parts of the day on its days (every day without `day`);
+    () without `time`, when `day` alone filters by weekday."""
+    if not query.times:
+        return ()
+    return tuple(f"{day}_{part}" for day in query.days or vocab.WEEKDAYS for part in query.times)
 
 
 def is_remote(listing: Listing) -> bool:

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import ranking, schedule, vocab
 from ..models import SearchQuery
+from .base import SLOTS, query_slots
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Columns:
     substances: np.ndarray
     audiences: np.ndarray
     days: np.ndarray
+    slots: np.ndarray        # int64 bit mask over base.SLOTS (weekday, part of day)
     kind: np.ndarray         # int8 index into vocab.KINDS
     approach: np.ndarray     # int8 index into vocab.APPROACHES
     active: np.ndarray       # bool
@@ -65,10 +67,10 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
     """Read the filter columns of an index file into arrays."""
     rows = conn.execute(
         "SELECT id, x, y, z, formats, goals, substances, audiences, days, kind, approach, active,"
-        " remote, open_24_7, timezone, languages, service_area, cell, monthly FROM listings ORDER BY rid"
+        " remote, open_24_7, timezone, languages, service_area, cell, monthly, slots FROM listings ORDER BY rid"
     ).fetchall()
     n = len(rows)
-    columns = list(zip(*rows)) if rows else [()] * 19
+    columns = list(zip(*rows)) if rows else [()] * 20
     zones = tuple(sorted(set(columns[14])))
     zone_index = {name: i for i, name in enumerate(zones)}
 
@@ -97,7 +99,7 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
     return Columns(
         ids=np.array(columns[0], dtype=object),
         x=floats(1), y=floats(2), z=floats(3),
-        formats=ints(4), goals=ints(5), substances=ints(6), audiences=ints(7), days=ints(8),
+        formats=ints(4), goals=ints(5), substances=ints(6), audiences=ints(7), days=ints(8), slots=ints(19),
         kind=np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8),
         approach=np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8),
         active=np.array(columns[11], dtype=bool),
@@ -169,10 +171,18 @@ class Selection:
     cosine: np.ndarray      # NaN without a place or a location
     covered: np.ndarray     # bool: remote coverage of the place
     text: np.ndarray        # FTS5 relevance (higher is better), 0 without text
+    tier: np.ndarray        # int8 ranking.audience_tier: 0 first, 1 after
 
     def subset(self, keep: np.ndarray) -> "Selection":
         """The selection restricted by a boolean mask or positions."""
-        return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep])
+        return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep], self.tier[keep])
+
+
+def tiers(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
+    """ranking.audience_tier for rows the audience filter kept: 0 when their audiences meet
+    the wanted ones (the query's, else "everyone"), else 1."""
+    wanted = bitmask(query.audiences or ("everyone",), vocab.AUDIENCES)
+    return ((cols.audiences[rows] & wanted) == 0).astype(np.int8)
 
 
 def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
@@ -196,8 +206,11 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
     for array, values, vocabulary in (
         (cols.formats, query.formats, vocab.FORMATS),
         (cols.goals, query.filter_goals, vocab.GOALS),
-        (cols.audiences, query.audiences, vocab.AUDIENCES),
-        (cols.days, query.days, vocab.WEEKDAYS),
+        # Listings for everyone stay in a search for particular audiences (ranked after them).
+        (cols.audiences, query.audiences + ("everyone",) if query.audiences else (), vocab.AUDIENCES),
+        # With `time`, the slots below already hold the days.
+        (cols.days, () if query.times else query.days, vocab.WEEKDAYS),
+        (cols.slots, query_slots(query), SLOTS),
     ):
         if values:
             keep &= (array[rows] & bitmask(values, vocabulary)) != 0
@@ -221,7 +234,7 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
         reach = np.nan_to_num(cosine, nan=-2.0) >= math.cos(query.radius_km / ranking.EARTH_RADIUS_KM)
         keep &= reach | cover[rows]
     rows = rows[keep]
-    return Selection(rows, cosine[keep], cover[rows], text[keep])
+    return Selection(rows, cosine[keep], cover[rows], text[keep], tiers(cols, rows, query))
 
 
 def facets(cols: Columns, rows: np.ndarray) -> dict:
@@ -263,9 +276,23 @@ def best_scores(selection: Selection, query: SearchQuery) -> np.ndarray:
 def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
     """Positions (into the selection) of the first `needed` rows in best or distance order.
 
-    Same keys as ranking.order_key: best = score desc, distance asc, row; distance =
-    distance asc, row. Only rows that can reach the top `needed` are fully sorted.
+    Same keys as ranking.order_key: the audience tier first, then best = score desc,
+    distance asc, row; distance = distance asc, row. A later tier is ordered only as far
+    as the earlier ones leave places.
     """
+    found: list[np.ndarray] = []
+    for tier in (0, 1):
+        if needed <= 0:
+            break
+        positions = np.flatnonzero(selection.tier == tier)
+        if len(positions):
+            found.append(positions[_order_tier(selection.subset(positions), query, needed)])
+            needed -= len(found[-1])
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
+    """order() within one tier: only rows that can reach the top `needed` are fully sorted."""
     nearness_key = -np.nan_to_num(selection.cosine, nan=-2.0)  # smaller is nearer; no location last
     rows = selection.rows
     if query.sort == "distance" and query.place is not None:
@@ -286,25 +313,36 @@ def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
     return ranked[:needed]
 
 
-def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
-    """Per selected row, a lower bound on minutes to its next start (see schedule.approx_minutes_until).
+def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
+    """Per selected row, lower bounds on minutes to its next start (see
+    schedule.approx_minutes_until) and on its soonest rank (ranking.soonest_minutes).
 
-    24/7 listings get 0; listings without sessions get +inf. Whole minutes are integer
-    arithmetic; the seconds of `at`, the same in every zone, are applied once at the end.
+    The rank applies ranking.occurrence_minutes (a session nearly over ranks later) in zones
+    whose clocks do not change this week, where the wall clock is exact; elsewhere it is the
+    start bound, still a bound on the rank, which is never below the start. 24/7 listings
+    get 0; listings without sessions get +inf. Whole minutes are integer arithmetic; the
+    seconds of `at`, the same in every zone, are applied once at the end.
     """
     week = schedule.MINUTES_PER_WEEK
     nows = [schedule.local_minute_of_week(query.at, z) for z in cols.zones] or [0.0]
     fraction = nows[0] - math.floor(nows[0])
     now_by_zone = np.array([math.floor(n) for n in nows], dtype=np.int32)
+    steady = np.array([schedule.offset_shift_minutes(query.at, z) == 0 for z in cols.zones] or [True])
     bound_by_row = np.full(cols.size, np.inf)
+    rank_by_row = np.full(cols.size, np.inf)
     if len(cols.session_row):
         since = (now_by_zone[cols.session_zone] - cols.session_start) % week + fraction
-        bound = np.where(since < cols.session_length, -since, week - since)
+        running = since < cols.session_length
+        bound = np.where(running, -since, week - since)
+        ending = running & (since > 0) & (cols.session_length - since < ranking.RANKING["ending_soon_minutes"])
+        rank = np.where(ending & steady[cols.session_zone], ranking.RANKING["ending_soon_ranks_as_minutes"], bound)
         # Sessions are sorted by row, so each row's minimum is one reduceat segment.
-        per_row = np.minimum.reduceat(bound, cols.session_groups)
-        bound_by_row[cols.session_row[cols.session_groups]] = per_row
+        firsts = cols.session_row[cols.session_groups]
+        bound_by_row[firsts] = np.minimum.reduceat(bound, cols.session_groups)
+        rank_by_row[firsts] = np.minimum.reduceat(rank, cols.session_groups)
     bound_by_row[cols.open_24_7] = 0.0
-    return bound_by_row[rows]
+    rank_by_row[cols.open_24_7] = 0.0
+    return bound_by_row[rows], rank_by_row[rows]
 
 
 def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:

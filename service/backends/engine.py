@@ -400,7 +400,7 @@ class EngineBackend:
             if not hits:
                 return
             read += len(hits)
-            yield [self._candidate(hit, hit["sort"][0]) for hit in hits]
+            yield [self._candidate(hit, hit["sort"][1]) for hit in hits]  # after the audience tier
             after = hits[-1]["sort"]
 
     def _candidates(self, query: SearchQuery, limit: float):

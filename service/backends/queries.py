@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import ranking, schedule, vocab
 from ..models import Listing, SearchQuery
 from ..schemas import dump_listing
-from .base import is_remote, listing_terms, query_words
+from .base import is_remote, listing_slots, listing_terms, query_slots, query_words
 from .timed import UNSCHEDULED
 
 # Text fields and their weights: the same as the SQLite backend's bm25 column weights.
@@ -59,7 +59,7 @@ def index_body(meta: dict, replicas: int = 0) -> dict:
                 **{
                     name: {"type": "keyword"}
                     for name in ("id", "kind", "approach", "formats", "goals", "substances", "audiences",
-                                 "languages", "service_area", "days", "timezone")
+                                 "languages", "service_area", "days", "slots", "timezone")
                 },
                 "location": {"type": "geo_point"},
                 "remote": {"type": "boolean"},
@@ -90,6 +90,7 @@ def document(listing: Listing) -> dict:
         "languages": list(listing.languages),
         "service_area": list(listing.service_area),
         "days": sorted({s.weekday for s in listing.sessions}),
+        "slots": list(listing_slots(listing)),
         "timezone": listing.timezone,
         "location": {"lat": location.lat, "lon": location.lon} if location else None,
         "remote": is_remote(listing),
@@ -112,11 +113,14 @@ def filter_clauses(query: SearchQuery) -> list[dict]:
     for field, values in (
         ("formats", query.formats),
         ("goals", query.filter_goals),
-        ("audiences", query.audiences),
+        # Listings for everyone stay in a search for particular audiences (ranked after them).
+        ("audiences", query.audiences + ("everyone",) if query.audiences else ()),
         ("kind", query.kinds),
         ("approach", query.approaches),
         ("languages", query.languages),
-        ("days", query.days),
+        # With `time`, the slots already hold the days.
+        ("days", () if query.times else query.days),
+        ("slots", query_slots(query)),
     ):
         if values:
             clauses.append(_terms(field, values))
@@ -235,12 +239,21 @@ def distance_sort(query: SearchQuery) -> dict:
     }}
 
 
+def tier_sort(query: SearchQuery) -> dict:
+    """ranking.audience_tier as a sort: 0 when the listing's audiences meet the wanted ones
+    (the query's, else "everyone"), else 1 (the filter has left out the rest)."""
+    return {"_script": {"type": "number", "order": "asc", "script": {
+        "source": "for (def a : doc['audiences']) { if (params.first.contains(a)) { return 0; } } return 1;",
+        "params": {"first": sorted(query.audiences or ("everyone",))},
+    }}}
+
+
 def sort_clause(query: SearchQuery) -> list:
-    """Sort for the page query (ties: nearer, then id, as ranking.order_key)."""
+    """Sort for the page query: audience tier, then as ranking.order_key (ties: nearer, then id)."""
     tail = [distance_sort(query)] if query.place else []
     if query.sort == "distance" and query.place:
-        return tail + [{"id": "asc"}]
-    return ["_score"] + tail + [{"id": "asc"}]
+        return [tier_sort(query)] + tail + [{"id": "asc"}]
+    return [tier_sort(query), "_score"] + tail + [{"id": "asc"}]
 
 
 def facet_aggs() -> dict:
@@ -280,23 +293,32 @@ def page_body(query: SearchQuery) -> dict:
     }
 
 
-# Painless: a lower bound on minutes until the next start, as the SQLite backend computes
-# it; params.now maps each zone to the local minute of the week. A zone it does not know
-# gets the weakest possible bound, which is still correct, only slower to walk past.
+# Painless: lower bounds as the SQLite backend computes them (columns.lower_bounds);
+# params.now maps each zone to the local minute of the week. With `rank`, on the soonest
+# rank: a session running with under params.ending left ranks as params.endingRank, in the
+# zones in params.steady (clocks not changing this week, so the wall clock is exact). A
+# zone it does not know gets the weakest possible bound, which is still correct, only
+# slower to walk past.
 _LOWER_BOUND = """
-long lowerBound(def doc, def params) {
-  if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return 0L; }
+double lowerBound(def doc, def params, boolean rank) {
+  if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return 0.0; }
   if (doc['sessions'].size() == 0) { return params.unscheduled; }
   String tz = doc['timezone'].value;
   if (!params.now.containsKey(tz)) { return -params.week; }
-  long now = ((Number) params.now.get(tz)).longValue();
-  long week = params.week;
-  long best = params.unscheduled;
+  double now = ((Number) params.now.get(tz)).doubleValue();
+  double week = params.week;
+  boolean promote = rank && params.steady.contains(tz);
+  double best = params.unscheduled;
   for (def packed : doc['sessions']) {
     long start = packed / params.pack;
     long duration = packed % params.pack;
-    long since = ((now - start) % week + week) % week;
-    long bound = since < duration ? -since : ((start - now) % week + week) % week;
+    double since = ((now - start) % week + week) % week;
+    double bound;
+    if (since < duration) {
+      bound = promote && since > 0 && duration - since < params.ending ? params.endingRank : -since;
+    } else {
+      bound = week - since;
+    }
     if (bound < best) { best = bound; }
   }
   return best;
@@ -305,29 +327,36 @@ long lowerBound(def doc, def params) {
 
 
 def lower_bound_params(query: SearchQuery, zones) -> dict:
-    """Script parameters: each zone's local minute of the week at `query.at`."""
+    """Script parameters: each zone's local minute of the week at `query.at`, the zones whose
+    clocks hold still this week, and the soonest rule from ranking.RANKING."""
     return {
         "now": {tz: schedule.local_minute_of_week(query.at, tz) for tz in sorted(zones)},
+        "steady": [tz for tz in sorted(zones) if schedule.offset_shift_minutes(query.at, tz) == 0],
         "week": schedule.MINUTES_PER_WEEK,
         "pack": PACK,
         "unscheduled": UNSCHEDULED,
+        "ending": ranking.RANKING["ending_soon_minutes"],
+        "endingRank": ranking.RANKING["ending_soon_ranks_as_minutes"],
     }
 
 
 def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=None) -> dict:
-    """Candidates in ascending lower-bound order (then id), optionally only bounds <= limit."""
+    """Candidates in ascending (audience tier, lower bound, id) order. With `limit` (a time
+    filter), bounds on the next start and only those <= limit; else bounds on the soonest rank."""
     params = lower_bound_params(query, zones)
     search = base_query(query)
     if limit is not None:
         search["bool"]["filter"].append({"script": {"script": {
-            "source": _LOWER_BOUND + "return lowerBound(doc, params) <= params.limit;",
+            "source": _LOWER_BOUND + "return lowerBound(doc, params, false) <= params.limit;",
             "params": {**params, "limit": int(limit)},
         }}})
+    rank = "false" if limit is not None else "true"
     body = {
         "query": search,
         "sort": [
+            tier_sort(query),
             {"_script": {"type": "number", "order": "asc", "script": {
-                "source": _LOWER_BOUND + "return lowerBound(doc, params);", "params": params}}},
+                "source": _LOWER_BOUND + f"return lowerBound(doc, params, {rank});", "params": params}}},
             {"id": "asc"},
         ],
         "size": size,

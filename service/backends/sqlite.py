@@ -30,7 +30,7 @@ from .. import ranking, schedule, vocab
 from ..models import Listing, SearchQuery
 from ..schemas import dump_listing, listing_from_trusted
 from . import columns, timed
-from .base import BackendUnavailable, LoadReport, Matches, is_remote, listing_terms, query_words
+from .base import SLOTS, BackendUnavailable, LoadReport, Matches, is_remote, listing_slots, listing_terms, query_words
 from .columns import bitmask, unit_vector
 
 SCHEMA = """
@@ -54,7 +54,8 @@ CREATE TABLE listings (
     active INTEGER NOT NULL,
     demo INTEGER NOT NULL,
     cell INTEGER,
-    monthly INTEGER NOT NULL
+    monthly INTEGER NOT NULL,
+    slots INTEGER NOT NULL
 );
 CREATE INDEX listings_remote ON listings(remote) WHERE remote = 1;
 -- The stored listing lives apart, so scans over the filter columns stay on a few pages.
@@ -107,16 +108,16 @@ def fts_expression(text: str) -> str | None:
 # The layout of the index file, kept in its PRAGMA user_version. Bump it whenever SCHEMA or
 # what the reader expects changes, so an older file is refused with a message saying what to do
 # rather than failing a query halfway ("no such column").
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # 3: the listings' (weekday, part of day) slots
 
 # Connections inherited from a parent process: kept referenced so they are never closed here.
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 
 
 def _has_current_layout(conn: sqlite3.Connection) -> bool:
-    """Whether an unversioned file already has format 2's layout (the listings' grid cell)."""
+    """Whether an unversioned file already has the current layout (grid cell and slots)."""
     try:
-        conn.execute("SELECT cell FROM listings LIMIT 0")
+        conn.execute("SELECT cell, slots FROM listings LIMIT 0")
     except sqlite3.DatabaseError:
         return False
     return True
@@ -311,16 +312,16 @@ class SQLiteBackend:
         offset = (query.page - 1) * query.per_page
         needed = offset + query.per_page
         if query.needs_schedule or query.sort == "soonest":
-            waits = self._waits(cols, selection, query, needed)
+            waits, ranks = self._waits(cols, selection, query, needed)
             if query.needs_schedule:
                 keep = np.ones(len(waits), dtype=bool)
                 if query.starts_within is not None:
                     keep &= waits <= query.starts_within
                 if query.open_now:
                     keep &= waits <= 0  # in progress, starting this minute, or open 24/7
-                selection, waits = selection.subset(keep), waits[keep]
+                selection, waits, ranks = selection.subset(keep), waits[keep], ranks[keep]
         if query.sort == "soonest":
-            positions = np.lexsort((selection.rows, waits))[offset:needed]
+            positions = np.lexsort((selection.rows, ranks, selection.tier))[offset:needed]
         else:
             positions = columns.order(selection, query, needed)[offset:]
         rows = [int(r) + 1 for r in selection.rows[positions]]
@@ -332,30 +333,44 @@ class SQLiteBackend:
         return Matches(total=len(selection.rows), hits=hits, facets=columns.facets(cols, selection.rows))
 
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
-               needed: int) -> np.ndarray:
-        """Minutes to each selected row's next start (inf: unscheduled), exact where it matters.
+               needed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes to each selected row's next start, and its soonest rank
+        (ranking.soonest_minutes); inf when unscheduled; exact where it matters.
 
-        The wall-clock bound is already exact for most rows (see columns.bound_is_exact);
+        The wall-clock bounds are already exact for most rows (see columns.bound_is_exact);
         zoneinfo is consulted only for the others that could pass the time filters or
-        reach the first `needed` places.
+        reach the first `needed` places of their audience tier.
         """
-        bounds = columns.lower_bounds(cols, selection.rows, query)
+        bounds, rank_bounds = columns.lower_bounds(cols, selection.rows, query)
         exact = columns.bound_is_exact(cols, selection.rows, query) | ~np.isfinite(bounds)
         waits = np.where(exact, bounds, np.inf)
+        ranks = np.where(exact, rank_bounds, np.inf)
         if query.needs_schedule:
             todo = ~exact & (bounds <= timed.bound_limit(query))
         else:
-            known = waits[exact]
-            kth = np.partition(known, needed - 1)[needed - 1] if len(known) >= needed else np.inf
-            # Unsettled rows whose bound, less the clock change, passes the kth settled wait
-            # cannot reach the first `needed` places.
-            todo = ~exact & (bounds - columns.max_shift(cols, query) <= kth)
+            todo = np.zeros(len(bounds), dtype=bool)
+            shift = columns.max_shift(cols, query)
+            earlier = 0  # rows in earlier tiers, which all come first
+            for tier in (0, 1):
+                in_tier = selection.tier == tier
+                wanted = needed - earlier
+                earlier += int(np.count_nonzero(in_tier))
+                if wanted <= 0:
+                    break
+                known = ranks[exact & in_tier]
+                kth = np.partition(known, wanted - 1)[wanted - 1] if len(known) >= wanted else np.inf
+                # Unsettled rows whose bound, less the clock change, passes the kth settled
+                # rank of their tier cannot reach the first `needed` places.
+                todo |= in_tier & ~exact & (rank_bounds - shift <= kth)
         positions = np.flatnonzero(todo)
         listings = self._listings([int(r) + 1 for r in selection.rows[positions]])
         for position in positions:
-            wait = schedule.minutes_until(listings[int(selection.rows[position]) + 1], query.at)
+            listing = listings[int(selection.rows[position]) + 1]
+            wait = schedule.minutes_until(listing, query.at)
             waits[position] = np.inf if wait is None else wait
-        return waits
+            rank = ranking.soonest_minutes(listing, query.at) if query.sort == "soonest" else wait
+            ranks[position] = np.inf if rank is None else rank
+        return waits, ranks
 
     def _box_rows(self, query: SearchQuery, cols: columns.Columns) -> np.ndarray:
         """Rows in the grid cells whose R*Tree boxes meet the search circle's bounding box."""
@@ -404,7 +419,7 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
     conn.execute(
         "INSERT INTO listings VALUES (:rid, :id, :kind, :approach, :formats, :goals,"
         " :substances, :audiences, :days, :languages, :service_area, :x, :y, :z, :remote,"
-        " :open_24_7, :timezone, :active, :demo, :cell, :monthly)",
+        " :open_24_7, :timezone, :active, :demo, :cell, :monthly, :slots)",
         {
             "rid": rid,
             "id": listing.id,
@@ -425,6 +440,7 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
             "demo": int(listing.is_demo),
             "cell": columns.cell_of(location.lat, location.lon) if location else None,
             "monthly": int(any(s.monthly for s in listing.sessions)),
+            "slots": bitmask(listing_slots(listing), SLOTS),
         },
     )
     conn.execute("INSERT INTO docs VALUES (?, ?)", (rid, doc))

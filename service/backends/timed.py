@@ -25,6 +25,8 @@ class Candidate:
     """A listing a store matched, with its lower bound and text relevance."""
 
     listing: Listing
+    # A lower bound on the listing's soonest rank (ranking.soonest_minutes) or, when a time
+    # filter walks, on its minutes to the next start.
     lower_bound: float | None
     text_score: float = 0.0
     document: dict | None = None
@@ -49,29 +51,36 @@ def is_unscheduled(bound: float | None) -> bool:
 
 
 def soonest_hits(batches: Iterable[list[Candidate]], query: SearchQuery, needed: int) -> list[Hit]:
-    """The first `needed` hits by exact time to next start (ties by id).
+    """The first `needed` hits by audience tier, then exact soonest rank (ties by id).
 
-    `batches` must come in ascending lower-bound order (unscheduled last, by id). Once a
-    bound, less the daylight-saving slack, passes the needed-th best exact time, no later
-    candidate can beat it, so the walk stops without reading the rest.
+    `batches` must come in ascending (tier, lower bound) order (unscheduled last in each
+    tier, by id). Once a candidate is in a later tier than the needed-th best, or its
+    bound, less the daylight-saving slack, passes that one's exact rank, no later candidate
+    can beat it, so the walk stops without reading the rest.
     """
-    found: list[tuple[float, str, Candidate]] = []
+    found: list[tuple[int, float, str, Candidate]] = []
     for batch in batches:
         for candidate in batch:
+            tier = ranking.audience_tier(candidate.listing.audiences, query)
             if len(found) >= needed:
-                kth = sorted(found)[needed - 1][0]
+                kth_tier, kth = sorted(found, key=_key)[needed - 1][:2]
                 bound = candidate.lower_bound
-                if is_unscheduled(bound) or bound - schedule.DST_SLACK_MINUTES > kth:
+                if tier > kth_tier or (
+                        is_unscheduled(bound) or bound - schedule.DST_SLACK_MINUTES > kth):
                     return _hits(found, query, needed)
-            wait = None if is_unscheduled(candidate.lower_bound) else schedule.minutes_until(
+            rank = None if is_unscheduled(candidate.lower_bound) else ranking.soonest_minutes(
                 candidate.listing, query.at)
-            found.append((ranking.soonest_key(wait), candidate.listing.id, candidate))
+            found.append((tier, ranking.soonest_key(rank), candidate.listing.id, candidate))
     return _hits(found, query, needed)
 
 
+def _key(item) -> tuple:
+    return item[:3]
+
+
 def _hits(found, query: SearchQuery, needed: int) -> list[Hit]:
-    found.sort(key=lambda item: (item[0], item[1]))
-    return [candidate.hit(query) for _, _, candidate in found[:needed]]
+    found.sort(key=_key)
+    return [item[3].hit(query) for item in found[:needed]]
 
 
 def within_time(candidates: Iterator[Candidate], query: SearchQuery) -> Matches:
@@ -87,7 +96,8 @@ def within_time(candidates: Iterator[Candidate], query: SearchQuery) -> Matches:
         if query.starts_within is not None and (wait is None or wait > query.starts_within):
             continue
         hit = candidate.hit(query)
-        kept.append((ranking.order_key(query, hit, wait), hit))
+        rank = ranking.soonest_minutes(listing, query.at) if query.sort == "soonest" else None
+        kept.append((ranking.order_key(query, hit, rank), hit))
     kept.sort(key=lambda pair: pair[0])
     hits = [hit for _, hit in kept]
     return Matches(

@@ -46,6 +46,7 @@ def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | Non
     document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
     document["open_now"] = hit.open_now
     document["why"] = list(hit.why)
+    document["for_everyone"] = hit.for_everyone
     return document
 
 

@@ -44,7 +44,7 @@ def test_soonest_key_orders_in_progress_first_and_unscheduled_last():
 
 def test_reasons_name_goal_distance_format_and_soonness(demo_listings):
     listing = next(x for x in demo_listings if x.program == "SMART Recovery" and "online" in x.formats
-                   and "in_person" not in x.formats and x.sessions)
+                   and "in_person" not in x.formats and x.sessions and "everyone" in x.audiences)
     query = SearchQuery(at=AT, place=SYDNEY, goals=("moderation",), formats=("online",))
     hit = ranking.rank_hit(ranking.Hit(listing=listing, distance_km=None), query)
     assert hit.why[0] == "Fits the goal: cutting down"
