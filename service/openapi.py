@@ -82,6 +82,10 @@ class ResultItemSchema(ListingSchema):
     open_now = fields.Boolean(required=True)
     why = fields.List(fields.String(), required=True,
                       metadata={"description": "Plain-language reasons this listing matches."})
+    for_everyone = fields.Boolean(required=True, metadata={
+        "description": "False when the listing is only for particular audiences (family and friends, women, "
+                       "young people ...). Without `audience` such listings come after all listings for "
+                       "everyone: a page may head the first of them \"For particular groups\"."})
     dead_links = fields.List(fields.Nested(DeadLinkSchema), required=True,
                              metadata={"description": "Links found dead at the last link check."})
 
@@ -117,9 +121,14 @@ class QueryEchoSchema(Schema):
     audience = _names()
     language = _names()
     day = _names()
-    starts_within = fields.Integer(required=True, allow_none=True)
+    time = _names(metadata={"description": "Parts of the day asked for (morning, afternoon, evening)."})
+    starts_within = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Minutes; with `tonight`, the minutes until midnight in the place's zone (or less)."})
+    tonight = fields.Boolean(required=True)
     open_now = fields.Boolean(required=True)
-    q = fields.String(required=True, allow_none=True)
+    q = fields.String(required=True, allow_none=True, metadata={
+        "description": "The words matched as text: what is left of `q` once substance and audience words "
+                       "were read as filters (null when none is left)."})
     at = fields.String(required=True, metadata={"format": "date-time"})
     tz = fields.String(required=True, allow_none=True)
     sort = fields.String(required=True, validate=validate.OneOf(vocab.SORTS))
