@@ -685,12 +685,12 @@ def handout_pdf(handout: Handout) -> bytes:
 # --- SMS -----------------------------------------------------------------------------
 
 def _sms_details(item: HandoutItem, detail: int, language: str) -> list[str]:
-    """What a reader must check, in short (detail 2: in full; 1: the least of it; 0: none)."""
+    """What a reader must check, in short (detail 2: in full; 1: the GP referral only, the
+    options to check before going are then named together, see `handout_text`; 0: none)."""
     listing = item.listing
     found = []
-    if detail and item.stale_since:
-        found.append(_("check before you go: last checked %(date)s",
-                       date=checked_label(item.stale_since, language)) if detail > 1 else _("check before you go"))
+    if detail > 1 and item.stale_since:
+        found.append(_("check before you go: last checked %(date)s", date=checked_label(item.stale_since, language)))
     if detail and listing.get("referral") == "gp_referral":
         found.append(_("GP referral needed") if detail > 1 else _("GP referral"))
     if detail > 1 and listing.get("cost") in ("low_cost", "fee"):
@@ -728,11 +728,12 @@ def _sms_option(number: int, item: HandoutItem, name_limit: int | None, sessions
     return text
 
 
-# (sessions per option, longest name, detail): shorten names first, then drop sessions and
-# detail; options are dropped only after the last of these. "Check before you go" stays
-# until then.
-_SMS_PLANS = ((2, None, 2), (1, None, 2), (1, 48, 2), (1, 36, 2), (1, 36, 1), (1, 28, 1), (1, 20, 1),
-              (0, 20, 1), (0, 14, 1), (0, 14, 0))
+# (sessions per option, longest name, detail): the fuller detail goes first, then names are
+# shortened, then sessions dropped; options are dropped only after the last of these. Every
+# option shown keeps "GP referral" and is named in "Check 2, 5 before you go" when stale
+# (detail 1): safety before one more option.
+_SMS_PLANS = ((2, None, 2), (1, None, 2), (1, None, 1), (1, 48, 1), (1, 36, 1), (1, 28, 1), (1, 20, 1),
+              (0, 20, 1), (0, 14, 1))
 
 
 def handout_text(handout: Handout) -> str:
@@ -759,6 +760,9 @@ def handout_text(handout: Handout) -> str:
                                 for n, item in entries[:count])
             more = len(entries) - count
             parts = [head, options + "."] if options else [head]
+            stale = [str(n) for n, item in entries[:count] if item.stale_since]
+            if detail == 1 and stale:
+                parts.append(_("Check %(numbers)s before you go.", numbers=", ".join(stale)))
             if same_zone and sessions and options:
                 parts.append(same_zone)
             if more:
