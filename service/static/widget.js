@@ -1002,7 +1002,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const suggestions = Array.isArray(data.suggestions) ? data.suggestions.filter((s) => s && s.id) : [];
       const link = (href, text, more) => (href ? h("li", {}, h("a", Object.assign({ href, target: "_blank", rel: "noopener" }, more || {}),
         text, h("span", { class: "sr" }, " (opens in a new tab)"))) : null);
-      E.made.replaceChildren(heading, E.madeStale,
+      E.made.replaceChildren(h("div", {}, heading, E.madeStale,
         h("p", {}, "Link: ", url ? h("a", { class: "url", href: url, target: "_blank", rel: "noopener" }, url) : "none"),
         h("p", { class: "hint" }, "The handout page has a QR code to scan and prints on one page.",
           expires && !isNaN(expires) ? ` It expires on ${expires.toLocaleDateString(this._locale(), { day: "numeric", month: "long", year: "numeric" })}.` : ""),
@@ -1023,7 +1023,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
           h("ul", {}, suggestions.map((s) => h("li", {}, String(s.name || s.id),
             Array.isArray(s.why) && s.why.length ? ` (${s.why.filter((w) => w != null).map(String).join(", ")})` : "", " ",
             h("button", { type: "button", class: "quiet small add", "data-id": s.id, "aria-pressed": String(this._selection.has(s.id)),
-              "aria-label": `Add ${s.name || s.id} to the handout`, onclick: () => this.toggle(this._items.find((i) => i.id === s.id) || { id: s.id, name: s.name }) }, "Add"))))) : null);
+              "aria-label": `Add ${s.name || s.id} to the handout`, onclick: () => this.toggle(this._items.find((i) => i.id === s.id) || { id: s.id, name: s.name }) }, "Add"))))) : null));
       E.made.hidden = false;
       heading.focus();
       this._say(code ? `Handout ready: ${code}.` : "Handout ready.");

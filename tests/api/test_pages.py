@@ -85,3 +85,75 @@ def test_meeting_guide_feed_reimports_to_the_same_groups(client, demo_listings):
         again = by_name[group.name]
         assert again["timezone"] == group.timezone
         assert {s["weekday"] for s in again["sessions"]} <= {s.weekday for s in group.sessions}
+
+
+def test_home_page_form_offers_the_point_of_care_filters(client):
+    import re
+
+    html = client.get("/?near=2000&day=mon&day=wed&time=evening&substance=methamphetamine&for=family_friends").get_data(as_text=True)
+    form = html[html.index('<form method="get"'):html.index("</form>")]
+    for name, value in (("substance", "alcohol"), ("substance", "methamphetamine"), ("substance", "cannabis"),
+                        ("substance", "opioids"), ("substance", "any"), ("audience", "women"),
+                        ("audience", "young_people"), ("audience", "lgbtiq"),
+                        ("audience", "aboriginal_torres_strait_islander"), ("time", "morning"),
+                        ("time", "afternoon"), ("time", "evening"), ("tonight", "true")):
+        assert re.search(rf'type="checkbox" name="{name}" value="{value}"', form), (name, value)
+    assert len(re.findall(r'type="checkbox" name="day"', form)) == 7  # several days, not one select
+    assert '<select id="day"' not in form
+    assert re.search(r'type="radio" name="for" value="me"', form)
+    assert re.search(r'type="radio" name="for" value="family_friends" checked', form)
+    for value in ("mon", "wed", "evening", "methamphetamine"):
+        assert re.search(rf'value="{value}" checked', form), value
+    assert not re.search(r'value="tue" checked', form)
+
+
+def test_home_page_puts_particular_groups_apart_and_family_first_when_asked(client):
+    heading = "For particular groups (check the person is one of them)"
+    api = client.get("/v1/search?near=2150&substance=ice&per_page=50").get_json()["items"]
+    restricted = [i["name"] for i in api if "everyone" not in i["audiences"]]
+    assert restricted, "the demo data near 2150 has groups for particular people"
+    html = client.get("/?near=2150&substance=ice&per_page=50").get_data(as_text=True)
+    from markupsafe import escape
+
+    cut = html.index(heading)
+    for name in restricted:
+        assert html.index(str(escape(name))) > cut, name
+    family = client.get("/?near=2000&for=family_friends").get_data(as_text=True)
+    assert heading not in family
+    first = client.get("/v1/search?near=2000&audience=family_friends").get_json()["items"][0]
+    assert "family_friends" in first["audiences"]
+    results = family[family.index('<ol class="results">'):]
+    assert results.index(str(escape(first["name"]))) < results.index("</li>")
+
+
+def test_home_page_times_read_in_the_searched_places_zone(client):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    item = next(i for i in client.get("/v1/search?near=6000").get_json()["items"]
+                if i["next_sessions"] and not i["next_sessions"][0]["in_progress"])
+    start = datetime.fromisoformat(item["next_sessions"][0]["start"]).astimezone(ZoneInfo("Australia/Perth"))
+    clock = f"{start.hour % 12 or 12}:{start.minute:02d} {'am' if start.hour < 12 else 'pm'}"
+    html = client.get("/?near=6000").get_data(as_text=True)
+    assert "Times are in Perth time" in html
+    assert f"{start:%a} {start.day} {start:%b}, {clock} Perth time" in html
+    assert "Sydney time" not in html  # every time in the caller's zone, named
+    chosen = client.get("/?near=6000&tz=Australia/Sydney").get_data(as_text=True)
+    assert "Times are in Sydney time" in chosen and "Perth time" not in chosen
+
+
+def test_home_page_says_exactly_what_is_kept_and_what_a_clinician_checks(client):
+    html = client.get("/?near=2150&substance=ice&per_page=50").get_data(as_text=True)
+    assert "does not store anything about the people you help" not in html
+    assert "stores only the\n  options you chose, the goal and the 7-day goal" in html
+    assert "never sent to storage" in html
+    assert "Cost: free" in html and "Access: wheelchair access" in html
+    items = client.get("/v1/search?near=2150&substance=ice&per_page=50").get_json()["items"]
+    gp = [i for i in items if i["referral"] == "gp_referral"]
+    assert gp and html.count("GP referral needed") == len(gp)
+    assert html.count("Languages: ") == len([i for i in items if i["languages"] not in ([], ["en"])]) > 0
+
+
+def test_embed_guide_shows_the_demo_notice(client):
+    html = client.get("/embed").get_data(as_text=True)
+    assert 'class="demo-banner"' in html and "Demo data — fictional." in html
