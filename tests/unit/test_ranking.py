@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from service import ranking
-from service.models import Place, SearchQuery
+from service.models import Place, SearchQuery, Session
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 SYDNEY = Place(query="2000", name="Sydney", lat=-33.8688, lon=151.2093, state="NSW")
@@ -83,3 +83,58 @@ def test_remote_covers_by_country_or_state(demo_listings):
     assert not national.remote_covers(replace(SYDNEY, country="CA", state="AB"))
     in_person = next(x for x in demo_listings if x.formats == ("in_person",))
     assert not in_person.remote_covers(SYDNEY)
+
+
+@pytest.mark.parametrize(("audiences", "asked", "tier"), [
+    (("everyone",), (), 0),
+    (("everyone", "cald"), (), 0),
+    (("family_friends",), (), 1),
+    (("women",), (), 1),
+    (("family_friends",), ("family_friends",), 0),
+    (("family_friends", "cald"), ("cald",), 0),
+    (("everyone",), ("family_friends",), 1),
+    (("women",), ("family_friends",), None),
+    (("women",), ("family_friends", "women"), 0),
+    (("everyone",), ("everyone",), 0),
+    (("young_people",), ("everyone",), None),
+])
+def test_audience_tiers(audiences, asked, tier):
+    assert ranking.audience_tier(audiences, SearchQuery(at=AT, audiences=asked)) == tier
+
+
+@pytest.mark.parametrize(("until", "left", "rank"), [
+    (30.0, 90.0, 30.0),      # starts in half an hour
+    (0.0, 20.0, 0.0),        # starts this minute: not yet running, however short
+    (-60.0, 60.0, -60.0),    # running, an hour left
+    (-60.0, 30.0, -60.0),    # exactly half an hour left is not "under"
+    (-60.0, 29.0, 120.5),    # nearly over: after everything starting within two hours
+    (-1.0, 1.0, 120.5),
+])
+def test_a_session_nearly_over_ranks_after_those_about_to_start(until, left, rank):
+    assert ranking.occurrence_minutes(until, left) == rank
+    assert ranking.occurrence_minutes(120.0, 60.0) < ranking.occurrence_minutes(-60.0, 29.0) \
+        < ranking.occurrence_minutes(121.0, 60.0)
+
+
+def test_soonest_minutes_takes_the_next_session_when_one_is_nearly_over(demo_listings):
+    # Thursday 26 Nov 2026 7:00 pm in Sydney (AEDT). One session ends at 7:10, the next starts at 7:45.
+    listing = replace(next(x for x in demo_listings if x.timezone == "Australia/Sydney"), open_24_7=False, sessions=(
+        Session("thu", "18:00", "19:10"), Session("thu", "19:45", "21:00")))
+    assert ranking.soonest_minutes(listing, AT) == 45.0
+    alone = replace(listing, sessions=listing.sessions[:1])
+    assert ranking.soonest_minutes(alone, AT) == ranking.RANKING["ending_soon_ranks_as_minutes"]
+    assert ranking.soonest_minutes(replace(listing, sessions=()), AT) is None
+    assert ranking.soonest_minutes(replace(listing, open_24_7=True), AT) == 0.0
+
+
+def test_restricted_listings_say_whom_they_are_for_not_that_they_fit(demo_listings):
+    family = next(x for x in demo_listings if x.audiences == ("family_friends",) and "moderation" in x.goals)
+    query = SearchQuery(at=AT, goals=("moderation",))
+    why = ranking.reasons(family, query, None, ())
+    assert why[0] == "Only for family and friends"
+    assert not any(r.startswith("Fits the goal") for r in why)
+    undecided = ranking.reasons(family, SearchQuery(at=AT, goals=("undecided",)), None, ())
+    assert "Welcomes people still deciding on a goal" not in undecided
+    asked = ranking.reasons(family, replace(query, audiences=("family_friends",)), None, ())
+    assert asked[0] == "Fits the goal: cutting down" and "For family and friends" in asked
+    assert not ranking.rank_hit(ranking.Hit(family, None), query).for_everyone
