@@ -4,7 +4,8 @@
      <script src="https://LINKAGE-HOST/widget.js" defer></script>
      <linkage-search api="https://LINKAGE-HOST" near="2000" mode="full"></linkage-search>
    Attributes: api (base URL; default this page's origin), key (sent as X-Linkage-Key),
-   near, radius (km), formats, goals (comma lists), lang, tz (IANA zone for times),
+   near, radius (km), formats, goals (comma lists), lang, tz (IANA zone to show times in; by default
+   the searched place's, with a switch to this device's),
    mode (compact | full). Theme: --linkage-accent, --linkage-font, --linkage-radius,
    --linkage-bg, --linkage-ink (and --linkage-focus, --linkage-muted, --linkage-line).
    Events (bubbling, composed; detail.element is the widget): linkage:search {query},
@@ -722,6 +723,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const target = shown === device ? place : device;
       E.zoneSwitch.textContent = target === device ? `Show this device's time (${zoneCity(device)})` : `Show ${zoneCity(place)} time`;
       E.zoneSwitch.dataset.zone = target === place ? "" : target;
+      if (E.tz && E.tz.options[0]) E.tz.options[0].textContent = `${zoneCity(place)} time (the searched place)`;
     }
 
     _switchZone() {
@@ -778,7 +780,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (item.cost) parts.push(h("span", { class: "cost" }, `Cost: ${label(item.cost).toLowerCase()}`));
       const access = Array.isArray(item.accessibility) ? item.accessibility.filter(Boolean) : [];
       parts.push(h("span", { class: "access" }, access.length
-        ? `Access: ${access.map((a) => label(a).toLowerCase()).join(", ")}` : "Access: not recorded"));
+        ? `Access: ${access.map(label).join(", ")}` : "Access: not recorded"));
       const languages = Array.isArray(item.languages) ? item.languages.filter(Boolean) : [];
       if (languages.length && !(languages.length === 1 && /^en\b/i.test(languages[0]))) {
         parts.push(h("span", { class: "languages" }, `Languages: ${languages.map(languageName).join(", ")}`));

@@ -25,6 +25,10 @@ TIMES = ("morning", "afternoon", "evening")
 CHOICE_LABELS = {"methamphetamine": "Methamphetamine / ice", "any": "Other drugs",
                  "morning": "Morning (5 am to noon)", "afternoon": "Afternoon (noon to 5 pm)",
                  "evening": "Evening (5 pm to midnight)", "lgbtiq": "LGBTIQ+ people"}
+# How each accessibility value reads in a list on a result (as the widget writes it).
+ACCESS_WORDS = {"wheelchair_access": "wheelchair access", "accessible_toilet": "accessible toilet",
+                "hearing_loop": "hearing loop", "auslan_interpreter": "Auslan interpreter",
+                "parking": "parking", "public_transport": "near public transport"}
 MULTI = ("format", "goal", "kind", "substance", "audience", "day", "time")
 
 
@@ -139,6 +143,7 @@ def index():
         choices={"substance": SUBSTANCE_CHOICES, "audience": AUDIENCE_CHOICES, "time": TIMES},
         session_text=session_text,
         zone_city=zone_city,
+        access_words=ACCESS_WORDS,
         language_names=_language_names,
     )
 
