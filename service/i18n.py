@@ -87,15 +87,16 @@ def explainer(text: str | None) -> str | None:
 
 
 def extract_vocabulary(fileobj, keywords, comment_tags, options):
-    """A Babel extractor for `vocab.py` and `programs.py` (named in babel.cfg): the values of
-    the `LABELS` dict and every `explainer="..."` keyword become messages.
+    """A Babel extractor for `vocab.py`, `programs.py` and `referrals.py` (named in babel.cfg):
+    the values of the `LABELS` and `SEVEN_DAY_GOALS` dicts and every `explainer="..."` keyword
+    become messages.
 
     Reads the source with `ast` rather than importing it, so extraction runs no code.
     """
     tree = ast.parse(fileobj.read().decode(options.get("encoding", "utf-8")))
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "LABELS" for t in node.targets
+            isinstance(t, ast.Name) and t.id in ("LABELS", "SEVEN_DAY_GOALS") for t in node.targets
         ) and isinstance(node.value, ast.Dict):
             for value in node.value.values:
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):

@@ -204,7 +204,7 @@ def create_referral():
     )
     svc.referrals.save(referral)
     handout = build_handout(referral, {x.id: (x, snap) for x, snap in zip(listings, referral.items)}, now,
-                            svc.settings.public_url)
+                            svc.settings.public_url, stale_after_days=int(svc.settings.stale_after_days))
     from ..render.handout import handout_text
 
     document = {
@@ -238,7 +238,8 @@ def _handout(code: str, page: bool, note: str | None = None):
     svc = services()
     referral = _referral_or_404(code, page=page)
     return build_handout(referral, _current(referral), svc.clock(), svc.settings.public_url,
-                         dead_links_of(referral.listing_ids), note=note)
+                         dead_links_of(referral.listing_ids), note=note,
+                         stale_after_days=int(svc.settings.stale_after_days))
 
 
 def _note_form() -> tuple[str | None, bool]:
