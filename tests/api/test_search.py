@@ -135,7 +135,8 @@ def test_text_search_is_safe_with_fts_syntax(client):
 @pytest.mark.parametrize("param, value, check", [
     ("kind", "helpline", lambda i: i["kind"] == "helpline"),
     ("approach", "twelve_step,secular_peer", lambda i: i["approach"] in ("twelve_step", "secular_peer")),
-    ("audience", "family_friends", lambda i: "family_friends" in i["audiences"]),
+    ("audience", "family_friends", lambda i: {"family_friends", "everyone"} & set(i["audiences"])),
+    ("time", "morning", lambda i: any("05:00" <= s["start"] < "12:00" for s in i["sessions"])),
     ("language", "vi", lambda i: "vi" in i["languages"]),
     ("day", "sat", lambda i: any(s["weekday"] == "sat" for s in i["sessions"])),
     ("format", "phone", lambda i: "phone" in i["formats"]),
@@ -180,6 +181,11 @@ QUERIES = [
     {"near": "3000", "open_now": "1", "at": "2026-11-28T10:15:00+11:00"},
     {"near": "2880", "radius_km": "50"}, {"near": "2898", "radius_km": "5"},
     {"goal": "harm_reduction", "kind": "service"},
+    {"near": "2000", "time": "evening"}, {"near": "3000", "day": "sat,sun", "time": "morning"},
+    {"near": "6000", "tonight": "1"}, {"near": "3550", "tonight": "1", "at": "2026-11-26T21:30:00+11:00"},
+    {"near": "2000", "audience": "family_friends"}, {"near": "4000", "audience": "women,lgbtiq"},
+    {"near": "2150", "q": "my son uses ice"}, {"near": "2150", "q": "ice", "goal": "moderation"},
+    {"near": "2000", "at": "2026-10-03T15:40:00+00:00"},
 ]
 
 
@@ -242,3 +248,33 @@ def test_listings_not_checked_for_long_are_marked_stale(client, demo_listings):
         else:
             assert item["stale"] is None
     assert any(i["stale"] for i in body["items"]) and any(not i["stale"] for i in body["items"])
+
+
+def test_a_search_is_for_the_person_unless_it_says_otherwise(client):
+    """Without audience, every listing open to everyone comes before any for particular groups,
+    in every sort; those never say they fit the goal, and say whom they are for."""
+    for sort in ("best", "distance", "soonest"):
+        body = client.get(f"/v1/search?near=2000&goal=moderation&radius_km=100&per_page=50&sort={sort}").get_json()
+        flags = [item["for_everyone"] for item in body["items"]]
+        assert flags == [("everyone" in item["audiences"]) for item in body["items"]]
+        assert True in flags and False in flags, sort
+        assert flags == sorted(flags, reverse=True), sort
+        for item in body["items"]:
+            if not item["for_everyone"]:
+                assert item["why"][0].startswith("Only for ")
+                assert not any(reason.startswith("Fits the goal") for reason in item["why"])
+
+
+def test_a_search_for_a_family_member_puts_family_groups_first(client):
+    body = client.get("/v1/search?near=2000&radius_km=100&audience=family_friends&per_page=50").get_json()
+    audiences = [item["audiences"] for item in body["items"]]
+    family = ["family_friends" in a for a in audiences]
+    assert family[0] and False in family and family == sorted(family, reverse=True)
+    assert all("family_friends" in a or "everyone" in a for a in audiences)
+
+
+def test_typed_family_words_read_as_the_audience(client):
+    typed = client.get("/v1/search?near=2000&q=my%20son%20uses%20ice&per_page=50").get_json()
+    given = client.get("/v1/search?near=2000&audience=family_friends&substance=ice&per_page=50").get_json()
+    assert [i["id"] for i in typed["items"]] == [i["id"] for i in given["items"]] and typed["total"] > 2
+    assert typed["query"]["q"] is None and typed["query"]["audience"] == ["family_friends"]

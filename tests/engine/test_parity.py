@@ -22,6 +22,8 @@ FILTERS = [
     {"approach": "twelve_step,secular_peer"}, {"day": "sat"}, {"radius_km": "100"},
     {"starts_within": "120"}, {"open_now": "1"}, {"language": "vi"}, {"q": "smart"},
     {"q": "family"}, {"goal": "harm_reduction", "format": "phone"},
+    {"time": "evening"}, {"day": "sat,sun", "time": "morning,afternoon"}, {"tonight": "1"},
+    {"q": "my son uses ice"}, {"audience": "women,young_people"}, {"q": "smart for women", "goal": "moderation"},
 ]
 TIMES = ["2026-11-26T19:00:00+11:00", "2026-04-05T01:30:00+10:00", "2026-10-04T01:45:00+10:00"]
 
@@ -33,7 +35,11 @@ def queries():
         if i % 3:
             continue  # a third of the grid keeps the run short and still covers every pair of axes
         cases.append({"near": place, **filters, "at": TIMES[i % len(TIMES)]})
-    cases += [{"q": "meth", "at": TIMES[0]}, {"kind": "helpline", "at": TIMES[1]}, {"at": TIMES[2]}]
+    cases += [{"q": "meth", "at": TIMES[0]}, {"kind": "helpline", "at": TIMES[1]}, {"at": TIMES[2]},
+              # Each new parameter at least once at every moment, daylight-saving nights included.
+              *({"near": "2000", "tonight": "1", "at": t} for t in TIMES),
+              *({"near": "Parramatta NSW", "time": "evening", "day": "thu,fri", "at": t} for t in TIMES),
+              *({"near": "3550", "audience": "family_friends", "at": t} for t in TIMES)]
     return cases
 
 
