@@ -1,0 +1,49 @@
+"""Engine request bodies for audiences and time of day, written out by hand."""
+
+from datetime import datetime, timezone
+
+from service.backends import queries
+from service.models import SearchQuery
+
+AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
+
+
+def test_an_audience_keeps_listings_for_everyone_and_ranks_its_own_first():
+    query = SearchQuery(at=AT, audiences=("women", "family_friends"), sort="distance")
+    assert {"terms": {"audiences": ["everyone", "family_friends", "women"]}} in queries.filter_clauses(query)
+    assert queries.sort_clause(query)[0] == {"_script": {"type": "number", "order": "asc", "script": {
+        "source": "for (def a : doc['audiences']) { if (params.first.contains(a)) { return 0; } } return 1;",
+        "params": {"first": ["family_friends", "women"]},
+    }}}
+
+
+def test_without_an_audience_nothing_is_left_out_and_everyone_ranks_first():
+    query = SearchQuery(at=AT)
+    assert not any("audiences" in str(clause) for clause in queries.filter_clauses(query))
+    sort = queries.sort_clause(query)
+    assert sort[0]["_script"]["script"]["params"] == {"first": ["everyone"]}
+    assert sort[1:] == ["_score", {"id": "asc"}]
+
+
+def test_time_with_days_filters_by_slots_not_days():
+    query = SearchQuery(at=AT, days=("sat", "sun"), times=("morning",))
+    clauses = queries.filter_clauses(query)
+    assert {"terms": {"slots": ["sat_morning", "sun_morning"]}} in clauses
+    assert not any("days" in clause.get("terms", {}) for clause in clauses)
+    assert {"terms": {"days": ["sat"]}} in queries.filter_clauses(SearchQuery(at=AT, days=("sat",)))
+
+
+def test_the_walk_sorts_by_tier_then_rank_bound_and_a_time_filter_uses_the_start_bound():
+    query = SearchQuery(at=AT, sort="soonest", starts_within=60)
+    body = queries.timed_body(query, ["Australia/Sydney"], 120, 500)
+    assert body["sort"][0] == queries.tier_sort(query)
+    assert body["sort"][1]["_script"]["script"]["source"].endswith("return lowerBound(doc, params, false);")
+    assert body["sort"][2] == {"id": "asc"}
+    walk = queries.timed_body(query, ["Australia/Sydney"], None, 64)
+    assert walk["sort"][1]["_script"]["script"]["source"].endswith("return lowerBound(doc, params, true);")
+    assert len(walk["query"]["bool"]["filter"]) == len(body["query"]["bool"]["filter"]) - 1
+    script = body["query"]["bool"]["filter"][-1]["script"]["script"]
+    assert script["source"].endswith("return lowerBound(doc, params, false) <= params.limit;")
+    assert script["params"]["limit"] == 120
+    assert script["params"]["ending"] == 30 and script["params"]["endingRank"] == 120.5
+    assert script["params"]["steady"] == ["Australia/Sydney"]  # no clock change in late November
