@@ -92,11 +92,13 @@ def soonest_minutes(listing: Listing, at: datetime) -> float | None:
     its next one to start; 0 when open 24/7; None when it has no session ahead."""
     if listing.open_24_7:
         return 0.0
-    # Each session has at most one occurrence running, so one more than the sessions always
-    # reaches the first that has not started.
-    upcoming = schedule.next_occurrences(listing, at, count=len(listing.sessions) + 1)
+    upcoming = schedule.next_occurrences(listing, at, count=1)
     if not upcoming:
         return None
+    if upcoming[0].in_progress:
+        # Each session has at most one occurrence running, so one more than the sessions
+        # always reaches the first that has not started.
+        upcoming = schedule.next_occurrences(listing, at, count=len(listing.sessions) + 1)
     return min(occurrence_minutes((o.start - at).total_seconds() / 60.0, (o.end - at).total_seconds() / 60.0)
                for o in upcoming)
 

@@ -1,7 +1,8 @@
 """The embedded backend: one SQLite file with FTS5 for text and an R*Tree for places.
 
 Layout: `listings` holds one row per listing with the fields filters need as bit masks
-(formats, goals, ...) so every filter is arithmetic on one narrow row; `docs` holds the
+(formats, goals, ..., and `slots`: the weekday and part of the day each session starts
+in) so every filter is arithmetic on one narrow row; `docs` holds the
 stored listing, read only for the page;
 `geo` (R*Tree over grid cells) narrows a radius search to a bounding box; `fts` (FTS5)
 ranks text;
