@@ -160,15 +160,19 @@ def offset_shift_minutes(at: datetime, tz_name: str) -> float:
     return abs((after - before).total_seconds()) / 60.0
 
 
-# A lower bound on `minutes_until` that needs no calendar: the wall-clock distance to the
-# session's next start within a week. The real figure is never smaller by more than this
-# slack (one daylight-saving shift), so a backend may prefilter and order candidates by it.
-DST_SLACK_MINUTES = 60
+def session_lower_bound(start_mow: int, duration: int, now_mow: float, slack: float = 0.0) -> float:
+    """A lower bound on minutes until a weekly session next starts (negative while it may be
+    running), from wall-clock minutes of the week alone: no calendar needed.
 
-
-def approx_minutes_until(start_mow: int, duration: int, now_mow: float) -> float:
-    """Wall-clock minutes until a weekly session starts (negative when it is running)."""
+    `slack` is the zone's clock change around `now` (`offset_shift_minutes`, 0 in most weeks).
+    Across a change the wall clock and elapsed time part by that much either way: a session
+    that by the wall clock ended minutes ago may still be running (clocks went forward under
+    it), and one that starts in N wall minutes may start in N - slack. So with slack a session
+    counts as possibly running for `slack` more minutes, and every bound is lowered by it;
+    with no slack the bound is exact for weekly sessions. Backends compute the same in bulk
+    (SQLite: `backends.columns.lower_bounds`; engines: the Painless in `backends.queries`).
+    """
     since_start = (now_mow - start_mow) % MINUTES_PER_WEEK
-    if since_start < duration:
-        return -since_start
-    return (start_mow - now_mow) % MINUTES_PER_WEEK
+    if since_start < duration + slack:
+        return -since_start - slack
+    return MINUTES_PER_WEEK - since_start - slack

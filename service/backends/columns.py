@@ -314,8 +314,8 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
 
 
 def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
-    """Per selected row, lower bounds on minutes to its next start (see
-    schedule.approx_minutes_until) and on its soonest rank (ranking.soonest_minutes).
+    """Per selected row, lower bounds on minutes to its next start (schedule.session_lower_bound,
+    in bulk) and on its soonest rank (ranking.soonest_minutes).
 
     The rank applies ranking.occurrence_minutes (a session nearly over ranks later) in zones
     whose clocks do not change this week, where the wall clock is exact; elsewhere it is the
@@ -327,15 +327,16 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
     nows = [schedule.local_minute_of_week(query.at, z) for z in cols.zones] or [0.0]
     fraction = nows[0] - math.floor(nows[0])
     now_by_zone = np.array([math.floor(n) for n in nows], dtype=np.int32)
-    steady = np.array([schedule.offset_shift_minutes(query.at, z) == 0 for z in cols.zones] or [True])
+    slack_by_zone = np.array([schedule.offset_shift_minutes(query.at, z) for z in cols.zones] or [0.0])
     bound_by_row = np.full(cols.size, np.inf)
     rank_by_row = np.full(cols.size, np.inf)
     if len(cols.session_row):
         since = (now_by_zone[cols.session_zone] - cols.session_start) % week + fraction
-        running = since < cols.session_length
-        bound = np.where(running, -since, week - since)
+        slack = slack_by_zone[cols.session_zone]
+        running = since < cols.session_length + slack
+        bound = np.where(running, -since, week - since) - slack
         ending = running & (since > 0) & (cols.session_length - since < ranking.RANKING["ending_soon_minutes"])
-        rank = np.where(ending & steady[cols.session_zone], ranking.RANKING["ending_soon_ranks_as_minutes"], bound)
+        rank = np.where(ending & (slack == 0), ranking.RANKING["ending_soon_ranks_as_minutes"], bound)
         # Sessions are sorted by row, so each row's minimum is one reduceat segment.
         firsts = cols.session_row[cols.session_groups]
         bound_by_row[firsts] = np.minimum.reduceat(bound, cols.session_groups)
@@ -354,8 +355,3 @@ def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.nd
     steady = np.array([schedule.offset_shift_minutes(query.at, z) == 0 for z in cols.zones] or [True])
     exact = steady[cols.zone[rows]] & ~cols.monthly[rows]
     return exact | cols.open_24_7[rows]
-
-
-def max_shift(cols: Columns, query: SearchQuery) -> float:
-    """The largest clock change in any zone of the index around `at` (the bound's slack)."""
-    return max((schedule.offset_shift_minutes(query.at, z) for z in cols.zones), default=0.0)

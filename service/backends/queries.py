@@ -293,12 +293,12 @@ def page_body(query: SearchQuery) -> dict:
     }
 
 
-# Painless: lower bounds as the SQLite backend computes them (columns.lower_bounds);
-# params.now maps each zone to the local minute of the week. With `rank`, on the soonest
-# rank: a session running with under params.ending left ranks as params.endingRank, in the
-# zones in params.steady (clocks not changing this week, so the wall clock is exact). A
-# zone it does not know gets the weakest possible bound, which is still correct, only
-# slower to walk past.
+# Painless: lower bounds as schedule.session_lower_bound defines them (and the SQLite backend
+# computes them, columns.lower_bounds); params.now maps each zone to the local minute of the
+# week, params.slack to its clock change around `at` (0 in most weeks). With `rank`, on the
+# soonest rank: a session running with under params.ending left ranks as params.endingRank
+# in zones with no slack (where the wall clock is exact). A zone it does not know gets the
+# weakest possible bound, which is still correct, only slower to walk past.
 _LOWER_BOUND = """
 double lowerBound(def doc, def params, boolean rank) {
   if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return 0.0; }
@@ -306,18 +306,19 @@ double lowerBound(def doc, def params, boolean rank) {
   String tz = doc['timezone'].value;
   if (!params.now.containsKey(tz)) { return -params.week; }
   double now = ((Number) params.now.get(tz)).doubleValue();
+  double slack = ((Number) params.slack.get(tz)).doubleValue();
   double week = params.week;
-  boolean promote = rank && params.steady.contains(tz);
+  boolean promote = rank && slack == 0;
   double best = params.unscheduled;
   for (def packed : doc['sessions']) {
     long start = packed / params.pack;
     long duration = packed % params.pack;
     double since = ((now - start) % week + week) % week;
     double bound;
-    if (since < duration) {
-      bound = promote && since > 0 && duration - since < params.ending ? params.endingRank : -since;
+    if (since < duration + slack) {
+      bound = promote && since > 0 && duration - since < params.ending ? params.endingRank : -since - slack;
     } else {
-      bound = week - since;
+      bound = week - since - slack;
     }
     if (bound < best) { best = bound; }
   }
@@ -327,11 +328,11 @@ double lowerBound(def doc, def params, boolean rank) {
 
 
 def lower_bound_params(query: SearchQuery, zones) -> dict:
-    """Script parameters: each zone's local minute of the week at `query.at`, the zones whose
-    clocks hold still this week, and the soonest rule from ranking.RANKING."""
+    """Script parameters: each zone's local minute of the week at `query.at` and its clock
+    change around then (the bound's slack), and the soonest rule from ranking.RANKING."""
     return {
         "now": {tz: schedule.local_minute_of_week(query.at, tz) for tz in sorted(zones)},
-        "steady": [tz for tz in sorted(zones) if schedule.offset_shift_minutes(query.at, tz) == 0],
+        "slack": {tz: schedule.offset_shift_minutes(query.at, tz) for tz in sorted(zones)},
         "week": schedule.MINUTES_PER_WEEK,
         "pack": PACK,
         "unscheduled": UNSCHEDULED,

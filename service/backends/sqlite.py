@@ -350,7 +350,6 @@ class SQLiteBackend:
             todo = ~exact & (bounds <= timed.bound_limit(query))
         else:
             todo = np.zeros(len(bounds), dtype=bool)
-            shift = columns.max_shift(cols, query)
             earlier = 0  # rows in earlier tiers, which all come first
             for tier in (0, 1):
                 in_tier = selection.tier == tier
@@ -360,9 +359,9 @@ class SQLiteBackend:
                     break
                 known = ranks[exact & in_tier]
                 kth = np.partition(known, wanted - 1)[wanted - 1] if len(known) >= wanted else np.inf
-                # Unsettled rows whose bound, less the clock change, passes the kth settled
-                # rank of their tier cannot reach the first `needed` places.
-                todo |= in_tier & ~exact & (rank_bounds - shift <= kth)
+                # Unsettled rows whose bound (which allows for a clock change) passes the kth
+                # settled rank of their tier cannot reach the first `needed` places.
+                todo |= in_tier & ~exact & (rank_bounds <= kth)
         positions = np.flatnonzero(todo)
         listings = self._listings([int(r) + 1 for r in selection.rows[positions]])
         for position in positions:

@@ -1,8 +1,9 @@
 """Search steps that need exact session times, shared by every backend.
 
 Stores cannot run zoneinfo, so each backend hands over candidates ordered by a cheap
-lower bound on "minutes until the next start" (wall-clock arithmetic per zone, never more
-than one daylight-saving shift below the truth), and these functions finish the job
+lower bound on "minutes until the next start" (wall-clock arithmetic per zone, lowered by
+the zone's clock change in a changeover week: schedule.session_lower_bound), and these
+functions finish the job
 exactly in Python. Both are pure apart from iterating the candidates.
 """
 
@@ -65,8 +66,7 @@ def soonest_hits(batches: Iterable[list[Candidate]], query: SearchQuery, needed:
             if len(found) >= needed:
                 kth_tier, kth = sorted(found, key=_key)[needed - 1][:2]
                 bound = candidate.lower_bound
-                if tier > kth_tier or (
-                        is_unscheduled(bound) or bound - schedule.DST_SLACK_MINUTES > kth):
+                if tier > kth_tier or is_unscheduled(bound) or bound > kth:
                     return _hits(found, query, needed)
             rank = None if is_unscheduled(candidate.lower_bound) else ranking.soonest_minutes(
                 candidate.listing, query.at)
@@ -110,8 +110,9 @@ def within_time(candidates: Iterator[Candidate], query: SearchQuery) -> Matches:
 def bound_limit(query: SearchQuery) -> int:
     """The largest lower bound a candidate may have and still pass the time filters."""
     limits = []
+    # Bounds already allow for clock changes, so the limits are the filters' own.
     if query.starts_within is not None:
-        limits.append(query.starts_within + schedule.DST_SLACK_MINUTES)
+        limits.append(query.starts_within)
     if query.open_now:
-        limits.append(schedule.DST_SLACK_MINUTES)
+        limits.append(0)
     return int(min(limits)) if limits else math.inf

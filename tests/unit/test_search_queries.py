@@ -46,4 +46,4 @@ def test_the_walk_sorts_by_tier_then_rank_bound_and_a_time_filter_uses_the_start
     assert script["source"].endswith("return lowerBound(doc, params, false) <= params.limit;")
     assert script["params"]["limit"] == 120
     assert script["params"]["ending"] == 30 and script["params"]["endingRank"] == 120.5
-    assert script["params"]["steady"] == ["Australia/Sydney"]  # no clock change in late November
+    assert script["params"]["slack"] == {"Australia/Sydney": 0.0}  # no clock change in late November
