@@ -212,8 +212,9 @@ def cmd_keys(args) -> int:
         key = new_key()
         store.add_key(key, args.name, origins)
         print(key)
-        print(f"embed: <script src=\"{settings.public_url.rstrip('/')}/widget.js\" defer></script>\n"
-              f"       <linkage-search api=\"{settings.public_url.rstrip('/')}\" key=\"{key}\"></linkage-search>",
+        base = settings.public_base()
+        print(f"embed: <script src=\"{base}/widget.js\" defer></script>\n"
+              f"       <linkage-search api=\"{base}\" key=\"{key}\"></linkage-search>",
               file=sys.stderr)
         return 0
     if args.action == "list":
@@ -257,7 +258,7 @@ def cmd_check_links(args) -> int:
         def progress(done: int) -> None:
             print(f"\rchecked {done:,} of {len(order):,} links", end="", file=sys.stderr, flush=True)
     allow_private = args.allow_private_addresses
-    fetch = links.urllib_fetch(links.user_agent_for(settings.public_url), allow_private=allow_private)
+    fetch = links.urllib_fetch(links.user_agent_for(settings.public_base()), allow_private=allow_private)
     results = links.check_urls(order, fetch, concurrency=args.concurrency, per_host=args.per_host,
                                timeout=args.timeout, allow_private=allow_private, progress=progress)
     if progress:

@@ -47,7 +47,19 @@ class Settings:
     # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx, an ingress): 0 when
     # clients connect directly. Without it, rate limits would count every client as the proxy.
     proxy_hops: str = "0"
-    public_url: str = "http://127.0.0.1:8000"
+    # The address people reach the service at, for handout links, QR codes and the embed
+    # snippet. Unset, each answer uses the address its request came to (so `make run
+    # PORT=9000` hands out working links); set it in production behind a proxy.
+    public_url: str | None = None
+
+    def public_base(self, request_root: str | None = None) -> str:
+        """The public address without a trailing slash: the setting, else the request's own
+        root, else where `linkage serve` listens (HOST and PORT)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if request_root:
+            return request_root.rstrip("/")
+        return f"http://{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
 
     def sources_directory(self) -> Path:
         """Where each source's last good import is kept: beside the SQLite file, or per alias."""

@@ -8,6 +8,13 @@ def services():
     return current_app.extensions["linkage"]
 
 
+def public_base() -> str:
+    """The address links in answers point at (see Settings.public_base)."""
+    from flask import request
+
+    return services().settings.public_base(request.host_url)
+
+
 def stale_before(at) -> str:
     """The date before which a listing's last check counts as stale at the moment `at`
     (the search's `at`, so an answer depends only on its request)."""

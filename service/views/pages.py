@@ -12,7 +12,7 @@ from .. import render, vocab
 from ..backends.base import BackendUnavailable
 from ..errors import ApiError
 from ..params import SearchArgs
-from . import dead_links_of, document, services, stale_before
+from . import dead_links_of, document, public_base, services, stale_before
 from .api import run_search
 
 blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static",
@@ -94,7 +94,7 @@ def widget():
 @document(blueprint, _HTML, content_type="text/html", description="The embed snippet and a live preview")
 def embed():
     """How to put the finder on another site: the snippet and a live preview."""
-    return render.to_html("embed.html", public_url=services().settings.public_url.rstrip("/"), info=_demo_info())
+    return render.to_html("embed.html", public_url=public_base(), info=_demo_info())
 
 
 @blueprint.get("/")

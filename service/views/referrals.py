@@ -18,7 +18,7 @@ from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, SEVEN_DAY_GOALS, Referra
                          display_code, expiry, new_code, normalise_code)
 from ..openapi import ErrorSchema, RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
 from ..schemas import dump_listing
-from . import ERROR_MEANINGS, dead_links_of, document, services
+from . import ERROR_MEANINGS, dead_links_of, document, public_base, services
 
 blueprint = Blueprint("referrals", __name__, description="Referral lists: create, show, print, text, "
                       "and count anonymous outcomes.")
@@ -204,7 +204,7 @@ def create_referral():
     )
     svc.referrals.save(referral)
     handout = build_handout(referral, {x.id: (x, snap) for x, snap in zip(listings, referral.items)}, now,
-                            svc.settings.public_url, stale_after_days=int(svc.settings.stale_after_days))
+                            public_base(), stale_after_days=int(svc.settings.stale_after_days))
     from ..render.handout import handout_text
 
     document = {
@@ -237,7 +237,7 @@ def _current(referral: Referral) -> dict:
 def _handout(code: str, page: bool, note: str | None = None):
     svc = services()
     referral = _referral_or_404(code, page=page)
-    return build_handout(referral, _current(referral), svc.clock(), svc.settings.public_url,
+    return build_handout(referral, _current(referral), svc.clock(), public_base(),
                          dead_links_of(referral.listing_ids), note=note,
                          stale_after_days=int(svc.settings.stale_after_days))
 
