@@ -137,11 +137,11 @@ def install_cors(app: Flask, keys: KeyCache) -> None:
         found = keys.get(key)
         if found is None:
             g.linkage_key_refused = True
-            raise ApiError(403, "bad_key", "unknown embed key (create one with `linkage keys create`)", "key")
+            raise ApiError(403, "bad_key", "unknown embed key: the site's web team needs a key from the directory's operators", "key")
         if origin and not own_origin(origin) and origin not in found.origins:
             g.linkage_key_refused = True
             raise ApiError(403, "origin_not_allowed",
-                           f"this key does not serve {origin}; its sites are {', '.join(found.origins)}", "key")
+                           f"this embed key is not valid for {origin}", "key")
         return None
 
     @app.after_request

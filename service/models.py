@@ -162,6 +162,13 @@ class SearchQuery:
         return bool(self.starts_within is not None or self.open_now)
 
     @property
+    def reaches_remote(self) -> bool:
+        """True unless the search asked only for in-person options. Online and phone options
+        covering the place count whatever the distance; asked for in person only, a hybrid
+        meeting 120 km away is simply too far."""
+        return not self.formats or any(f in ("online", "phone") for f in self.formats)
+
+    @property
     def filter_goals(self) -> tuple[str, ...]:
         """Goals that restrict results; "undecided" welcomes every option."""
         return tuple(g for g in self.goals if g != "undecided")

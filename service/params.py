@@ -222,6 +222,15 @@ _WORD = re.compile(r"\w+")
 _LONGEST_PHRASE = max(len(p.split()) for p in (*vocab.TYPED_SUBSTANCES, *vocab.TYPED_AUDIENCES))
 
 
+# How a word read as a filter is told back, in plain words: 'read "son" as for family and
+# friends', 'read "ice" as methamphetamine'.
+_READ_AS = {
+    "substance": lambda value: vocab.label(value).lower(),
+    "audience": lambda value: "for " + (vocab.label(value) if value in ("lgbtiq", "aboriginal_torres_strait_islander")
+                                        else vocab.label(value).lower()),
+}
+
+
 @dataclass(frozen=True)
 class ReadWords:
     """What `q` says: substances and audiences it names, the words left as text, how it was read."""
@@ -253,7 +262,7 @@ def read_words(text: str | None) -> ReadWords:
                                        (vocab.TYPED_AUDIENCES, audiences, "audience")):
                 if phrase in table:
                     found.append(table[phrase])
-                    warnings.append(f'read "{phrase}" as {name}: {table[phrase]}')
+                    warnings.append(f'read "{phrase}" as {_READ_AS[name](table[phrase])}')
                     break
             else:
                 continue

@@ -192,12 +192,14 @@ def reasons(
 def rank_hit(hit: Hit, query: SearchQuery, score: float = 0.0) -> RankedHit:
     """One hit with its next three sessions, open-now flag and reasons."""
     occurrences = schedule.next_occurrences(hit.listing, query.at, count=3)
+    # Reasons quote the distance the answer reports, so "1.75 km" is not 1.7 in one place and 1.8 in another.
+    distance = None if hit.distance_km is None else round(hit.distance_km, 2)
     return RankedHit(
         listing=hit.listing,
-        distance_km=None if hit.distance_km is None else round(hit.distance_km, 2),
+        distance_km=distance,
         next_sessions=occurrences,
         open_now=schedule.is_open(hit.listing, occurrences),
-        why=reasons(hit.listing, query, hit.distance_km, occurrences),
+        why=reasons(hit.listing, query, distance, occurrences),
         for_everyone=for_everyone(hit.listing),
         score=score,
         document=hit.document,
@@ -247,7 +249,7 @@ def order_key(query: SearchQuery, hit: Hit, soonest: float | None) -> tuple:
         return (tier, distance, hit.listing.id)
     if query.place or query.text:
         effective = hit.distance_km
-        if query.place and hit.listing.remote_covers(query.place):
+        if query.place and query.reaches_remote and hit.listing.remote_covers(query.place):
             remote = RANKING["remote_equivalent_km"]
             effective = remote if effective is None else min(effective, remote)
         score = best_score(effective, hit.text_score, bool(query.place))

@@ -94,6 +94,11 @@ def item_status(snapshot: dict, current: Listing | None, current_document: dict 
     return "unchanged" if current_document == snapshot else "changed"
 
 
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower-cased, acronyms kept ("self-management (CBT-based tools)")."""
+    return label[:1].lower() + label[1:]
+
+
 def choice_warning(chosen: list[Listing], asked_formats: tuple[str, ...] = ()) -> tuple[str, set[str]] | None:
     """When every option is alike in format or approach, say so and what kind of option to add.
 
@@ -123,7 +128,7 @@ def choice_warning(chosen: list[Listing], asked_formats: tuple[str, ...] = ()) -
         lacking.add("approach")
         approach = next(iter(approaches))
         other = "a non-12-step group (e.g. SMART Recovery)" if approach == "twelve_step" else "a different approach"
-        advice.append(f"every option is {vocab.label(approach).lower()}; consider {other}")
+        advice.append(f"every option is {_in_sentence(vocab.label(approach))}; consider {other}")
     if kinds == {"group"}:
         lacking.add("kind")
         advice.append("groups work well alongside treatment; consider a treatment service")

@@ -63,7 +63,10 @@ def matches(listing: Listing, query: SearchQuery) -> bool:
         near = listing.location is not None and great_circle_km(
             query.place.lat, query.place.lon, listing.location.lat, listing.location.lon
         ) <= query.radius_km
-        if not (near or listing.remote_covers(query.place)):
+        # Beyond the radius only online or phone options count, and only if the search did not
+        # ask for in person alone.
+        remote_wanted = not query.formats or bool({"online", "phone"} & set(query.formats))
+        if not (near or (remote_wanted and listing.remote_covers(query.place))):
             return False
     occurrences = schedule.next_occurrences(listing, query.at, 1)
     if query.open_now and not schedule.is_open(listing, occurrences):

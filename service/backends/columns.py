@@ -157,7 +157,7 @@ def covered(cols: Columns, query: SearchQuery) -> np.ndarray:
     """Bool array: online/phone listings whose service area covers the searched place."""
     place = query.place
     mask = np.zeros(cols.size, dtype=bool)
-    for code in (place.country, place.state) if place else ():
+    for code in (place.country, place.state) if place and query.reaches_remote else ():
         if code and code in cols.areas:
             mask |= cols.areas[code]
     return mask & cols.remote

@@ -136,7 +136,7 @@ def filter_clauses(query: SearchQuery) -> list[dict]:
 def coverage_clause(query: SearchQuery) -> dict | None:
     """Online or phone listings whose service area covers the searched place."""
     place = query.place
-    areas = [a for a in (place.country, place.state) if a] if place else []
+    areas = [a for a in (place.country, place.state) if a] if place and query.reaches_remote else []
     if not areas:
         return None
     return {"bool": {"filter": [{"term": {"remote": True}}, _terms("service_area", areas)]}}

@@ -52,6 +52,10 @@ class ReferralRequest(Schema):
         "description": "The place searched (postcode, suburb or lat,lon), for suggestions only; not stored."})
     formats = fields.List(fields.String(validate=validate.OneOf(vocab.FORMATS)), load_default=list, metadata={
         "description": "The formats the search asked for, for suggestions only; not stored."})
+    substances = fields.List(fields.String(validate=validate.OneOf(vocab.SUBSTANCES)), load_default=list, metadata={
+        "description": "The substances the search asked for, for suggestions only; not stored."})
+    audiences = fields.List(fields.String(validate=validate.OneOf(vocab.AUDIENCES)), load_default=list, metadata={
+        "description": "The audiences the search asked for, for suggestions only; not stored."})
 
 
 class NoteForm(Schema):
@@ -145,14 +149,16 @@ def _suggestion_place(chosen, near: str | None) -> Place | None:
 
 
 def _suggestions(chosen, lacking: set[str], goal: str | None, place: Place | None,
-                 asked_formats: tuple[str, ...]) -> list[dict]:
-    """Up to three options for the same place and goal that add what the chosen ones lack.
+                 asked: dict) -> list[dict]:
+    """Up to three options for the same place, goal, substances and audiences that add what
+    the chosen ones lack.
 
-    They keep to the formats the search asked for, and when the advice is to add another
-    format they all have it. Without a place only online and phone options can be suggested
-    (an in-person group is no use when nobody knows where the client is), and options for a
-    particular audience are left to the clinician.
+    They keep to the formats the search asked for (`asked`: formats, substances, audiences),
+    and when the advice is to add another format they all have it. Without a place only
+    online and phone options can be suggested (an in-person group is no use when nobody
+    knows where the client is); options for a particular audience only when it was asked.
     """
+    asked_formats = tuple(asked["formats"])
     formats = set(asked_formats or vocab.FORMATS)
     chosen_formats = {f for x in chosen for f in x.formats}
     if "format" in lacking:
@@ -162,11 +168,13 @@ def _suggestions(chosen, lacking: set[str], goal: str | None, place: Place | Non
     if not formats:
         return []
     query = SearchQuery(at=services().clock(), place=place, goals=(goal,) if goal else (),
-                        formats=tuple(f for f in vocab.FORMATS if f in formats), per_page=50)
+                        formats=tuple(f for f in vocab.FORMATS if f in formats), per_page=50,
+                        substances=tuple(dict.fromkeys(asked["substances"])),
+                        audiences=tuple(dict.fromkeys(asked["audiences"])))
     found = []
     for hit in services().backend.search(query).hits:
         listing = hit.listing
-        if "everyone" not in listing.audiences:
+        if "everyone" not in listing.audiences and not set(listing.audiences) & set(query.audiences):
             continue
         if "format" in lacking and not set(listing.formats) & formats:
             continue
@@ -194,7 +202,7 @@ def create_referral():
     choice = choice_warning(listings, tuple(body["formats"]))
     if choice:
         message, lacking = choice
-        suggestions = _suggestions(listings, lacking, body["goal"], place, tuple(body["formats"]))
+        suggestions = _suggestions(listings, lacking, body["goal"], place, body)
         warnings.append(message)
     now = svc.clock()
     referral = Referral(

@@ -256,3 +256,27 @@ def test_xss_listing_is_text_in_html_and_sms(client):
     html = client.get(f"/r/{code}").get_data(as_text=True)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
     assert "<img src=x onerror=alert(1)>" in client.get(f"/r/{code}.txt").get_data(as_text=True)
+
+
+def test_suggestions_keep_to_the_clients_substance(client, demo_listings):
+    """An ice client's two SMART groups near Parramatta: what is suggested must be for
+    methamphetamine or any substance, never a cannabis clinic or an alcohol-only group."""
+    chosen = [x.id for x in demo_listings if x.program == "SMART Recovery" and x.formats == ("in_person",)
+              and x.location and x.location.state == "NSW" and x.status == "active"][:2]
+    assert len(chosen) == 2
+    body = create(client, chosen, near="2150", substances=["methamphetamine"]).get_json()
+    by_id = {x.id: x for x in demo_listings}
+    assert body["suggestions"]
+    for suggestion in body["suggestions"]:
+        substances = set(by_id[suggestion["id"]].substances)
+        assert substances & {"methamphetamine", "any"}, (suggestion["name"], substances)
+
+
+def test_a_search_for_in_person_only_stays_within_the_radius(client):
+    """Hybrid meetings count as online beyond the radius only when online was not ruled out."""
+    body = client.get("/v1/search?near=2150&format=in_person&per_page=50").get_json()
+    assert body["items"]
+    assert all(item["distance_km"] is not None and item["distance_km"] <= 25 for item in body["items"])
+    wider = client.get("/v1/search?near=2150&per_page=50").get_json()
+    assert any(item["distance_km"] and item["distance_km"] > 25 for item in wider["items"]), \
+        "the demo data should hold a hybrid meeting beyond 25 km that covers NSW"

@@ -190,8 +190,8 @@ def test_typed_words_become_filters_with_warnings_and_the_echo(table_client):
     assert body["query"]["audience"] == ["family_friends"]
     assert body["query"]["substance"] == ["methamphetamine"]
     assert body["query"]["q"] is None
-    assert 'read "son" as audience: family_friends' in body["warnings"]
-    assert 'read "ice" as substance: methamphetamine' in body["warnings"]
+    assert 'read "son" as for family and friends' in body["warnings"]
+    assert 'read "ice" as methamphetamine' in body["warnings"]
 
 
 def test_nearly_over_session_shows_in_progress(table_client):

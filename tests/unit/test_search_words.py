@@ -37,8 +37,8 @@ def test_typed_words(typed, substances, audiences, text):
 
 def test_each_reading_is_explained():
     assert read_words("my son uses ice").warnings == (
-        'read "son" as audience: family_friends', 'read "ice" as substance: methamphetamine')
-    assert read_words("crystal meth").warnings == ('read "crystal meth" as substance: methamphetamine',)
+        'read "son" as for family and friends', 'read "ice" as methamphetamine')
+    assert read_words("crystal meth").warnings == ('read "crystal meth" as methamphetamine',)
     assert read_words("lifering").warnings == ()
 
 
@@ -55,7 +55,7 @@ def test_typed_words_join_the_filters_given(gazetteer):
     assert query.substances == ("alcohol", "methamphetamine")
     assert query.audiences == ("women", "family_friends")
     assert query.text is None
-    assert 'read "ice" as substance: methamphetamine' in query.warnings
+    assert 'read "ice" as methamphetamine' in query.warnings
 
 
 def test_time_parameter(gazetteer):
