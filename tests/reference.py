@@ -1,22 +1,107 @@
-"""A slow, obvious reference search over listings in memory, to check backends against.
+"""The search as a specification: a slow, obvious reference over listings in memory.
 
-It restates the filter semantics from DESIGN.md and issue 12 in the plainest Python,
-independent of the stores' arrays and scripts: values within one parameter are
-alternatives, parameters combine with AND; audiences make tiers; `time` with `day` makes
-(day, part of day) pairs; a session nearly over ranks after those about to start.
+Backends are checked against it, so it uses nothing of the service's own schedule,
+distance or ordering code. Session times come from tests/oracle_time.py (RFC 5545 rules
+worked by hand over zoneinfo's offsets, monthly days from python-dateutil), distances from
+geopy's great circle (geopy's mean Earth radius, 6371.009 km, which the service says it
+matches), and the order is written out below from the rules in the README and DESIGN:
+
+* values within one parameter are alternatives, parameters combine with AND;
+* audiences make tiers: without `audience`, listings for everyone first and those for
+  particular groups after; with it, those groups first, then everyone, others left out;
+* `time` with `day` makes (day, part of day) pairs, by the session's local start;
+* `best` is nearness (a Gaussian decay: full weight within 1 km, half at 11 km; online or
+  phone options that cover the place count as 8 km away), ties by distance then id;
+* `soonest` is minutes to the next start (negative while running, 0 for 24/7), except that
+  a session running with under 30 minutes left ranks as 120.5 minutes; ties by id.
+
+Only the parsed query comes from the service (`service.params` turns the request into a
+`SearchQuery`); the dataclasses are read as plain records. Text relevance is not restated:
+`search_ids` refuses a query with words, and `matches` ignores them.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
-from service import schedule
-from service.models import Hit, Listing, SearchQuery
-from service.ranking import RANKING, great_circle_km, order_key
+from geopy.distance import great_circle
 
-# Parts of the day by local start hour, restated from the contract.
+from service.models import Listing, SearchQuery
+from tests import oracle_time
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Parts of the day by local start hour; starts between midnight and 05:00 are in none.
 PARTS = {"morning": range(5, 12), "afternoon": range(12, 17), "evening": range(17, 24)}
+REMOTE_FORMATS = {"online", "phone"}
 
+# The ranking's numbers, restated from the README ("Rules worth knowing") and the ranking's
+# documentation; a change there must be made here too, deliberately.
+FULL_WEIGHT_WITHIN_KM = 1.0   # Gaussian offset
+HALF_WEIGHT_FURTHER_KM = 10.0  # Gaussian scale: weight 0.5 at offset + scale
+REMOTE_COUNTS_AS_KM = 8.0
+NEARLY_OVER_MINUTES = 30
+NEARLY_OVER_RANKS_AS = 120.5  # after everything starting within two hours, before the rest
+
+
+# -- Where -------------------------------------------------------------------------------
+
+def distance_km(listing: Listing, query: SearchQuery) -> float | None:
+    """geopy's great-circle kilometres from the searched place to the listing, None without either."""
+    if query.place is None or listing.location is None:
+        return None
+    return great_circle((query.place.lat, query.place.lon), (listing.location.lat, listing.location.lon)).km
+
+
+def reaches_remotely(listing: Listing, query: SearchQuery) -> bool:
+    """An online or phone listing whose service area names the place's country or state, when
+    the search did not ask for in-person options alone."""
+    if query.formats and not REMOTE_FORMATS & set(query.formats):
+        return False
+    if not REMOTE_FORMATS & set(listing.formats):
+        return False
+    return bool(({query.place.country, query.place.state} - {None}) & set(listing.service_area))
+
+
+# -- When --------------------------------------------------------------------------------
+
+def occurrences(listing: Listing, at: datetime, count: int) -> list[tuple[datetime, datetime]]:
+    """The listing's next `count` (start, end) instants not ended at `at`, earliest start first."""
+    found = []
+    for s in listing.sessions:
+        found += oracle_time.occurrences(s.weekday, s.start, s.end, listing.timezone, at, count, s.monthly)
+    return sorted(found)[:count]
+
+
+def running(listing: Listing, at: datetime) -> bool:
+    """Open now: 24/7, or a session has started and not ended."""
+    return listing.open_24_7 or any(start <= at < end for start, end in occurrences(listing, at, 1))
+
+
+def minutes_until(listing: Listing, at: datetime) -> float | None:
+    """Minutes to the next start (negative while one runs, 0 for 24/7, None without sessions)."""
+    if listing.open_24_7:
+        return 0.0
+    upcoming = occurrences(listing, at, 1)
+    return (upcoming[0][0] - at).total_seconds() / 60 if upcoming else None
+
+
+def soonest_rank(listing: Listing, at: datetime) -> float:
+    """The soonest sort's minutes: the best of every session running now (a nearly-over one
+    counts as NEARLY_OVER_RANKS_AS) and the next start; 0 for 24/7; inf without sessions."""
+    if listing.open_24_7:
+        return 0.0
+    ranks = []
+    for s in listing.sessions:
+        # Two occurrences: the one running now (if any) and the next after it.
+        for start, end in oracle_time.occurrences(s.weekday, s.start, s.end, listing.timezone, at, 2, s.monthly):
+            until = (start - at).total_seconds() / 60
+            left = (end - at).total_seconds() / 60
+            ranks.append(NEARLY_OVER_RANKS_AS if until < 0 and left < NEARLY_OVER_MINUTES else until)
+    return min(ranks, default=math.inf)
+
+
+# -- What --------------------------------------------------------------------------------
 
 def tier(listing: Listing, query: SearchQuery) -> int | None:
     """0 first, 1 after, None left out."""
@@ -29,18 +114,19 @@ def tier(listing: Listing, query: SearchQuery) -> int | None:
 
 def in_slots(listing: Listing, query: SearchQuery) -> bool:
     """Some session starts on one of the days (any day without `day`) in one of the parts."""
-    days = query.days or ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    days = query.days or WEEKDAYS
     return any(s.weekday in days and int(s.start[:2]) in PARTS[part]
                for s in listing.sessions for part in query.times)
 
 
 def matches(listing: Listing, query: SearchQuery) -> bool:
-    """True when the listing answers the query."""
+    """True when the listing answers the query, its words (`q`) aside."""
+    goals = set(query.goals) - {"undecided"}  # undecided welcomes every option
     if listing.status != "active":
         return False
     if query.formats and not set(query.formats) & set(listing.formats):
         return False
-    if query.filter_goals and not set(query.filter_goals) & set(listing.goals):
+    if goals and not goals & set(listing.goals):
         return False
     if query.substances and not (set(query.substances) | {"any"}) & set(listing.substances):
         return False
@@ -57,59 +143,46 @@ def matches(listing: Listing, query: SearchQuery) -> bool:
             return False
     elif query.days and not {s.weekday for s in listing.sessions} & set(query.days):
         return False
-    if query.text:
-        return False  # text relevance is not restated here
     if query.place:
-        near = listing.location is not None and great_circle_km(
-            query.place.lat, query.place.lon, listing.location.lat, listing.location.lon
-        ) <= query.radius_km
-        # Beyond the radius only online or phone options count, and only if the search did not
-        # ask for in person alone.
-        remote_wanted = not query.formats or bool({"online", "phone"} & set(query.formats))
-        if not (near or (remote_wanted and listing.remote_covers(query.place))):
+        distance = distance_km(listing, query)
+        if not ((distance is not None and distance <= query.radius_km) or reaches_remotely(listing, query)):
             return False
-    occurrences = schedule.next_occurrences(listing, query.at, 1)
-    if query.open_now and not schedule.is_open(listing, occurrences):
+    if query.open_now and not running(listing, query.at):
         return False
     if query.starts_within is not None:
-        wait = schedule.minutes_until(listing, query.at)
+        wait = minutes_until(listing, query.at)
         if wait is None or wait > query.starts_within:
             return False
     return True
 
 
-def soonest(listing: Listing, at: datetime) -> float:
-    """Minutes to the next start (negative while running); a session running with under
-    `ending_soon_minutes` left counts as `ending_soon_ranks_as_minutes`; 24/7 is 0."""
-    if listing.open_24_7:
-        return 0.0
-    best = float("inf")
-    for occurrence in schedule.next_occurrences(listing, at, count=len(listing.sessions) + 1):
-        until = (occurrence.start - at).total_seconds() / 60
-        left = (occurrence.end - at).total_seconds() / 60
-        if until < 0 and left < RANKING["ending_soon_minutes"]:
-            until = RANKING["ending_soon_ranks_as_minutes"]
-        best = min(best, until)
-    return best
+# -- In which order ----------------------------------------------------------------------
+
+def nearness(km: float) -> float:
+    """Elasticsearch's `gauss` decay: 1 within the offset, 0.5 at offset + scale."""
+    sigma_squared = HALF_WEIGHT_FURTHER_KM ** 2 / (2 * math.log(2))
+    excess = max(0.0, km - FULL_WEIGHT_WITHIN_KM)
+    return math.exp(-excess ** 2 / (2 * sigma_squared))
+
+
+def sort_key(listing: Listing, query: SearchQuery) -> tuple:
+    """Where a matching listing goes: tier first, then the sort's own key, then id."""
+    distance = distance_km(listing, query)
+    far = math.inf if distance is None else distance
+    if query.sort == "soonest":
+        return (tier(listing, query), soonest_rank(listing, query.at), listing.id)
+    if query.place is None:
+        return (tier(listing, query), listing.id)  # nothing to be near: distance and best are by id
+    if query.sort == "distance":
+        return (tier(listing, query), far, listing.id)
+    effective = min(far, REMOTE_COUNTS_AS_KM) if reaches_remotely(listing, query) else far
+    # Scores compare to nine decimals, so two listings a hair apart in nearness tie on score
+    # and fall back to distance, as they do in every store.
+    return (tier(listing, query), -round(nearness(effective), 9), far, listing.id)
 
 
 def search_ids(listings, query: SearchQuery) -> list[str]:
-    """Ids of matching listings in the query's order (best: by ranking.order_key, without text)."""
-    found = [x for x in listings if matches(x, query)]
-
-    def distance(listing):
-        if not query.place or listing.location is None:
-            return float("inf")
-        return great_circle_km(query.place.lat, query.place.lon, listing.location.lat, listing.location.lon)
-
-    if query.sort == "best":
-        def key(listing):
-            hit = Hit(listing, None if distance(listing) == float("inf") else distance(listing))
-            return order_key(query, hit, None)
-    elif query.sort == "soonest":
-        def key(listing):
-            return (tier(listing, query), soonest(listing, query.at), listing.id)
-    else:
-        def key(listing):
-            return (tier(listing, query), distance(listing), listing.id)
-    return [x.id for x in sorted(found, key=key)]
+    """Ids of every matching listing, in the query's order."""
+    if query.text:
+        raise ValueError("text relevance is not restated here; compare searches with words by set")
+    return [x.id for x in sorted((x for x in listings if matches(x, query)), key=lambda x: sort_key(x, query))]
