@@ -4,11 +4,13 @@ import json
 from datetime import datetime
 
 import pytest
+from geopy.distance import great_circle
 from werkzeug.datastructures import MultiDict
 
 from service import schedule
 from service.params import parse_search
 from tests.conftest import FIXED_NOW
+from tests import reference
 from tests.reference import search_ids
 
 
@@ -186,6 +188,11 @@ QUERIES = [
     {"near": "2000", "audience": "family_friends"}, {"near": "4000", "audience": "women,lgbtiq"},
     {"near": "2150", "q": "my son uses ice"}, {"near": "2150", "q": "ice", "goal": "moderation"},
     {"near": "2000", "at": "2026-10-03T15:40:00+00:00"},
+    # Inside Melbourne's missing hour, Sydney's repeated one, and three filters at once.
+    {"near": "3000", "radius_km": "100", "open_now": "1", "at": "2026-10-03T16:10:00Z"},
+    {"near": "2000", "starts_within": "45", "at": "2026-04-04T15:45:00Z"},
+    {"near": "3000", "goal": "moderation", "format": "online,in_person", "day": "sun,mon",
+     "at": "2026-10-03T15:40:00Z"},
 ]
 
 
@@ -228,8 +235,36 @@ def test_inactive_listings_are_not_found_but_can_be_fetched(client, demo_listing
     assert client.get(f"/v1/listings/{closed[0].id}").status_code == 200
 
 
-def test_minutes_until_used_for_ordering_exists():
-    assert callable(schedule.minutes_until)
+@pytest.mark.parametrize("at", ["2026-11-26T08:00:00Z", "2026-10-03T16:10:00Z", "2026-04-04T15:45:00Z",
+                                "2026-10-03T15:40:00Z"])
+def test_minutes_until_agrees_with_the_oracle_for_every_demo_listing(demo_listings, at):
+    """The minutes soonest, starts_within and open_now are built on, for every demo listing,
+    against the first-principles oracle: a steady week, Melbourne's gap, Sydney's fold and
+    Lord Howe's half-hour gap."""
+    moment = datetime.fromisoformat(at)
+    for listing in demo_listings:
+        assert schedule.minutes_until(listing, moment) == pytest.approx(reference.minutes_until(listing, moment)), \
+            listing.id
+
+
+DISTANCE_SEARCHES = ["near=2000", "near=3000&radius_km=100", "near=Parramatta&sort=distance",
+                     "lat=-33.81&lon=151.00&radius_km=50&sort=distance", "near=6000&format=in_person",
+                     "near=0800&radius_km=500", "near=Richmond%20TAS&radius_km=60&sort=soonest"]
+
+
+@pytest.mark.parametrize("args", DISTANCE_SEARCHES)
+def test_reported_distances_are_geopys_great_circle(client, args):
+    """Every item's distance_km against geopy's great circle from the place the answer echoes
+    (rounded to 10 m), and None exactly for items without a location."""
+    body = client.get(f"/v1/search?{args}&per_page=50").get_json()
+    place = body["query"]["near"]
+    assert body["items"] and any(item["location"] for item in body["items"])
+    for item in body["items"]:
+        if item["location"] is None:
+            assert item["distance_km"] is None, item["id"]
+            continue
+        expected = great_circle((place["lat"], place["lon"]), (item["location"]["lat"], item["location"]["lon"])).km
+        assert item["distance_km"] == pytest.approx(expected, abs=0.0051), item["id"]
 
 
 def test_backend_lists_every_listing_in_id_order(backend, demo_listings):
