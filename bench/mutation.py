@@ -1,0 +1,153 @@
+"""Mutation score of the core modules: runs mutmut, then writes the per-module table into
+bench/MUTATION.md and every surviving mutant's diff into bench/out/mutation-survivors.md.
+
+    python -m bench.mutation [--jobs N] [--keep] [--report-only]
+
+mutmut's settings (the modules, the test selection) are in pyproject.toml's [tool.mutmut].
+Only part of service/backends/sqlite.py is scored: the functions that filter and order
+(the rest of it writes and reads the index file). A fresh run deletes mutants/ first so
+tests changed since the last run judge every mutant again; --keep judges again only the
+mutants not yet killed (quick after adding tests, but blind to a test that was removed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "bench" / "MUTATION.md"
+SURVIVORS = ROOT / "bench" / "out" / "mutation-survivors.md"
+MUTMUT = Path(sys.executable).with_name("mutmut")
+BEGIN, END = "<!-- score:begin -->", "<!-- score:end -->"
+
+# Module -> mutant-name globs scored in it (mutmut names a method x«Class«name with the
+# character U+01C1 between the parts).
+SQLITE_SEARCH = ("bounding_box", "fts_expression", "ǁSQLiteBackendǁsearch", "ǁSQLiteBackendǁ_waits",
+                 "ǁSQLiteBackendǁ_box_rows", "ǁSQLiteBackendǁ_text_rows")
+MODULES = {
+    "service/schedule.py": ["service.schedule.*"],
+    "service/ranking.py": ["service.ranking.*"],
+    "service/params.py": ["service.params.*"],
+    "service/backends/columns.py": ["service.backends.columns.*"],
+    "service/backends/queries.py": ["service.backends.queries.*"],
+    "service/backends/sqlite.py (search only)": [
+        f"service.backends.sqlite.x{'' if name.startswith('ǁ') else '_'}{name}__mutmut_*" for name in SQLITE_SEARCH],
+}
+
+# mutmut's exit codes per mutant (mutmut/stats.py), folded into the columns reported.
+KILLED = {1, 3}
+SURVIVED = {0}
+TIMEOUT = {36, 24, -24, 152, 255}
+NO_TESTS = {33, 5}
+
+
+def meta_files() -> dict[str, dict]:
+    """mutmut's verdicts: mutant name -> exit code, from every mutants/**/*.meta file."""
+    verdicts: dict[str, dict] = {}
+    for path in (ROOT / "mutants").rglob("*.py.meta"):
+        data = json.loads(path.read_text())
+        for name, code in data["exit_code_by_key"].items():
+            verdicts[name] = code
+    return verdicts
+
+
+def score(verdicts: dict[str, int | None]) -> list[dict]:
+    """One row per module: mutants, killed, survived, timeouts, no tests, unchecked, % killed."""
+    rows = []
+    for module, globs in MODULES.items():
+        codes = [code for name, code in verdicts.items() if any(fnmatch.fnmatchcase(name, g) for g in globs)]
+        c = Counter("killed" if code in KILLED else "survived" if code in SURVIVED else
+                    "timeout" if code in TIMEOUT else "no tests" if code in NO_TESTS else
+                    "unchecked" if code is None else "other" for code in codes)
+        total = len(codes)
+        # A timeout is a kill (the mutant made a test hang); a mutant no test reaches is not.
+        killed = c["killed"] + c["timeout"]
+        rows.append({"module": module, "mutants": total, "killed": c["killed"], "survived": c["survived"],
+                     "timeouts": c["timeout"], "no tests": c["no tests"], "unchecked": c["unchecked"] + c["other"],
+                     "percent": 100.0 * killed / total if total else 0.0})
+    return rows
+
+
+def table(rows: list[dict], seconds: float | None, jobs: int) -> str:
+    """The markdown block written between the score markers of MUTATION.md."""
+    lines = ["| module | mutants | killed | survived | timeouts | no test reaches | unchecked | % killed |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    totals = Counter()
+    for r in rows:
+        lines.append(f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['survived']} | {r['timeouts']} "
+                     f"| {r['no tests']} | {r['unchecked']} | {r['percent']:.1f} |")
+        totals.update({k: v for k, v in r.items() if isinstance(v, int)})
+    pct = 100.0 * (totals["killed"] + totals["timeouts"]) / totals["mutants"] if totals["mutants"] else 0.0
+    lines.append(f"| **all** | {totals['mutants']} | {totals['killed']} | {totals['survived']} | {totals['timeouts']} "
+                 f"| {totals['no tests']} | {totals['unchecked']} | **{pct:.1f}** |")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    took = f"{seconds / 60:.0f} min with {jobs} worker process(es) on 2 cores" if seconds else "not timed (--report-only)"
+    return "\n".join([f"Run of {when} at commit {commit}: {took}.", "", *lines])
+
+
+def write_report(block: str) -> None:
+    """Replace the score block of MUTATION.md (the rest of the file is written by hand)."""
+    text = REPORT.read_text() if REPORT.exists() else f"# Mutation testing\n\n{BEGIN}\n{END}\n"
+    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{block}\n{END}", text, flags=re.S)
+    REPORT.write_text(text)
+
+
+def write_survivors(verdicts: dict[str, int | None]) -> int:
+    """Every surviving (or unreached) mutant with its diff, for explaining or killing it."""
+    names = sorted(name for name, code in verdicts.items() if code in SURVIVED | NO_TESTS
+                   and any(fnmatch.fnmatchcase(name, g) for globs in MODULES.values() for g in globs))
+    SURVIVORS.parent.mkdir(parents=True, exist_ok=True)
+    with SURVIVORS.open("w") as out:
+        for name in names:
+            shown = subprocess.run([str(MUTMUT), "show", name], cwd=ROOT, capture_output=True, text=True).stdout
+            diff = "\n".join(line for line in shown.splitlines() if line[:1] in "+-@" and line[:3] not in ("---", "+++"))
+            out.write(f"## {name} ({'no test reaches it' if verdicts[name] in NO_TESTS else 'survived'})\n\n```diff\n{diff}\n```\n\n")
+    return len(names)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1, help="mutmut worker processes (default 1: the cores are shared)")
+    parser.add_argument("--keep", action="store_true", help="keep mutants/ and judge again only the mutants not killed")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite the report from mutants/")
+    args = parser.parse_args(argv)
+    seconds = None
+    if not args.report_only:
+        if not args.keep:
+            shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+        env = dict(os.environ)
+        # Tests find the real feeds beside the repository; mutmut runs them from mutants/.
+        env.setdefault("LINKAGE_REALDATA", str(ROOT.parent / "shared" / "realdata"))
+        globs = [g for gs in MODULES.values() for g in gs]
+        if args.keep:
+            # Killed stays killed when tests are only added; judge the rest again.
+            globs = sorted(name for name, code in meta_files().items() if code not in KILLED | TIMEOUT
+                           and any(fnmatch.fnmatchcase(name, g) for g in globs))
+        started = time.monotonic()
+        done = subprocess.run([str(MUTMUT), "run", "--max-children", str(args.jobs), *globs], cwd=ROOT, env=env)
+        seconds = time.monotonic() - started
+        if done.returncode:
+            print(f"mutmut exited {done.returncode}", file=sys.stderr)
+            return done.returncode
+    verdicts = meta_files()
+    write_report(table(score(verdicts), seconds, args.jobs))
+    count = write_survivors(verdicts)
+    print(f"{REPORT.relative_to(ROOT)} updated; {count} surviving mutants in {SURVIVORS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
