@@ -35,7 +35,8 @@ from flask_babel import force_locale, get_locale, gettext as _
 from markupsafe import Markup
 
 from .. import i18n
-from ..handout import Handout, HandoutItem
+from ..handout import (Handout, HandoutItem, clock_minutes, hours_shift, keeps_hours, lead_zone, local_date,
+                       remote_only)
 from ..models import Occurrence
 from ..referrals import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
 
@@ -101,6 +102,16 @@ def tel_link(number: str | None) -> str | None:
     return f"tel:{digits}" if re.search(r"\d", digits) else None
 
 
+def short_address(url: str | None) -> str:
+    """A web address as printed, for typing from paper: without "https://" and a bare
+    trailing slash ("example.org/smart-parramatta"); anything else as it is (cleaned)."""
+    text = clean(url)
+    if not web_link(text):
+        return text
+    short = re.sub(r"^https?://", "", text, flags=re.I)
+    return short[:-1] if short.endswith("/") and short.count("/") == 1 else short
+
+
 def shorten(text: str, limit: int | None) -> str:
     """Text cut to `limit` characters at a word boundary, with an ellipsis when cut."""
     if limit is None or len(text) <= limit:
@@ -146,30 +157,30 @@ def _day(moment, language: str) -> str:
 
 
 def session_label(occurrence: Occurrence, zone_name: str, language: str = "en", *,
-                  show_zone: bool = True, client_zone: str | None = None) -> str:
-    """One session in the listing's zone: "Tue 3 Dec, 7:00 pm (Sydney time)"; without
-    `show_zone` "Tue 3 Dec, 7:00 pm" (the handout says once whose time it is). With a
-    `client_zone` other than the listing's (an option joined from home), the client's own
-    time follows: "Tue 3 Dec, 6:00 pm (Perth time; 9:00 pm Sydney time)"."""
+                  show_zone: bool = True, other_zone: str | None = None) -> str:
+    """One session in `zone_name` (the zone its times lead with): "Tue 3 Dec, 7:00 pm (Sydney
+    time)"; without `show_zone` "Tue 3 Dec, 7:00 pm" (the handout says once whose time it is).
+    With an `other_zone` (the option's own, when its times lead with the client's), that time
+    follows: "Tue 3 Dec, 4:00 pm (Perth time; 6:00 pm Brisbane time)"."""
     start = occurrence.start.astimezone(ZoneInfo(zone_name))
     day, time_text = _day(start, language), clock(start, language)
-    if not show_zone:
-        text = _("%(day)s, %(time)s", day=day, time=time_text)
-    elif client_zone and client_zone != zone_name:
-        theirs = start.astimezone(ZoneInfo(client_zone))
+    if other_zone and other_zone != zone_name:
+        theirs = start.astimezone(ZoneInfo(other_zone))
         other = clock(theirs, language)
         if theirs.date() != start.date():
             other = _("%(day)s, %(time)s", day=_day(theirs, language), time=other)
         text = _("%(day)s, %(time)s (%(place)s time; %(other)s %(other_place)s time)", day=day,
-                 time=time_text, place=zone_place(zone_name), other=other, other_place=zone_place(client_zone))
-    else:
+                 time=time_text, place=zone_place(zone_name), other=other, other_place=zone_place(other_zone))
+    elif show_zone:
         text = _("%(day)s, %(time)s (%(place)s time)", day=day, time=time_text, place=zone_place(zone_name))
+    else:
+        text = _("%(day)s, %(time)s", day=day, time=time_text)
     return text + " — " + _("on now") if occurrence.in_progress else text
 
 
 def short_session(occurrence: Occurrence, zone_name: str, language: str = "en", *, dated: bool = False) -> str:
-    """One session for SMS in the listing's zone: "Tue 7pm" (a weekly session's next one),
-    or with `dated` "Sat 5 Dec 10am" (a monthly one, where the weekday alone misleads)."""
+    """One session for SMS in `zone_name` (the one its times lead with): "Tue 7pm" (a weekly
+    session's next one), or with `dated` "Sat 5 Dec 10am" (a monthly one, where the weekday alone misleads)."""
     start = occurrence.start.astimezone(ZoneInfo(zone_name))
     day = format_date(start, "EEE d MMM" if dated else "EEE", locale=_locale(language))
     return f"{day} {clock(start, language, compact=True)}"
@@ -202,11 +213,6 @@ def _day_runs(indices: list[int], language: str) -> str:
     return ", ".join(parts)
 
 
-def _minutes(hhmm: str) -> int:
-    hours, mins = hhmm.split(":")
-    return int(hours) * 60 + int(mins)
-
-
 def _clock_at(minute: int, language: str, compact: bool = False) -> str:
     minute %= 24 * 60
     return clock(datetime(2000, 1, 1, minute // 60, minute % 60), language, compact=compact)
@@ -217,27 +223,32 @@ def hours_lines(listing: dict, language: str = "en", *, show_zone: bool = True,
                 compact: bool = False) -> tuple[str, ...]:
     """Opening hours, one line per span of days: "Mon–Fri, 9:00 am – 5:00 pm (Perth time)".
 
-    With a `client_zone` other than the listing's and a moment `at`, the client's own hours
-    follow when the shift keeps them within the same days ("; 11:00 am – 7:00 pm Sydney time").
-    `compact` writes "Mon–Fri 9am–5pm" for SMS (never with the zone; the caller adds it).
+    With a `client_zone` and a moment `at`, the hours lead with the zone `lead_zone` chooses:
+    an option joined from wherever the client is gives the client's hours first, its own
+    after ("Mon–Fri, 9:30 am – 5:30 pm (Sydney time; 9:00 am – 5:00 pm Adelaide time)", the
+    days moved when the shift crosses midnight, its own hours only when they fall on the
+    same days); one the client goes to gives its own alone. `compact` writes
+    "Mon–Fri 9am–5pm" for SMS, in the lead zone, never naming it (the caller does).
     """
     zone_name = listing.get("timezone") or ""
+    lead = lead_zone(listing, client_zone, at) if client_zone and at is not None else zone_name
+    # Minutes added to the listing's clock to read the lead zone's.
+    to_lead = hours_shift(listing, client_zone, at) if lead != zone_name else 0
     spans: dict[tuple, list[int]] = {}
     for session in listing.get("sessions") or ():
         if session.get("weekday") not in _WEEKDAYS:
             continue
-        key = (session.get("start") or "", session.get("end") or "", session.get("monthly"))
-        spans.setdefault(key, []).append(_WEEKDAYS.index(session["weekday"]))
-    shift = None
-    if client_zone and zone_name and client_zone != zone_name and at is not None:
-        theirs, ours = at.astimezone(ZoneInfo(client_zone)).utcoffset(), at.astimezone(ZoneInfo(zone_name)).utcoffset()
-        shift = int((theirs - ours).total_seconds() // 60)
-    lines = []
-    for (start, end, monthly), days in sorted(spans.items(), key=lambda kv: (min(kv[1]), kv[0][0])):
         try:
-            first, last = _minutes(start), _minutes(end)
+            first, last = clock_minutes(session.get("start") or ""), clock_minutes(session.get("end") or "")
         except ValueError:
             continue
+        # A span moved wholly past midnight (lead_zone has checked none is split) moves its day.
+        days_moved = (first + to_lead) // (24 * 60)
+        key = (first + to_lead - days_moved * 24 * 60, last + to_lead - days_moved * 24 * 60, session.get("monthly"))
+        spans.setdefault(key, []).append((_WEEKDAYS.index(session["weekday"]) + days_moved) % 7)
+    lines = []
+    for (first, last), monthly, days in ((k[:2], k[2], v) for k, v in
+                                         sorted(spans.items(), key=lambda kv: (min(kv[1]), kv[0][0]))):
         if monthly:
             names = _locale(language).days["format"]["abbreviated"]
             day_text = ", ".join(_("%(rule)s %(day)s of the month", rule=_monthly_words().get(monthly, monthly),
@@ -249,22 +260,17 @@ def hours_lines(listing: dict, language: str = "en", *, show_zone: bool = True,
             continue
         span = f"{_clock_at(first, language)} – {_clock_at(last, language)}"
         text = _("%(days)s, %(hours)s", days=day_text, hours=span)
-        if show_zone:
-            place = zone_place(zone_name)
-            # The client's hours only when they fall on the same days (no midnight crossed).
-            if shift and first < last and 0 <= first + shift and last + shift <= 24 * 60:
-                theirs = f"{_clock_at(first + shift, language)} – {_clock_at(last + shift, language)}"
-                text += " " + _("(%(place)s time; %(other)s %(other_place)s time)", place=place, other=theirs,
-                                other_place=zone_place(client_zone))
+        if show_zone or lead != zone_name:
+            place = zone_place(lead)
+            # The option's own hours in the same line only when they fall on the same days.
+            if lead != zone_name and 0 <= first - to_lead and last - to_lead <= 24 * 60:
+                own = f"{_clock_at(first - to_lead, language)} – {_clock_at(last - to_lead, language)}"
+                text += " " + _("(%(place)s time; %(other)s %(other_place)s time)", place=place, other=own,
+                                other_place=zone_place(zone_name))
             else:
                 text += " " + _("(%(place)s time)", place=place)
         lines.append(text)
     return tuple(lines)
-
-
-def keeps_hours(listing: dict) -> bool:
-    """True for a service or helpline with opening hours (not sessions one goes to)."""
-    return listing.get("kind") != "group" and bool(listing.get("sessions"))
 
 
 def checked_label(value: str | None, language: str = "en") -> str:
@@ -283,9 +289,13 @@ class JoinLine:
     """One way to join: a label ("By phone:"), the value, and a link when it is safe."""
 
     label: str
-    value: str
+    value: str                          # as printed: a web address without its scheme
     href: str | None = None
-    secondary: bool = False             # left off paper when another way to reach them is printed
+
+    def full(self) -> str:
+        """The value where nothing is clickable as a link on a page is (a calendar's notes):
+        a web address in full, with its scheme, so calendars make it a link."""
+        return self.href if self.href and not self.href.startswith("tel:") else self.value
 
 
 @dataclass(frozen=True)
@@ -338,13 +348,14 @@ def status_note(status: str) -> str | None:
     return None
 
 
-def link_note(dead_links) -> str | None:
-    """What to tell the reader when a link on an option did not work at the last check."""
+def link_note(dead_links, zone_name: str = "Australia/Sydney", language: str = "en") -> str | None:
+    """What to tell the reader when a link on an option did not work at the last check (the
+    check's date in `zone_name`, the client's)."""
     if not dead_links:
         return None
-    checked = max(link["checked_at"] for link in dead_links)
+    checked = max(local_date(link["checked_at"], zone_name) or "" for link in dead_links)
     return _("A link below did not work when checked on %(date)s — phone or check before relying on it",
-             date=checked)
+             date=checked_label(checked, language))
 
 
 def cost_label(cost: str | None) -> str:
@@ -375,26 +386,30 @@ def join_lines(listing: dict) -> tuple[JoinLine, ...]:
     if "online" in formats:
         link = contact.get("conference_url") or contact.get("website")
         if link:
-            lines.append(JoinLine(_("Online — link:"), clean(link), web_link(link)))
+            lines.append(JoinLine(_("Online — link:"), short_address(link), web_link(link)))
         else:
             lines.append(JoinLine(_("Online — link:"), _("ask for the link")))
+    conference_phone = clean(contact.get("conference_phone"))
     if "phone" in formats:
         number = contact.get("conference_phone") or contact.get("phone")
         if number:
             phone_shown = number == contact.get("phone")
+            conference_phone = ""           # it is the number printed "By phone:"
             lines.append(JoinLine(_("By phone:"), clean(number), tel_link(number)))
+    if conference_phone:
+        # An online meeting's dial-in: the way in without a screen or data.
+        lines.append(JoinLine(_("Dial in:"), conference_phone, tel_link(conference_phone)))
     if contact.get("phone") and not phone_shown:
         lines.append(JoinLine(_("Phone:"), clean(contact["phone"]), tel_link(contact["phone"])))
     website = contact.get("website")
     if website and website != contact.get("conference_url") and not (
         "online" in formats and not contact.get("conference_url")
     ):
-        # On paper a long web address is hard to use and costs a line; with a way to get
-        # there or call printed, the page (and the QR code's copy of it) carries it instead.
-        lines.append(JoinLine(_("Website:"), clean(website), web_link(website), secondary=bool(lines)))
+        # Printed as well as linked: paper cannot be clicked, so the address is the text.
+        lines.append(JoinLine(_("Website:"), short_address(website), web_link(website)))
     if contact.get("registration_url"):
         url = contact["registration_url"]
-        lines.append(JoinLine(_("Register:"), clean(url), web_link(url)))
+        lines.append(JoinLine(_("Register:"), short_address(url), web_link(url)))
     return tuple(lines)
 
 
@@ -491,25 +506,31 @@ def shown_reason(reason: str) -> bool:
     return reason not in _SHOWN_ELSEWHERE and not reason.startswith("Starts in ")
 
 
-def remote_only(listing: dict) -> bool:
-    """True when the option is joined from wherever the client is (online or by phone only)."""
-    formats = listing.get("formats") or ()
-    return bool(formats) and "in_person" not in formats
+def time_zones(listing: dict, client_zone: str | None, at: datetime | None) -> tuple[str, str | None]:
+    """The zone an option's times lead with (`service.handout.lead_zone`) and the one that
+    follows, if any: (client's, option's own) for an option joined from elsewhere; (the
+    place's, None) for one the client goes to, or in the client's own zone."""
+    own = listing["timezone"]
+    if not client_zone or at is None:
+        return own, None
+    lead = lead_zone(listing, client_zone, at)
+    return lead, (own if lead != own else None)
 
 
 def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: bool = True,
               show_zone: bool = True, client_zone: str | None = None, at: datetime | None = None) -> ItemView:
     """One option as the template prints it; `explain=False` leaves out the program's
     explainer (already printed for an earlier option of the same program). Times name their
-    zone with `show_zone`; an option joined from home also gives them in `client_zone`."""
+    zone with `show_zone`; an option joined from home gives them in `client_zone` first, its
+    own after (`time_zones`)."""
     listing = item.listing
-    zone_name = listing["timezone"]
     source = listing.get("source") or {}
-    theirs = client_zone if remote_only(listing) else None
-    hours = hours_lines(listing, language, show_zone=show_zone, client_zone=theirs, at=at) if keeps_hours(listing) else ()
+    lead, other = time_zones(listing, client_zone, at)
+    dates_zone = client_zone or listing["timezone"]     # dates are the client's calendar's
+    hours = (hours_lines(listing, language, show_zone=show_zone, client_zone=client_zone, at=at)
+             if keeps_hours(listing) else ())
     sessions = () if hours else tuple(
-        SessionView(o.start.isoformat(), session_label(o, zone_name, language, show_zone=show_zone,
-                                                       client_zone=theirs))
+        SessionView(o.start.isoformat(), session_label(o, lead, language, show_zone=show_zone, other_zone=other))
         for o in item.next_sessions[:MAX_SESSIONS]
     )
     no_sessions = None
@@ -521,7 +542,7 @@ def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: 
         name=clean(listing.get("name")),
         status=item.status,
         status_note=status_note(item.status),
-        link_note=link_note(item.dead_links),
+        link_note=link_note(item.dead_links, dates_zone, language),
         kind=i18n.label(listing["kind"]) if listing.get("kind") else "",
         program=clean(listing.get("program")) or None,
         approach=i18n.label(listing["approach"]) if listing.get("approach") else "",
@@ -541,7 +562,8 @@ def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: 
         languages=languages_text(listing, language),
         stale=stale_note(item, language),
         source=clean(source.get("name")),
-        checked=checked_label(listing.get("verified_at") or listing.get("updated_at"), language) or None,
+        checked=checked_label(local_date(listing.get("verified_at") or listing.get("updated_at"), dates_zone),
+                              language) or None,
         demo=clean(source.get("name")).startswith("Demo data"),
     )
 
@@ -594,6 +616,32 @@ def zone_note(handout: Handout) -> str | None:
     return _("All times are %(place)s time.", place=zone_place(handout.timezone))
 
 
+def times_note(handout: Handout) -> str | None:
+    """Whose times the page gives, when they name their zones (`zone_note` says it otherwise):
+    "Online and phone times are in Perth time; in-person times are the place's own." None when
+    nothing is timed or all times are the client's (said once by `zone_note`)."""
+    if zone_note(handout) or not handout.label_zones:
+        return None
+    timed = [item.listing for item in handout.items if item.listing.get("sessions")]
+    joined_from_home = any(time_zones(x, handout.timezone, handout.created_at)[0] == handout.timezone
+                           and remote_only(x) for x in timed)
+    gone_to = any(not remote_only(x) for x in timed)
+    place = zone_place(handout.timezone)
+    if joined_from_home and gone_to:
+        return _("Online and phone times are in %(place)s time; in-person times are the place's own.", place=place)
+    if joined_from_home:
+        return _("Online and phone times are in %(place)s time.", place=place)
+    if gone_to:
+        return _("In-person times are the place's own.")
+    return None
+
+
+def client_date(moment: datetime, handout: Handout) -> date:
+    """The date of `moment` on the client's calendar (a stored UTC time of 18:14 on 4 Dec is
+    5 Dec in Sydney)."""
+    return moment.astimezone(ZoneInfo(handout.timezone)).date()
+
+
 def handout_context(handout: Handout, language: str, for_pdf: bool) -> dict:
     """The template's variables (plain strings and views; the template adds no logic)."""
     return {
@@ -605,14 +653,16 @@ def handout_context(handout: Handout, language: str, for_pdf: bool) -> dict:
         "goal": i18n.label(handout.goal) if handout.goal else None,
         "seven_day_goal": seven_day_goal_words(handout.seven_day_goal),
         "zone_note": zone_note(handout),
+        "times_note": times_note(handout),
         "note": clean(handout.note, keep_newlines=True) or None,
-        "made_on": format_date(handout.created_at.date(), "d MMM y", locale=_locale(language)),
-        "expires_on": format_date(handout.expires_at.date(), "d MMM y", locale=_locale(language)),
+        "made_on": format_date(client_date(handout.created_at, handout), "d MMM y", locale=_locale(language)),
+        "expires_on": format_date(client_date(handout.expires_at, handout), "d MMM y", locale=_locale(language)),
         "checked_on": [checked_label(d, language) for d in handout.checked_on],
         "qr": qr_svg(handout.url),
         # Printed without the scheme: shorter to type, and every browser adds it back.
         "url_display": re.sub(r"^https?://", "", handout.url),
         "home": site_base(handout),
+        "home_display": short_address(site_base(handout)),
         "print_script": None,
     }
 
@@ -699,15 +749,18 @@ def _sms_details(item: HandoutItem, detail: int, language: str) -> list[str]:
 
 
 def _sms_option(number: int, item: HandoutItem, name_limit: int | None, sessions: int,
-                show_zone: bool, language: str, detail: int = 2) -> str:
+                show_zone: bool, language: str, detail: int = 2, client_zone: str | None = None,
+                at: datetime | None = None) -> str:
     listing = item.listing
     text = f"{number}) {shorten(clean(listing.get('name')), name_limit)}"
+    dial_in = None
     if sessions:
-        zone_name = listing["timezone"]
+        # The client's time for an option joined from wherever they are; the place's otherwise.
+        zone_name = time_zones(listing, client_zone, at)[0]
         dated = any(s.get("monthly") for s in listing.get("sessions") or ())
         if keeps_hours(listing):
             # A service's hours, not its next opening: "Thu 9am" would read as an appointment.
-            times = list(hours_lines(listing, language, compact=True))[:sessions]
+            times = list(hours_lines(listing, language, compact=True, client_zone=client_zone, at=at))[:sessions]
         else:
             # Distinct labels only: a weekly group's next two sessions would both read "Wed 6pm".
             times = list(dict.fromkeys(short_session(o, zone_name, language, dated=dated)
@@ -722,7 +775,10 @@ def _sms_option(number: int, item: HandoutItem, name_limit: int | None, sessions
         number_text = clean(contact.get("conference_phone") or contact.get("phone"))
         if (not times or keeps_hours(listing)) and number_text:
             text += " " + _("ph %(number)s", number=number_text)
-    details = _sms_details(item, detail, language)
+        elif detail > 1 and times and clean(contact.get("conference_phone")):
+            # An online meeting's dial-in, while there is room: a phone call needs no data.
+            dial_in = _("Dial in: %(number)s", number=clean(contact["conference_phone"]))
+    details = ([dial_in] if dial_in else []) + _sms_details(item, detail, language)
     if details:
         text += " (" + "; ".join(details) + ")"
     return text
@@ -756,7 +812,8 @@ def handout_text(handout: Handout) -> str:
         tail = _("Details: %(url)s", url=handout.url)
 
         def compose(count: int, sessions: int, name_limit: int | None, detail: int, cheer: bool) -> str:
-            options = "; ".join(_sms_option(n, item, name_limit, sessions, show_zone, language, detail)
+            options = "; ".join(_sms_option(n, item, name_limit, sessions, show_zone, language, detail,
+                                            handout.timezone, handout.created_at)
                                 for n, item in entries[:count])
             more = len(entries) - count
             parts = [head, options + "."] if options else [head]
@@ -810,7 +867,7 @@ def event_description(item: HandoutItem, handout_url: str, when: tuple[str, ...]
     if stale:
         lines.append(stale)
     lines += list(when)
-    lines += [f"{line.label} {line.value}" for line in join_lines(item.listing)]
+    lines += [f"{line.label} {line.full()}" for line in join_lines(item.listing)]
     lines.append(registration_text(item.listing))
     lines.append(checks_line(item, language))
     lines.append(_("Your handout: %(url)s", url=handout_url))
@@ -841,15 +898,14 @@ def availability(item: HandoutItem, client_zone: str | None, at: datetime, langu
     """When an option can be reached, for a calendar note: hours naming their zone, "Open 24/7",
     or "No set times — contact them to arrange"."""
     listing = item.listing
-    theirs = client_zone if remote_only(listing) else None
     if keeps_hours(listing):
-        hours = hours_lines(listing, language, show_zone=True, client_zone=theirs, at=at)
+        hours = hours_lines(listing, language, show_zone=True, client_zone=client_zone, at=at)
         return (_("Hours: %(hours)s", hours="; ".join(hours)),)
     if listing.get("open_24_7"):
         return (_("Open 24/7"),)
     if item.next_sessions:
-        zone_name = listing["timezone"]
-        return tuple(_("Next: %(when)s", when=session_label(o, zone_name, language, client_zone=theirs))
+        lead, other = time_zones(listing, client_zone, at)
+        return tuple(_("Next: %(when)s", when=session_label(o, lead, language, other_zone=other))
                      for o in item.next_sessions[:MAX_SESSIONS])
     return (_("No set times — contact them to arrange"),)
 
@@ -914,11 +970,11 @@ def handout_ics(handout: Handout) -> bytes:
                 if location:
                     event.add("location", location)
                 event.add("url", link or handout.url)
-                # The calendar shows the time in the device's zone; the description keeps the
-                # listing's own, named, as on the handout.
+                # The calendar shows the time in the device's zone; the description names the
+                # zones as the handout does (the client's first for an option joined from home).
+                lead, other = time_zones(listing, handout.timezone, handout.created_at)
                 when = (_("When: %(when)s", when=session_label(
-                    dataclasses.replace(occurrence, in_progress=False), zone_name, language,
-                    client_zone=handout.timezone if remote_only(listing) else None)),)
+                    dataclasses.replace(occurrence, in_progress=False), lead, language, other_zone=other)),)
                 event.add("description", event_description(item, handout.url, when, language))
                 calendar.add_component(event)
                 starts.append(start)

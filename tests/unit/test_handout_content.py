@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import datetime, timezone
 
 import pytest
 
 from service.errors import CONTENT_SECURITY_POLICY
+from service.handout import build_handout
 from service.models import Contact, FirstVisit, Source
+from service.referrals import Referral, new_code
 from service.render import handout as render
+from service.schemas import dump_listing
 from tests.conftest import ROOT
-from tests.unit.test_handout_render import ctx, make_handout, pdf_text, render_app  # noqa: F401 (fixtures)
-from tests.unit.test_handout_times import PERTH, SYDNEY, listing
+from tests.unit.test_handout_render import PUBLIC_URL, ctx, make_handout, pdf_text, render_app  # noqa: F401 (fixtures)
+from tests.unit.test_handout_times import PERTH, SYDNEY, listing, smart_online
 
 NOTE = "Bring this to our next visit"
 
@@ -41,12 +45,25 @@ def test_the_note_is_printed_only_when_given_for_this_copy(ctx, tmp_path):
     rendered = _all_formats(with_note, tmp_path)
     assert NOTE in rendered["html"] and NOTE in rendered["pdf"]
     assert NOTE not in rendered["sms"] and NOTE not in rendered["ics"]
-    assert "The note was printed on this copy only and is not kept." in rendered["html"]
+    assert "The note was printed on this copy only; Linkage does not keep it." in rendered["html"]
+    assert "The note was printed on this copy only; Linkage does not keep it." in rendered["pdf"]
 
     without = make_handout([group], note=None)
     assert without.note is None
     html = render.handout_html(without)
     assert "A note for you" not in html and "The note was printed" not in html
+    assert KEPT in html
+
+
+# What the link keeps, in the words the privacy notice uses.
+KEPT = ("This link keeps only the options chosen, the goal, the 7-day goal, the language and the time zone: "
+        "nothing that identifies you.")
+
+
+def test_the_page_says_what_the_link_keeps(ctx, tmp_path):
+    handout = make_handout([listing("group", SYDNEY, [("thu", "19:30", "21:00")])], note=None)
+    assert KEPT in render.handout_html(handout)
+    assert KEPT in pdf_text(render.handout_pdf(handout), tmp_path)
 
 
 def test_print_on_load_adds_only_our_static_print_script(ctx):
@@ -166,3 +183,85 @@ def test_listings_without_optional_fields_print_no_empty_words(ctx, tmp_path, ki
     html = render.handout_html(make_handout([bare], note=None))
     assert "Information checked on:" not in html        # no dates known: no empty line
     assert "ask for the address" in html and "ask for the link" in html
+
+
+# --- Dates are the client's -----------------------------------------------------------------
+
+# 05:14 on Sat 5 Dec 2026 in Sydney (daylight time, UTC+11) is 18:14 UTC on Fri 4 Dec. The link
+# lasts 90 days: 27 more days of December, 31 of January, 28 of February and 4 of March make 90,
+# so it ends at 18:14 UTC on 4 Mar 2027, which is 05:14 on 5 Mar in Sydney (still daylight time,
+# which ends in April). 180 days before 5 Dec is 8 Jun (5 Jun is 183 days before), so a listing
+# last checked on 7 Jun is stale for a Sydney reader; by the UTC date (4 Dec) the line would
+# fall on 7 Jun and it would not be.
+EARLY_MORNING = datetime(2026, 12, 4, 18, 14, tzinfo=timezone.utc)
+
+
+def test_dates_are_the_clients_not_utcs(ctx, tmp_path):
+    stale = listing("stale", SYDNEY, [("sat", "10:00", "11:00")], verified_at="2026-06-07")
+    # Checked at 20:00 UTC on 4 Dec: 7:00 am on 5 Dec in Sydney.
+    stamped = listing("stamped", SYDNEY, [("sun", "10:00", "11:00")], verified_at="2026-12-04T20:00:00+00:00")
+    handout = make_handout([stale, stamped], client_zone=SYDNEY, now=EARLY_MORNING)
+    rendered = _all_formats(handout, tmp_path)
+    for name in ("html", "pdf"):
+        assert "Made on 5 Dec 2026" in rendered[name], name
+        assert "the link works until 5 Mar 2027" in rendered[name], name
+        assert "4 Dec" not in rendered[name] and "4 Mar" not in rendered[name], name
+        assert "information checked on 5 Dec 2026" in rendered[name], name
+        assert "Check before you go: last checked 7 Jun 2026" in rendered[name], name
+    assert handout.checked_on == ("2026-06-07", "2026-12-05")
+    assert "1) Test stale Sat 10am (check before you go: last checked 7 Jun 2026)" in rendered["sms"]
+
+
+def test_a_dead_links_check_date_is_the_clients(ctx):
+    group = listing("group", SYDNEY, [("sat", "10:00", "11:00")],
+                    contact=Contact(phone="02 5550 0000", website="https://example.org/gone"))
+    dead = {group.id: ({"url": "https://example.org/gone", "reason": "not_found", "http_status": 404,
+                        "failing_since": "2026-11-20", "checked_at": "2026-12-04T18:00:00+00:00"},)}
+    referral = Referral(code=new_code(), created_at=EARLY_MORNING, expires_at=EARLY_MORNING, goal=None,
+                        language="en", items=(dump_listing(group),), timezone=SYDNEY)
+    handout = build_handout(referral, {group.id: (group, referral.items[0])}, EARLY_MORNING, PUBLIC_URL, dead)
+    assert "A link below did not work when checked on 5 Dec 2026" in render.handout_html(handout)
+
+
+# --- The dial-in number -------------------------------------------------------------------
+
+def test_an_online_meetings_dial_in_number_is_given(ctx, tmp_path):
+    handout = make_handout([smart_online()], client_zone=PERTH, note=None)
+    rendered = _all_formats(handout, tmp_path)
+    assert ('<span class="label">Dial in:</span> <a href="tel:0770100828" rel="nofollow noopener">07 7010 0828</a>'
+            in rendered["html"])
+    assert "Dial in: 07 7010 0828" in rendered["pdf"]
+    assert "Dial in: 07 7010 0828" in rendered["sms"]
+    assert "Dial in: 07 7010 0828" in rendered["ics"]
+    # The link stays the way in; the dial-in is printed once.
+    assert rendered["html"].count("07 7010 0828") == 1
+
+
+def test_a_phone_meeting_prints_its_number_once(ctx):
+    # Joined by phone: the conference number is how, under "By phone:", not a second line.
+    phone = listing("phone", SYDNEY, [("thu", "19:30", "21:00")], formats=("phone",),
+                    contact=Contact(conference_phone="02 5550 1111"))
+    html = render.handout_html(make_handout([phone]))
+    assert '<span class="label">By phone:</span> <a href="tel:0255501111"' in html
+    assert "Dial in:" not in html
+
+
+# --- Paper cannot be clicked --------------------------------------------------------------
+
+def test_printed_copies_give_web_addresses(ctx, tmp_path):
+    # In person with a phone: the website used to be left off paper as "secondary".
+    group = listing("parramatta", SYDNEY, [("thu", "19:30", "21:00")],
+                    contact=Contact(phone="02 5550 0000", website="https://example.org/smart-parramatta"))
+    handout = make_handout([group], note=None)
+    html = render.handout_html(handout)
+    assert ('<span class="label">Website:</span> <a href="https://example.org/smart-parramatta" '
+            'rel="nofollow noopener">example.org/smart-parramatta</a>') in html
+    assert "Website: example.org/smart-parramatta" in pdf_text(render.handout_pdf(handout), tmp_path)
+    # A calendar makes a link only of a whole address.
+    assert "Website: https://example.org/smart-parramatta" in render.handout_ics(handout).decode().replace("\r\n ", "")
+    # The page's one link whose words are not an address prints its address on paper.
+    assert ('<a href="https://linkage.example/">Search for more options</a>'
+            '<span class="print-only"> (linkage.example)</span>') in html
+    css = (ROOT / "service" / "static" / "handout.css").read_text()
+    screen, paper = css.split("@media print", 1)
+    assert ".print-only { display: none; }" in screen and ".print-only { display: inline; }" in paper

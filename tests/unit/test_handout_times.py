@@ -11,7 +11,9 @@ behind Sydney.
 from __future__ import annotations
 
 import re
+from html import unescape
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,7 +22,8 @@ from service.render import handout as render
 from tests.unit.test_handout_render import ctx, make_handout, pdf_text, render_app  # noqa: F401 (fixtures)
 
 SYDNEY, PERTH, ADELAIDE = "Australia/Sydney", "Australia/Perth", "Australia/Adelaide"
-PLACES = {SYDNEY: ("Sydney", "NSW", "2000"), PERTH: ("Perth", "WA", "6000"), ADELAIDE: ("Adelaide", "SA", "5000")}
+PLACES = {SYDNEY: ("Sydney", "NSW", "2000"), PERTH: ("Perth", "WA", "6000"), ADELAIDE: ("Adelaide", "SA", "5000"),
+          "Australia/Brisbane": ("Brisbane", "QLD", "4000")}
 
 
 def listing(ident: str, zone: str, sessions=(), *, kind="group", formats=("in_person",), **more) -> Listing:
@@ -89,15 +92,75 @@ def test_perth_session_for_a_sydney_client_names_perth(ctx, tmp_path):
     assert "Thu 26 Nov, 7:30 pm (Sydney time)" in text
 
 
-def test_online_session_elsewhere_also_gives_the_clients_time(ctx, tmp_path):
-    # 4:00 pm now in Perth: today's 6:00 pm is still to come; it is 9:00 pm in Sydney.
+def test_online_session_elsewhere_leads_with_the_clients_time(ctx, tmp_path):
+    # 4:00 pm now in Perth: today's 6:00 pm is still to come; it is 9:00 pm in Sydney, where
+    # the client joins from, so Sydney's time comes first.
     online = listing("online", PERTH, [("thu", "18:00", "19:00"), ("thu", "22:00", "23:00")], formats=("online",))
     handout = make_handout([online], client_zone=SYDNEY)
     html = render.handout_html(handout)
-    assert "Thu 26 Nov, 6:00 pm (Perth time; 9:00 pm Sydney time)" in html
-    # 10:00 pm Perth is past midnight in Sydney, so the day is given.
-    assert "Thu 26 Nov, 10:00 pm (Perth time; Fri 27 Nov, 1:00 am Sydney time)" in html
-    assert "Thu 26 Nov, 6:00 pm (Perth time; 9:00 pm Sydney time)" in pdf_text(render.handout_pdf(handout), tmp_path)
+    assert "Thu 26 Nov, 9:00 pm (Sydney time; 6:00 pm Perth time)" in html
+    # 10:00 pm Perth is past midnight in Sydney: the client's day, then the meeting's.
+    assert "Fri 27 Nov, 1:00 am (Sydney time; Thu 26 Nov, 10:00 pm Perth time)" in html
+    assert "Thu 26 Nov, 9:00 pm (Sydney time; 6:00 pm Perth time)" in pdf_text(render.handout_pdf(handout), tmp_path)
+
+
+# The walkthrough's case: a Perth client, an online SMART meeting at 6:00 pm Brisbane time on
+# Saturdays. Brisbane keeps UTC+10 all year, Perth UTC+8, so it is 4:00 pm in Perth; the next
+# Saturday after Thu 26 Nov is 28 Nov. Read as "6pm" in Perth the client would be two hours late.
+BRISBANE = "Australia/Brisbane"
+
+
+def smart_online():
+    return listing("smart", BRISBANE, [("sat", "18:00", "19:30")], formats=("online",),
+                   contact=Contact(conference_url="https://example.org/meet/smart-0318",
+                                   conference_phone="07 7010 0828", website="https://example.org/smart/online"))
+
+
+def test_an_online_meeting_elsewhere_gives_the_clients_time_in_every_format(ctx, tmp_path):
+    handout = make_handout([smart_online()], client_zone=PERTH)
+    html = render.handout_html(handout)
+    assert "Sat 28 Nov, 4:00 pm (Perth time; 6:00 pm Brisbane time)</time>" in html
+    assert "Sat 28 Nov, 4:00 pm (Perth time; 6:00 pm Brisbane time)" in pdf_text(render.handout_pdf(handout), tmp_path)
+    sms = render.handout_text(handout)
+    assert "1) Test smart Sat 4pm Perth time" in sms
+    assert "6pm" not in sms and "Brisbane" not in sms
+    event = next(iter(_calendar(handout).walk("VEVENT")))
+    assert "When: Sat 28 Nov, 4:00 pm (Perth time; 6:00 pm Brisbane time)" in str(event["DESCRIPTION"])
+    # The calendar's own time is the meeting's instant: 08:00 UTC.
+    assert event.decoded("DTSTART").astimezone(ZoneInfo("UTC")).replace(tzinfo=None) == datetime(2026, 11, 28, 8, 0)
+    # The footer says whose times they are, not "each option's own".
+    assert "Online and phone times are in Perth time." in html
+    assert "own time zone" not in html
+
+
+def test_in_person_times_are_the_places_own_beside_online_ones_in_the_clients(ctx, tmp_path):
+    # A Perth client: the Sydney group is gone to, so Sydney's 7:30 pm (4:30 pm in Perth) leads.
+    sydney = listing("sydney", SYDNEY, [("thu", "19:30", "21:00")])
+    handout = make_handout([smart_online(), sydney], client_zone=PERTH)
+    html = render.handout_html(handout)
+    assert "Thu 26 Nov, 7:30 pm (Sydney time)</time>" in html
+    assert "Sat 28 Nov, 4:00 pm (Perth time; 6:00 pm Brisbane time)</time>" in html
+    footer = "Online and phone times are in Perth time; in-person times are the place's own."
+    assert footer in unescape(html) and footer in pdf_text(render.handout_pdf(handout), tmp_path)
+    sms = render.handout_text(handout)
+    assert "1) Test smart Sat 4pm Perth time" in sms and "2) Test sydney Thu 7:30pm Sydney time" in sms
+    # Hybrid: someone may come in person, so the place's own time leads.
+    hybrid = listing("hybrid", SYDNEY, [("thu", "19:30", "21:00")], formats=("in_person", "online"))
+    assert "Thu 26 Nov, 7:30 pm (Sydney time)</time>" in render.handout_html(make_handout([hybrid], client_zone=PERTH))
+
+
+def test_a_phone_lines_hours_move_to_the_clients_days(ctx):
+    # Perth 10:00 pm – 11:30 pm Monday is 1:00 am – 2:30 am Tuesday in Sydney (UTC+11 v UTC+8).
+    late = listing("late-line", PERTH, [("mon", "22:00", "23:30")], kind="helpline", formats=("phone",))
+    handout = make_handout([late], client_zone=SYDNEY)
+    assert "Tue, 1:00 am – 2:30 am (Sydney time)</td>" in render.handout_html(handout)
+    assert "1) Test late-line Tue 1am–2:30am Sydney time" in render.handout_text(handout)
+    # 8:00 pm – 11:00 pm Perth would be 11:00 pm – 2:00 am in Sydney, over two days: the line's
+    # own hours are kept, named, rather than a span that reads as ending before it starts.
+    evening = listing("evening-line", PERTH, [("mon", "20:00", "23:00")], kind="helpline", formats=("phone",))
+    handout = make_handout([evening], client_zone=SYDNEY)
+    assert "Mon, 8:00 pm – 11:00 pm (Perth time)</td>" in render.handout_html(handout)
+    assert "1) Test evening-line Mon 8pm–11pm Perth time" in render.handout_text(handout)
 
 
 def test_all_in_the_clients_zone_says_it_once(ctx, tmp_path):
@@ -122,8 +185,9 @@ def test_opening_hours_name_the_zone_and_the_clients_hours(ctx):
                     kind="service", formats=("in_person",))
     handout = make_handout([adelaide, perth], client_zone=SYDNEY)
     html = render.handout_html(handout)
-    assert "Mon–Wed, Fri, 9:00 am – 5:00 pm (Adelaide time; 9:30 am – 5:30 pm Sydney time)" in html
-    assert "Sat, Sun, 10:00 am – 2:00 pm (Adelaide time; 10:30 am – 2:30 pm Sydney time)" in html
+    # A phone line is called from where the client is: Sydney's hours first.
+    assert "Mon–Wed, Fri, 9:30 am – 5:30 pm (Sydney time; 9:00 am – 5:00 pm Adelaide time)" in html
+    assert "Sat, Sun, 10:30 am – 2:30 pm (Sydney time; 10:00 am – 2:00 pm Adelaide time)" in html
     # In person: the clinic's own hours only.
     assert "Mon–Fri, 8:30 am – 4:30 pm (Perth time)</td>" in html
     assert "Next:" not in html                  # hours, not a "next session" of a service
@@ -197,8 +261,8 @@ def test_helplines_and_opening_hours_are_free_all_day_notes(ctx):
     by_name = {str(n["SUMMARY"]): str(n["DESCRIPTION"]) for n in notes}
     assert "Open 24/7" in by_name["To contact: Test line"]
     assert "Hours: Mon–Fri, 9:00 am – 5:00 pm (Perth time)" in by_name["To contact: Test clinic"]
-    # A phone line elsewhere: its hours, then the client's.
-    assert "Hours: Mon–Fri, 9:00 am – 9:00 pm (Adelaide time; 9:30 am – 9:30 pm Sydney time)" \
+    # A phone line elsewhere: the client's hours, then its own.
+    assert "Hours: Mon–Fri, 9:30 am – 9:30 pm (Sydney time; 9:00 am – 9:00 pm Adelaide time)" \
         in by_name["To contact: Test day-line"]
     # No event blocks out more than a group session's length.
     assert all(e.decoded("DTEND") - e.decoded("DTSTART") <= timedelta(hours=2) for e in timed)
