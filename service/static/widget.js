@@ -6,7 +6,8 @@
    Attributes: api (base URL; default this page's origin), key (sent as X-Linkage-Key),
    near, radius (km), formats, goals (comma lists), lang, tz (IANA zone to show times in; by default
    the searched place's, with a switch to this device's),
-   mode (compact | full). Theme: --linkage-accent, --linkage-font, --linkage-radius,
+   mode (compact | full), demo-notice ("page" when the page around it already says the data
+   is fictional, so the widget does not repeat it). Theme: --linkage-accent, --linkage-font, --linkage-radius,
    --linkage-bg, --linkage-ink (and --linkage-focus, --linkage-muted, --linkage-line).
    Events (bubbling, composed; detail.element is the widget): linkage:search {query},
    linkage:results {total, items, page, query}, linkage:select {listing, selected, selection}.
@@ -35,7 +36,8 @@
     any: "Other drugs",
     women: "Women", young_people: "Young people", lgbtiq: "LGBTIQ+ people",
     aboriginal_torres_strait_islander: "Aboriginal and Torres Strait Islander people",
-    family_friends: "Family and friends",
+    family_friends: "Family and friends", men: "Men", veterans: "Veterans",
+    cald: "Culturally and linguistically diverse communities",
     morning: "Morning (5 am to noon)", afternoon: "Afternoon (noon to 5 pm)", evening: "Evening (5 pm to midnight)",
     wheelchair_access: "wheelchair access", accessible_toilet: "accessible toilet", hearing_loop: "hearing loop",
     auslan_interpreter: "Auslan interpreter", parking: "parking", public_transport: "near public transport",
@@ -56,9 +58,14 @@
     count_days: "Keep count of using or drinking days",
     tell_someone: "Tell one person I trust about my plan",
   };
-  const KEPT = "The handout link stores only the options you chose, the goal and the 7-day goal; " +
-    "your note is printed from this browser and never sent to storage.";
+  // What a handout keeps, word for word as the search page and the embed guide say it.
+  const KEPT = "The handout link keeps only the options you chose, the goal, the 7-day goal, the language and " +
+    "the client's time zone. Your note is sent only to print this one copy or make its PDF; " +
+    "Linkage does not store or log it.";
   const KEY_ERRORS = ["bad_key", "origin_not_allowed", "key_required"];
+  // Why a key was refused, in the widget's own words: the server's text may name other sites.
+  const KEY_REASONS = { bad_key: "unknown embed key", key_required: "no embed key given", missing: "no embed key given" };
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   const DAYS = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
   const SORTS = { best: "Best match", distance: "Nearest", soonest: "Soonest" };
   const ZONES = ["Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Adelaide",
@@ -76,6 +83,23 @@
   const isTouch = () => { try { return matchMedia("(hover: none) and (pointer: coarse)").matches; } catch (e) { return false; } };
   const languageName = (code) => {
     try { return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code; } catch (e) { return String(code); }
+  };
+  /** `2026-01-13` -> `13 Jan 2026` (the text itself when it is not such a date). */
+  const dayText = (iso) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso || ""));
+    return m && MONTHS[Number(m[2]) - 1] ? `${Number(m[3])} ${MONTHS[Number(m[2]) - 1]} ${m[1]}` : String(iso || "");
+  };
+  /** A distance as the API's reasons write it (Python's `{:.1f}` of the rounded number) under 10 km,
+      whole km beyond. toFixed rounds the exact binary value as Python does, except at exact halves
+      (1.25, 0.75), where Python keeps the even digit and toFixed goes up. */
+  const kmText = (km) => {
+    if (km >= 10) return String(Math.round(km));
+    const tenths = km * 10;
+    if (Number.isInteger(km * 4) && !Number.isInteger(km * 2)) {
+      const low = Math.floor(tenths);
+      return ((low % 2 === 0 ? low : low + 1) / 10).toFixed(1);
+    }
+    return km.toFixed(1);
   };
   const deviceZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; } };
 
@@ -206,7 +230,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
 
   class LinkageSearch extends HTMLElement {
     static get observedAttributes() {
-      return ["api", "key", "near", "radius", "formats", "goals", "lang", "tz", "mode"];
+      return ["api", "key", "near", "radius", "formats", "goals", "lang", "tz", "mode", "demo-notice"];
     }
 
     constructor() {
@@ -234,7 +258,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
     connectedCallback() {
       if (!this._built) this._build();
       document.addEventListener("keydown", this._onDocumentKey);
-      this._loadPrograms();
+      this._checkKey();
       if (this._els.place.value.trim() && !this._searched) this.search();
     }
 
@@ -251,7 +275,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       queueMicrotask(() => {
         this._rebuildQueued = false;
         this._build();
-        this._loadPrograms();
+        this._checkKey();
         if (this._els.place.value.trim()) this.search();
       });
     }
@@ -292,17 +316,32 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       return data;
     }
 
-    _loadPrograms() {
-      const base = this._base();
-      if (!programsByBase.has(base)) {
-        // No explainers when the endpoint is missing or fails; the results still show.
-        programsByBase.set(base, this._request("/v1/programs").then((data) => {
+    /** The program explainers (a Map by lower-cased name), and the error when the request failed. */
+    _fetchPrograms() {
+      // Per base and key: the same request is the load-time check of the key.
+      const id = `${this._base()}\n${this.getAttribute("key") || ""}`;
+      if (!programsByBase.has(id)) {
+        programsByBase.set(id, this._request("/v1/programs").then((data) => {
           const found = new Map();
           for (const p of (data && data.items) || []) if (p && p.name && p.explainer) found.set(String(p.name).toLowerCase(), p);
-          return found;
-        }).catch(() => new Map()));
+          return { found, error: null };
+        }).catch((error) => ({ found: new Map(), error })));
       }
-      return programsByBase.get(base);
+      return programsByBase.get(id);
+    }
+
+    _loadPrograms() {
+      // No explainers when the endpoint is missing or fails; the results still show.
+      return this._fetchPrograms().then((answer) => answer.found);
+    }
+
+    /** Say at once, before any search, when the directory refuses this site's key (or wants one). */
+    async _checkKey() {
+      const els = this._els;
+      const { error } = await this._fetchPrograms();
+      if (!error || this._els !== els) return;
+      if (KEY_ERRORS.includes(error.code)) this._showKeyError(error.code);
+      else if (error.name === "TypeError" && this._crossOrigin() && !this.getAttribute("key")) this._showKeyError("missing");
     }
 
     _emit(type, detail) {
@@ -332,6 +371,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.jump = full ? h("a", { href: "#handout-heading", class: "jump", onclick: (e) => { e.preventDefault(); this._goToPanel(); } },
         "Handout (0)") : null;
       E.errors = { near: h("p", { id: "place-error", class: "error", hidden: true }) };
+      // A refused embed key, right under the place box where the site's web team looks first.
+      E.keyError = h("p", { class: "error key-error", role: "alert", hidden: true });
 
       const form = h("form", { role: "search", "aria-label": "Find support", novalidate: true,
         onsubmit: (e) => { e.preventDefault(); this.search(); } },
@@ -342,6 +383,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         E.jump,
         E.locate),
       E.errors.near,
+      E.keyError,
       full ? this._buildFilters() : null);
 
       E.demo = h("p", { class: "demo", role: "note", hidden: true }, h("strong", {}, "Demo data — fictional."),
@@ -412,7 +454,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         checks("goal", "Goal", GOALS, goals),
         checks("format", "Format", FORMATS, formats),
         checks("kind", "Kind", KINDS, []),
-        checks("audience", "Only groups for", AUDIENCES, []),
+        // Not "only": the API puts groups for these people first, then groups for everyone.
+        checks("audience", "The person is… (their groups shown first)", AUDIENCES, []),
         checks("day", "Days", Object.keys(DAYS), []),
         checks("time", "Time of day", TIMES, [], [
           h("label", { for: "tonight" }, E.tonight, "Tonight (from now until midnight there)"),
@@ -459,7 +502,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.panelBody = h("div", { class: "panel-body", hidden: true },
         h("div", { class: "field" }, h("label", { for: "seven" }, "Goal for the next 7 days (optional)"), E.seven, E.errors.seven),
         h("label", { for: "note" }, "Note for the client's copy (optional)"),
-        h("p", { id: "note-hint", class: "hint" }, "Up to 500 characters, printed onto the copy from this browser."),
+        h("p", { id: "note-hint", class: "hint" }, "Up to 500 characters, printed on this one copy only."),
         E.note, E.errors.note,
         h("p", { class: "kept hint" }, KEPT),
         h("div", { class: "actions" }, E.create));
@@ -654,6 +697,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       }
       if (control !== this._searchAbort) return;
       E.results.removeAttribute("aria-busy");
+      E.keyError.hidden = true; // the directory answered: the key is good
       this._programs = programs;
       const items = Array.isArray(data.items) ? data.items : [];
       this._page = page;
@@ -670,13 +714,46 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.warnings.replaceChildren(...warnings.map((w) => h("li", {}, String(w))));
       E.warnings.hidden = !warnings.length;
       this._renderZone();
-      if (page === 1) this._announce(this._summary());
+      const shown = page === 1 ? this._showReadWords(data.query) : [];
+      if (page === 1) {
+        this._announce(this._summary() + (shown.length
+          ? `. Your words were read as filters, now ticked in the form: ${shown.join("; ")}.` : ""));
+      }
       else {
         this._announce(`${plural(items.length, "more option")} shown, ${this._items.length} of ${this._total}`);
         const added = this._articles()[first];
         if (added) added.focus();
       }
       this._emit("linkage:results", { total: this._total, items, page, query: params });
+    }
+
+    /** Tick the controls for substances and audiences the API read from the typed words, so the form
+        says what was searched; the words box keeps only the words still matched as text. Returns what
+        was ticked, in words. */
+    _showReadWords(echo) {
+      const E = this._els;
+      if (!echo || !E.substance || !E.audience || !E.forWhom) return [];
+      const ticked = [];
+      const tick = (box, name, value, text) => {
+        let input = Array.from(box.querySelectorAll(`input[name="${name}"]`)).find((i) => i.value === String(value));
+        if (!input) {
+          // A value the form does not offer (cocaine, veterans): add its box rather than hide the filter.
+          input = h("input", { type: "checkbox", name, value, onchange: () => this._refilter() });
+          box.insertBefore(h("label", {}, input, label(value)), E.errors[name]);
+        }
+        if (input.checked) return;
+        input.checked = true; // no change event: the search that read the words has just run
+        ticked.push(text || label(value));
+      };
+      for (const value of Array.isArray(echo.substance) ? echo.substance : []) tick(E.substance, "substance", value);
+      for (const value of Array.isArray(echo.audience) ? echo.audience : []) {
+        if (value === "family_friends") {
+          const family = E.forWhom.querySelector('input[value="family_friends"]');
+          if (!family.checked) { family.checked = true; ticked.push("For a family member or friend"); }
+        } else if (value !== "everyone") tick(E.audience, "audience", value);
+      }
+      if (ticked.length && E.words && "q" in echo) E.words.value = echo.q == null ? "" : String(echo.q);
+      return ticked;
     }
 
     _summary() {
@@ -704,7 +781,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       }
       E.hint.hidden = this._searched;
       const demo = this._items.some((i) => i && i.source && /^Demo data/.test(String(i.source.name || "")));
-      E.demo.hidden = !demo;
+      // The page around the widget may carry the notice already: one banner, not two, on a phone's first screen.
+      E.demo.hidden = !demo || this.getAttribute("demo-notice") === "page";
       const left = this._total - this._items.length;
       E.more.hidden = left <= 0;
       E.more.textContent = `Show ${Math.min(left, PER_PAGE)} more (${this._items.length} of ${this._total} shown)`;
@@ -762,14 +840,19 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._explainer(item),
       this._firstVisit(item),
       this._contact(item),
-      h("p", { class: "source" }, `Source: ${source}`,
-        item.verified_at ? ` · checked ${item.verified_at}` : "",
-        item.stale ? h("strong", { class: "stale" }, item.stale.verified_at
-          ? ` · may be out of date (last checked ${item.stale.verified_at})` : " · may be out of date") : null),
+      this._source(item, source),
       full ? h("div", { class: "actions" }, h("button", { type: "button", class: "quiet add", "data-id": item.id,
         "aria-pressed": String(this._selection.has(item.id)), "aria-describedby": heading,
         onclick: () => this.toggle(item) }, "Add to handout")) : null);
       return article;
+    }
+
+    /** Where a listing came from and when it was last checked, said once: "last checked 13 Jan 2026 — may be out of date". */
+    _source(item, source) {
+      const checked = (item.stale && item.stale.verified_at) || item.verified_at;
+      const when = checked ? ` · last checked ${dayText(checked)}` : "";
+      return h("p", { class: "source" }, `Source: ${source}${when}`,
+        item.stale ? h("strong", { class: "stale" }, checked ? " — may be out of date" : " · may be out of date") : null);
     }
 
     /** What a clinician checks before referring: a GP referral, cost, access, languages. */
@@ -792,7 +875,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const remote = formats.filter((f) => f !== "in_person");
       const km = item.distance_km == null || item.distance_km === "" ? NaN : Number(item.distance_km);
       if (Number.isFinite(km)) {
-        const text = `${km < 10 ? km.toFixed(1) : Math.round(km)} km away`;
+        const text = `${kmText(km)} km away`;
         return h("p", { class: "distance" }, remote.length ? `${text} · also ${remote.map(label).join(", ").toLowerCase()}` : text);
       }
       if (remote.length) return h("p", { class: "distance" }, `${remote.map(label).join(" or ")}: no travel needed`);
@@ -953,6 +1036,11 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const searched = this._lastParams || {};
       if (searched.near) body.near = searched.near;
       if (searched.format) body.formats = list(searched.format);
+      // Whose options and for what substance, as the form now shows them, so suggestions keep to them.
+      const substances = this._checked("substance");
+      const audiences = this.query().audience;
+      if (substances.length) body.substances = substances;
+      if (audiences) body.audiences = list(audiences);
       E.create.disabled = true;
       this._say("Creating the handout…");
       let data;
@@ -960,7 +1048,10 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         data = await this._request("/v1/referrals", { method: "POST", body });
       } catch (error) {
         this._say("");
-        if (KEY_ERRORS.includes(error.code)) this._fieldError("handout", this._keyMessage(error));
+        if (KEY_ERRORS.includes(error.code)) {
+          this._showKeyError(error.code);
+          this._fieldError("handout", "The handout was not made: see the embed key message at the top.");
+        }
         else this._fieldError(CONTROL_FOR[error.parameter] === "seven" ? "seven" : "handout", error.message);
         return;
       } finally {
@@ -1083,11 +1174,17 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (target.getAttribute("role") !== "alert") this._say(message);
     }
 
-    /** An embed key the directory refused, said in words a site's web team can act on. */
-    _keyMessage(error) {
-      const origin = window.location.origin;
-      const detail = error && error.message ? ` (${error.message})` : "";
-      return `This site's embed key is not valid for ${origin}${detail}. Ask the Linkage team for a key for this site.`;
+    /** An embed key the directory refused, in the widget's own words (never the server's, which may
+        name commands or other sites): the public sees it too, the site's web team acts on it. */
+    _keyMessage(code) {
+      const reason = KEY_REASONS[code] ? ` (${KEY_REASONS[code]})` : "";
+      return `This site's embed key is not valid for ${window.location.origin}${reason}; the site's web team needs to fix it.`;
+    }
+
+    _showKeyError(code) {
+      const E = this._els;
+      E.keyError.textContent = this._keyMessage(code);
+      E.keyError.hidden = false;
     }
 
     _crossOrigin() {
@@ -1096,12 +1193,11 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
 
     _showError(error) {
       const name = CONTROL_FOR[error.parameter];
-      if (KEY_ERRORS.includes(error.code)) this._fieldError("", this._keyMessage(error));
+      if (KEY_ERRORS.includes(error.code)) this._showKeyError(error.code);
       else if (name && this._els.errors[name]) this._fieldError(name, error.message);
       else if (error.name === "TypeError" && this._crossOrigin() && !this.getAttribute("key")) {
         // Without a key another site's requests get no CORS answer, so the browser hides why.
-        this._fieldError("", `This site's embed key is not valid for ${window.location.origin}: the widget has no key. ` +
-          "Add key=\"…\" to <linkage-search> (ask the Linkage team for one).");
+        this._showKeyError("missing");
       } else this._fieldError("", error.name === "TypeError" ? "The directory could not be reached; please try again." : error.message);
     }
 

@@ -30,11 +30,26 @@ ACCESS_WORDS = {"wheelchair_access": "wheelchair access", "accessible_toilet": "
                 "hearing_loop": "hearing loop", "auslan_interpreter": "Auslan interpreter",
                 "parking": "parking", "public_transport": "near public transport"}
 MULTI = ("format", "goal", "kind", "substance", "audience", "day", "time")
+# What a handout keeps, word for word as the widget's handout panel says it (widget.js KEPT).
+KEPT = ("The handout link keeps only the options you chose, the goal, the 7-day goal, the language and the "
+        "client's time zone. Your note is sent only to print this one copy or make its PDF; Linkage does not "
+        "store or log it.")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def zone_city(zone: str | None) -> str:
     """`Australia/Lord_Howe` -> `Lord Howe`: how a zone is named beside a time."""
     return (zone or "").rsplit("/", 1)[-1].replace("_", " ")
+
+
+def day_text(iso: str | None) -> str:
+    """`2026-01-13` -> `13 Jan 2026`, as the widget writes a day (other text as it is)."""
+    text = str(iso or "")
+    try:
+        day = datetime.strptime(text[:10], "%Y-%m-%d")
+    except ValueError:
+        return text
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def clock(moment: datetime) -> str:
@@ -94,7 +109,7 @@ def widget():
 @document(blueprint, _HTML, content_type="text/html", description="The embed snippet and a live preview")
 def embed():
     """How to put the finder on another site: the snippet and a live preview."""
-    return render.to_html("embed.html", public_url=public_base(), info=_demo_info())
+    return render.to_html("embed.html", public_url=public_base(), info=_demo_info(), kept=KEPT)
 
 
 @blueprint.get("/")
@@ -143,6 +158,8 @@ def index():
         choices={"substance": SUBSTANCE_CHOICES, "audience": AUDIENCE_CHOICES, "time": TIMES},
         session_text=session_text,
         zone_city=zone_city,
+        day_text=day_text,
+        kept=KEPT,
         access_words=ACCESS_WORDS,
         language_names=_language_names,
     )

@@ -1,5 +1,21 @@
 """The server-rendered search page and health endpoints."""
 
+import html as html_lib
+import re
+
+# Word for word, the statement of what a handout keeps (issue 12's walkthrough).
+KEPT = ("The handout link keeps only the options you chose, the goal, the 7-day goal, the language and the "
+        "client's time zone. Your note is sent only to print this one copy or make its PDF; Linkage does not "
+        "store or log it.")
+# Hand-written: how a day reads on a result.
+MONTHS = {"01": "Jan", "02": "Feb", "03": "Mar", "04": "Apr", "05": "May", "06": "Jun", "07": "Jul",
+          "08": "Aug", "09": "Sep", "10": "Oct", "11": "Nov", "12": "Dec"}
+
+
+def words_of(page: str) -> str:
+    """A page's text as a reader meets it: tags gone, entities decoded, white space single."""
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
 
 def test_home_page_form_without_results(client):
     response = client.get("/")
@@ -145,8 +161,8 @@ def test_home_page_times_read_in_the_searched_places_zone(client):
 def test_home_page_says_exactly_what_is_kept_and_what_a_clinician_checks(client):
     html = client.get("/?near=2150&substance=ice&per_page=50").get_data(as_text=True)
     assert "does not store anything about the people you help" not in html
-    assert "stores only the\n  options you chose, the goal and the 7-day goal" in html
-    assert "never sent to storage" in html
+    assert KEPT in words_of(html)
+    assert "never sent to storage" not in html and "printed from this" not in html
     assert "Cost: free" in html and "Access: wheelchair access" in html
     items = client.get("/v1/search?near=2150&substance=ice&per_page=50").get_json()["items"]
     gp = [i for i in items if i["referral"] == "gp_referral"]
@@ -157,3 +173,48 @@ def test_home_page_says_exactly_what_is_kept_and_what_a_clinician_checks(client)
 def test_embed_guide_shows_the_demo_notice(client):
     html = client.get("/embed").get_data(as_text=True)
     assert 'class="demo-banner"' in html and "Demo data — fictional." in html
+
+
+def test_embed_guide_says_exactly_what_is_kept(client):
+    page = client.get("/embed").get_data(as_text=True)
+    assert KEPT in words_of(page)
+    assert "never sent to storage" not in page and "stores only" not in page
+
+
+def test_pages_name_an_icon_so_browsers_do_not_ask_for_favicon_ico(client):
+    for path in ("/", "/?near=2000", "/embed", "/docs"):
+        page = client.get(path).get_data(as_text=True)
+        head = page[:page.index("</head>")]
+        assert re.search(r'<link rel="icon" href="[^"]+">', head), path
+
+
+def test_audience_choices_say_they_come_first_not_only(client):
+    page = client.get("/?near=2000").get_data(as_text=True)
+    form = page[page.index('<form method="get"'):page.index("</form>")]
+    assert "Only groups for" not in form
+    assert "<legend>The person is… (their groups shown first)</legend>" in form
+
+
+def test_a_result_says_once_when_it_was_last_checked(client):
+    items = client.get("/v1/search?near=2000&per_page=50").get_json()["items"]
+    stale = [i for i in items if i["stale"]]
+    fresh = [i for i in items if not i["stale"] and i["verified_at"]]
+    assert stale and fresh, "the demo data near 2000 has options checked long ago and lately"
+    text = words_of(client.get("/?near=2000&per_page=50").get_data(as_text=True))
+    assert "may be out of date (last checked" not in text
+    for item in stale + fresh:
+        year, month, day = (item["stale"] or {}).get("verified_at", item["verified_at"])[:10].split("-")
+        said = f"last checked {int(day)} {MONTHS[month]} {year}"
+        assert said in text, (item["id"], said)
+        if item["stale"]:
+            assert f"{said} — may be out of date" in text, item["id"]
+    assert text.count("may be out of date") == len(stale)
+    assert " · checked " not in text
+
+
+def test_the_search_page_tells_its_widget_the_demo_notice_is_on_the_page(client):
+    page = client.get("/").get_data(as_text=True)
+    assert 'class="demo-banner"' in page
+    assert re.search(r'<linkage-search [^>]*demo-notice="page"', page)
+    # The embed guide's preview shows the widget's own notice, as another site would.
+    assert "demo-notice" not in client.get("/embed").get_data(as_text=True)

@@ -26,8 +26,13 @@ pytestmark = pytest.mark.browser
 
 PLACE = "Postcode, suburb or address"
 GROUP_HEADING = "For particular groups (check the person is one of them)"
-KEPT = ("The handout link stores only the options you chose, the goal and the 7-day goal; "
-        "your note is printed from this browser and never sent to storage.")
+KEPT = ("The handout link keeps only the options you chose, the goal, the 7-day goal, the language and the "
+        "client's time zone. Your note is sent only to print this one copy or make its PDF; Linkage does not "
+        "store or log it.")
+AUDIENCE_LEGEND = "The person is… (their groups shown first)"
+# Hand-written: how a day reads on a result.
+MONTHS = {"01": "Jan", "02": "Feb", "03": "Mar", "04": "Apr", "05": "May", "06": "Jun", "07": "Jul",
+          "08": "Aug", "09": "Sep", "10": "Oct", "11": "Nov", "12": "Dec"}
 # Identifying details a clinician might type: they must reach the client's copy and nothing else.
 NOTE = "Jane Citizen DOB 3/4/1990, call Tuesday about the evening group"
 # Hand-written: how each accessibility value and language reads on a result.
@@ -243,6 +248,11 @@ def test_gp_in_parramatta_refers_a_client_who_uses_ice_and_wants_to_cut_down(bro
         assert "Jane" not in posted.value.post_data and "note" not in body
         assert body["listing_ids"] == ids and body["goal"] == "moderation"
         assert body["seven_day_goal"] == "go_to_one_meeting" and body["timezone"] == "Australia/Sydney"
+        # Suggestions to widen the choice keep to the client's substance (a search for the person: no audience).
+        assert body["substances"] == ["methamphetamine"] and "audiences" not in body
+        assert body["near"] == "2150" and body["formats"] == ["in_person", "online"]
+        answer = posted.value.response()
+        assert answer is not None and answer.status == 201, answer and answer.text()
 
         link = panel.locator(".made a.url")
         expect(link).to_be_visible()
@@ -389,13 +399,44 @@ def test_family_member_ringing_about_their_son_sees_family_groups_first(browser,
         words = widget.get_by_label("Words (optional)")
         words.fill("my son uses ice")
         data, query = searched(page, lambda: words.press("Enter"), q="my son uses ice")
+        assert "substance" not in query and "audience" not in query
         assert "family_friends" in data["query"]["audience"], data["query"]
         assert "methamphetamine" in data["query"]["substance"], data["query"]
         assert data["total"] > 2 and data["warnings"]
-        expect(widget.locator(".warnings")).to_be_visible()
+        # The API's warnings as given, in its own words.
+        warnings = widget.locator(".warnings li")
+        expect(warnings).to_have_text([str(w) for w in data["warnings"]])
         assert "family_friends" in data["items"][0]["audiences"]
         expect(widget.locator("h3.group")).to_be_hidden()
+        # The form now tells the truth: the words became ticked filters, and it says so politely.
+        expect(widget.get_by_role("group", name="Substance").get_by_label("Methamphetamine / ice")).to_be_checked()
+        expect(widget.get_by_role("group", name="Who is it for?").get_by_label("For a family member or friend")).to_be_checked()
+        expect(me).not_to_be_checked()
+        status = widget.locator(".status")
+        expect(status).to_have_attribute("aria-live", "polite")
+        expect(status).to_contain_text("read as filters")
+        expect(status).to_contain_text("Methamphetamine / ice")
+        expect(status).to_contain_text("For a family member or friend")
+        expect(words).to_have_value(data["query"]["q"] or "")
         no_bad_text(page)
+
+        # The handout's suggestions keep to this client: the substance and audience go with it.
+        for article in widget.locator("section.found > ol.results article.result").all()[:2]:
+            article.get_by_role("button", name="Add to handout").click()
+        with page.expect_request(lambda r: r.url.endswith("/v1/referrals") and r.method == "POST") as posted:
+            widget.get_by_role("button", name="Create handout").click()
+        body = json.loads(posted.value.post_data)
+        assert body["substances"] == ["methamphetamine"] and body["audiences"] == ["family_friends"], body
+        answer = posted.value.response()
+        assert answer is not None and answer.status == 201, answer and answer.text()
+        expect(widget.locator(".made a.url")).to_be_visible()
+
+        # Unticking the substance now searches without it: the words no longer put it back.
+        data, query = searched(page, lambda: widget.get_by_role("group", name="Substance")
+                               .get_by_label("Methamphetamine / ice").uncheck(), audience="family_friends")
+        assert "substance" not in query and "q" not in query, query
+        assert data["query"]["substance"] == []
+        expect(widget.get_by_role("group", name="Substance").get_by_label("Methamphetamine / ice")).not_to_be_checked()
     finally:
         context.close()
 
@@ -403,13 +444,13 @@ def test_family_member_ringing_about_their_son_sees_family_groups_first(browser,
 # ---------------------------------------------------------------- 4. a web team embedding the widget
 
 
-def embed_page(server, live_server, key: str | None, mode="full"):
+def embed_page(server, live_server, key: str | None, mode="full", near="2000"):
     attribute = f' key="{key}"' if key else ""
     server.RequestHandlerClass.body = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Clinic</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<script src="{live_server}/widget.js" defer></script></head><body><main><h1>Find support</h1>'
-        f'<linkage-search api="{live_server}"{attribute} near="2000" mode="{mode}"></linkage-search>'
+        f'<linkage-search api="{live_server}"{attribute} near="{near}" mode="{mode}"></linkage-search>'
         f'</main></body></html>'
     ).encode()
 
@@ -455,14 +496,35 @@ def test_web_team_embeds_the_widget_on_its_own_site(browser, app, live_server, o
         assert axe_violations(page) == []
         no_bad_text(page)
 
-        # A key for another site, an unknown key and no key at all each say so.
+        # A key for another site, an unknown key and no key at all each say so: at load, before
+        # any search, at the top of the widget, in its own words (no command, no other site named).
+        searches = []
+        page.on("request", lambda r: searches.append(r.url) if "/v1/search?" in r.url else None)
         for wrong in (elsewhere, "pk_not_a_key", None):
-            embed_page(server, live_server, wrong)
+            searches.clear()
+            embed_page(server, live_server, wrong, near="")
             page.goto(origin)
             alert = widget.get_by_role("alert").filter(has_text="embed key")
+            expect(alert).to_be_visible()
             expect(alert).to_contain_text(f"This site's embed key is not valid for {origin}")
+            expect(alert).to_contain_text("the site's web team needs to fix it")
+            assert searches == []
+            said = alert.inner_text()
+            for hint in ("linkage keys", "elsewhere.example", "its sites", "operators", "create one"):
+                assert hint not in said, (hint, said)
+            # Right under the place box, above the filters and results.
+            box = widget.get_by_label(PLACE).bounding_box()
+            top = alert.bounding_box()["y"]
+            assert box["y"] + box["height"] <= top < box["y"] + box["height"] + 60, (box, top)
+            assert top < widget.locator("#results-heading").bounding_box()["y"]
+            # A search then says the same, once, and shows nothing else.
+            search_place(widget, "2000")
+            expect(widget.locator(".status")).to_have_text("")
+            expect(alert).to_have_count(1)
             expect(widget.locator("article.result")).to_have_count(0)
-            assert "could not be reached" not in widget.locator(".lk").inner_text()
+            assert searches, "the search was sent"
+            text = widget.locator(".lk").inner_text()
+            assert "could not be reached" not in text and "elsewhere.example" not in text
             no_bad_text(page)
 
         # The /embed guide's live preview shows the notice too.
@@ -564,3 +626,118 @@ def test_tonight_counts_from_the_clock_of_the_searched_place():
     assert FIXED_NOW.astimezone(ZoneInfo("Australia/Sydney")).hour == 19
     assert FIXED_NOW.astimezone(ZoneInfo("Australia/Melbourne")).hour == 19
     assert datetime(2026, 11, 27, tzinfo=ZoneInfo("Australia/Perth")) - FIXED_NOW == timedelta(hours=8)
+
+
+# ---------------------------------------------------------------- what a walkthrough found
+
+
+def test_the_search_page_shows_one_demo_notice_and_asks_for_no_favicon(browser, live_server):
+    context = browser.new_context(viewport={"width": 375, "height": 667}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    missing = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    try:
+        widget = open_home(page, live_server)
+        searched(page, lambda: search_place(widget, "2000"), near="2000")
+        wait_for_results(page, "", near="2000")
+        expect(page.locator(".demo-banner")).to_be_visible()
+        # The page carries the notice; the widget does not repeat it on a phone's first screen.
+        expect(widget.locator(".demo")).to_be_hidden()
+        expect(page.locator("strong:has-text('Demo data — fictional.'):visible")).to_have_count(1)
+        page.goto(f"{live_server}/embed")
+        page.locator("linkage-search article.result").first.wait_for(timeout=15000)
+        for path in ("/", "/embed"):
+            page.goto(f"{live_server}{path}")
+            assert page.evaluate("() => !!document.querySelector('head link[rel~=icon]')"), path
+        assert missing == [], missing
+    finally:
+        context.close()
+
+
+def test_audience_choices_say_their_groups_come_first(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        widget = open_home(page, live_server)
+        group = widget.get_by_role("group", name=AUDIENCE_LEGEND)
+        expect(group).to_be_visible()
+        expect(group.get_by_role("checkbox")).to_have_count(4)
+        assert "Only groups for" not in widget.inner_text()
+        # As it says: women's groups first, then groups for everyone.
+        data, _ = searched(page, lambda: (search_place(widget, "2000"), group.get_by_label("Women").check()),
+                           audience="women")
+        audiences = [item["audiences"] for item in data["items"]]
+        is_women = ["women" in a for a in audiences]
+        assert is_women[0] and False in is_women and is_women == sorted(is_women, reverse=True), audiences
+    finally:
+        context.close()
+
+
+def test_results_say_once_when_they_were_last_checked(browser, live_server, client):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        widget = open_home(page, live_server)
+        data, _ = searched(page, lambda: search_place(widget, "2000"), near="2000")
+        show_all(page, widget, data)
+        items = api_items(client, "near=2000")
+        stale = [item for item in items if item["stale"]]
+        assert stale and len(stale) < len(items), "the demo data near 2000 has options checked long ago and lately"
+        for item in items:
+            checked = (item["stale"] or {}).get("verified_at") or item["verified_at"]
+            source = widget.locator(f'article[data-id="{item["id"]}"] .source').inner_text()
+            if not checked:
+                assert "checked" not in source, source
+                continue
+            year, month, day = checked[:10].split("-")
+            said = f"last checked {int(day)} {MONTHS[month]} {year}"
+            expected = f"{said} — may be out of date" if item["stale"] else said
+            assert source.endswith(expected), (item["id"], source, expected)
+            assert source.count("checked") == 1 and source.count("out of date") == bool(item["stale"]), source
+    finally:
+        context.close()
+
+
+# Hand-worked: the API's distance_km (two decimals) as Python's "{:.1f}" writes it in the reasons,
+# exact halves kept even (1.25 is exactly 1.25 in binary; 1.15 is a little under), whole km from 10.
+DISTANCES = {1.25: "1.2 km away", 1.75: "1.8 km away", 0.25: "0.2 km away", 0.05: "0.1 km away",
+             1.15: "1.1 km away", 2.35: "2.4 km away", 9.95: "9.9 km away", 9.96: "10.0 km away",
+             12.46: "12 km away"}
+
+
+def test_a_cards_distance_reads_as_its_reasons_say_it(browser, live_server, client):
+    for km, text in DISTANCES.items():
+        if km < 10:
+            assert f"{km:.1f} km away" == text, km  # the table agrees with the reasons' own format
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        widget = open_home(page, live_server)
+        # Every in-person result near Sydney's centre: the card and "Why it fits" give one distance.
+        data, _ = searched(page, lambda: search_place(widget, "2000"), near="2000")
+        show_all(page, widget, data)
+        compared = 0
+        for item in api_items(client, "near=2000"):
+            said = [w for w in item["why"] if w.endswith(" km away")]
+            if item["distance_km"] is None or not said or item["distance_km"] >= 10:
+                continue
+            card = widget.locator(f'article[data-id="{item["id"]}"] .distance').inner_text()
+            assert card.startswith(said[0]), (item["id"], item["distance_km"], card, said)
+            compared += 1
+        assert compared >= 20, compared
+
+        # The same rule on distances chosen to sit on the rounding edges.
+        def edges(route):
+            body = route.fetch().json()
+            for item, km in zip(body["items"], DISTANCES):
+                item["distance_km"] = km
+            route.fulfill(json=body)
+
+        page.route(re.compile(r".*/v1/search\?.*near=3550.*"), edges)
+        data, _ = searched(page, lambda: search_place(widget, "3550"), near="3550")
+        wait_for_results(page, "", near="3550")
+        for item, km in zip(data["items"], DISTANCES):
+            card = widget.locator(f'article[data-id="{item["id"]}"] .distance').inner_text()
+            assert card.startswith(DISTANCES[km]), (km, card)
+    finally:
+        context.close()
