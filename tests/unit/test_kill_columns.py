@@ -1,0 +1,173 @@
+"""The SQLite index's filter columns read back from a four-listing index, grid cells, the
+vectorised nearness score and the soonest bounds, every expected value worked by hand.
+
+Vocabulary bits (vocab.py order): formats in_person 1, online 2, phone 4; goals abstinence 1,
+moderation 2, harm_reduction 4; substances any 1, alcohol 2, opioids 8, gambling 128;
+audiences everyone 1, women 2, lgbtiq 8; days mon 1, wed 4, sat 32; slots are day * 3 + part
+(morning 0, afternoon 1, evening 2), so mon_evening is bit 2 and wed_morning bit 6.
+Grid cells are 0.02 degrees: (lat + 90) / 0.02 rows and (lon + 180) / 0.02 columns, a row
+worth 100000. Wednesday 25 November 2026 07:30 AEDT is 20:30 UTC the day before; Sydney's
+and Perth's clocks do not change from a day before to eight days after it.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from service.backends import columns
+from service.backends.sqlite import SQLiteBackend
+from service.models import Contact, FirstVisit, Listing, Location, Place, SearchQuery, Session, Source
+
+SYDNEY, PERTH = "Australia/Sydney", "Australia/Perth"
+WEDNESDAY_0730 = datetime(2026, 11, 24, 20, 30, tzinfo=timezone.utc)
+
+
+def listing(ident: str, **more) -> Listing:
+    """A listing written for these tests, with `more` fields replaced."""
+    fields = dict(
+        id=f"test:{ident}", kind="group", name=f"Test {ident}", description="A test listing.", program=None,
+        approach="self_management", goals=("abstinence",), substances=("any",), formats=("in_person",),
+        audiences=("everyone",), facilitation=None, languages=("en",), location=None, service_area=(),
+        timezone=SYDNEY, sessions=(), open_24_7=False, contact=Contact(phone="02 5550 0000"),
+        registration_required=False, open_meeting=True, cost="free", referral="self", accessibility=(),
+        first_visit=FirstVisit(), source=Source(name="Test feed"), updated_at="2026-11-01",
+        verified_at="2026-11-01", status="active",
+    )
+    fields.update(more)
+    return Listing(**fields)
+
+
+def place(lat: float, lon: float) -> Location:
+    """A street address at lat, lon."""
+    return Location(address="1 Test Street", locality="Test", state="NSW", postcode="2000", country="AU",
+                    lat=lat, lon=lon)
+
+
+LISTINGS = [
+    listing("a", formats=("in_person", "online"), goals=("abstinence", "moderation"), substances=("alcohol",),
+            languages=("en", "ar"), location=place(30.01, 0.01), service_area=("NSW",),
+            sessions=(Session("wed", "07:30", "07:50"), Session("mon", "19:00", "20:30"))),
+    listing("b", kind="helpline", approach="clinical", formats=("phone",), goals=("harm_reduction",),
+            substances=("any", "opioids"), audiences=("women", "lgbtiq"), service_area=("AU",), timezone=PERTH,
+            open_24_7=True),
+    listing("c", kind="service", approach="harm_reduction", languages=("vi",), location=place(0.01, 90.01),
+            sessions=(Session("sat", "10:00", "11:00", "first"),), status="inactive"),
+    listing("d", approach="twelve_step", formats=("online",), goals=("moderation",), substances=("gambling",),
+            service_area=("VIC",), timezone=PERTH),
+]
+
+
+@pytest.fixture(scope="module")
+def cols(tmp_path_factory):
+    """The four listings' columns, read back from a SQLite index file."""
+    path = tmp_path_factory.mktemp("kill-columns") / "index.sqlite"
+    SQLiteBackend(path).load(LISTINGS)
+    with sqlite3.connect(path) as conn:
+        return columns.read_columns(conn)
+
+
+def test_every_column_reads_back(cols):
+    assert cols.size == 4
+    assert list(cols.ids) == ["test:a", "test:b", "test:c", "test:d"]
+    # a at 30N 0E is (cos 30, 0, sin 30); c at 0N 90E is (0, 1, 0); b and d have no place.
+    assert cols.x[[0, 2]] == pytest.approx([math.sqrt(3) / 2, 0.0], abs=1e-3)
+    assert cols.y[[0, 2]] == pytest.approx([0.0, 1.0], abs=1e-3)
+    assert cols.z[[0, 2]] == pytest.approx([0.5, 0.0], abs=1e-3)
+    assert np.isnan(cols.x[[1, 3]]).all() and np.isnan(cols.y[[1, 3]]).all() and np.isnan(cols.z[[1, 3]]).all()
+    assert cols.formats.tolist() == [3, 4, 1, 2]
+    assert cols.goals.tolist() == [3, 4, 1, 2]
+    assert cols.substances.tolist() == [2, 9, 1, 128]
+    assert cols.audiences.tolist() == [1, 10, 1, 1]
+    assert cols.days.tolist() == [5, 0, 32, 0]
+    assert cols.slots.tolist() == [(1 << 2) | (1 << 6), 0, 1 << 15, 0]
+    assert cols.kind.tolist() == [0, 2, 1, 0]
+    assert cols.approach.tolist() == [0, 4, 5, 1]
+    assert cols.active.tolist() == [True, True, False, True]
+    assert cols.remote.tolist() == [True, True, False, True]
+    assert cols.open_24_7.tolist() == [False, True, False, False]
+    assert cols.monthly.tolist() == [False, False, True, False]
+    assert cols.zones == (PERTH, SYDNEY)
+    assert cols.zone.tolist() == [1, 0, 1, 0]
+    assert {k: v.tolist() for k, v in cols.languages.items()} == {
+        "en": [True, True, False, True], "ar": [True, False, False, False], "vi": [False, False, True, False]}
+    assert {k: v.tolist() for k, v in cols.areas.items()} == {
+        "NSW": [True, False, False, False], "AU": [False, True, False, False], "VIC": [False, False, False, True]}
+    # Sessions by row, then start: a's Monday 19:00 (1140) and Wednesday 07:30 (2 * 1440 + 450); c's Saturday 10:00.
+    assert cols.session_row.tolist() == [0, 0, 2]
+    assert cols.session_start.tolist() == [1140, 3330, 7800]
+    assert cols.session_length.tolist() == [90, 20, 60]
+    assert cols.session_groups.tolist() == [0, 2]
+    assert cols.session_zone.tolist() == [1, 1, 1]
+    # c's cell (4500 * 100000 + 13500) comes before a's (6000 * 100000 + 9000).
+    assert cols.cell_rows.tolist() == [2, 0]
+    assert cols.cell_keys.tolist() == [450013500, 600009000]
+
+
+def test_an_empty_index_reads_as_empty_columns(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    SQLiteBackend(path).load([])
+    with sqlite3.connect(path) as conn:
+        empty = columns.read_columns(conn)
+    assert empty.size == 0 and empty.zones == () and empty.languages == {} and empty.areas == {}
+    assert len(empty.session_row) == 0 and len(empty.session_groups) == 0 and len(empty.cell_rows) == 0
+
+
+@pytest.mark.parametrize("lat, lon, cell", [
+    (30.01, 0.01, 600009000),
+    (0.01, 90.01, 450013500),
+    (-33.87, 151.21, 2806 * 100000 + 16560),
+    (-89.99, -179.99, 0),
+])
+def test_grid_cells(lat, lon, cell):
+    assert columns.cell_of(lat, lon) == cell
+
+
+def test_distance_from_a_cosine_rounded_past_one():
+    # Rounding can put a dot product of unit vectors a hair outside [-1, 1].
+    distances = columns._distance_km(np.array([1.0000000002, -1.0000000002, 0.0]))
+    assert distances.tolist() == pytest.approx([0.0, math.pi * 6371.009, math.pi / 2 * 6371.009])
+
+
+def test_nearness_scores_by_hand():
+    # Distances 0.5, 6 and 11 km; a covered online row (as if 8 km away); a row with no
+    # location and no coverage; the nearest row with a text score of 1 (weight 1 + 1/2).
+    km = np.array([0.5, 6.0, 11.0, np.nan, np.nan, 0.5])
+    selection = columns.Selection(
+        rows=np.arange(6), cosine=np.cos(km / 6371.009),
+        covered=np.array([False, False, False, True, False, False]),
+        text=np.array([0.0, 0, 0, 0, 0, 1.0]), tier=np.zeros(6, dtype=np.int8))
+    query = SearchQuery(at=WEDNESDAY_0730, place=Place(query="x", name="x", lat=0.0, lon=0.0))
+    expected = [1.0, 0.5 ** 0.25, 0.5, 0.5 ** 0.49, 0.0, 1.5]
+    assert columns.best_scores(selection, query).tolist() == pytest.approx(expected, abs=1e-8)
+    no_place = SearchQuery(at=WEDNESDAY_0730)
+    assert columns.best_scores(selection, no_place).tolist() == [1, 1, 1, 1, 1, 1.5]
+
+
+def test_soonest_bounds_by_hand(cols):
+    rows = np.arange(4)
+    # 07:30:30: a's 20-minute Wednesday session began half a minute ago and has 19.5 left,
+    # so it ranks as nearly over (120.5); its next start bound is -0.5. b is open all hours;
+    # c's Saturday 10:00 (minute 7800) is 7800 - 3330.5 minutes away; d has no sessions.
+    bound, rank = columns.lower_bounds(cols, rows, SearchQuery(at=WEDNESDAY_0730 + timedelta(seconds=30)))
+    assert bound.tolist() == [-0.5, 0.0, 4469.5, math.inf]
+    assert rank.tolist() == [120.5, 0.0, 4469.5, math.inf]
+    # At 07:30:00 the session starts this very minute: not yet running, so it ranks as now.
+    bound, rank = columns.lower_bounds(cols, rows, SearchQuery(at=WEDNESDAY_0730))
+    assert bound.tolist() == [0.0, 0.0, 4470.0, math.inf]
+    assert rank.tolist() == [0.0, 0.0, 4470.0, math.inf]
+    bound, rank = columns.lower_bounds(cols, rows[[3, 1]], SearchQuery(at=WEDNESDAY_0730))
+    assert (bound.tolist(), rank.tolist()) == ([math.inf, 0.0], [math.inf, 0.0])
+
+
+def test_which_bounds_are_exact(cols):
+    rows = np.arange(4)
+    # Weekly in a steady week: exact; monthly (c): a bound only; 24/7 and unscheduled: exact.
+    assert columns.bound_is_exact(cols, rows, SearchQuery(at=WEDNESDAY_0730)).tolist() == [True, True, False, True]
+    # Thursday 1 October 2026: Sydney's clocks go forward within eight days, Perth's never.
+    changeover = datetime(2026, 10, 1, 0, 0, tzinfo=timezone.utc)
+    assert columns.bound_is_exact(cols, rows, SearchQuery(at=changeover)).tolist() == [False, True, False, True]
