@@ -1,0 +1,89 @@
+"""Ranking arithmetic worked by hand: text saturation, the best score's rounding, facet
+counts, sort keys, paging, the soonest rank at the nearly-over edge and with several
+sessions running, and audience words as the page shows them.
+
+Nearness is Gaussian: full weight to 1 km, half at 11 km, so at 6 km it is 0.5 ** 0.25
+(0.84089641525...). Text weight is 1 + s / (s + 1). Monday 23 November 2026 in Sydney is
+UTC+11 (daylight time), far from any clock change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from service import ranking
+from service.models import Hit, Place, SearchQuery, Session
+from tests.unit.test_kill_schedule import listing
+
+SYDNEY = "Australia/Sydney"
+AT = datetime(2026, 11, 23, 19, 0, tzinfo=ZoneInfo(SYDNEY))
+
+
+@pytest.mark.parametrize("score, weight", [(-1.0, 1.0), (0.0, 1.0), (0.5, 1 + 0.5 / 1.5), (1.0, 1.5), (3.0, 1.75)])
+def test_text_weight_saturates(score, weight):
+    assert ranking.text_weight(score) == pytest.approx(weight, abs=1e-12)
+
+
+def test_best_score_is_rounded_to_nine_places_and_ignores_distance_without_a_place():
+    assert ranking.best_score(6.0, 0.0, True) == 0.840896415
+    assert ranking.best_score(6.0, 1.0, True) == 1.261344623   # 0.84089641525 * 1.5
+    assert ranking.best_score(3.0, 0.0, False) == 1.0
+    assert ranking.best_score(None, 1.0, False) == 1.5
+
+
+def test_facet_counts_by_hand():
+    a = listing(SYDNEY)
+    b = replace(listing(SYDNEY), goals=("moderation", "harm_reduction"), approach="clinical", kind="service")
+    facets = ranking.facet_counts([a, b, b])
+    assert facets["format"] == {"in_person": 0, "online": 3, "phone": 0}
+    assert facets["goal"] == {"abstinence": 0, "moderation": 3, "harm_reduction": 2}
+    assert facets["kind"] == {"group": 1, "service": 2, "helpline": 0}
+    assert facets["approach"] == {"self_management": 0, "twelve_step": 0, "secular_peer": 1, "buddhist": 0,
+                                  "clinical": 2, "harm_reduction": 0}
+
+
+def test_sort_keys():
+    hit = Hit(listing=listing(SYDNEY), distance_km=None)
+    assert ranking.order_key(SearchQuery(at=AT, sort="soonest"), hit, 12.5) == (0, 12.5, "test:kill")
+    assert ranking.order_key(SearchQuery(at=AT, sort="soonest"), hit, None) == (0, math.inf, "test:kill")
+    near = Hit(listing=listing(SYDNEY), distance_km=3.0)
+    here = Place(query="2000", name="Sydney", lat=-33.87, lon=151.21, state="NSW")
+    assert ranking.order_key(SearchQuery(at=AT, sort="distance", place=here), near, None) == (0, 3.0, "test:kill")
+    assert ranking.order_key(SearchQuery(at=AT, sort="distance"), near, None) == (0, 0.0, 3.0, "test:kill")
+    assert ranking.order_key(SearchQuery(at=AT), hit, None) == (0, 0.0, math.inf, "test:kill")
+
+
+def test_pages_count_from_one():
+    items = list(range(10))
+    assert ranking.page_slice(items, 1, 3) == [0, 1, 2]
+    assert ranking.page_slice(items, 2, 3) == [3, 4, 5]
+    assert ranking.page_slice(items, 4, 3) == [9]
+    assert ranking.page_slice(items, 5, 3) == []
+
+
+def test_soonest_rank_at_the_nearly_over_edge():
+    # Monday 18:00-19:00; at 18:29:45 it has 30.25 minutes left: not nearly over, so it
+    # ranks by its start, 29.75 minutes ago. At 18:30:15 it has 29.75 left: nearly over.
+    hour = listing(SYDNEY, [Session("mon", "18:00", "19:00")])
+    assert ranking.soonest_minutes(hour, AT.replace(hour=18, minute=29, second=45)) == -29.75
+    assert ranking.soonest_minutes(hour, AT.replace(hour=18, minute=30, second=15)) == 120.5
+
+
+def test_soonest_rank_looks_past_every_running_session():
+    # Three sessions running with 10 minutes left (each ranks 120.5) and a fourth starting
+    # in five minutes: the listing ranks as five minutes away.
+    four = listing(SYDNEY, [Session("mon", "18:00", "19:10"), Session("mon", "18:10", "19:10"),
+                            Session("mon", "18:20", "19:10"), Session("mon", "19:05", "20:00")])
+    assert ranking.soonest_minutes(four, AT) == 5.0
+
+
+def test_audience_words_keep_proper_nouns():
+    assert ranking._audience("lgbtiq") == "LGBTIQ+ people"
+    assert ranking._audience("aboriginal_torres_strait_islander") == "Aboriginal and Torres Strait Islander people"
+    assert ranking._audience("women") == "women"
+    assert ranking._audience("family_friends") == "family and friends"
