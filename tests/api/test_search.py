@@ -236,11 +236,12 @@ def test_inactive_listings_are_not_found_but_can_be_fetched(client, demo_listing
 
 
 @pytest.mark.parametrize("at", ["2026-11-26T08:00:00Z", "2026-10-03T16:10:00Z", "2026-04-04T15:45:00Z",
-                                "2026-10-03T15:40:00Z"])
+                                "2026-10-03T15:40:00Z", *(f"2026-{month:02d}-01T00:00:00Z" for month in range(1, 13))])
 def test_minutes_until_agrees_with_the_oracle_for_every_demo_listing(demo_listings, at):
     """The minutes soonest, starts_within and open_now are built on, for every demo listing,
     against the first-principles oracle: a steady week, Melbourne's gap, Sydney's fold and
-    Lord Howe's half-hour gap."""
+    Lord Howe's half-hour gap, and the first of every month (so each monthly session's next
+    meeting falls on every kind of day of the month in turn)."""
     moment = datetime.fromisoformat(at)
     for listing in demo_listings:
         assert schedule.minutes_until(listing, moment) == pytest.approx(reference.minutes_until(listing, moment)), \

@@ -65,28 +65,36 @@ def online_listing(ident: int, zone: str, sessions, open_24_7: bool, audiences) 
 
 @st.composite
 def moments(draw, zone: str):
-    """A moment near one of the zone's 2026 clock changes (Sydney's for a zone without any):
-    often within two hours (inside the gap or fold), else within four days; on the minute or
-    half past it."""
+    """A moment near one of the zone's 2026 clock changes (Sydney's for a zone without any),
+    often within two hours (inside the gap or fold), else within four days; or, a quarter of
+    the time, anywhere in 2026; on the minute or half past it."""
+    seconds = draw(st.sampled_from([0, 30]))
+    if draw(st.integers(0, 3)) == 0:  # now and then any moment of the year, mostly a steady week
+        return datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=draw(st.integers(0, 365 * 1440)),
+                                                                     seconds=seconds)
     change = draw(st.sampled_from(oracle_time.transitions(zone, 2026) or oracle_time.transitions(SYDNEY, 2026)))
     minutes = draw(st.one_of(st.integers(-120, 120), st.integers(-4 * 1440, 4 * 1440)))
-    return change + timedelta(minutes=minutes, seconds=draw(st.sampled_from([0, 30])))
+    return change + timedelta(minutes=minutes, seconds=seconds)
 
 
 @st.composite
 def sessions(draw, zone: str, at: datetime):
-    """One session: in the small hours, anywhere in the day, or starting within a couple of
-    hours of `at` by the zone's wall clock, counted on the wall clock (so some fall in the hour
-    a clock change skips, and running, nearly over and about to start are common); lasting
-    15 minutes to a whole day, past midnight or not."""
-    kind = draw(st.sampled_from(["small hours", "any", "around now", "around now"]))
-    if kind == "around now":
-        wall = at.astimezone(ZoneInfo(zone)).replace(tzinfo=None) + timedelta(minutes=draw(st.integers(-150, 150)))
+    """One session lasting 15 minutes to a whole day (past midnight or not): in the small
+    hours, anywhere in the day, or starting or ending within minutes of `at` by the zone's
+    wall clock, counted on the wall clock (so some fall in the hour a clock change skips, and
+    running, nearly over, just past the nearly-over line and about to start are common)."""
+    length = draw(st.one_of(st.integers(1, 16).map(lambda q: q * 15), st.sampled_from([25, 35, 45, 1440])))
+    kind = draw(st.sampled_from(["small hours", "any", "starting around now", "ending around now"]))
+    if kind.endswith("around now"):
+        # Wall-clock minutes from `at` to the start: from -150 to 150, or so that the session
+        # ends (by the wall clock) between 10 minutes ago and 45 minutes from now.
+        left = draw(st.one_of(st.integers(-10, 45), st.integers(27, 33)))  # 30 minutes left is the line
+        shift = draw(st.integers(-150, 150)) if kind.startswith("starting") else left - length
+        wall = at.astimezone(ZoneInfo(zone)).replace(tzinfo=None) + timedelta(minutes=shift)
         weekday, start = WEEKDAYS[wall.weekday()], hhmm(wall.hour * 60 + wall.minute)
     else:
         weekday = draw(st.sampled_from(WEEKDAYS))
         start = draw(st.sampled_from(SMALL_HOURS)) if kind == "small hours" else hhmm(draw(st.integers(0, 95)) * 15)
-    length = draw(st.one_of(st.integers(1, 16).map(lambda q: q * 15), st.sampled_from([25, 35, 45, 1440])))
     begins = int(start[:2]) * 60 + int(start[3:])
     return Session(weekday, start, hhmm(begins + length), draw(st.sampled_from(MONTHLY)))
 
