@@ -10,7 +10,7 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: run test test-fast bench bench-load audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
+.PHONY: run test test-fast mutation bench bench-load audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -73,6 +73,13 @@ audit: $(VENV)/.installed-dev
 # The inner loop: everything but the engine and browser layers.
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m "not engine and not browser" -x -q
+
+# Mutation score of the core modules (schedule, ranking, params, the SQLite columns and
+# search, the engine query bodies) into bench/MUTATION.md. Not part of `make test`: it takes
+# about TIME_PLACEHOLDER on 2 cores. MUTATION_ARGS="--jobs 1" spares a busy machine; "--keep" judges
+# again only the mutants not yet killed.
+mutation: $(VENV)/.installed-dev
+	nice -n 10 $(BIN)/python -m bench.mutation $(or $(MUTATION_ARGS),--jobs 2)
 
 # wrk drives the load from a second process; Debian ships it.
 bench: $(VENV)/.installed-dev

@@ -13,6 +13,7 @@ mutants not yet killed (quick after adding tests, but blind to a test that was r
 from __future__ import annotations
 
 import argparse
+import difflib
 import fnmatch
 import json
 import os
@@ -30,6 +31,7 @@ REPORT = ROOT / "bench" / "MUTATION.md"
 SURVIVORS = ROOT / "bench" / "out" / "mutation-survivors.md"
 MUTMUT = Path(sys.executable).with_name("mutmut")
 BEGIN, END = "<!-- score:begin -->", "<!-- score:end -->"
+LIST_BEGIN, LIST_END = "<!-- survivors:begin -->", "<!-- survivors:end -->"
 
 # Module -> mutant-name globs scored in it (mutmut names a method x«Class«name with the
 # character U+01C1 between the parts).
@@ -98,23 +100,70 @@ def table(rows: list[dict], seconds: float | None, jobs: int) -> str:
     return "\n".join([f"Run of {when} at commit {commit}: {took}.", "", *lines])
 
 
-def write_report(block: str) -> None:
-    """Replace the score block of MUTATION.md (the rest of the file is written by hand)."""
-    text = REPORT.read_text() if REPORT.exists() else f"# Mutation testing\n\n{BEGIN}\n{END}\n"
-    text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{block}\n{END}", text, flags=re.S)
+def write_report(block: str, listed: str) -> None:
+    """Replace the score and survivor blocks of MUTATION.md (the rest is written by hand)."""
+    text = REPORT.read_text() if REPORT.exists() else (
+        f"# Mutation testing\n\n{BEGIN}\n{END}\n\n{LIST_BEGIN}\n{LIST_END}\n")
+    for begin, end, body in ((BEGIN, END, block), (LIST_BEGIN, LIST_END, listed)):
+        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: f"{begin}\n{body}\n{end}", text, flags=re.S)
     REPORT.write_text(text)
+
+
+def survivor_list(verdicts: dict[str, int | None]) -> str:
+    """Every mutant not killed, one line each (- original / + mutant), grouped by function."""
+    sources: dict[str, str] = {}
+    lines = []
+    for name in sorted(survivors(verdicts), key=lambda n: (n.rsplit("__mutmut_", 1)[0], int(n.rsplit("_", 1)[1]))):
+        changed = [line for line in diff_of(name, sources).splitlines() if line[:1] in "+-"]
+        removed = " / ".join(line[1:].strip() for line in changed if line[0] == "-")[:110]
+        added = " / ".join(line[1:].strip() for line in changed if line[0] == "+")[:110]
+        status = " (no test reaches it)" if verdicts[name] in NO_TESTS else ""
+        lines.append(f"- `{name.split('.', 1)[1]}`{status}: `{removed}` → `{added}`")
+    return "\n".join(lines) or "None."
+
+
+def survivors(verdicts: dict[str, int | None]) -> list[str]:
+    """Names of the scored mutants that survived or that no test reaches."""
+    return sorted(name for name, code in verdicts.items() if code in SURVIVED | NO_TESTS
+                  and any(fnmatch.fnmatchcase(name, g) for globs in MODULES.values() for g in globs))
+
+
+def function_text(source: str, name: str) -> list[str]:
+    """The lines of one function (or method) `name` in a file mutmut wrote under mutants/."""
+    match = re.search(rf"^( *)def {re.escape(name)}\(", source, flags=re.M)
+    if not match:
+        return []
+    indent = match.group(1)
+    lines = []
+    for line in source[match.start():].splitlines()[0:]:
+        if lines and line.strip() and not line.startswith(indent + " ") and not line.startswith(indent + ")"):
+            break
+        lines.append(line[len(indent):])
+    return [line for line in lines if line.strip()][1:]  # without the def line, which names the mutant
+
+
+def diff_of(name: str, sources: dict[str, str]) -> str:
+    """The unified diff between a mutant and the original function (as `mutmut show` prints)."""
+    module = name.split(".x")[0] if ".x_" in name else name.split(".xǁ")[0]
+    path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+    if str(path) not in sources:
+        sources[str(path)] = path.read_text()
+    prefix = name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[1]
+    original = function_text(sources[str(path)], f"{prefix}__mutmut_orig")
+    mutant = function_text(sources[str(path)], name.rsplit(".", 1)[1])
+    return "\n".join(line for line in difflib.unified_diff(original, mutant, lineterm="", n=1)
+                     if not line.startswith(("---", "+++")))
 
 
 def write_survivors(verdicts: dict[str, int | None]) -> int:
     """Every surviving (or unreached) mutant with its diff, for explaining or killing it."""
-    names = sorted(name for name, code in verdicts.items() if code in SURVIVED | NO_TESTS
-                   and any(fnmatch.fnmatchcase(name, g) for globs in MODULES.values() for g in globs))
+    names = survivors(verdicts)
     SURVIVORS.parent.mkdir(parents=True, exist_ok=True)
+    sources: dict[str, str] = {}
     with SURVIVORS.open("w") as out:
         for name in names:
-            shown = subprocess.run([str(MUTMUT), "show", name], cwd=ROOT, capture_output=True, text=True).stdout
-            diff = "\n".join(line for line in shown.splitlines() if line[:1] in "+-@" and line[:3] not in ("---", "+++"))
-            out.write(f"## {name} ({'no test reaches it' if verdicts[name] in NO_TESTS else 'survived'})\n\n```diff\n{diff}\n```\n\n")
+            status = "no test reaches it" if verdicts[name] in NO_TESTS else "survived"
+            out.write(f"## {name} ({status})\n\n```diff\n{diff_of(name, sources)}\n```\n\n")
     return len(names)
 
 
@@ -143,7 +192,7 @@ def main(argv=None) -> int:
             print(f"mutmut exited {done.returncode}", file=sys.stderr)
             return done.returncode
     verdicts = meta_files()
-    write_report(table(score(verdicts), seconds, args.jobs))
+    write_report(table(score(verdicts), seconds, args.jobs), survivor_list(verdicts))
     count = write_survivors(verdicts)
     print(f"{REPORT.relative_to(ROOT)} updated; {count} surviving mutants in {SURVIVORS.relative_to(ROOT)}")
     return 0
