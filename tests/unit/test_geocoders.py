@@ -1,8 +1,9 @@
 """HTTP geocoders (Nominatim, Pelias, Photon) against a local stub server: answers, cache, rate, errors.
 
 The stub imitates each provider's search endpoint and JSON closely enough for geopy's
-parsers, and records every request with the time it arrived, so the tests can count what
-reached the "server". Nothing leaves 127.0.0.1.
+parsers, and records every request with the time it arrived on the stub's clock (the
+limiter's fake clock in the rate test), so the tests can count what reached the "server".
+Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -117,11 +118,12 @@ class StubServer:
         self.requests: list[tuple[str, dict, float]] = []  # (path, params, arrival time)
         self.failures: list[int] = []  # HTTP statuses to answer the next requests with
         self.pelias_body: object | None = None  # replaces Pelias's answer when set
+        self.clock = time.monotonic  # what arrival times are read from
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
-                arrived = time.monotonic()
+                arrived = stub.clock()
                 parts = urlsplit(self.path)
                 params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 stub.requests.append((parts.path, params, arrived))
@@ -319,16 +321,53 @@ def test_extra_arguments_are_part_of_the_question(stub, cache):
     assert len(stub.requests) == 2
 
 
-def test_requests_are_spaced_by_the_rate_limit(stub, cache):
+class FakeClock:
+    """Time that passes only when the rate limiter sleeps; every sleep is recorded."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def on_fake_clock(geocoder, stub, monkeypatch) -> FakeClock:
+    """Run the geocoder's rate limiter (geopy's RateLimiter) and the stub's arrival times on one fake clock."""
+    clock = FakeClock()
+    monkeypatch.setattr(geocoder._limited, "_clock", clock.time)
+    monkeypatch.setattr(geocoder._limited, "_sleep", clock.sleep)
+    stub.clock = clock.time
+    return clock
+
+
+def test_requests_are_spaced_by_the_rate_limit(stub, cache, monkeypatch):
     geocoder = make(stub, "nominatim", cache, min_delay_seconds=0.2)
+    clock = on_fake_clock(geocoder, stub, monkeypatch)
     geocoder.geocode(HOUSE)
+    clock.now += 0.05  # the first answer took a while: only the rest of the interval is waited
     geocoder.geocode("Edmonton")
     (_, _, first), (_, _, second) = stub.requests
-    # Arrival times at the server; a little slack for the first request's new connection.
-    assert second - first >= 0.2 - 0.02
-    started = time.monotonic()
-    geocoder.geocode("Edmonton")  # from the cache: no waiting for a request slot
-    assert time.monotonic() - started < 0.15 and len(stub.requests) == 2
+    assert clock.sleeps == [pytest.approx(0.15)]
+    assert second - first == pytest.approx(0.2)
+    clock.now += 1.0  # long after: the next request goes at once
+    geocoder.geocode("Richmond")
+    assert len(clock.sleeps) == 1 and stub.requests[2][2] - second == pytest.approx(1.0)
+    geocoder.geocode("Edmonton")  # from the cache: no request, so no waiting for a request slot
+    assert len(clock.sleeps) == 1 and len(stub.requests) == 3
+
+
+def test_a_failed_request_waits_before_it_is_retried(stub, cache, monkeypatch):
+    geocoder = make(stub, "photon", cache, min_delay_seconds=0.2, error_wait_seconds=3, max_retries=1)
+    clock = on_fake_clock(geocoder, stub, monkeypatch)
+    stub.failures = [503]
+    assert geocoder.geocode(HOUSE).raw["postcode"] == "2150"
+    (_, _, failed), (_, _, retried) = stub.requests
+    assert clock.sleeps == [3] and retried - failed == pytest.approx(3)
 
 
 def _closed_port() -> int:
