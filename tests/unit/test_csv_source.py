@@ -426,9 +426,23 @@ def test_load_mapping_reports_toml_errors_and_accepts_unquoted_dotted_keys(tmp_p
     assert [(c.target.name, c.header) for c in plan.columns] == [("name", "Name"), ("location.locality", "Suburb")]
 
 
-def test_every_shipped_mapping_loads():
-    for path in MAPPINGS.glob("*.toml"):
-        load_mapping(path)
+def test_every_shipped_mapping_loads_and_reads_the_headers_its_file_names():
+    shipped = sorted(MAPPINGS.glob("*.toml"))
+    assert [path.name for path in shipped] == ["example.toml"]  # a new mapping is added here too
+    for path in shipped:
+        # The headers as the TOML itself says them, read apart from the mapping code.
+        with open(path, "rb") as fh:
+            columns = tomllib.load(fh)["columns"]
+        written = {(target, spec if isinstance(spec, str) else spec["column"])
+                   for target, spec in columns.items() if target != "sessions"}
+        written |= {(f"sessions.{name}", columns["sessions"][key])
+                    for key, name in (("day", "weekday"), ("start", "start"), ("end", "end"), ("monthly", "monthly"))
+                    if key in columns.get("sessions", {})}
+        plan = compile_mapping(load_mapping(path))
+        assert set(plan.headers()) == written, path.name
+        # Its sample sheet has every one of them.
+        header_row = path.with_suffix(".csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+        assert {header for _, header in written} <= set(header_row), path.name
 
 
 # --- Cell parsers ----------------------------------------------------------------------
