@@ -67,11 +67,25 @@ def test_fts_expression_quotes_every_word_and_adds_synonyms():
     assert fts_expression("  ,;  ") is None
 
 
-def test_hostile_text_is_quoted_for_fts(tmp_path, demo_listings):
+# The first twenty demo listings whose text has the word "a" and a word starting "and" (the last
+# word is also a prefix), found by reading their names, programs, descriptions and terms.
+A_AND = {"demo:g0001", "demo:g0006", "demo:g0009", "demo:g0010", "demo:g0013", "demo:g0014", "demo:g0016",
+         "demo:g0017", "demo:g0019", "demo:g0020"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('"', "all"),  # no words: no text condition, not a syntax error
+    ("*", "all"),
+    ("x' OR 1=1; DROP TABLE listings; --", set()),  # OR read as a word: nothing says "drop table"
+    ("NEAR(a b)", set()),  # no listing has the word "b"
+    ("a AND", A_AND),  # AND is a word too, not an operator
+])
+def test_hostile_text_is_quoted_for_fts(tmp_path, demo_listings, text, expected):
     backend = SQLiteBackend(tmp_path / "index.sqlite")
     backend.load(demo_listings[:20])
-    for text in ('"', "x' OR 1=1; DROP TABLE listings; --", "NEAR(a b)", "*", "a AND"):
-        backend.search(SearchQuery(at=AT, text=text))
+    matches = backend.search(SearchQuery(at=AT, text=text, per_page=50))
+    wanted = {x.id for x in demo_listings[:20]} if expected == "all" else expected
+    assert {hit.listing.id for hit in matches.hits} == wanted and matches.total == len(wanted)
     assert backend.count() == 20
 
 
@@ -186,5 +200,15 @@ def test_a_forked_worker_keeps_the_warm_columns_but_opens_its_own_connection(tmp
     assert backend.count() == 30
 
 
-def test_warming_without_an_index_is_harmless(tmp_path):
-    SQLiteBackend(tmp_path / "missing.sqlite").warm()
+def test_warming_without_an_index_is_harmless(tmp_path, demo_listings):
+    """No error and no empty file left behind; the index loaded later serves."""
+    from service.backends.base import BackendUnavailable
+
+    backend = SQLiteBackend(tmp_path / "missing.sqlite")
+    backend.warm()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(BackendUnavailable):
+        backend.count()
+    backend.load(demo_listings[:3])
+    backend.warm()
+    assert backend.count() == 3 and len(backend._columns().ids) == 3
