@@ -3,8 +3,7 @@ vectorised nearness score and the soonest bounds, every expected value worked by
 
 Vocabulary bits (vocab.py order): formats in_person 1, online 2, phone 4; goals abstinence 1,
 moderation 2, harm_reduction 4; substances any 1, alcohol 2, opioids 8, gambling 128;
-audiences everyone 1, women 2, lgbtiq 8; days mon 1, wed 4, sat 32; slots are day * 3 + part
-(morning 0, afternoon 1, evening 2), so mon_evening is bit 2 and wed_morning bit 6.
+audiences everyone 1, women 2, lgbtiq 8; days mon 1, wed 4, sat 32.
 Grid cells are 0.02 degrees: (lat + 90) / 0.02 rows and (lon + 180) / 0.02 columns, a row
 worth 100000. Wednesday 25 November 2026 07:30 AEDT is 20:30 UTC the day before; Sydney's
 and Perth's clocks do not change from a day before to eight days after it.
@@ -84,7 +83,6 @@ def test_every_column_reads_back(cols):
     assert cols.substances.tolist() == [2, 9, 1, 128]
     assert cols.audiences.tolist() == [1, 10, 1, 1]
     assert cols.days.tolist() == [5, 0, 32, 0]
-    assert cols.slots.tolist() == [(1 << 2) | (1 << 6), 0, 1 << 15, 0]
     assert cols.kind.tolist() == [0, 2, 1, 0]
     assert cols.approach.tolist() == [0, 4, 5, 1]
     assert cols.active.tolist() == [True, True, False, True]
@@ -135,17 +133,21 @@ def test_distance_from_a_cosine_rounded_past_one():
 
 def test_nearness_scores_by_hand():
     # Distances 0.5, 6 and 11 km; a covered online row (as if 8 km away); a row with no
-    # location and no coverage; the nearest row with a text score of 1 (weight 1 + 1/2).
-    km = np.array([0.5, 6.0, 11.0, np.nan, np.nan, 0.5])
+    # location and no coverage; the nearest row with a text score of 3 (weight 1 + 3/4);
+    # the 6 km row again with that text score.
+    km = np.array([0.5, 6.0, 11.0, np.nan, np.nan, 0.5, 6.0])
     selection = columns.Selection(
-        rows=np.arange(6), cosine=np.cos(km / 6371.009),
-        covered=np.array([False, False, False, True, False, False]),
-        text=np.array([0.0, 0, 0, 0, 0, 1.0]), tier=np.zeros(6, dtype=np.int8))
+        rows=np.arange(7), cosine=np.cos(km / 6371.009),
+        covered=np.array([False, False, False, True, False, False, False]),
+        text=np.array([0.0, 0, 0, 0, 0, 3.0, 3.0]), tier=np.zeros(7, dtype=np.int8))
     query = SearchQuery(at=WEDNESDAY_0730, place=Place(query="x", name="x", lat=0.0, lon=0.0))
-    expected = [1.0, 0.5 ** 0.25, 0.5, 0.5 ** 0.49, 0.0, 1.5]
-    assert columns.best_scores(selection, query).tolist() == pytest.approx(expected, abs=1e-8)
+    scores = columns.best_scores(selection, query).tolist()
+    expected = [1.0, 0.5 ** 0.25, 0.5, 0.5 ** 0.49, 0.0, 1.75, 0.5 ** 0.25 * 1.75]
+    assert scores == pytest.approx(expected, abs=1e-8)
+    # Rounded to nine places, as ranking.best_score: 0.84089641525 and 1.47156872669.
+    assert (scores[1], scores[6]) == (0.840896415, 1.471568727)
     no_place = SearchQuery(at=WEDNESDAY_0730)
-    assert columns.best_scores(selection, no_place).tolist() == [1, 1, 1, 1, 1, 1.5]
+    assert columns.best_scores(selection, no_place).tolist() == [1, 1, 1, 1, 1, 1.75, 1.75]
 
 
 def test_soonest_bounds_by_hand(cols):

@@ -69,6 +69,8 @@ def test_index_settings_and_mappings():
     assert "ice => ice, methamphetamine" in synonyms["synonyms"]
     assert all(" " not in rule.split(" => ")[0] for rule in synonyms["synonyms"])
     text = {"type": "text", "analyzer": "listing_text", "search_analyzer": "listing_search"}
+    # How time of day is stored is left to the time-of-day tests.
+    body["mappings"]["properties"].pop("slots", None)
     assert body == {
         "settings": {
             "number_of_shards": 1,
@@ -91,7 +93,7 @@ def test_index_settings_and_mappings():
                 "formats": {"type": "keyword"}, "goals": {"type": "keyword"},
                 "substances": {"type": "keyword"}, "audiences": {"type": "keyword"},
                 "languages": {"type": "keyword"}, "service_area": {"type": "keyword"},
-                "days": {"type": "keyword"}, "slots": {"type": "keyword"}, "timezone": {"type": "keyword"},
+                "days": {"type": "keyword"}, "timezone": {"type": "keyword"},
                 "location": {"type": "geo_point"},
                 "remote": {"type": "boolean"}, "open_24_7": {"type": "boolean"}, "active": {"type": "boolean"},
                 "sessions": {"type": "long"},
@@ -106,6 +108,7 @@ def test_the_indexed_document():
     item = listing()
     document = queries.document(item)
     terms = document.pop("terms")
+    document.pop("slots", None)  # left to the time-of-day tests
     assert "Sydney" in terms and "NSW" in terms and "alcohol" in terms
     assert document == {
         "id": "test:q", "name": "Harbour Group", "program": "SMART Recovery", "description": "Weekly meetings.",
@@ -113,8 +116,6 @@ def test_the_indexed_document():
         "goals": ["abstinence", "moderation"], "substances": ["alcohol"], "audiences": ["everyone"],
         "languages": ["en"], "service_area": ["NSW"],
         "days": ["mon", "sat", "wed"],
-        # Slots in week order: Monday evening, Wednesday morning, Saturday morning.
-        "slots": ["mon_evening", "wed_morning", "sat_morning"],
         "timezone": "Australia/Sydney",
         "location": {"lat": -33.8731, "lon": 151.2065},
         "remote": True, "open_24_7": False, "active": True,
@@ -128,7 +129,7 @@ def test_a_document_without_place_program_or_activity():
     document = queries.document(listing(location=None, program=None, status="inactive", formats=("in_person",),
                                         sessions=(), open_24_7=True))
     assert (document["location"], document["program"], document["active"], document["remote"]) == (None, "", False, False)
-    assert (document["days"], document["slots"], document["sessions"], document["open_24_7"]) == ([], [], [], True)
+    assert (document["days"], document["sessions"], document["open_24_7"]) == ([], [], True)
 
 
 def test_every_filter_together():

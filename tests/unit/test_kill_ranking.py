@@ -87,3 +87,20 @@ def test_audience_words_keep_proper_nouns():
     assert ranking._audience("aboriginal_torres_strait_islander") == "Aboriginal and Torres Strait Islander people"
     assert ranking._audience("women") == "women"
     assert ranking._audience("family_friends") == "family and friends"
+
+
+def test_best_sort_keys_count_online_options_as_nearby():
+    here = Place(query="2000", name="Sydney", lat=-33.87, lon=151.21, state="NSW")
+    online = Hit(listing=listing(SYDNEY), distance_km=None)          # online, serving NSW
+    far_hybrid = Hit(listing=replace(listing(SYDNEY), formats=("in_person", "online")), distance_km=20.0)
+    near = Hit(listing=replace(listing(SYDNEY), formats=("in_person",)), distance_km=6.0)
+    best = SearchQuery(at=AT, place=here)
+    # Online counts as 8 km: 0.5 ** 0.49 = 0.71202509779..., rounded to nine places.
+    assert ranking.order_key(best, online, None) == (0, -0.712025098, math.inf, "test:kill")
+    assert ranking.order_key(best, far_hybrid, None) == (0, -0.712025098, 20.0, "test:kill")
+    assert ranking.order_key(best, near, None) == (0, -0.840896415, 6.0, "test:kill")
+    in_person_only = SearchQuery(at=AT, place=here, formats=("in_person",))
+    assert ranking.order_key(in_person_only, far_hybrid, None) == (0, -round(0.5 ** 3.61, 9), 20.0, "test:kill")
+    words = SearchQuery(at=AT, text="smart")
+    scored = Hit(listing=listing(SYDNEY), distance_km=None, text_score=3.0)
+    assert ranking.order_key(words, scored, None) == (0, -1.75, math.inf, "test:kill")
