@@ -44,7 +44,10 @@ def test_search_results_and_page_flag_the_dead_link(checked):
     assert by_id[dead_one.id]["dead_links"][0]["url"] == dead_one.contact.website
     assert all(item["dead_links"] == [] for item_id, item in by_id.items() if item_id != dead_one.id)
     page = client.get(f"/?near={location.lat},{location.lon}&radius_km=1").get_data(as_text=True)
-    assert "did not work when checked on" in page
+    said = " ".join(page.split())
+    assert said.count("did not work when checked on") == 1
+    assert (f"This link did not work when checked on 2026-11-25</strong> (HTTP 404): {dead_one.contact.website}."
+            in said)
 
 
 def test_no_check_file_means_no_dead_links(client):
@@ -73,4 +76,5 @@ def test_handout_flags_a_dead_link_in_its_snapshot(checked):
     assert [len(item["dead_links"]) for item in referral["items"]] == [1, 0]
     assert referral["items"][0]["dead_links"][0]["fields"] == ["website"]
     page = client.get(f"/r/{made['code']}").get_data(as_text=True)
-    assert page.count("did not work when checked on 2026-11-25") == 1
+    # Checked at 02:00 UTC on 25 November: 1 pm the same day in Sydney, the handout's zone.
+    assert page.count("did not work when checked on 25 Nov 2026") == 1

@@ -56,7 +56,7 @@ def test_a_broken_feed_keeps_the_sources_previous_listings(tmp_path):
     broken.write_bytes(b"\xff\xfe not json")
     result = run("index", "--sqlite-path", str(db), str(broken))
     assert result.returncode == 1 and "not UTF-8" in result.stderr
-    assert SQLiteBackend(db).count() == 4
+    assert {x.id for x in SQLiteBackend(db).listings()} == {x["id"] for x in with_ids("alpha", RECORDS[:4])}
 
 
 def test_the_same_meeting_from_two_feeds_is_merged_keeping_both_sources(tmp_path):
@@ -127,7 +127,7 @@ def test_import_from_a_url(web_folder, tmp_path):
     db = tmp_path / "url.sqlite"
     result = run("index", "--sqlite-path", str(db), f"{base}/remote.json")
     assert result.returncode == 0, result.stderr
-    assert SQLiteBackend(db).count() == 3
+    assert {x.id for x in SQLiteBackend(db).listings()} == {f"remote:{r['id'].split(':', 1)[1]}" for r in RECORDS[:3]}
     missing = run("index", "--sqlite-path", str(db), f"{base}/absent.json")
     assert missing.returncode == 1 and "could not fetch" in missing.stderr
 
@@ -141,13 +141,14 @@ def test_refresh_imports_every_configured_feed_and_records_success(tmp_path):
     db = tmp_path / "index.sqlite"
     result = run("refresh", "--config", str(config), "--sqlite-path", str(db))
     assert result.returncode == 0, result.stderr
-    assert SQLiteBackend(db).count() == 5
+    loaded = {x.id for x in SQLiteBackend(db).listings()}
+    assert loaded == {x["id"] for x in with_ids("alpha", RECORDS[:2]) + with_ids("beta", RECORDS[2:5])}
     state = json.loads((tmp_path / "index.sqlite.sources" / "state.json").read_text())
     assert set(state) == {"alpha", "beta"} and all(v["last_result"] == "ok" for v in state.values())
     (tmp_path / "beta.json").write_text("[", encoding="utf-8")
     failed = run("refresh", "--config", str(config), "--sqlite-path", str(db))
     assert failed.returncode == 1 and "beta: FAILED" in failed.stdout
-    assert SQLiteBackend(db).count() == 5
+    assert {x.id for x in SQLiteBackend(db).listings()} == loaded  # beta keeps its last good listings
     state = json.loads((tmp_path / "index.sqlite.sources" / "state.json").read_text())
     assert state["beta"]["last_result"].startswith("failed") and state["beta"]["last_success"]
 
