@@ -9,9 +9,15 @@ matches), and the order is written out below from the rules in the README and DE
 * values within one parameter are alternatives, parameters combine with AND;
 * audiences make tiers: without `audience`, listings for everyone first and those for
   particular groups after; with it, those groups first, then everyone, others left out;
-* `time` with `day` makes (day, part of day) pairs, by the session's local start;
+* `time` with `day` makes (day, part of day) pairs on the searcher's clock: the searched
+  place's zone, else the viewer's `tz`, else the listing's own; a session's wall-clock time
+  is moved by the two zones' UTC offsets at the search moment (a clock change later in the
+  week is not followed). Groups count by their start; services and helplines (opening
+  hours) by any minute they are open in the part; 24/7 listings are in every part;
 * `best` is nearness (a Gaussian decay: full weight within 1 km, half at 11 km; online or
-  phone options that cover the place count as 8 km away), ties by distance then id;
+  phone options that cover the place count as 8 km away), times 13 for a listing whose
+  substances name an asked one ("any" does not count), ties by distance then id; with no
+  place (and no words) the focus alone orders, then id;
 * `soonest` is minutes to the next start (negative while running, 0 for 24/7), except that
   a session running with under 30 minutes left ranks as 120.5 minutes; ties by id.
 
@@ -23,7 +29,8 @@ Only the parsed query comes from the service (`service.params` turns the request
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from geopy.distance import great_circle
 
@@ -40,6 +47,7 @@ REMOTE_FORMATS = {"online", "phone"}
 FULL_WEIGHT_WITHIN_KM = 1.0   # Gaussian offset
 HALF_WEIGHT_FURTHER_KM = 10.0  # Gaussian scale: weight 0.5 at offset + scale
 REMOTE_COUNTS_AS_KM = 8.0
+FOCUS_MULTIPLIER = 13.0  # a listing for the asked substance itself
 NEARLY_OVER_MINUTES = 30
 NEARLY_OVER_RANKS_AS = 120.5  # after everything starting within two hours, before the rest
 
@@ -112,11 +120,46 @@ def tier(listing: Listing, query: SearchQuery) -> int | None:
     return 0 if "everyone" in listing.audiences else 1
 
 
+# A Monday to lay one week of wall-clock times on (any Monday would do: naive datetimes).
+_MONDAY = datetime(2001, 1, 1)
+
+
+def searcher_clock(listing: Listing, query: SearchQuery, weekday: str, hhmm: str) -> datetime:
+    """A listing's weekly wall-clock time as read on the searcher's clock at `query.at`,
+    laid on the week of _MONDAY (Monday 00:00 to Sunday 23:59)."""
+    zone = (query.place.timezone if query.place else None) or query.viewer_tz or listing.timezone
+    shift = query.at.astimezone(ZoneInfo(zone)).utcoffset() - query.at.astimezone(ZoneInfo(listing.timezone)).utcoffset()
+    hours, minutes = map(int, hhmm.split(":"))
+    moment = _MONDAY + timedelta(days=WEEKDAYS.index(weekday), hours=hours, minutes=minutes) + shift
+    return _MONDAY + (moment - _MONDAY) % timedelta(days=7)
+
+
 def in_slots(listing: Listing, query: SearchQuery) -> bool:
-    """Some session starts on one of the days (any day without `day`) in one of the parts."""
+    """24/7; or a group starting, or another kind open, on one of the days (any day without
+    `day`) in one of the parts, on the searcher's clock."""
+    if listing.open_24_7:
+        return True
     days = query.days or WEEKDAYS
-    return any(s.weekday in days and int(s.start[:2]) in PARTS[part]
-               for s in listing.sessions for part in query.times)
+    for s in listing.sessions:
+        start = searcher_clock(listing, query, s.weekday, s.start)
+        if listing.kind == "group":
+            if any(WEEKDAYS[start.weekday()] in days and start.hour in PARTS[part] for part in query.times):
+                return True
+            continue
+        # Elapsed length from the wall clock: an end at or before the start is the next day.
+        length = datetime.strptime(s.end, "%H:%M") - datetime.strptime(s.start, "%H:%M")
+        end = start + (length if length > timedelta(0) else length + timedelta(days=1))
+        # Windows of this week and next Monday's, which a session open past Sunday night reaches.
+        for day in range(8):
+            date = _MONDAY + timedelta(days=day)
+            if WEEKDAYS[date.weekday()] not in days:
+                continue
+            for part in query.times:
+                opens = date + timedelta(hours=PARTS[part].start)
+                closes = date + timedelta(hours=PARTS[part].stop)
+                if start < closes and end > opens:
+                    return True
+    return False
 
 
 def matches(listing: Listing, query: SearchQuery) -> bool:
@@ -165,6 +208,11 @@ def nearness(km: float) -> float:
     return math.exp(-excess ** 2 / (2 * sigma_squared))
 
 
+def focus(listing: Listing, query: SearchQuery) -> float:
+    """FOCUS_MULTIPLIER when the listing's substances name an asked one other than "any", else 1."""
+    return FOCUS_MULTIPLIER if (set(query.substances) - {"any"}) & set(listing.substances) else 1.0
+
+
 def sort_key(listing: Listing, query: SearchQuery) -> tuple:
     """Where a matching listing goes: tier first, then the sort's own key, then id."""
     distance = distance_km(listing, query)
@@ -172,13 +220,14 @@ def sort_key(listing: Listing, query: SearchQuery) -> tuple:
     if query.sort == "soonest":
         return (tier(listing, query), soonest_rank(listing, query.at), listing.id)
     if query.place is None:
-        return (tier(listing, query), listing.id)  # nothing to be near: distance and best are by id
+        # Nothing to be near: best is the substance focus alone, distance is by id.
+        return (tier(listing, query), -focus(listing, query), listing.id)
     if query.sort == "distance":
         return (tier(listing, query), far, listing.id)
     effective = min(far, REMOTE_COUNTS_AS_KM) if reaches_remotely(listing, query) else far
     # Scores compare to nine decimals, so two listings a hair apart in nearness tie on score
     # and fall back to distance, as they do in every store.
-    return (tier(listing, query), -round(nearness(effective), 9), far, listing.id)
+    return (tier(listing, query), -round(nearness(effective) * focus(listing, query), 9), far, listing.id)
 
 
 def search_ids(listings, query: SearchQuery) -> list[str]:

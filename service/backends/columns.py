@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import ranking, schedule, vocab
 from ..models import SearchQuery
-from .base import SLOTS, query_slots
+from .base import time_windows, zone_shifts
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,6 @@ class Columns:
     substances: np.ndarray
     audiences: np.ndarray
     days: np.ndarray
-    slots: np.ndarray        # int64 bit mask over base.SLOTS (weekday, part of day)
     kind: np.ndarray         # int8 index into vocab.KINDS
     approach: np.ndarray     # int8 index into vocab.APPROACHES
     active: np.ndarray       # bool
@@ -67,10 +66,10 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
     """Read the filter columns of an index file into arrays."""
     rows = conn.execute(
         "SELECT id, x, y, z, formats, goals, substances, audiences, days, kind, approach, active,"
-        " remote, open_24_7, timezone, languages, service_area, cell, monthly, slots FROM listings ORDER BY rid"
+        " remote, open_24_7, timezone, languages, service_area, cell, monthly FROM listings ORDER BY rid"
     ).fetchall()
     n = len(rows)
-    columns = list(zip(*rows)) if rows else [()] * 20
+    columns = list(zip(*rows)) if rows else [()] * 19
     zones = tuple(sorted(set(columns[14])))
     zone_index = {name: i for i, name in enumerate(zones)}
 
@@ -99,7 +98,7 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
     return Columns(
         ids=np.array(columns[0], dtype=object),
         x=floats(1), y=floats(2), z=floats(3),
-        formats=ints(4), goals=ints(5), substances=ints(6), audiences=ints(7), days=ints(8), slots=ints(19),
+        formats=ints(4), goals=ints(5), substances=ints(6), audiences=ints(7), days=ints(8),
         kind=np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8),
         approach=np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8),
         active=np.array(columns[11], dtype=bool),
@@ -172,10 +171,13 @@ class Selection:
     covered: np.ndarray     # bool: remote coverage of the place
     text: np.ndarray        # FTS5 relevance (higher is better), 0 without text
     tier: np.ndarray        # int8 ranking.audience_tier: 0 first, 1 after
+    focus: np.ndarray | None = None  # bool: substances name an asked one (None: none asked)
 
     def subset(self, keep: np.ndarray) -> "Selection":
         """The selection restricted by a boolean mask or positions."""
-        return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep], self.tier[keep])
+        focus = None if self.focus is None else self.focus[keep]
+        return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep], self.tier[keep],
+                         focus)
 
 
 def tiers(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
@@ -208,15 +210,16 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
         (cols.goals, query.filter_goals, vocab.GOALS),
         # Listings for everyone stay in a search for particular audiences (ranked after them).
         (cols.audiences, query.audiences + ("everyone",) if query.audiences else (), vocab.AUDIENCES),
-        # With `time`, the slots below already hold the days.
+        # With `time`, in_time below applies the days.
         (cols.days, () if query.times else query.days, vocab.WEEKDAYS),
-        (cols.slots, query_slots(query), SLOTS),
     ):
         if values:
             keep &= (array[rows] & bitmask(values, vocabulary)) != 0
     if query.substances:
         # A group for any substance welcomes someone who names one.
         keep &= (cols.substances[rows] & bitmask(query.substances + ("any",), vocab.SUBSTANCES)) != 0
+    if query.times:
+        keep &= in_time(cols, query)[rows]
     if query.kinds:
         keep &= np.isin(cols.kind[rows], [vocab.KINDS.index(k) for k in query.kinds])
     if query.approaches:
@@ -234,7 +237,30 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
         reach = np.nan_to_num(cosine, nan=-2.0) >= math.cos(query.radius_km / ranking.EARTH_RADIUS_KM)
         keep &= reach | cover[rows]
     rows = rows[keep]
-    return Selection(rows, cosine[keep], cover[rows], text[keep], tiers(cols, rows, query))
+    focus = ranking.focus_substances(query)
+    specific = (cols.substances[rows] & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
+    return Selection(rows, cosine[keep], cover[rows], text[keep], tiers(cols, rows, query), specific)
+
+
+def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
+    """Bool per row: base.session_in_windows for some session (24/7 rows always), in bulk."""
+    week = schedule.MINUTES_PER_WEEK
+    found = cols.open_24_7.copy()
+    if not len(cols.session_row):
+        return found
+    shifts = zone_shifts(query, cols.zones)
+    shift_by_zone = np.array([shifts[z] for z in cols.zones], dtype=np.int64)
+    start = (cols.session_start.astype(np.int64) + shift_by_zone[cols.session_zone]) % week
+    end = start + cols.session_length
+    hours = cols.kind[cols.session_row] != vocab.KINDS.index("group")
+    hit = np.zeros(len(start), dtype=bool)
+    for lo, hi in time_windows(query):
+        starts_in = (start >= lo) & (start < hi)
+        # Open past the end of the week reaches into next Monday's windows too.
+        open_in = ((start < hi) & (end > lo)) | (end > lo + week)
+        hit |= np.where(hours, open_in, starts_in)
+    found[cols.session_row[hit]] = True
+    return found
 
 
 def facets(cols: Columns, rows: np.ndarray) -> dict:
@@ -256,7 +282,8 @@ def _distance_km(cosine: np.ndarray) -> np.ndarray:
 
 
 def best_scores(selection: Selection, query: SearchQuery) -> np.ndarray:
-    """ranking.best_score for every selected row, vectorised (online counts as remote_equivalent_km)."""
+    """ranking.best_score for every selected row, vectorised (online counts as remote_equivalent_km),
+    times ranking.focus_weight where the selection's `focus` is set."""
     if query.place is not None:
         distance = _distance_km(selection.cosine)
         remote = ranking.RANKING["remote_equivalent_km"]
@@ -270,6 +297,8 @@ def best_scores(selection: Selection, query: SearchQuery) -> np.ndarray:
         nearness = np.ones(len(selection.rows))
     text = selection.text
     weight = np.where(text > 0, 1.0 + ranking.RANKING["text_weight"] * text / (text + 1.0), 1.0)
+    if selection.focus is not None:
+        weight = weight * np.where(selection.focus, 1.0 + ranking.RANKING["focus_weight"], 1.0)
     return np.round(nearness * weight, 9)
 
 
@@ -298,7 +327,7 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
     if query.sort == "distance" and query.place is not None:
         keys = (rows, nearness_key)
         primary = nearness_key
-    elif query.place is not None or query.text:
+    elif query.place is not None or query.text or ranking.focus_substances(query):
         primary = -best_scores(selection, query)
         keys = (rows, nearness_key, primary)
     else:

@@ -359,12 +359,16 @@ class EngineBackend:
             self._zones = _ZoneCache(index, zones, self._clock())
         return self._zones.zones
 
+    def _time_zones(self, query: SearchQuery) -> tuple[str, ...]:
+        """The index's zones when `time` needs them (one cached mapping read), else ()."""
+        return self._zone_names() if query.times else ()
+
     def search(self, query: SearchQuery) -> Matches:
         """Total, facets and the page; time-based parts finished exactly in Python."""
         if query.needs_schedule:
             return timed.within_time(self._candidates(query, timed.bound_limit(query)), query)
         if query.sort == "soonest":
-            counted = self._request_on_alias("POST", f"/{self.alias}/_search", queries.count_body(query))
+            counted = self._request_on_alias("POST", f"/{self.alias}/_search", queries.count_body(query, self._time_zones(query)))
             offset = (query.page - 1) * query.per_page
             hits = timed.soonest_hits(self._batches(query, None), query, offset + query.per_page)[offset:]
             return Matches(
@@ -372,7 +376,7 @@ class EngineBackend:
                 hits=tuple(hits),
                 facets=queries.facets_from_aggs(counted.get("aggregations", {})),
             )
-        found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.page_body(query))
+        found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.page_body(query, self._time_zones(query)))
         candidates = [self._candidate(hit, None) for hit in found["hits"]["hits"]]
         return Matches(
             total=found["hits"]["total"]["value"],

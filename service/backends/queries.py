@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import ranking, schedule, vocab
 from ..models import Listing, SearchQuery
 from ..schemas import dump_listing
-from .base import is_remote, listing_slots, listing_terms, query_slots, query_words
+from .base import is_remote, listing_terms, query_words, time_windows, zone_shifts
 from .timed import UNSCHEDULED
 
 # Text fields and their weights: the same as the SQLite backend's bm25 column weights.
@@ -59,7 +59,7 @@ def index_body(meta: dict, replicas: int = 0) -> dict:
                 **{
                     name: {"type": "keyword"}
                     for name in ("id", "kind", "approach", "formats", "goals", "substances", "audiences",
-                                 "languages", "service_area", "days", "slots", "timezone")
+                                 "languages", "service_area", "days", "timezone")
                 },
                 "location": {"type": "geo_point"},
                 "remote": {"type": "boolean"},
@@ -90,7 +90,6 @@ def document(listing: Listing) -> dict:
         "languages": list(listing.languages),
         "service_area": list(listing.service_area),
         "days": sorted({s.weekday for s in listing.sessions}),
-        "slots": list(listing_slots(listing)),
         "timezone": listing.timezone,
         "location": {"lat": location.lat, "lon": location.lon} if location else None,
         "remote": is_remote(listing),
@@ -107,8 +106,9 @@ def _terms(field: str, values) -> dict:
     return {"terms": {field: sorted(set(values))}}
 
 
-def filter_clauses(query: SearchQuery) -> list[dict]:
-    """Exact filters: values within a parameter are alternatives, parameters combine."""
+def filter_clauses(query: SearchQuery, zones=()) -> list[dict]:
+    """Exact filters: values within a parameter are alternatives, parameters combine.
+    `zones`: the index's listing zones, which `time` needs (time_clause)."""
     clauses = [{"term": {"active": True}}]
     for field, values in (
         ("formats", query.formats),
@@ -118,19 +118,59 @@ def filter_clauses(query: SearchQuery) -> list[dict]:
         ("kind", query.kinds),
         ("approach", query.approaches),
         ("languages", query.languages),
-        # With `time`, the slots already hold the days.
+        # With `time`, time_clause applies the days.
         ("days", () if query.times else query.days),
-        ("slots", query_slots(query)),
     ):
         if values:
             clauses.append(_terms(field, values))
     if query.substances:
         # A group for any substance welcomes someone who names one.
         clauses.append(_terms("substances", query.substances + ("any",)))
+    timed = time_clause(query, zones)
+    if timed:
+        clauses.append(timed)
     reach = reach_clause(query)
     if reach:
         clauses.append(reach)
     return clauses
+
+
+# Painless: base.session_in_windows over the packed sessions. params.shift maps each listing
+# zone to the minutes that move its wall clock onto the search zone's at `at`; a zone it does
+# not know (an index loaded after the zone list was read) keeps its own clock.
+_IN_TIME = """
+if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return true; }
+if (doc['sessions'].size() == 0) { return false; }
+String tz = doc['timezone'].value;
+long shift = params.shift.containsKey(tz) ? ((Number) params.shift.get(tz)).longValue() : 0L;
+boolean hours = !doc['kind'].value.equals('group');
+long week = ((Number) params.week).longValue();
+long pack = ((Number) params.pack).longValue();
+for (def packed : doc['sessions']) {
+  long raw = ((Number) packed).longValue();
+  long start = ((raw / pack + shift) % week + week) % week;
+  long end = start + raw % pack;
+  for (def w : params.windows) {
+    long lo = ((Number) w.get(0)).longValue();
+    long hi = ((Number) w.get(1)).longValue();
+    if (hours ? ((start < hi && end > lo) || end > lo + week) : (start >= lo && start < hi)) { return true; }
+  }
+}
+return false;
+"""
+
+
+def time_clause(query: SearchQuery, zones) -> dict | None:
+    """`time` (with `day`) judged on the search zone's clock (base.session_in_windows)."""
+    windows = time_windows(query)
+    if not windows:
+        return None
+    return {"script": {"script": {"source": _IN_TIME, "params": {
+        "shift": zone_shifts(query, sorted(zones)),
+        "windows": [list(w) for w in windows],
+        "week": schedule.MINUTES_PER_WEEK,
+        "pack": PACK,
+    }}}}
 
 
 def coverage_clause(query: SearchQuery) -> dict | None:
@@ -175,9 +215,9 @@ def text_clauses(query: SearchQuery) -> list[dict]:
     return clauses
 
 
-def base_query(query: SearchQuery) -> dict:
+def base_query(query: SearchQuery, zones=()) -> dict:
     """The bool query: filters that do not score, text clauses that do."""
-    body: dict = {"filter": filter_clauses(query)}
+    body: dict = {"filter": filter_clauses(query, zones)}
     text = text_clauses(query)
     if text:
         body["must"] = text
@@ -209,9 +249,36 @@ def nearness_functions(query: SearchQuery) -> list[dict]:
     return functions
 
 
-def best_query(query: SearchQuery) -> dict:
-    """sort=best: nearness (max of the functions) times saturated text relevance."""
-    inner = base_query(query)
+def focus_function(query: SearchQuery) -> list[dict]:
+    """function_score functions: 1 + focus_weight for a listing for an asked substance
+    itself (not only "any"), 1 for the rest."""
+    focus = ranking.focus_substances(query)
+    if not focus:
+        return []
+    return [{"filter": _terms("substances", focus), "weight": 1 + ranking.RANKING["focus_weight"]},
+            {"weight": 1}]
+
+
+def best_query(query: SearchQuery, zones=()) -> dict:
+    """sort=best: nearness (max of the functions) times saturated text relevance, times the
+    substance focus."""
+    scored = _scored_query(query, zones)
+    focus = focus_function(query)
+    if not focus:
+        return scored
+    # Without a place or words every listing scores alike, and a filter-only query scores 0.
+    alike = query.place is None and not query.text
+    return {"function_score": {
+        "query": scored,
+        "functions": focus,
+        "score_mode": "max",
+        "boost_mode": "replace" if alike else "multiply",
+    }}
+
+
+def _scored_query(query: SearchQuery, zones) -> dict:
+    """Nearness times saturated text relevance."""
+    inner = base_query(query, zones)
     if "must" in inner["bool"]:
         # The same saturation as ranking.text_weight: 1 + w * s / (s + 1).
         inner = {"script_score": {"query": inner, "script": {
@@ -279,10 +346,10 @@ def facets_from_aggs(aggregations: dict) -> dict:
     return facets
 
 
-def page_body(query: SearchQuery) -> dict:
+def page_body(query: SearchQuery, zones=()) -> dict:
     """One request for total, facets and the requested page (best or distance order)."""
     return {
-        "query": best_query(query) if query.sort == "best" else base_query(query),
+        "query": best_query(query, zones) if query.sort == "best" else base_query(query, zones),
         "sort": sort_clause(query),
         "from": (query.page - 1) * query.per_page,
         "size": query.per_page,
@@ -345,7 +412,7 @@ def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=
     """Candidates in ascending (audience tier, lower bound, id) order. With `limit` (a time
     filter), bounds on the next start and only those <= limit; else bounds on the soonest rank."""
     params = lower_bound_params(query, zones)
-    search = base_query(query)
+    search = base_query(query, zones)
     if limit is not None:
         search["bool"]["filter"].append({"script": {"script": {
             "source": _LOWER_BOUND + "return lowerBound(doc, params, false) <= params.limit;",
@@ -370,6 +437,6 @@ def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=
     return body
 
 
-def count_body(query: SearchQuery) -> dict:
+def count_body(query: SearchQuery, zones=()) -> dict:
     """Total and facets without hits (for soonest, whose page comes from the walk)."""
-    return {"query": base_query(query), "size": 0, "track_total_hits": True, "aggs": facet_aggs()}
+    return {"query": base_query(query, zones), "size": 0, "track_total_hits": True, "aggs": facet_aggs()}

@@ -1,13 +1,13 @@
 """The embedded backend: one SQLite file with FTS5 for text and an R*Tree for places.
 
 Layout: `listings` holds one row per listing with the fields filters need as bit masks
-(formats, goals, ..., and `slots`: the weekday and part of the day each session starts
-in) so every filter is arithmetic on one narrow row; `docs` holds the
+(formats, goals, ...) so every filter is arithmetic on one narrow row; `docs` holds the
 stored listing, read only for the page;
 `geo` (R*Tree over grid cells) narrows a radius search to a bounding box; `fts` (FTS5)
 ranks text;
 `sessions` holds each session as minutes since Monday 00:00 local time, so "soonest" can
-order candidates by a cheap lower bound before exact times are computed with zoneinfo.
+order candidates by a cheap lower bound before exact times are computed with zoneinfo, and
+`time` can be judged on the searcher's clock (base.session_in_windows) in bulk.
 Distances are exact great-circle distances: the radius test compares the dot product of
 unit vectors with cos(radius / R), which is the same circle with no trigonometry per row.
 """
@@ -31,7 +31,7 @@ from .. import ranking, schedule, vocab
 from ..models import Listing, SearchQuery
 from ..schemas import dump_listing, listing_from_trusted
 from . import columns, timed
-from .base import SLOTS, BackendUnavailable, LoadReport, Matches, is_remote, listing_slots, listing_terms, query_words
+from .base import BackendUnavailable, LoadReport, Matches, is_remote, listing_terms, query_words
 from .columns import bitmask, unit_vector
 
 SCHEMA = """
@@ -55,8 +55,7 @@ CREATE TABLE listings (
     active INTEGER NOT NULL,
     demo INTEGER NOT NULL,
     cell INTEGER,
-    monthly INTEGER NOT NULL,
-    slots INTEGER NOT NULL
+    monthly INTEGER NOT NULL
 );
 CREATE INDEX listings_remote ON listings(remote) WHERE remote = 1;
 -- The stored listing lives apart, so scans over the filter columns stay on a few pages.
@@ -109,19 +108,23 @@ def fts_expression(text: str) -> str | None:
 # The layout of the index file, kept in its PRAGMA user_version. Bump it whenever SCHEMA or
 # what the reader expects changes, so an older file is refused with a message saying what to do
 # rather than failing a query halfway ("no such column").
-INDEX_FORMAT = 3  # 3: the listings' (weekday, part of day) slots
+INDEX_FORMAT = 4  # 3: the listings' (weekday, part of day) slots; 4: without them (`time` reads sessions)
 
 # Connections inherited from a parent process: kept referenced so they are never closed here.
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 
 
 def _has_current_layout(conn: sqlite3.Connection) -> bool:
-    """Whether an unversioned file already has the current layout (grid cell and slots)."""
+    """Whether an unversioned file already has the current layout (grid cell, no slots)."""
     try:
-        conn.execute("SELECT cell, slots FROM listings LIMIT 0")
+        conn.execute("SELECT cell, monthly FROM listings LIMIT 0")
     except sqlite3.DatabaseError:
         return False
-    return True
+    try:
+        conn.execute("SELECT slots FROM listings LIMIT 0")
+    except sqlite3.DatabaseError:
+        return True
+    return False
 
 
 class SQLiteBackend:
@@ -419,7 +422,7 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
     conn.execute(
         "INSERT INTO listings VALUES (:rid, :id, :kind, :approach, :formats, :goals,"
         " :substances, :audiences, :days, :languages, :service_area, :x, :y, :z, :remote,"
-        " :open_24_7, :timezone, :active, :demo, :cell, :monthly, :slots)",
+        " :open_24_7, :timezone, :active, :demo, :cell, :monthly)",
         {
             "rid": rid,
             "id": listing.id,
@@ -440,7 +443,6 @@ def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
             "demo": int(listing.is_demo),
             "cell": columns.cell_of(location.lat, location.lon) if location else None,
             "monthly": int(any(s.monthly for s in listing.sessions)),
-            "slots": bitmask(listing_slots(listing), SLOTS),
         },
     )
     conn.execute("INSERT INTO docs VALUES (?, ?)", (rid, doc))

@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 from service.backends import queries
-from service.models import SearchQuery
+from service.models import Place, SearchQuery
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 
@@ -25,11 +25,17 @@ def test_without_an_audience_nothing_is_left_out_and_everyone_ranks_first():
     assert sort[1:] == ["_score", {"id": "asc"}]
 
 
-def test_time_with_days_filters_by_slots_not_days():
-    query = SearchQuery(at=AT, days=("sat", "sun"), times=("morning",))
-    clauses = queries.filter_clauses(query)
-    assert {"terms": {"slots": ["sat_morning", "sun_morning"]}} in clauses
+def test_time_with_days_filters_by_windows_on_the_search_clock_not_days():
+    perth = Place(query="6000", name="Perth", lat=-31.95, lon=115.86, state="WA", timezone="Australia/Perth")
+    query = SearchQuery(at=AT, place=perth, days=("sat", "sun"), times=("morning",))
+    clauses = queries.filter_clauses(query, ["Australia/Hobart", "Australia/Perth"])
+    script = next(c["script"]["script"] for c in clauses if "script" in c)
+    # Saturday is day 5 (7200 minutes in), Sunday day 6 (8640); morning is 05:00-12:00.
+    # Hobart is UTC+11 in November and Perth UTC+8: Hobart's wall clock reads 180 minutes on.
+    assert script["params"] == {"shift": {"Australia/Hobart": -180, "Australia/Perth": 0},
+                                "windows": [[7500, 7920], [8940, 9360]], "week": 10080, "pack": 10_000}
     assert not any("days" in clause.get("terms", {}) for clause in clauses)
+    assert not any("slots" in str(clause) for clause in clauses)
     assert {"terms": {"days": ["sat"]}} in queries.filter_clauses(SearchQuery(at=AT, days=("sat",)))
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from service.backends.base import listing_slots, part_of_day, query_slots
+from service.backends.base import listing_in_time, part_of_day, time_windows
 from service.errors import ApiError
 from service.models import SearchQuery, Session
 from service.params import minutes_to_midnight, parse_search, read_words
@@ -61,10 +61,11 @@ def test_typed_words_join_the_filters_given(gazetteer):
 def test_time_parameter(gazetteer):
     query = parse(gazetteer, time="Evening, morning,evening", day="fri")
     assert query.times == ("evening", "morning") and query.days == ("fri",)
-    assert query_slots(query) == ("fri_evening", "fri_morning")
-    assert query_slots(SearchQuery(at=NOW, times=("afternoon",)))[:2] == ("mon_afternoon", "tue_afternoon")
-    assert len(query_slots(SearchQuery(at=NOW, times=("afternoon",)))) == 7
-    assert query_slots(SearchQuery(at=NOW, days=("mon",))) == ()
+    # Friday is day 4 of the week: 4 * 1440 = 5760; morning 05:00-12:00, evening 17:00-24:00.
+    assert time_windows(query) == ((5760 + 300, 5760 + 720), (5760 + 1020, 5760 + 1440))
+    afternoons = time_windows(SearchQuery(at=NOW, times=("afternoon",)))
+    assert afternoons[:2] == ((720, 1020), (1440 + 720, 1440 + 1020)) and len(afternoons) == 7
+    assert time_windows(SearchQuery(at=NOW, days=("mon",))) == ()
 
 
 @pytest.mark.parametrize("args, parameter", [({"time": "night"}, "time"), ({"tonight": "maybe"}, "tonight")])
@@ -83,13 +84,22 @@ def test_parts_of_the_day(start, part):
     assert part_of_day(start) == part
 
 
-def test_listing_slots_by_weekday_and_start(demo_listings):
+@pytest.mark.parametrize(("days", "times", "found"), [
+    (("mon",), ("evening",), True), (("sat",), ("morning",), True), (("mon",), ("morning",), False),
+    (("sun",), ("morning", "afternoon", "evening"), False),  # 02:00 is in no part of the day
+    (("sat",), ("evening",), False), ((), ("afternoon",), True),  # Monday's 16:30
+    (("fri",), ("afternoon",), False),  # begun at 11:30: a group counts by its start alone
+    (("fri",), ("morning",), True),
+])
+def test_a_group_is_in_the_parts_its_sessions_start_in(demo_listings, days, times, found):
     from dataclasses import replace
 
-    listing = replace(demo_listings[0], sessions=(
+    group = next(x for x in demo_listings if x.kind == "group" and not x.open_24_7)
+    listing = replace(group, sessions=(
         Session("mon", "19:00", "20:00"), Session("sat", "10:00", "11:00", "first"),
-        Session("sun", "02:00", "03:00"), Session("mon", "18:00", "19:00")))
-    assert listing_slots(listing) == ("mon_evening", "sat_morning")
+        Session("sun", "02:00", "03:00"), Session("mon", "16:30", "19:00"),
+        Session("fri", "11:30", "13:00")))
+    assert listing_in_time(listing, SearchQuery(at=NOW, days=days, times=times)) is found
 
 
 @pytest.mark.parametrize(("args", "minutes"), [
