@@ -27,7 +27,8 @@ from service import vocab
 from service.errors import ApiError
 from service.params import parse_search
 from tests import reference
-from tests.api.test_search_properties import PROPERTY_SETTINGS, app_over, check_time_properties, scenarios
+from tests.api.test_search_properties import (PROPERTY_SETTINGS, app_over, check_time_properties, scenarios,
+                                              with_known_cases)
 from tests.conftest import FIXED_NOW, delete_alias_indices, engine_url
 from tests.engine.test_parity import TIMES
 
@@ -123,7 +124,8 @@ def engine_store(gazetteer):
     delete_alias_indices(backend)
 
 
-@settings(max_examples=40, **PROPERTY_SETTINGS)
+@with_known_cases
+@settings(max_examples=80, **PROPERTY_SETTINGS)
 @given(scenario=scenarios(), within=st.integers(1, 240), per_page=st.integers(1, 3),
        audience=st.sampled_from([None, None, "women"]))
 def test_time_filters_and_soonest_follow_the_oracle_on_the_engine(engine_store, scenario, within, per_page, audience):
