@@ -143,7 +143,8 @@ class SearchQuery:
     audiences: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     days: tuple[str, ...] = ()
-    # Parts of the day (vocab.TIMES_OF_DAY) a session starts in; with `days`, (day, part) pairs.
+    # Parts of the day (vocab.TIMES_OF_DAY) on the searcher's clock (backends.base.time_windows);
+    # with `days`, (day, part) pairs.
     times: tuple[str, ...] = ()
     starts_within: int | None = None
     # Asked for "tonight" (already turned into `starts_within`); kept for the echo.

@@ -110,9 +110,11 @@ class SearchArgs(Schema):
                        "with `time`, only those parts of those days."})
     time = CommaList(vocab.TIMES_OF_DAY, metadata={
         "type": "string", "example": "evening",
-        "description": "Comma-separated parts of the day a session starts in, in the listing's own zone: "
-                       "morning (05:00-11:59), afternoon (12:00-16:59), evening (17:00-23:59). "
-                       "Combines with `day` as (day, part) pairs."})
+        "description": "Comma-separated parts of the day: morning (05:00-11:59), afternoon (12:00-16:59), "
+                       "evening (17:00-23:59), on the searched place's clock (else `tz`'s, else each "
+                       "listing's own; zones' offsets at `at`). A group counts by its start, a service or "
+                       "helpline if open at any time in the part, a 24/7 one in every part. "
+                       "Combines with `day` as (day, part) pairs on that clock."})
     tonight = Flag(metadata={"description": "Only sessions in progress or starting from `at` until midnight "
                                             "in the searched place's zone (else `tz`, else UTC)."})
     starts_within = fields.Integer(

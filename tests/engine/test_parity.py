@@ -67,7 +67,22 @@ def queries():
               *({"near": "2000", "tonight": "1", "at": t} for t in TIMES[::4]),
               *({"near": "Parramatta NSW", "time": "evening", "day": "thu,fri", "at": t} for t in TIMES[1::4]),
               *({"near": "3550", "audience": "family_friends", "at": t} for t in TIMES[2::4]),
-              *({"near": "3000", "radius_km": "100", "open_now": "1", "at": t} for t in TIMES[1::4])]
+              *({"near": "3000", "radius_km": "100", "open_now": "1", "at": t} for t in TIMES[1::4]),
+              # Parts of the day on the searcher's clock: the place's zone, the viewer's, or each
+              # listing's own; opening hours by overlap; 24/7 in every part.
+              *({"near": near, "time": part, "kind": "helpline,service", "at": t}
+                for near, part, t in zip(itertools.cycle(["6000", "2150", "7000", "0800", "2898"]),
+                                         itertools.cycle(["evening", "morning", "afternoon"]), TIMES[::3])),
+              *({"tz": zone, "time": "evening", "format": "online,phone", "at": t}
+                for zone, t in zip(itertools.cycle(["Australia/Perth", "Australia/Lord_Howe", "Pacific/Auckland"]),
+                                   TIMES[2::5])),
+              {"near": "6000", "day": "mon", "time": "evening", "format": "online", "at": TIMES[3]},
+              {"time": "evening,morning", "day": "sun", "at": FIXED_NOW.isoformat()},
+              # Substance focus in best order, with and without a place.
+              {"near": "2150", "substance": "methamphetamine", "at": TIMES[4]},
+              {"near": "2150", "audience": "family_friends", "substance": "alcohol", "at": TIMES[5]},
+              {"substance": "alcohol,any", "format": "online", "at": TIMES[6]},
+              {"near": "4000", "substance": "cannabis", "q": "clinic", "at": TIMES[7]}]
     return cases
 
 

@@ -138,3 +138,21 @@ def test_restricted_listings_say_whom_they_are_for_not_that_they_fit(demo_listin
     asked = ranking.reasons(family, replace(query, audiences=("family_friends",)), None, ())
     assert asked[0] == "Fits the goal: cutting down" and "For family and friends" in asked
     assert not ranking.rank_hit(ranking.Hit(family, None), query).for_everyone
+
+
+def test_focus_multiplies_best_by_thirteen_for_the_asked_substance_itself(demo_listings):
+    from service.ranking import best_score, focus_weight
+
+    base = demo_listings[0]
+    query = SearchQuery(at=AT, substances=("methamphetamine", "any"))
+    assert focus_weight(replace(base, substances=("methamphetamine",)), query) == 13.0
+    assert focus_weight(replace(base, substances=("alcohol", "methamphetamine")), query) == 13.0
+    # "any" welcomes the person but is not specific to them, even when the search names it.
+    assert focus_weight(replace(base, substances=("any",)), query) == 1.0
+    assert focus_weight(replace(base, substances=("methamphetamine",)), SearchQuery(at=AT)) == 1.0
+    # Nearness is exp(-excess^2 / (2 sigma^2)) with 2 sigma^2 = 100 / ln 2, i.e. 2^(-excess^2 / 100),
+    # excess = km - 1. At 20 km: 2^(-3.61) = 0.0819; times 13 = 1.065, above a generic group at 0 km (1).
+    assert best_score(20.0, 0.0, True, 13.0) == pytest.approx(13 * 2 ** -3.61, abs=1e-9)
+    assert best_score(20.0, 0.0, True, 13.0) > best_score(0.0, 0.0, True)
+    # At 25 km: 13 * 2^(-5.76) = 0.240, below a generic group at 15 km: 2^(-1.96) = 0.257.
+    assert best_score(25.0, 0.0, True, 13.0) < best_score(15.0, 0.0, True)
