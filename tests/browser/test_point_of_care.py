@@ -213,11 +213,20 @@ def test_gp_in_parramatta_refers_a_client_who_uses_ice_and_wants_to_cut_down(bro
         assert query["substance"] == "methamphetamine" and query["goal"] == "moderation"
         assert data["query"]["near"]["timezone"] == "Australia/Sydney"
         assert data["total"] > 0
-        # Evening: every option has a session starting 5 pm to midnight on its own clock.
+        # Evening on the searched place's clock (Sydney), 5 pm to midnight: a group starts then;
+        # a helpline or service (its sessions are opening hours) is open at some time then; one
+        # open 24/7 always is.
+        sydney = ZoneInfo("Australia/Sydney")
         for item in data["items"]:
-            if item["next_sessions"]:
-                hours = [datetime.fromisoformat(s["start"]).hour for s in item["next_sessions"]]
-                assert any(17 <= hour <= 23 for hour in hours), (item["id"], hours)
+            if item["open_24_7"]:
+                continue
+            sessions = [(datetime.fromisoformat(s["start"]).astimezone(sydney),
+                         datetime.fromisoformat(s["end"]).astimezone(sydney)) for s in item["next_sessions"]]
+            if item["kind"] == "group":
+                fits = any(start.hour >= 17 for start, _ in sessions)
+            else:
+                fits = any(end > start.replace(hour=17, minute=0) for start, end in sessions)
+            assert fits, (item["id"], item["kind"], sessions)
         # The device's zone is never sent: times read in the searched place's zone.
         assert sent and all("tz" not in query_of(url) for url in sent), sent
         wait_for_results(page, "", time="evening")

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from geopy.distance import great_circle
 from playwright.sync_api import expect
 
 from service.errors import CONTENT_SECURITY_POLICY
@@ -114,6 +115,15 @@ def test_search_by_postcode_shows_distances_and_next_sessions_in_both_zones(page
     assert result["total"] > 20
     distances = articles.locator(".distance").all_inner_texts()
     assert len(distances) == 20 and all(re.match(r"\d+(\.\d)? km away", d) for d in distances), distances
+    # The numbers are the great-circle distances (geopy) from the place searched, as the
+    # widget rounds them: tenths under 10 km, whole kilometres from 10 (plus the API's own
+    # rounding to hundredths first: see test_a_distance_is_rounded_once).
+    near = page.request.get(f"{live_server}/v1/search?near=2000").json()["query"]["near"]
+    for listing_id, shown in zip(articles.evaluate_all("els => els.map((e) => e.dataset.id)"), distances):
+        location = page.request.get(f"{live_server}/v1/listings/{listing_id}").json()["location"]
+        km = great_circle((near["lat"], near["lon"]), (location["lat"], location["lon"])).km
+        number = float(re.match(r"[\d.]+", shown).group())
+        assert abs(number - km) <= (0.055 if km < 10 else 0.505) + 1e-9, (listing_id, shown, km)
     first = articles.first
     expect(first.locator("h3")).to_have_text(re.compile(r"\S"))
     # Perth is three hours behind Sydney in November: both zones are shown.
@@ -128,6 +138,15 @@ def test_search_by_postcode_shows_distances_and_next_sessions_in_both_zones(page
     wait_for_results(page, page="2")
     expect(articles).to_have_count(40)
     no_violations(page)
+
+
+@pytest.mark.xfail(strict=True, reason="distance_km is rounded to hundredths (1.0464 -> 1.05), then the card and "
+                   "the reasons round that to tenths (1.05 -> 1.1): a listing 1.046 km away reads 1.1 km")
+def test_a_distance_is_rounded_once(page, live_server):
+    """demo:g0125 is 1.046 km from Sydney NSW 2000 (-33.86052, 151.20158) by geopy's great circle: 1.0 km."""
+    widget = open_page(page, live_server, near="2000")
+    wait_for_results(page, near="2000")
+    expect(widget.locator('article[data-id="demo:g0125"] .distance')).to_have_text("1.0 km away", timeout=2000)
 
 
 def test_goal_filter_moderation_keeps_only_options_for_cutting_down(page, live_server):
@@ -328,13 +347,23 @@ def test_widget_works_without_places_and_programs(page, live_server):
         page.route(f"{live_server}{path}", lambda route: route.fulfill(
             status=503, content_type="application/json",
             body='{"error": {"status": 503, "code": "unavailable", "message": "down"}}'))
+    # Counts answers the page has read to the end: the widget's own handling of an answer runs
+    # in the same turn, so once the count moves the widget has dealt with the failure.
+    page.add_init_script("""
+        window.__placesRead = 0;
+        const read = Response.prototype.text;
+        Response.prototype.text = function () {
+          const places = this.url.includes("/v1/places");
+          return read.call(this).finally(() => { if (places) window.__placesRead += 1; });
+        };""")
     widget = open_page(page, live_server)
     box = widget.get_by_role("combobox", name=PLACE)
     with page.expect_response(lambda response: "/v1/places" in response.url) as failed:
         box.press_sequentially("parra")
     assert failed.value.status == 503
-    page.wait_for_timeout(200)  # let the widget handle the failure
+    page.wait_for_function("() => window.__placesRead >= 1")
     expect(widget.get_by_role("listbox")).to_be_hidden()
+    expect(widget.locator(".error:visible")).to_have_count(0)
     expect(box).to_have_attribute("aria-expanded", "false")
     box.fill("2000")
     box.press("Enter")
