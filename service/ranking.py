@@ -210,8 +210,10 @@ def reasons(
 def rank_hit(hit: Hit, query: SearchQuery, score: float = 0.0) -> RankedHit:
     """One hit with its next three sessions, open-now flag and reasons."""
     occurrences = schedule.next_occurrences(hit.listing, query.at, count=3)
-    # Reasons quote the distance the answer reports, so "1.75 km" is not 1.7 in one place and 1.8 in another.
-    distance = None if hit.distance_km is None else round(hit.distance_km, 2)
+    # Reported to the metre, and quoted in the reasons as reported: a page that writes one
+    # decimal from it agrees with the reasons and is never off by a second rounding (1.0464
+    # km at hundredths was 1.05, then "1.1 km").
+    distance = None if hit.distance_km is None else round(hit.distance_km, 3)
     return RankedHit(
         listing=hit.listing,
         distance_km=distance,

@@ -116,8 +116,7 @@ def test_search_by_postcode_shows_distances_and_next_sessions_in_both_zones(page
     distances = articles.locator(".distance").all_inner_texts()
     assert len(distances) == 20 and all(re.match(r"\d+(\.\d)? km away", d) for d in distances), distances
     # The numbers are the great-circle distances (geopy) from the place searched, as the
-    # widget rounds them: tenths under 10 km, whole kilometres from 10 (plus the API's own
-    # rounding to hundredths first: see test_a_distance_is_rounded_once).
+    # widget rounds them: tenths under 10 km, whole kilometres from 10.
     near = page.request.get(f"{live_server}/v1/search?near=2000").json()["query"]["near"]
     for listing_id, shown in zip(articles.evaluate_all("els => els.map((e) => e.dataset.id)"), distances):
         location = page.request.get(f"{live_server}/v1/listings/{listing_id}").json()["location"]
@@ -140,8 +139,6 @@ def test_search_by_postcode_shows_distances_and_next_sessions_in_both_zones(page
     no_violations(page)
 
 
-@pytest.mark.xfail(strict=True, reason="distance_km is rounded to hundredths (1.0464 -> 1.05), then the card and "
-                   "the reasons round that to tenths (1.05 -> 1.1): a listing 1.046 km away reads 1.1 km")
 def test_a_distance_is_rounded_once(page, live_server):
     """demo:g0125 is 1.046 km from Sydney NSW 2000 (-33.86052, 151.20158) by geopy's great circle: 1.0 km."""
     widget = open_page(page, live_server, near="2000")
