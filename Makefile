@@ -75,9 +75,10 @@ test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m "not engine and not browser" -x -q
 
 # Mutation score of the core modules (schedule, ranking, params, the SQLite columns and
-# search, the engine query bodies) into bench/MUTATION.md. Not part of `make test`: it takes
-# about TIME_PLACEHOLDER on 2 cores. MUTATION_ARGS="--jobs 1" spares a busy machine; "--keep" judges
-# again only the mutants not yet killed.
+# search, the engine query bodies) into bench/MUTATION.md. Not part of `make test`: a full run
+# takes hours on 2 cores (the first half of the mutants about 11 minutes, then one to three
+# minutes a mutant). MUTATION_ARGS="--jobs 1" spares a busy machine; "--keep" judges again
+# only the mutants not yet killed.
 mutation: $(VENV)/.installed-dev
 	nice -n 10 $(BIN)/python -m bench.mutation $(or $(MUTATION_ARGS),--jobs 2)
 

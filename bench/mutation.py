@@ -1,13 +1,16 @@
 """Mutation score of the core modules: runs mutmut, then writes the per-module table into
 bench/MUTATION.md and every surviving mutant's diff into bench/out/mutation-survivors.md.
 
-    python -m bench.mutation [--jobs N] [--keep] [--report-only]
+    python -m bench.mutation [--jobs N] [--keep] [--report-only] [--recheck TEST_FILE...]
 
 mutmut's settings (the modules, the test selection) are in pyproject.toml's [tool.mutmut].
 Only part of service/backends/sqlite.py is scored: the functions that filter and order
 (the rest of it writes and reads the index file). A fresh run deletes mutants/ first so
 tests changed since the last run judge every mutant again; --keep judges again only the
 mutants not yet killed (quick after adding tests, but blind to a test that was removed).
+--recheck judges the surviving mutants again with only the given test files (copied into
+mutants/ first), one pytest per mutant: a failure there kills the mutant as surely as in a
+full run, and it takes seconds where mutmut reruns every test reaching the function.
 """
 
 from __future__ import annotations
@@ -81,18 +84,24 @@ def score(verdicts: dict[str, int | None]) -> list[dict]:
     return rows
 
 
+def checked_percent(row) -> float:
+    """Killed (timeouts included) as a share of the mutants judged so far."""
+    judged = row["mutants"] - row["unchecked"]
+    return 100.0 * (row["killed"] + row["timeouts"]) / judged if judged else 0.0
+
+
 def table(rows: list[dict], seconds: float | None, jobs: int) -> str:
     """The markdown block written between the score markers of MUTATION.md."""
-    lines = ["| module | mutants | killed | survived | timeouts | no test reaches | unchecked | % killed |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| module | mutants | killed | survived | timeouts | no test reaches | unchecked | % killed | % of checked |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     totals = Counter()
     for r in rows:
         lines.append(f"| {r['module']} | {r['mutants']} | {r['killed']} | {r['survived']} | {r['timeouts']} "
-                     f"| {r['no tests']} | {r['unchecked']} | {r['percent']:.1f} |")
+                     f"| {r['no tests']} | {r['unchecked']} | {r['percent']:.1f} | {checked_percent(r):.1f} |")
         totals.update({k: v for k, v in r.items() if isinstance(v, int)})
     pct = 100.0 * (totals["killed"] + totals["timeouts"]) / totals["mutants"] if totals["mutants"] else 0.0
     lines.append(f"| **all** | {totals['mutants']} | {totals['killed']} | {totals['survived']} | {totals['timeouts']} "
-                 f"| {totals['no tests']} | {totals['unchecked']} | **{pct:.1f}** |")
+                 f"| {totals['no tests']} | {totals['unchecked']} | **{pct:.1f}** | **{checked_percent(totals):.1f}** |")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -128,6 +137,11 @@ def survivors(verdicts: dict[str, int | None]) -> list[str]:
                   and any(fnmatch.fnmatchcase(name, g) for globs in MODULES.values() for g in globs))
 
 
+def module_of(name: str) -> str:
+    """The dotted module of a mutant name ("service.schedule" of "service.schedule.x_zone__mutmut_1")."""
+    return re.match(r"(.*?)\.x[_ǁ]", name).group(1)
+
+
 def function_text(source: str, name: str) -> list[str]:
     """The lines of one function (or method) `name` in a file mutmut wrote under mutants/."""
     match = re.search(rf"^( *)def {re.escape(name)}\(", source, flags=re.M)
@@ -144,8 +158,7 @@ def function_text(source: str, name: str) -> list[str]:
 
 def diff_of(name: str, sources: dict[str, str]) -> str:
     """The unified diff between a mutant and the original function (as `mutmut show` prints)."""
-    module = name.split(".x")[0] if ".x_" in name else name.split(".xǁ")[0]
-    path = ROOT / "mutants" / (module.replace(".", "/") + ".py")
+    path = ROOT / "mutants" / (module_of(name).replace(".", "/") + ".py")
     if str(path) not in sources:
         sources[str(path)] = path.read_text()
     prefix = name.rsplit("__mutmut_", 1)[0].rsplit(".", 1)[1]
@@ -167,14 +180,46 @@ def write_survivors(verdicts: dict[str, int | None]) -> int:
     return len(names)
 
 
+def recheck(test_files: list[str], verdicts: dict[str, int | None]) -> int:
+    """Judge the survivors again with `test_files` alone; record kills as mutmut does."""
+    work = ROOT / "mutants"
+    for name in test_files:
+        shutil.copy2(ROOT / name, work / name)
+    env = dict(os.environ)
+    env.setdefault("LINKAGE_REALDATA", str(ROOT.parent / "shared" / "realdata"))
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *test_files]
+    env.pop("MUTANT_UNDER_TEST", None)
+    clean = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+    if clean.returncode:
+        print(clean.stdout[-2000:], file=sys.stderr)
+        raise SystemExit("the recheck tests fail without any mutant")
+    killed = 0
+    names = [n for n in survivors(verdicts) if verdicts[n] in SURVIVED | NO_TESTS]
+    for name in names:
+        result = subprocess.run(command, cwd=work, env={**env, "MUTANT_UNDER_TEST": name},
+                                capture_output=True, text=True)
+        if result.returncode == 1:
+            meta = work / (module_of(name).replace(".", "/") + ".py.meta")
+            data = json.loads(meta.read_text())
+            data["exit_code_by_key"][name] = 1
+            meta.write_text(json.dumps(data, indent=4))
+            killed += 1
+    print(f"recheck: {killed} of {len(names)} survivors killed by {', '.join(test_files)}")
+    return killed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="mutmut worker processes (default 1: the cores are shared)")
     parser.add_argument("--keep", action="store_true", help="keep mutants/ and judge again only the mutants not killed")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report from mutants/")
+    parser.add_argument("--recheck", nargs="+", metavar="TEST_FILE",
+                        help="judge the survivors again with these test files only, then report")
     args = parser.parse_args(argv)
     seconds = None
-    if not args.report_only:
+    if args.recheck:
+        recheck(args.recheck, meta_files())
+    elif not args.report_only:
         if not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
         env = dict(os.environ)

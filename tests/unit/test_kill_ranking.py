@@ -99,6 +99,9 @@ def test_best_sort_keys_count_online_options_as_nearby():
     assert ranking.order_key(best, online, None) == (0, -0.712025098, math.inf, "test:kill")
     assert ranking.order_key(best, far_hybrid, None) == (0, -0.712025098, 20.0, "test:kill")
     assert ranking.order_key(best, near, None) == (0, -0.840896415, 6.0, "test:kill")
+    # A covered hybrid meeting nearer than 8 km keeps its own distance: 0.5 ** 0.04 at 3 km.
+    near_hybrid = Hit(listing=replace(listing(SYDNEY), formats=("in_person", "online")), distance_km=3.0)
+    assert ranking.order_key(best, near_hybrid, None) == (0, -round(0.5 ** 0.04, 9), 3.0, "test:kill")
     in_person_only = SearchQuery(at=AT, place=here, formats=("in_person",))
     assert ranking.order_key(in_person_only, far_hybrid, None) == (0, -round(0.5 ** 3.61, 9), 20.0, "test:kill")
     words = SearchQuery(at=AT, text="smart")
