@@ -35,7 +35,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 # Re-index when the index is missing or older than the data (or the code that writes it).
-$(DB): $(DEMO) service/backends/sqlite.py service/schemas.py $(VENV)/.installed
+$(DB): $(DEMO) service/backends/sqlite/backend.py service/domain/schemas.py $(VENV)/.installed
 	$(BIN)/linkage index --source-name demo --sqlite-path $(DB) $(DEMO)
 
 BACKEND := $(or $(LINKAGE_BACKEND),sqlite)

@@ -142,7 +142,7 @@ def request_timer(client):
 
 def search_timer(backend, queries: dict):
     """A runner timing `backend.search` plus `ranking.rank_hits` for a pre-parsed query."""
-    from service import ranking
+    from service.search import scoring as ranking
 
     def search_one(url):
         query = queries[url]
@@ -269,7 +269,7 @@ def raw_bulk_copy(source: Path, target: Path) -> float:
 
 
 class RecordingTransport:
-    """A `service.backends.engine.Transport` that remembers every request sent through it.
+    """A `service.backends.engine.backend.Transport` that remembers every request sent through it.
 
     Each entry is (method, path, body, params) exactly as the backend passed them (bodies
     copied, so nothing the backend does afterwards can change them), for replaying the

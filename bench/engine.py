@@ -32,10 +32,11 @@ from importlib import metadata
 from bench import mix
 from bench.common import (ROOT, RecordingTransport, Stats, app_config, fmt_ms, interleaved_rounds, median, request_timer, search_timer,
                           per_query_ratios, percentile)
-from service import create_app, ranking
-from service.backends.engine import EngineBackend, make_transport
-from service.backends.sqlite import SQLiteBackend
-from service.params import parse_search
+from service import create_app
+from service.search import scoring as ranking
+from service.backends.engine.backend import EngineBackend, make_transport
+from service.backends.sqlite.backend import SQLiteBackend
+from service.search.params import parse_search
 
 ENGINE_PORT = 9221
 ALIAS = "linkage-bench"

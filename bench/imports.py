@@ -34,8 +34,8 @@ from bench.common import OUT, RecordingTransport, cumulative_of, profile_rows, r
 from bench.engine import bare_client, delete_ours, quiet_client_logs
 from indexers.imports import SourceCache, SourceSpec, import_sources
 from indexers.records import ReadOptions
-from service.backends.engine import BULK_CHUNK, EngineBackend, make_transport
-from service.backends.sqlite import SQLiteBackend
+from service.backends.engine.backend import BULK_CHUNK, EngineBackend, make_transport
+from service.backends.sqlite.backend import SQLiteBackend
 
 FEED_MEETINGS = 100_000
 PROFILE_MEETINGS = 5_000
@@ -57,13 +57,13 @@ STAGES = (
     ("stance defaults (`pipeline.complete`)", "indexers/pipeline.py", "complete"),
     ("validate (`pipeline.validate` → `load_listing`, marshmallow)", "indexers/pipeline.py", "validate"),
     ("dedupe (`pipeline.dedupe`)", "indexers/pipeline.py", "dedupe"),
-    ("`backend.load` (SQLite)", "service/backends/sqlite.py", "load"),
-    ("  rows per listing (`sqlite._insert`)", "service/backends/sqlite.py", "_insert"),
-    ("`backend.load` (OpenSearch)", "service/backends/engine.py", "load"),
-    ("  documents (`queries.document`)", "service/backends/queries.py", "document"),
-    ("  requests to the node (`Transport.request`: client, HTTP, node)", "service/backends/engine.py", "request"),
+    ("`backend.load` (SQLite)", "service/backends/sqlite/backend.py", "load"),
+    ("  rows per listing (`sqlite._insert`)", "service/backends/sqlite/backend.py", "_insert"),
+    ("`backend.load` (OpenSearch)", "service/backends/engine/backend.py", "load"),
+    ("  documents (`queries.document`)", "service/backends/engine/queries.py", "document"),
+    ("  requests to the node (`Transport.request`: client, HTTP, node)", "service/backends/engine/backend.py", "request"),
     ("source cache write (`SourceCache.save`)", "indexers/imports.py", "save"),
-    ("`dump_listing` (marshmallow), all callers", "service/schemas.py", "dump_listing"),
+    ("`dump_listing` (marshmallow), all callers", "service/domain/schemas.py", "dump_listing"),
 )
 
 

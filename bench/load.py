@@ -351,7 +351,7 @@ class Outcome:
 
 def prepare_sqlite(listings: list, folder: Path) -> dict[str, str]:
     """A SQLite index of the listings in `folder`; the server's environment for it."""
-    from service.backends.sqlite import SQLiteBackend
+    from service.backends.sqlite.backend import SQLiteBackend
 
     path = folder / "listings.sqlite"
     report = SQLiteBackend(path).load(listings)
@@ -362,7 +362,7 @@ def prepare_sqlite(listings: list, folder: Path) -> dict[str, str]:
 
 def prepare_engine(listings: list, url: str) -> dict[str, str]:
     """The listings behind this run's alias on the node; the server's environment for it."""
-    from service.backends.engine import EngineBackend, make_transport
+    from service.backends.engine.backend import EngineBackend, make_transport
 
     report = EngineBackend(make_transport("opensearch", url), alias=ALIAS).load(listings)
     if report.loaded != len(listings):

@@ -4,7 +4,7 @@ bench/MUTATION.md and every surviving mutant's diff into bench/out/mutation-surv
     python -m bench.mutation [--jobs N] [--keep] [--report-only] [--recheck TEST_FILE...]
 
 mutmut's settings (the modules, the test selection) are in pyproject.toml's [tool.mutmut].
-Only part of service/backends/sqlite.py is scored: the functions that filter and order
+Only part of service/backends/sqlite/backend.py is scored: the functions that filter and order
 (the rest of it writes and reads the index file). A fresh run deletes mutants/ first so
 tests changed since the last run judge every mutant again; --keep judges again only the
 mutants not yet killed (quick after adding tests, but blind to a test that was removed).
@@ -41,13 +41,13 @@ LIST_BEGIN, LIST_END = "<!-- survivors:begin -->", "<!-- survivors:end -->"
 SQLITE_SEARCH = ("bounding_box", "fts_expression", "ǁSQLiteBackendǁsearch", "ǁSQLiteBackendǁ_waits",
                  "ǁSQLiteBackendǁ_box_rows", "ǁSQLiteBackendǁ_text_rows")
 MODULES = {
-    "service/schedule.py": ["service.schedule.*"],
-    "service/ranking.py": ["service.ranking.*"],
-    "service/params.py": ["service.params.*"],
-    "service/backends/columns.py": ["service.backends.columns.*"],
-    "service/backends/queries.py": ["service.backends.queries.*"],
-    "service/backends/sqlite.py (search only)": [
-        f"service.backends.sqlite.x{'' if name.startswith('ǁ') else '_'}{name}__mutmut_*" for name in SQLITE_SEARCH],
+    "service/domain/schedule.py": ["service.domain.schedule.*"],
+    "service/search/scoring.py": ["service.search.scoring.*"],
+    "service/search/params.py": ["service.search.params.*"],
+    "service/backends/sqlite/columns.py": ["service.backends.sqlite.columns.*"],
+    "service/backends/engine/queries.py": ["service.backends.engine.queries.*"],
+    "service/backends/sqlite/backend.py (search only)": [
+        f"service.backends.sqlite.backend.x{'' if name.startswith('ǁ') else '_'}{name}__mutmut_*" for name in SQLITE_SEARCH],
 }
 
 # mutmut's exit codes per mutant (mutmut/stats.py), folded into the columns reported.
@@ -138,7 +138,7 @@ def survivors(verdicts: dict[str, int | None]) -> list[str]:
 
 
 def module_of(name: str) -> str:
-    """The dotted module of a mutant name ("service.schedule" of "service.schedule.x_zone__mutmut_1")."""
+    """The dotted module of a mutant name ("service.domain.schedule" of "service.domain.schedule.x_zone__mutmut_1")."""
     return re.match(r"(.*?)\.x[_ǁ]", name).group(1)
 
 

@@ -66,10 +66,11 @@ from bench import engine, imports, mix, synth
 from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, Stats, app_config, app_environment, fmt_ms,
                           interleaved_rounds, raw_bulk_copy, replace_section, request_timer, search_timer,
                           section_of, wrk_summary)
-from service import create_app, ranking
-from service.backends.sqlite import SQLiteBackend
-from service.geocode import OfflineGazetteer
-from service.params import parse_search
+from service import create_app
+from service.search import scoring as ranking
+from service.backends.sqlite.backend import SQLiteBackend
+from service.search.places import OfflineGazetteer
+from service.search.params import parse_search
 
 GAZETTEER = ROOT / "data" / "gazetteer"
 # Paths handed to child processes are relative to ROOT (their working directory), so
@@ -180,7 +181,7 @@ def code_files() -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def _import_everything() -> None:
     import indexers.imports, indexers.sources.meeting_guide  # noqa: E401,F401
-    import service.backends.engine  # noqa: F401
+    import service.backends.engine.backend  # noqa: F401
 
     # Building an app imports whatever create_app wires in (views, renderers, ...); the
     # backend is only constructed, and the geocoder is never asked anything.

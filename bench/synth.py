@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from service import vocab
-from service.models import Listing
-from service.schemas import listing_from_trusted, load_listing
+from service.domain import vocab
+from service.domain.models import Listing
+from service.domain.schemas import listing_from_trusted, load_listing
 
 SEED = 20260501
 SOURCE = {

@@ -12,13 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from service import make_backend, make_geocoder
-from service.backends.base import BackendUnavailable
+from service.backends.contract import BackendUnavailable
 from service.settings import ROOT, Settings
 
-from . import links
-from .imports import ImportSummary, SourceCache, SourceSpec, import_sources
-from .records import ReadOptions
-from .sources import FORMATS
+from indexers import links
+from indexers.imports import ImportSummary, SourceCache, SourceSpec, import_sources
+from indexers.records import ReadOptions
+from indexers.sources import FORMATS
 
 SOURCES_TOML = ROOT / "data" / "sources.toml"
 
@@ -91,7 +91,7 @@ def source_name_for(location: str, given: str | None, several: bool) -> str:
 
 def cmd_index(args) -> int:
     """Import feeds: report rejections, load the good listings atomically."""
-    from service.backends.engine import LoadFailed
+    from service.backends.engine.backend import LoadFailed
 
     settings = settings_for(args)
     backend = make_backend(settings)
@@ -199,7 +199,7 @@ def cmd_purge(args) -> int:
 def cmd_keys(args) -> int:
     """Create, list or revoke public embed keys."""
     from service import make_referral_store
-    from service.embed import clean_origin, new_key
+    from service.embed.keys import clean_origin, new_key
 
     settings = settings_for(args)
     store = make_referral_store(settings, make_backend(settings))
@@ -236,7 +236,7 @@ def cmd_check_links(args) -> int:
     """
     from datetime import datetime, timezone
 
-    from service.backends.engine import EngineError
+    from service.backends.engine.backend import EngineError
 
     settings = settings_for(args)
     try:

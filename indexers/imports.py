@@ -16,14 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from service.backends.base import BackendUnavailable
-from service.models import Listing
-from service.schemas import dump_listing, listing_from_trusted
+from service.backends.contract import BackendUnavailable
+from service.domain.models import Listing
+from service.domain.schemas import dump_listing, listing_from_trusted
 
-from . import sources
-from .pipeline import Prepared, Rejection, dedupe, prepare
-from .records import ReadOptions
-from .sources.native import FeedError
+from indexers import sources
+from indexers.pipeline import Prepared, Rejection, dedupe, prepare
+from indexers.records import ReadOptions
+from indexers.sources.native import FeedError
 
 
 @dataclass(frozen=True)

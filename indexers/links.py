@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import quote, urldefrag, urljoin, urlsplit, urlunsplit
 
-from service.models import Listing
-from service.text import LINK_FIELDS, link_url
+from service.domain.models import Listing
+from service.domain.text import LINK_FIELDS, link_url
 
 log = logging.getLogger("linkage")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import sources
-from .pipeline import Prepared, prepare
-from .records import ReadOptions
+from indexers import sources
+from indexers.pipeline import Prepared, prepare
+from indexers.records import ReadOptions
 
 
 def read_sources(paths: list[Path], geocoder=None) -> Prepared:

@@ -15,12 +15,16 @@ from typing import Iterable
 
 from marshmallow import ValidationError
 
-from service import programs, ranking, vocab
-from service.models import Listing
-from service.schemas import flatten_errors, load_listing
-from service.text import normalise
+from service.domain import programs
 
-from .records import Problem, Record, shorten
+from service.search import scoring as ranking
+
+from service.domain import vocab
+from service.domain.models import Listing
+from service.domain.schemas import flatten_errors, load_listing
+from service.domain.text import normalise
+
+from indexers.records import Problem, Record, shorten
 
 # Defaults for listings whose program the stance table does not know (DESIGN.md: "program
 # stance when a feed does not say"). Groups in meeting feeds are mostly 12-step

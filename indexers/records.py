@@ -1,9 +1,9 @@
 """What every feed reader produces: records in the native listing shape, or problems.
 
 Readers (Meeting Guide, HSDS, CSV, native) only translate. They yield one `Record` per
-feed entry: `data` is a dict in the shape `service.schemas.ListingSchema` loads (the
+feed entry: `data` is a dict in the shape `service.domain.schemas.ListingSchema` loads (the
 shape of `data/demo/listings.json`), except that it may leave out what later steps fill
-in — the program's stance fields (approach, goals, ...; see `service.programs`) and the
+in — the program's stance fields (approach, goals, ...; see `service.domain.programs`) and the
 location's coordinates (geocoded from its address). A reader that cannot translate an
 entry yields it with `data=None` and the problems, so the report names it and the run
 goes on.

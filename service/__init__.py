@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .settings import Settings
+from service.settings import Settings
 
 if TYPE_CHECKING:  # Flask is imported when an app is built, so data scripts can use vocab alone.
     from flask import Flask
@@ -36,11 +36,11 @@ def utc_now() -> datetime:
 def make_backend(settings: Settings):
     """The backend named by settings: embedded SQLite, or an Elasticsearch/OpenSearch cluster."""
     if settings.backend == "sqlite":
-        from .backends.sqlite import SQLiteBackend
+        from service.backends.sqlite.backend import SQLiteBackend
 
         return SQLiteBackend(settings.sqlite_path)
     if settings.backend in ("elasticsearch", "opensearch"):
-        from .backends.engine import EngineBackend, make_transport
+        from service.backends.engine.backend import EngineBackend, make_transport
 
         return EngineBackend(
             make_transport(settings.backend, settings.search_url or "", settings.search_ca_certs),
@@ -56,10 +56,10 @@ def make_backend(settings: Settings):
 def make_referral_store(settings: Settings, backend):
     """Where referrals live: a SQLite file beside the index, or indices on the same engine."""
     if not hasattr(backend, "transport"):  # the embedded backend
-        from .referral_store import SQLiteReferralStore
+        from service.referrals.store import SQLiteReferralStore
 
         return SQLiteReferralStore(settings.referrals_path)
-    from .referral_store import EngineReferralStore
+    from service.referrals.store import EngineReferralStore
 
     return EngineReferralStore(backend.transport, prefix=settings.index.removesuffix("-listings") or "linkage")
 
@@ -71,10 +71,10 @@ def make_geocoder(settings: Settings, for_import: bool = False):
     Searches always resolve `near` offline (fast, private); imports use the configured one.
     """
     if settings.geocoder == "offline" or not for_import:
-        from .geocode import OfflineGazetteer
+        from service.search.places import OfflineGazetteer
 
         return OfflineGazetteer(Path(settings.gazetteer_dir))
-    from .geocoders import make_http_geocoder
+    from service.search.http_geocoders import make_http_geocoder
 
     return make_http_geocoder(settings.geocoder, Path(settings.geocode_cache))
 
@@ -127,7 +127,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         clock=clock or utc_now,
         referrals=referrals if referrals is not None else make_referral_store(settings, backend),
     )
-    from .observability import Metrics, configure_logging, install
+    from service.observability import Metrics, configure_logging, install
 
     logging.basicConfig(level=logging.INFO)
     configure_logging()
@@ -138,14 +138,14 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from .errors import register_error_handlers, register_security_headers
-    from .i18n import init_i18n
-    from .views import api, health, pages, referrals as referral_views
+    from service.errors import register_error_handlers, register_security_headers
+    from service.i18n import init_i18n
+    from service.views import api, health, pages, referrals as referral_views
 
-    from .openapi import install_openapi
+    from service.openapi import install_openapi
 
     install_openapi(app, (api.blueprint, health.blueprint, pages.blueprint, referral_views.blueprint))
-    from .embed import KeyCache, install_cors, rate_limit_key
+    from service.embed.keys import KeyCache, install_cors, rate_limit_key
 
     # One limiter per app (its counts are per app too): the API per embed key or address,
     # anonymous feedback per address, more tightly.

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from .backends.base import BackendUnavailable
+from service.backends.contract import BackendUnavailable
 
 log = logging.getLogger("linkage")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, has_app_context
 from flask_babel import Babel, get_babel, gettext
 
-from . import vocab
+from service.domain import vocab
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DEFAULT_LANGUAGE = "en"

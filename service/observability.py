@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_late
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from .privacy import scrub_identifying
+from service.privacy import scrub_identifying
 
 log = logging.getLogger("linkage.access")
 

@@ -14,10 +14,10 @@ from flask import Blueprint, Response, render_template, send_from_directory
 from flask_smorest import Api
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from . import vocab
-from .referrals import OUTCOMES
-from .schemas import ListingSchema
-from .text import LINK_FIELDS
+from service.domain import vocab
+from service.referrals.model import OUTCOMES
+from service.domain.schemas import ListingSchema
+from service.domain.text import LINK_FIELDS
 
 OPENAPI_VERSION = "3.0.3"
 

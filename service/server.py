@@ -14,7 +14,7 @@ class LinkageServer(BaseApplication):
         super().__init__()
 
     def load_config(self):
-        from . import gunicorn_conf
+        from service import gunicorn_conf
 
         for key, value in vars(gunicorn_conf).items():
             if key in self.cfg.settings and value is not None:
@@ -24,7 +24,7 @@ class LinkageServer(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        from . import create_app
+        from service import create_app
 
         return create_app()  # warmed before each fork by gunicorn_conf.pre_fork
 

@@ -3,6 +3,6 @@
 Settings come from the LINKAGE_* environment (see service/settings.py).
 """
 
-from . import create_app
+from service import create_app
 
 app = create_app()  # warmed before each fork by gunicorn_conf.pre_fork

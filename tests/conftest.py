@@ -13,8 +13,8 @@ from werkzeug.serving import make_server
 
 from indexers.load import read_sources
 from service import create_app
-from service.backends.sqlite import SQLiteBackend
-from service.geocode import OfflineGazetteer
+from service.backends.sqlite.backend import SQLiteBackend
+from service.search.places import OfflineGazetteer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo" / "listings.json"
@@ -78,7 +78,7 @@ def delete_alias_indices(backend) -> None:
 @pytest.fixture(scope="session")
 def engine_backend(demo_listings):
     """The demo data in a real OpenSearch (or Elasticsearch) node, under a per-run alias."""
-    from service.backends.engine import EngineBackend, make_transport
+    from service.backends.engine.backend import EngineBackend, make_transport
 
     backend = EngineBackend(make_transport(ENGINE_KIND, engine_url()), alias=f"linkage-test-{os.getpid()}")
     backend.load(demo_listings)
@@ -90,7 +90,7 @@ def engine_backend(demo_listings):
 def es_client_backend(demo_listings):
     """The same node through the official elasticsearch client (no Elasticsearch node can
     be downloaded here; the client's transport speaks plain JSON that both engines accept)."""
-    from service.backends.engine import EngineBackend, make_transport
+    from service.backends.engine.backend import EngineBackend, make_transport
 
     backend = EngineBackend(make_transport("elasticsearch", engine_url()), alias=f"linkage-test-es-{os.getpid()}")
     backend.load(demo_listings)
@@ -110,7 +110,7 @@ def backend(request):
 
 def referral_store_for(backend, tmp_path_factory, name: str = "store"):
     """A fresh referral store in the backend's kind of storage."""
-    from service.referral_store import EngineReferralStore, SQLiteReferralStore
+    from service.referrals.store import EngineReferralStore, SQLiteReferralStore
 
     if hasattr(backend, "transport"):
         store = EngineReferralStore(backend.transport, prefix=f"{backend.alias}-{name}")

@@ -1,4 +1,4 @@
-"""Session times worked out from first principles, to check service.schedule against.
+"""Session times worked out from first principles, to check service.domain.schedule against.
 
 Nothing here imports the implementation. A weekly session is a local wall-clock time on a
 weekday; its instant is found by asking zoneinfo only for the UTC offset in force at given

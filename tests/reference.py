@@ -21,7 +21,7 @@ matches), and the order is written out below from the rules in the README and DE
 * `soonest` is minutes to the next start (negative while running, 0 for 24/7), except that
   a session running with under 30 minutes left ranks as 120.5 minutes; ties by id.
 
-Only the parsed query comes from the service (`service.params` turns the request into a
+Only the parsed query comes from the service (`service.search.params` turns the request into a
 `SearchQuery`); the dataclasses are read as plain records. Text relevance is not restated:
 `search_ids` refuses a query with words, and `matches` ignores them.
 """
@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from geopy.distance import great_circle
 
-from service.models import Listing, SearchQuery
+from service.domain.models import Listing, SearchQuery
 from tests import oracle_time
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 # Import the controlled vocabularies from the service so values can never drift.
 sys.path.insert(0, ROOT)
-from service import programs, vocab  # noqa: E402
+from service.domain import programs, vocab  # noqa: E402
 
 OUTPUT = os.path.join(HERE, "listings.json")
 SEED = 20261126

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..records import ReadOptions, Record
-from .native import FeedError
+from indexers.records import ReadOptions, Record
+from indexers.sources.native import FeedError
 
 FORMATS = ("auto", "meeting-guide", "hsds", "csv", "native")
 # A feed bigger than this is refused rather than read into memory.
@@ -87,21 +87,21 @@ def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None
     if fmt == "auto":
         fmt = detect(feed)
     if fmt == "native":
-        from .native import read_native
+        from indexers.sources.native import read_native
 
         return read_native(_bytes(feed), options, feed.name)
     if fmt == "meeting-guide":
-        from .meeting_guide import read_meeting_guide
+        from indexers.sources.meeting_guide import read_meeting_guide
 
         return read_meeting_guide(_bytes(feed), options, feed.name)
     if fmt == "hsds":
-        from .hsds import read_hsds
+        from indexers.sources.hsds import read_hsds
 
         if feed.directory is not None:
             return read_hsds(feed.directory, options)
         return _read_hsds_bytes(feed, options)
     if fmt == "csv":
-        from .csv_source import load_mapping, read_csv
+        from indexers.sources.csv_source import load_mapping, read_csv
 
         if mapping is None:
             raise FeedError(f"{feed.name}: a CSV feed needs --mapping FILE.toml (see data/mappings/)")
@@ -119,7 +119,7 @@ def _bytes(feed: Feed) -> bytes:
 
 
 def _read_hsds_bytes(feed: Feed, options: ReadOptions) -> Iterator[Record]:
-    from .hsds import read_hsds
+    from indexers.sources.hsds import read_hsds
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / (feed.name if feed.name.endswith(".json") else "feed.json")

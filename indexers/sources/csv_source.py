@@ -8,7 +8,7 @@ and `example.csv` show it whole. In short:
     [columns]    target field = "Column header", or a table {column, split, map};
                  sessions = {day, start, end, monthly, day_base, duration}
 
-Targets are `service.schemas.ListingSchema` fields (dotted for nested ones, such as
+Targets are `service.domain.schemas.ListingSchema` fields (dotted for nested ones, such as
 "location.postcode"). Rows with the same id merge into one listing with several sessions.
 Every problem in a row becomes a `Problem` in that listing's `Record` (with `data=None`), so
 the report names the line and field and the rest of the sheet still loads; nothing in a
@@ -32,11 +32,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import fields as mfields
 from marshmallow import validate as mvalidate
 
-from service import vocab
-from service.schemas import ListingSchema
+from service.domain import vocab
+from service.domain.schemas import ListingSchema
 
-from ..pipeline import STANCE_FIELDS
-from ..records import Problem, ReadOptions, Record, shorten
+from indexers.pipeline import STANCE_FIELDS
+from indexers.records import Problem, ReadOptions, Record, shorten
 
 # csv's default limit is 128 KiB per cell; a spreadsheet cell may legitimately be bigger and
 # a hostile one much bigger. Above this the row is reported, not the whole file lost.

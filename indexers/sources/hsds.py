@@ -69,17 +69,17 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError
 from marshmallow import validate as mm_validate
 
-from service import vocab
+from service.domain import vocab
 
-from ..records import Problem, ReadOptions, Record, shorten
-from service.schemas import (  # the schema's own limits: never drift from them
+from indexers.records import Problem, ReadOptions, Record, shorten
+from service.domain.schemas import (  # the schema's own limits: never drift from them
     MAX_ADDRESS, MAX_DESCRIPTION, MAX_ID_PART, MAX_LANGUAGES, MAX_LOCALITY, MAX_NAME, MAX_PHONE, MAX_POSTCODE, MAX_SESSIONS, MAX_STATE,
 )
 
 # The stance fields a feed in this format never states (see indexers.pipeline.complete).
 STANCE_FIELDS = frozenset({"approach", "goals", "substances", "facilitation", "audiences"})
 
-# Lengths the listing schema accepts (service.schemas); longer text is cut, not rejected.
+# Lengths the listing schema accepts (service.domain.schemas); longer text is cut, not rejected.
 MAX_ID = MAX_ID_PART
 
 # csv's default field limit (128 KiB) is process-wide and other code may change it. While this

@@ -30,14 +30,14 @@ from zoneinfo import available_timezones
 from marshmallow import ValidationError
 from marshmallow import validate as mm_validate
 
-from service import vocab
-from service.programs import canonical_program
+from service.domain import vocab
+from service.domain.programs import canonical_program
 
-from ..records import Problem, ReadOptions, Record, shorten
-from service.schemas import (  # the schema's own limits: never drift from them
+from indexers.records import Problem, ReadOptions, Record, shorten
+from service.domain.schemas import (  # the schema's own limits: never drift from them
     MAX_ADDRESS, MAX_CONFERENCE_PHONE, MAX_DESCRIPTION, MAX_ID_PART, MAX_LOCALITY, MAX_NAME, MAX_PHONE, MAX_POSTCODE, MAX_STATE,
 )
-from .native import FeedError
+from indexers.sources.native import FeedError
 
 # --- Type codes ---------------------------------------------------------------------------
 # The one table between Meeting Guide type codes and listing fields. Reading maps every code
@@ -118,7 +118,7 @@ _TIME_12 = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2}))?(?::([0-9]{2}))?\s*([ap])
 # When an end time is missing, the spec (and the apps that read it) take one hour.
 DEFAULT_DURATION_MINUTES = 60
 
-# --- Text limits (those of service.schemas.ListingSchema) ---------------------------------
+# --- Text limits (those of service.domain.schemas.ListingSchema) ---------------------------------
 # Strings are cut to this before HTML parsing: nothing past it can reach a 2000-character
 # description, and parsing a 1 MB string of markup would only cost time.
 _MAX_PARSED = 20 * MAX_DESCRIPTION

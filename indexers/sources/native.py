@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from ..records import Problem, ReadOptions, Record
-from ..pipeline import STANCE_FIELDS
+from indexers.records import Problem, ReadOptions, Record
+from indexers.pipeline import STANCE_FIELDS
 
 
 class FeedError(ValueError):

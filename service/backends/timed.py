@@ -13,9 +13,11 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from .. import ranking, schedule
-from ..models import Hit, Listing, SearchQuery
-from .base import Matches
+from service.search import scoring as ranking
+
+from service.domain import schedule
+from service.domain.models import Hit, Listing, SearchQuery
+from service.backends.contract import Matches
 
 # Stores give unscheduled listings (no sessions, not 24/7) a bound at or above this.
 UNSCHEDULED = 10**9

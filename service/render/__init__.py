@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, render_template
 
-from ..backends.base import Matches
-from ..models import Occurrence, RankedHit, SearchQuery
-from ..params import query_echo
-from ..schemas import dump_listing
-from ..text import links_in_use
+from service.backends.contract import Matches
+from service.domain.models import Occurrence, RankedHit, SearchQuery
+from service.search.params import query_echo
+from service.domain.schemas import dump_listing
+from service.domain.text import links_in_use
 
 
 def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:

@@ -1,4 +1,4 @@
-"""Rendering a handout (`service.handout.Handout`): HTML page, A4 PDF, SMS text, iCalendar.
+"""Rendering a handout (`service.referrals.handout.Handout`): HTML page, A4 PDF, SMS text, iCalendar.
 
 The HTML and the PDF come from one template (`handout.html`), so what is printed from the
 browser and what is downloaded are the same page. Everything the template shows is
@@ -34,11 +34,11 @@ from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale, get_locale, gettext as _
 from markupsafe import Markup
 
-from .. import i18n
-from ..handout import (Handout, HandoutItem, clock_minutes, hours_shift, keeps_hours, lead_zone, local_date,
+from service import i18n
+from service.referrals.handout import (Handout, HandoutItem, clock_minutes, hours_shift, keeps_hours, lead_zone, local_date,
                        remote_only)
-from ..models import Occurrence
-from ..referrals import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
+from service.domain.models import Occurrence
+from service.referrals.model import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 STYLESHEET = "handout.css"
@@ -507,7 +507,7 @@ def shown_reason(reason: str) -> bool:
 
 
 def time_zones(listing: dict, client_zone: str | None, at: datetime | None) -> tuple[str, str | None]:
-    """The zone an option's times lead with (`service.handout.lead_zone`) and the one that
+    """The zone an option's times lead with (`service.referrals.handout.lead_zone`) and the one that
     follows, if any: (client's, option's own) for an option joined from elsewhere; (the
     place's, None) for one the client goes to, or in the client's own zone."""
     own = listing["timezone"]

@@ -24,7 +24,7 @@
   const SOON_MINUTES = 120;
   const DEBOUNCE_MS = 150;
 
-  // Plain words for vocabulary values (the same as service/vocab.py LABELS).
+  // Plain words for vocabulary values (the same as service/domain/vocab.py LABELS).
   const LABELS = {
     in_person: "In person", online: "Online", phone: "By phone",
     abstinence: "Stopping completely", moderation: "Cutting down", harm_reduction: "Using more safely",
@@ -49,7 +49,7 @@
   const SUBSTANCES = ["alcohol", "methamphetamine", "cannabis", "opioids", "any"];
   const AUDIENCES = ["women", "young_people", "lgbtiq", "aboriginal_torres_strait_islander"];
   const TIMES = ["morning", "afternoon", "evening"];
-  // The referral API's SEVEN_DAY_GOALS (service/referrals.py), in the same words.
+  // The referral API's SEVEN_DAY_GOALS (service/referrals/model.py), in the same words.
   const SEVEN_DAY_GOALS = {
     go_to_one_meeting: "Go to one meeting or group",
     call_one_service: "Call one service",

@@ -55,7 +55,7 @@ def document(blueprint, schema, *, query=None, body=None, errors=(), status=200,
     The view still parses its own input; `query` and `body` are the marshmallow schemas it
     parses with, so the document cannot drift from the validation.
     """
-    from ..openapi import ErrorSchema
+    from service.openapi import ErrorSchema
 
     decorators = [blueprint.alt_response(status, schema=schema, content_type=content_type,
                                          description=description or "Success", success=True)]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_smorest import Blueprint
 
-from .. import ranking, render
-from ..backends.base import Matches
-from ..errors import ApiError
-from ..models import Hit, SearchQuery
-from ..openapi import MeetingGuideMeetingSchema, PlacesSchema, ProgramsSchema, ResultItemSchema, SearchResultSchema
-from ..params import ListingArgs, PlacesArgs, SearchArgs, load_args, parse_at, parse_search, parse_zone
-from . import dead_links_of, document, services, stale_before
+from service import render
+
+from service.search import scoring as ranking
+from service.backends.contract import Matches
+from service.errors import ApiError
+from service.domain.models import Hit, SearchQuery
+from service.openapi import MeetingGuideMeetingSchema, PlacesSchema, ProgramsSchema, ResultItemSchema, SearchResultSchema
+from service.search.params import ListingArgs, PlacesArgs, SearchArgs, load_args, parse_at, parse_search, parse_zone
+from service.views import dead_links_of, document, services, stale_before
 
 PLACES_ARGS = PlacesArgs()
 LISTING_ARGS = ListingArgs()
@@ -55,7 +57,7 @@ def places():
 @document(blueprint, ProgramsSchema, errors=(429,))
 def program_explainers():
     """Plain-language explainers of the programs, for GPs and community sites."""
-    from ..programs import STANCES
+    from service.domain.programs import STANCES
 
     return render.to_json({"items": [
         {"name": name, "approach": stance.approach, "goals": list(stance.goals), "explainer": stance.explainer}
@@ -68,7 +70,7 @@ def meeting_guide_feed():
     """Every group, in Meeting Guide format, for TSML UI and other Meeting Guide clients."""
     from flask import Response
 
-    from ..feeds import meeting_guide_text
+    from service.render.meeting_guide import meeting_guide_text
 
     svc = services()
     response = Response(meeting_guide_text(svc.backend, svc.clock()), mimetype="application/json")
@@ -84,7 +86,7 @@ def listing_schema():
     """The JSON Schema of a listing (the native import format), generated from the schemas."""
     from flask import Response
 
-    from ..jsonschema import listing_schema_text
+    from service.domain.jsonschema import listing_schema_text
 
     return Response(listing_schema_text(), mimetype="application/schema+json")
 

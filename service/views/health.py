@@ -6,10 +6,10 @@ from datetime import datetime
 
 from flask_smorest import Blueprint
 
-from .. import render
-from ..backends.base import BackendUnavailable
-from ..openapi import HealthSchema, ReadinessSchema
-from . import document, services
+from service import render
+from service.backends.contract import BackendUnavailable
+from service.openapi import HealthSchema, ReadinessSchema
+from service.views import document, services
 
 blueprint = Blueprint("health", __name__, description="Liveness and readiness.")
 

@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 from flask import request
 from flask_smorest import Blueprint
 
-from .. import render, vocab
-from ..backends.base import BackendUnavailable
-from ..errors import ApiError
-from ..params import SearchArgs
-from . import dead_links_of, document, public_base, services, stale_before
-from .api import run_search
+from service import render
+
+from service.domain import vocab
+from service.backends.contract import BackendUnavailable
+from service.errors import ApiError
+from service.search.params import SearchArgs
+from service.views import dead_links_of, document, public_base, services, stale_before
+from service.views.api import run_search
 
 blueprint = Blueprint("pages", __name__, static_folder="../static", static_url_path="/static",
                       description="Pages for people: the search page, the embed guide, the widget.")

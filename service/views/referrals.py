@@ -9,16 +9,20 @@ from flask import Response, redirect, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .. import ranking, render, vocab
-from ..errors import ApiError
-from ..handout import build_handout
-from ..models import Place, RankedHit, SearchQuery
-from ..geocode import PlaceError, resolve_place
-from ..referrals import (MAX_ITEMS, MAX_NOTE, OUTCOMES, SEVEN_DAY_GOALS, Referral, choice_warning, differs,
+from service import render
+
+from service.search import scoring as ranking
+
+from service.domain import vocab
+from service.errors import ApiError
+from service.referrals.handout import build_handout
+from service.domain.models import Place, RankedHit, SearchQuery
+from service.search.places import PlaceError, resolve_place
+from service.referrals.model import (MAX_ITEMS, MAX_NOTE, OUTCOMES, SEVEN_DAY_GOALS, Referral, choice_warning, differs,
                          display_code, expiry, new_code, normalise_code)
-from ..openapi import ErrorSchema, RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
-from ..schemas import dump_listing
-from . import ERROR_MEANINGS, dead_links_of, document, public_base, services
+from service.openapi import ErrorSchema, RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
+from service.domain.schemas import dump_listing
+from service.views import ERROR_MEANINGS, dead_links_of, document, public_base, services
 
 blueprint = Blueprint("referrals", __name__, description="Referral lists: create, show, print, text, "
                       "and count anonymous outcomes.")
@@ -126,7 +130,7 @@ class _MissingPage(Exception):
 
 @blueprint.errorhandler(_MissingPage)
 def _missing(_exc):
-    from ..render.handout import missing_html
+    from service.render.handout import missing_html
 
     return Response(missing_html(), status=404, mimetype="text/html")
 
@@ -213,7 +217,7 @@ def create_referral():
     svc.referrals.save(referral)
     handout = build_handout(referral, {x.id: (x, snap) for x, snap in zip(listings, referral.items)}, now,
                             public_base(), stale_after_days=int(svc.settings.stale_after_days))
-    from ..render.handout import handout_text
+    from service.render.handout import handout_text
 
     document = {
         "code": display_code(referral.code),
@@ -334,7 +338,7 @@ def feedback_form(code: str):
                         description="No handout with that code (a page for people)")
 def handout_page(code: str):
     """The printable handout."""
-    from ..render.handout import handout_html
+    from service.render.handout import handout_html
 
     return Response(handout_html(_handout(code, page=True)), mimetype="text/html")
 
@@ -350,7 +354,7 @@ def handout_page(code: str):
         "note": {"type": "string", "maxLength": MAX_NOTE}, "print": {"type": "string", "enum": ["", "0", "1"]}}}}}})
 def handout_page_with_note(code: str):
     """The client's copy with a note, made in the clinician's browser: nothing of it is kept."""
-    from ..render.handout import handout_html
+    from service.render.handout import handout_html
 
     note, print_now = _note_form()
     page = handout_html(_handout(code, page=True, note=note), print_on_load=print_now)
@@ -372,7 +376,7 @@ def handout_page_with_note(code: str):
     "schema": {"type": "object", "properties": {"note": {"type": "string", "maxLength": MAX_NOTE}}}}}})
 def handout_pdf_with_note(code: str):
     """The handout as a PDF with the clinician's note, rendered for this download only."""
-    from ..render.handout import handout_pdf
+    from service.render.handout import handout_pdf
 
     note, _print = _note_form()
     response = Response(handout_pdf(_handout(code, page=True, note=note)), mimetype="application/pdf")
@@ -393,7 +397,7 @@ def handout_pdf_with_note(code: str):
 @blueprint.alt_response(503, schema=ErrorSchema, description=ERROR_MEANINGS[503])
 def handout_file(code: str, fmt: str):
     """The handout as PDF, SMS text or calendar."""
-    from ..render import handout as renderers
+    from service.render import handout as renderers
 
     kinds = {
         "pdf": (renderers.handout_pdf, "application/pdf"),
@@ -427,7 +431,7 @@ def _require_admin() -> None:
 @blueprint.doc(security=[{"adminToken": []}])
 def referral_stats():
     """Outcome totals by program, format and outcome (admin token required)."""
-    from ..referral_store import totals
+    from service.referrals.store import totals
 
     _require_admin()
     store = services().referrals

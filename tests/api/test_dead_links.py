@@ -59,7 +59,7 @@ def test_no_check_file_means_no_dead_links(client):
 def test_links_match_by_field_ignoring_fragments_and_only_where_still_shown():
     """A handout's snapshot may show another link than the listing today; a #fragment or
     surrounding space does not hide a dead link."""
-    from service.text import links_in_use
+    from service.domain.text import links_in_use
 
     dead = ({"url": "https://example.org/meet", "reason": "page not found (404)"},)
     contact = {"website": " https://example.org/meet#join ", "conference_url": "https://example.org/meet",

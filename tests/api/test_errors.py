@@ -3,8 +3,8 @@
 import pytest
 
 from service import create_app
-from service.backends.base import BackendUnavailable
-from service.backends.sqlite import SQLiteBackend
+from service.backends.contract import BackendUnavailable
+from service.backends.sqlite.backend import SQLiteBackend
 from tests.conftest import FIXED_NOW
 
 

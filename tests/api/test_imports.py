@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from service.backends.sqlite import SQLiteBackend
+from service.backends.sqlite.backend import SQLiteBackend
 from tests.conftest import DEMO, ROOT
 
 RECORDS = json.loads(DEMO.read_text(encoding="utf-8"))

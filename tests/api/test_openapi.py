@@ -69,7 +69,7 @@ def test_search_parameters_come_from_the_validating_schema(client):
     """Query parameters are documented from params.SearchArgs itself, with the vocabularies."""
     operation = client.get("/v1/openapi.json").get_json()["paths"]["/v1/search"]["get"]
     parameters = {p["name"]: p for p in operation["parameters"]}
-    from service.params import SEARCH_ARGS
+    from service.search.params import SEARCH_ARGS
 
     assert set(parameters) == set(SEARCH_ARGS.fields)
     assert "moderation" in parameters["goal"]["description"]

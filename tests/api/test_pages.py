@@ -71,7 +71,7 @@ def test_listing_json_schema_describes_real_listings(client, demo_listings):
     schema = response.get_json()
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    from service.schemas import dump_listing
+    from service.domain.schemas import dump_listing
 
     for listing in demo_listings[:100]:
         assert not list(validator.iter_errors(dump_listing(listing))), listing.id

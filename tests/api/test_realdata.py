@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from service import create_app
-from service.backends.sqlite import SQLiteBackend
+from service.backends.sqlite.backend import SQLiteBackend
 from tests.conftest import FIXED_NOW, ROOT
 
 from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402

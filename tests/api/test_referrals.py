@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from service import create_app
-from service.referrals import CODE_CHARS, normalise_code
+from service.referrals.model import CODE_CHARS, normalise_code
 from tests.conftest import FIXED_NOW
 
 

@@ -7,8 +7,8 @@ import pytest
 from geopy.distance import great_circle
 from werkzeug.datastructures import MultiDict
 
-from service import schedule
-from service.params import parse_search
+from service.domain import schedule
+from service.search.params import parse_search
 from tests.conftest import FIXED_NOW
 from tests import reference
 from tests.reference import search_ids

@@ -6,7 +6,7 @@ that change their clocks and zones that do not; the moment falls near one of 202
 changes, often inside the missing or repeated hour, or just around a session's own start
 and end. The listings are indexed into a fresh store and searched through the API; the
 expected answers come from the time oracle (tests/oracle_time.py, through the reference's
-helpers), never from service.schedule:
+helpers), never from service.domain.schedule:
 
 * open_now returns exactly the listings with a session running or open 24/7;
 * starts_within=N returns exactly those starting within N minutes or running (never drops one);
@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from service import create_app
-from service.backends.sqlite import SQLiteBackend
-from service.models import Contact, FirstVisit, Listing, Session, Source
+from service.backends.sqlite.backend import SQLiteBackend
+from service.domain.models import Contact, FirstVisit, Listing, Session, Source
 from tests import oracle_time, reference
 from tests.conftest import FIXED_NOW
 

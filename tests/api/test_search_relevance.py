@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import pytest
 
 from service import create_app
-from service.backends.sqlite import SQLiteBackend
-from service.models import Contact
+from service.backends.sqlite.backend import SQLiteBackend
+from service.domain.models import Contact
 from tests.conftest import FIXED_NOW, delete_alias_indices
 
 # --- The demo data ----------------------------------------------------------------------
@@ -131,7 +131,7 @@ def judged_client(backend, gazetteer, demo_listings, tmp_path_factory):
     """An app over the small set, in a store of the same kind as `backend`."""
     folder = tmp_path_factory.mktemp("judged")
     if hasattr(backend, "transport"):
-        from service.backends.engine import EngineBackend
+        from service.backends.engine.backend import EngineBackend
 
         store = EngineBackend(backend.transport, alias=f"{backend.alias}-judged")
     else:

@@ -32,8 +32,8 @@ import os
 import pytest
 
 from service import create_app
-from service.backends.sqlite import SQLiteBackend
-from service.models import Contact, FirstVisit, Listing, Location, Session, Source
+from service.backends.sqlite.backend import SQLiteBackend
+from service.domain.models import Contact, FirstVisit, Listing, Location, Session, Source
 from tests.conftest import FIXED_NOW, delete_alias_indices, engine_url
 
 CENTRE = (-33.8688, 151.2093)
@@ -85,7 +85,7 @@ def table_sqlite(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def table_engine():
-    from service.backends.engine import EngineBackend, make_transport
+    from service.backends.engine.backend import EngineBackend, make_transport
 
     backend = EngineBackend(make_transport("opensearch", engine_url()), alias=f"linkage-test-table-{os.getpid()}")
     backend.load(TABLE)

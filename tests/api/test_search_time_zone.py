@@ -27,8 +27,8 @@ import os
 import pytest
 
 from service import create_app
-from service.backends.sqlite import SQLiteBackend
-from service.models import Contact, FirstVisit, Listing, Session, Source
+from service.backends.sqlite.backend import SQLiteBackend
+from service.domain.models import Contact, FirstVisit, Listing, Session, Source
 from tests.conftest import FIXED_NOW, delete_alias_indices, engine_url
 
 AT = "2026-12-03T08:00:00Z"
@@ -74,7 +74,7 @@ def zone_sqlite(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def zone_engine():
-    from service.backends.engine import EngineBackend, make_transport
+    from service.backends.engine.backend import EngineBackend, make_transport
 
     backend = EngineBackend(make_transport("opensearch", engine_url()), alias=f"linkage-test-zones-{os.getpid()}")
     backend.load(TABLE)

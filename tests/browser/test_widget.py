@@ -19,7 +19,7 @@ from geopy.distance import great_circle
 from playwright.sync_api import expect
 
 from service.errors import CONTENT_SECURITY_POLICY
-from service.programs import STANCES
+from service.domain.programs import STANCES
 
 pytestmark = pytest.mark.browser
 

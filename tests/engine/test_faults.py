@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from service import create_app
-from service.backends.engine import EngineBackend, make_transport
+from service.backends.engine.backend import EngineBackend, make_transport
 from tests.conftest import ENGINE_KIND, FIXED_NOW, ROOT
 
 pytestmark = pytest.mark.engine

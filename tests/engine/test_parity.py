@@ -20,7 +20,7 @@ from datetime import timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from service.params import parse_search
+from service.search.params import parse_search
 from tests import oracle_time, reference
 from tests.conftest import FIXED_NOW
 

@@ -23,9 +23,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from service import vocab
+from service.domain import vocab
 from service.errors import ApiError
-from service.params import parse_search
+from service.search.params import parse_search
 from tests import reference
 from tests.api.test_search_properties import (PROPERTY_SETTINGS, app_over, check_time_properties, scenarios,
                                               with_known_cases)
@@ -116,7 +116,7 @@ def test_generated_filters_agree_with_each_other_and_the_reference(clients, demo
 @pytest.fixture(scope="module")
 def engine_store(gazetteer):
     """An engine alias reloaded by each example, and a client over it."""
-    from service.backends.engine import EngineBackend, make_transport
+    from service.backends.engine.backend import EngineBackend, make_transport
 
     backend = EngineBackend(make_transport("opensearch", engine_url()), alias=f"linkage-test-props-{os.getpid()}")
     backend.load([])

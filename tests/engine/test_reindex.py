@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from service import create_app
-from service.backends import queries
-from service.backends.engine import ABANDONED_AFTER, STAMP_FORMAT, EngineBackend, LoadFailed, make_transport
+from service.backends.engine import queries
+from service.backends.engine.backend import ABANDONED_AFTER, STAMP_FORMAT, EngineBackend, LoadFailed, make_transport
 from tests.conftest import DEMO, ENGINE_KIND, FIXED_NOW, ROOT, delete_alias_indices, engine_url
 
 pytestmark = pytest.mark.engine

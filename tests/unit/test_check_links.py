@@ -23,8 +23,8 @@ import pytest
 
 from indexers import cli, links
 from indexers.links import LinkCheck, Outcome, Probe
-from service.backends.sqlite import SQLiteBackend
-from service.models import Contact
+from service.backends.sqlite.backend import SQLiteBackend
+from service.domain.models import Contact
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 # Only stops a broken test from hanging; no test passes or fails on how long anything took.

@@ -16,8 +16,8 @@ from indexers.sources.csv_source import (
     parse_weekday,
     read_csv,
 )
-from service.programs import stance_for
-from service.schemas import load_listing
+from service.domain.programs import stance_for
+from service.domain.schemas import load_listing
 from tests.conftest import ROOT
 
 MAPPINGS = ROOT / "data" / "mappings"

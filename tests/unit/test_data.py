@@ -7,7 +7,9 @@ from collections import Counter
 
 import pytest
 
-from service import programs, vocab
+from service.domain import programs
+
+from service.domain import vocab
 from tests.conftest import DEMO, ROOT
 
 FICTION_PHONE = re.compile(r"^0[2378] (5550|7010) \d{4}$")

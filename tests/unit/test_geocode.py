@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.geocode import PlaceError, StaticGeocoder, resolve_place
+from service.search.places import PlaceError, StaticGeocoder, resolve_place
 
 
 def test_postcode(gazetteer):

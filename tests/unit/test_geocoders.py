@@ -19,8 +19,8 @@ import pytest
 from geopy.exc import GeocoderUnavailable
 from geopy.location import Location
 
-from service.geocode import resolve_place
-from service.geocoders import (
+from service.search.places import resolve_place
+from service.search.http_geocoders import (
     HTTPGeocoderUnavailable,
     make_http_geocoder,
     normalise_result,

@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 import pytest
 
 from service.errors import CONTENT_SECURITY_POLICY
-from service.handout import build_handout
-from service.models import Contact, FirstVisit, Source
-from service.referrals import Referral, new_code
+from service.referrals.handout import build_handout
+from service.domain.models import Contact, FirstVisit, Source
+from service.referrals.model import Referral, new_code
 from service.render import handout as render
-from service.schemas import dump_listing
+from service.domain.schemas import dump_listing
 from tests.conftest import ROOT
 from tests.unit.test_handout_render import PUBLIC_URL, ctx, make_handout, pdf_text, render_app  # noqa: F401 (fixtures)
 from tests.unit.test_handout_times import PERTH, SYDNEY, listing, smart_online

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 
-from service.handout import build_handout
+from service.referrals.handout import build_handout
 from service.i18n import TRANSLATIONS, init_i18n
-from service.referrals import Referral, new_code
+from service.referrals.model import Referral, new_code
 from service.render import handout as render
-from service.schemas import dump_listing
+from service.domain.schemas import dump_listing
 from tests.conftest import FIXED_NOW, ROOT
 
 PUBLIC_URL = "https://linkage.example"
@@ -316,7 +316,7 @@ def test_missing_page(ctx):
 
 
 def test_session_label_is_in_the_listing_zone():
-    from service.models import Occurrence
+    from service.domain.models import Occurrence
 
     start = FIXED_NOW.astimezone(ZoneInfo("Australia/Perth")).replace(hour=19, minute=0)
     occurrence = Occurrence(start, start + timedelta(hours=1), False)
@@ -433,7 +433,7 @@ def test_english_catalogue_is_current():
                          ("jinja2", "service/templates/handout.html"),
                          ("jinja2", "service/templates/handout_missing.html")):
         found |= {m[1] for m in extract_from_file(method, str(ROOT / path))}
-    for path in ("service/vocab.py", "service/programs.py"):
+    for path in ("service/domain/vocab.py", "service/domain/programs.py"):
         found |= {m[1] for m in extract_from_file(extract_vocabulary, str(ROOT / path))}
     assert (TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.mo").is_file()
     missing = {m if isinstance(m, str) else m[0] for m in found} - _catalogue_ids()

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.models import Contact, FirstVisit, Listing, Location, Session, Source
+from service.domain.models import Contact, FirstVisit, Listing, Location, Session, Source
 from service.render import handout as render
 from tests.unit.test_handout_render import ctx, make_handout, pdf_text, render_app  # noqa: F401 (fixtures)
 

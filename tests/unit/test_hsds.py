@@ -12,8 +12,8 @@ from marshmallow import ValidationError
 
 from indexers.records import ReadOptions
 from indexers.sources.hsds import STANCE_FIELDS, read_hsds
-from service import vocab
-from service.schemas import load_listing
+from service.domain import vocab
+from service.domain.schemas import load_listing
 
 from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402  (../shared/realdata, or LINKAGE_REALDATA)
 HSDS = REALDATA / "hsds"

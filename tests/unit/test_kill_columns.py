@@ -18,9 +18,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from service.backends import columns
-from service.backends.sqlite import SQLiteBackend
-from service.models import Contact, FirstVisit, Listing, Location, Place, SearchQuery, Session, Source
+from service.backends.sqlite import columns
+from service.backends.sqlite.backend import SQLiteBackend
+from service.domain.models import Contact, FirstVisit, Listing, Location, Place, SearchQuery, Session, Source
 
 SYDNEY, PERTH = "Australia/Sydney", "Australia/Perth"
 WEDNESDAY_0730 = datetime(2026, 11, 24, 20, 30, tzinfo=timezone.utc)

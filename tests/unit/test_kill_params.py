@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from marshmallow import ValidationError
 
-from service import params
+from service.search import params
 from service.errors import ApiError
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from service.backends import queries
-from service.models import Contact, FirstVisit, Listing, Location, Place, SearchQuery, Session, Source
-from service.schemas import dump_listing
+from service.backends.engine import queries
+from service.domain.models import Contact, FirstVisit, Listing, Location, Place, SearchQuery, Session, Source
+from service.domain.schemas import dump_listing
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 SYDNEY = Place(query="2000", name="Sydney", lat=-33.8731, lon=151.2065, state="NSW", country="AU")

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service import ranking
-from service.models import Hit, Place, SearchQuery, Session
+from service.search import scoring as ranking
+from service.domain.models import Hit, Place, SearchQuery, Session
 from tests.unit.test_kill_schedule import listing
 
 SYDNEY = "Australia/Sydney"

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service import schedule
-from service.models import Contact, FirstVisit, Listing, Session, Source
+from service.domain import schedule
+from service.domain.models import Contact, FirstVisit, Listing, Session, Source
 
 SYDNEY = "Australia/Sydney"
 SYDNEY_CHANGE = datetime(2026, 10, 3, 16, 0, tzinfo=timezone.utc)

@@ -15,8 +15,8 @@ from geopy.distance import great_circle
 
 import pytest
 
-from service.backends.sqlite import SQLiteBackend, bounding_box, fts_expression
-from service.models import Place, SearchQuery, Session
+from service.backends.sqlite.backend import SQLiteBackend, bounding_box, fts_expression
+from service.domain.models import Place, SearchQuery, Session
 from tests.unit.test_kill_columns import PERTH, SYDNEY, listing
 
 AT = datetime(2026, 10, 1, 0, 0, tzinfo=timezone.utc)

@@ -24,8 +24,8 @@ from indexers.sources.meeting_guide import (
     to_meeting_guide,
 )
 from indexers.sources.native import FeedError
-from service.programs import Stance, stance_for
-from service.schemas import load_listing
+from service.domain.programs import Stance, stance_for
+from service.domain.schemas import load_listing
 from tests.conftest import DEMO
 
 from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402  (../shared/realdata, or LINKAGE_REALDATA)

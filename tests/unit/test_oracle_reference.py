@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from service.models import Place, SearchQuery
+from service.domain.models import Place, SearchQuery
 from tests import reference
 from tests.api.test_search_table import CENTRE, TABLE
 from tests.conftest import FIXED_NOW

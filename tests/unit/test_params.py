@@ -6,7 +6,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from service.errors import ApiError
-from service.params import parse_search
+from service.search.params import parse_search
 
 NOW = datetime(2026, 11, 26, 8, 0, 31, 123, tzinfo=timezone.utc)
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from indexers.pipeline import GEOCODER_FAILURES_BEFORE_GIVING_UP, complete, dedupe, prepare
 from indexers.records import Record
-from service.geocode import StaticGeocoder
+from service.search.places import StaticGeocoder
 from tests.conftest import DEMO
 
 RECORD = json.loads(DEMO.read_text(encoding="utf-8"))[0]

@@ -69,7 +69,7 @@ def test_notes_stored_before_are_erased_from_the_file(tmp_path):
     import json
     import sqlite3
 
-    from service.referral_store import SQLiteReferralStore
+    from service.referrals.store import SQLiteReferralStore
 
     path = tmp_path / "referrals.sqlite"
     old = sqlite3.connect(path)

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from service import ranking
-from service.models import Place, SearchQuery, Session
+from service.search import scoring as ranking
+from service.domain.models import Place, SearchQuery, Session
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 SYDNEY = Place(query="2000", name="Sydney", lat=-33.8688, lon=151.2093, state="NSW")
@@ -141,7 +141,7 @@ def test_restricted_listings_say_whom_they_are_for_not_that_they_fit(demo_listin
 
 
 def test_focus_multiplies_best_by_thirteen_for_the_asked_substance_itself(demo_listings):
-    from service.ranking import best_score, focus_weight
+    from service.search.scoring import best_score, focus_weight
 
     base = demo_listings[0]
     query = SearchQuery(at=AT, substances=("methamphetamine", "any"))

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service import schedule
-from service.models import Session
+from service.domain import schedule
+from service.domain.models import Session
 
 
 def occurrences(weekday, start, end, tz, at, count=3, monthly=None):

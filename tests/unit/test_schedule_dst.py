@@ -1,12 +1,12 @@
 """Session times across daylight-saving changes, against a hand-worked table and the
-first-principles oracle in tests/oracle_time.py (which uses none of service.schedule)."""
+first-principles oracle in tests/oracle_time.py (which uses none of service.domain.schedule)."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from service import schedule
-from service.models import Session
+from service.domain import schedule
+from service.domain.models import Session
 from tests import oracle_time
 
 UTC = timezone.utc

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from bench import synth
-from service.schemas import _LOAD_PLAN, LISTING_SCHEMA, _fast_load, _Unsure, dump_listing, load_listing
+from service.domain.schemas import _LOAD_PLAN, LISTING_SCHEMA, _fast_load, _Unsure, dump_listing, load_listing
 from tests.conftest import DEMO, GAZETTEER
 
 DEMO_RECORDS = json.loads(DEMO.read_text(encoding="utf-8"))

@@ -2,8 +2,8 @@
 
 from datetime import datetime, timezone
 
-from service.backends import queries
-from service.models import Place, SearchQuery
+from service.backends.engine import queries
+from service.domain.models import Place, SearchQuery
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 

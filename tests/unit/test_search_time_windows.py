@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from service.backends.base import search_zone, session_in_windows, zone_shifts
-from service.models import Place, SearchQuery
+from service.backends.contract import search_zone, session_in_windows, zone_shifts
+from service.domain.models import Place, SearchQuery
 
 MONDAY_MORNING = (300, 720)
 SUNDAY_EVENING = (8640 + 1020, 8640 + 1440)

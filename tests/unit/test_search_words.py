@@ -5,10 +5,10 @@ from datetime import datetime, timezone
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from service.backends.base import listing_in_time, part_of_day, time_windows
+from service.backends.contract import listing_in_time, part_of_day, time_windows
 from service.errors import ApiError
-from service.models import SearchQuery, Session
-from service.params import minutes_to_midnight, parse_search, read_words
+from service.domain.models import SearchQuery, Session
+from service.search.params import minutes_to_midnight, parse_search, read_words
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)  # Thursday; 7 pm in Sydney, 4 pm in Perth
 

@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from service.backends.columns import bitmask
-from service.backends.sqlite import SQLiteBackend, bounding_box, fts_expression
-from service.models import Place, SearchQuery
-from service.ranking import great_circle_km
+from service.backends.sqlite.columns import bitmask
+from service.backends.sqlite.backend import SQLiteBackend, bounding_box, fts_expression
+from service.domain.models import Place, SearchQuery
+from service.search.scoring import great_circle_km
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 
@@ -121,8 +121,8 @@ def test_file_is_readable_by_plain_sqlite(tmp_path, demo_listings):
 
 def test_index_in_an_older_format_is_refused_with_what_to_do(tmp_path, demo_listings):
     """A file from an older Linkage (another layout) says to rebuild it, not "no such column"."""
-    from service.backends.base import BackendUnavailable
-    from service.backends.sqlite import INDEX_FORMAT
+    from service.backends.contract import BackendUnavailable
+    from service.backends.sqlite.backend import INDEX_FORMAT
 
     path = tmp_path / "index.sqlite"
     backend = SQLiteBackend(path)
@@ -146,7 +146,7 @@ def test_unversioned_file_with_the_current_layout_still_serves(tmp_path, demo_li
     conn.execute("ALTER TABLE listings RENAME COLUMN cell TO grid")  # an older layout
     conn.commit()
     conn.close()
-    from service.backends.base import BackendUnavailable
+    from service.backends.contract import BackendUnavailable
 
     with pytest.raises(BackendUnavailable, match="format 0"):
         SQLiteBackend(path).count()
@@ -202,7 +202,7 @@ def test_a_forked_worker_keeps_the_warm_columns_but_opens_its_own_connection(tmp
 
 def test_warming_without_an_index_is_harmless(tmp_path, demo_listings):
     """No error and no empty file left behind; the index loaded later serves."""
-    from service.backends.base import BackendUnavailable
+    from service.backends.contract import BackendUnavailable
 
     backend = SQLiteBackend(tmp_path / "missing.sqlite")
     backend.warm()

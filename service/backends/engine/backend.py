@@ -17,10 +17,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 from urllib.parse import quote
 
-from ..models import Listing, SearchQuery
-from ..schemas import listing_from_trusted
-from . import queries, timed
-from .base import BackendUnavailable, LoadReport, Matches
+from service.domain.models import Listing, SearchQuery
+from service.domain.schemas import listing_from_trusted
+from service.backends import timed
+from service.backends.engine import queries
+from service.backends.contract import BackendUnavailable, LoadReport, Matches
 
 # Engines answer or fail within this; the API then answers 503 rather than hang.
 REQUEST_TIMEOUT_S = 2.0

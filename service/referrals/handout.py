@@ -27,11 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import programs, ranking, schedule
-from .models import Occurrence, SearchQuery
-from .referrals import Referral, display_code, item_status
-from .schemas import listing_from_trusted
-from .text import links_in_use
+from service.domain import programs
+
+from service.search import scoring as ranking
+
+from service.domain import schedule
+from service.domain.models import Occurrence, SearchQuery
+from service.referrals.model import Referral, display_code, item_status
+from service.domain.schemas import listing_from_trusted
+from service.domain.text import links_in_use
 
 # Listings last checked longer ago than this are marked "check before you go" (the
 # LINKAGE_STALE_AFTER_DAYS setting; the views pass it).

@@ -27,12 +27,17 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .. import ranking, schedule, vocab
-from ..models import Listing, SearchQuery
-from ..schemas import dump_listing, listing_from_trusted
-from . import columns, timed
-from .base import BackendUnavailable, LoadReport, Matches, is_remote, listing_terms, query_words
-from .columns import bitmask, unit_vector
+from service.search import scoring as ranking
+
+from service.domain import schedule
+
+from service.domain import vocab
+from service.domain.models import Listing, SearchQuery
+from service.domain.schemas import dump_listing, listing_from_trusted
+from service.backends import timed
+from service.backends.sqlite import columns
+from service.backends.contract import BackendUnavailable, LoadReport, Matches, is_remote, listing_terms, query_words
+from service.backends.sqlite.columns import bitmask, unit_vector
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

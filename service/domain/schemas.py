@@ -21,8 +21,8 @@ from marshmallow import (
     validates_schema,
 )
 
-from . import vocab
-from .models import Contact, FirstVisit, Listing, Location, Session, Source
+from service.domain import vocab
+from service.domain.models import Contact, FirstVisit, Listing, Location, Session, Source
 
 # Field lengths, in one place: the schema enforces them and feed readers cut text to them.
 MAX_NAME = 200

@@ -19,8 +19,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from . import vocab
-from .models import Listing, Occurrence, Session
+from service.domain import vocab
+from service.domain.models import Listing, Occurrence, Session
 
 _WEEKDAY_INDEX = {name: i for i, name in enumerate(vocab.WEEKDAYS)}
 _MONTHLY_INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4}

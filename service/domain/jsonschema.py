@@ -12,7 +12,7 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from .schemas import ListingSchema
+from service.domain.schemas import ListingSchema
 
 
 def _local_refs(node):

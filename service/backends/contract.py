@@ -1,7 +1,7 @@
 """The backend interface every store implements (SQLite now; engines later).
 
 Backends filter, count, facet, order and page; they return the page's hits in order.
-The post-search steps in `service.ranking` then add sessions and reasons.
+The post-search steps in `service.search.scoring` then add sessions and reasons.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
-from .. import schedule, vocab
-from ..models import Hit, Listing, SearchQuery
+from service.domain import schedule
+
+from service.domain import vocab
+from service.domain.models import Hit, Listing, SearchQuery
 
 # Words of `q` beyond this many are ignored: a query is a few words, not a paragraph.
 MAX_WORDS = 12

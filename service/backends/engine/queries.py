@@ -8,11 +8,15 @@ SearchQuery and returns a clause or None. Field names and weights live in `FIELD
 
 from __future__ import annotations
 
-from .. import ranking, schedule, vocab
-from ..models import Listing, SearchQuery
-from ..schemas import dump_listing
-from .base import is_remote, listing_terms, query_words, time_windows, zone_shifts
-from .timed import UNSCHEDULED
+from service.search import scoring as ranking
+
+from service.domain import schedule
+
+from service.domain import vocab
+from service.domain.models import Listing, SearchQuery
+from service.domain.schemas import dump_listing
+from service.backends.contract import is_remote, listing_terms, query_words, time_windows, zone_shifts
+from service.backends.timed import UNSCHEDULED
 
 # Text fields and their weights: the same as the SQLite backend's bm25 column weights.
 TEXT_FIELDS = {"name": 4.0, "program": 2.0, "description": 1.0, "terms": 1.0}

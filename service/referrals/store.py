@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from .backends.base import BackendUnavailable
-from .referrals import Referral
+from service.backends.contract import BackendUnavailable
+from service.referrals.model import Referral
 
 
 def referral_to_dict(referral: Referral) -> dict:
@@ -179,7 +179,7 @@ class EngineReferralStore:
         self._ready = False
 
     def _ensure(self) -> None:
-        from .backends.engine import ADMIN_TIMEOUT_S, EngineError
+        from service.backends.engine.backend import ADMIN_TIMEOUT_S, EngineError
 
         if self._ready:
             return
@@ -211,7 +211,7 @@ class EngineReferralStore:
 
     def get(self, code: str) -> Referral | None:
         """A referral by code, or None."""
-        from .backends.engine import EngineError
+        from service.backends.engine.backend import EngineError
 
         self._ensure()
         try:
@@ -263,7 +263,7 @@ class EngineReferralStore:
 
     def revoke_key(self, key: str) -> bool:
         """Delete an embed key; True if it existed."""
-        from .backends.engine import EngineError
+        from service.backends.engine.backend import EngineError
 
         self._ensure()
         try:

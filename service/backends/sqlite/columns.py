@@ -20,9 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import ranking, schedule, vocab
-from ..models import SearchQuery
-from .base import time_windows, zone_shifts
+from service.search import scoring as ranking
+
+from service.domain import schedule
+
+from service.domain import vocab
+from service.domain.models import SearchQuery
+from service.backends.contract import time_windows, zone_shifts
 
 
 @dataclass(frozen=True)

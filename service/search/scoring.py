@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from . import schedule, vocab
-from .models import Hit, Listing, Occurrence, RankedHit, SearchQuery
+from service.domain import schedule
+
+from service.domain import vocab
+from service.domain.models import Hit, Listing, Occurrence, RankedHit, SearchQuery
 
 # geopy's mean Earth radius, so our distances agree with geopy.distance.great_circle.
 EARTH_RADIUS_KM = 6371.009

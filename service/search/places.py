@@ -18,8 +18,8 @@ from pathlib import Path
 
 from geopy.location import Location
 
-from .models import Place
-from .text import normalise
+from service.domain.models import Place
+from service.domain.text import normalise
 
 _COORDS = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 _POSTCODE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
@@ -222,7 +222,7 @@ class OfflineGazetteer:
         """Name a postcode after a well-known place at its centre ("2000" is Sydney, not Barangaroo)."""
         if self._population(entry):
             return entry
-        from .ranking import great_circle_km
+        from service.search.scoring import great_circle_km
 
         cell = (int(math.floor(entry.lat)), int(math.floor(entry.lon)))
         around = [
@@ -245,7 +245,7 @@ class OfflineGazetteer:
 
     def nearest(self, lat: float, lon: float, max_km: float = 60.0) -> GazetteerEntry | None:
         """The closest known locality within `max_km`, or None (for naming raw coordinates)."""
-        from .ranking import great_circle_km
+        from service.search.scoring import great_circle_km
 
         cell_lat, cell_lon = int(math.floor(lat)), int(math.floor(lon))
         around = sorted(

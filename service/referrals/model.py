@@ -18,8 +18,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import vocab
-from .models import Listing
+from service.domain import vocab
+from service.domain.models import Listing
 
 # Crockford's base32: no I, L, O or U, so a code copied from paper is not misread.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

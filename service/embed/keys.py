@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, g, request
 
-from .errors import ApiError
+from service.errors import ApiError
 
 KEY_PREFIX = "pk_"
 # Lookups are cached briefly per worker: a revoked key stops working within this time.

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from . import vocab
-from .errors import ApiError
-from .geocode import PlaceError, coordinate_place, resolve_place
-from .models import SearchQuery
+from service.domain import vocab
+from service.errors import ApiError
+from service.search.places import PlaceError, coordinate_place, resolve_place
+from service.domain.models import SearchQuery
 
 RADIUS_KM = {"default": 25.0, "min": 1.0, "max": 500.0}
 PER_PAGE = {"default": 20, "max": 50}

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import vocab
-from .text import normalise
+from service.domain import vocab
+from service.domain.text import normalise
 
 
 @dataclass(frozen=True)
