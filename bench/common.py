@@ -141,13 +141,13 @@ def request_timer(client):
 
 
 def search_timer(backend, queries: dict):
-    """A runner timing `backend.search` plus `ranking.rank_hits` for a pre-parsed query."""
-    from service.search import scoring as ranking
+    """A runner timing `backend.search` plus `scoring.rank_hits` for a pre-parsed query."""
+    from service.search import scoring
 
     def search_one(url):
         query = queries[url]
         started = time.perf_counter()
-        ranking.rank_hits(backend.search(query).hits, query)
+        scoring.rank_hits(backend.search(query).hits, query)
         return time.perf_counter() - started
 
     return search_one

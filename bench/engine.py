@@ -5,7 +5,7 @@ node with `EngineBackend.load` (alias `linkage-bench`). Then, in-process, over t
 query mix, in interleaved passes:
 
 * engine request — the whole app, on the engine backend, through Flask's test client;
-* engine search  — `EngineBackend.search(query)` + `ranking.rank_hits`;
+* engine search  — `EngineBackend.search(query)` + `scoring.rank_hits`;
 * raw engine     — the reference: the very requests that search sent (method, path, body,
   recorded by wrapping the backend's `Transport`), replayed through a bare
   `opensearchpy.OpenSearch(url).transport.perform_request`, no Linkage code around it;
@@ -33,7 +33,7 @@ from bench import mix
 from bench.common import (ROOT, RecordingTransport, Stats, app_config, fmt_ms, interleaved_rounds, median, request_timer, search_timer,
                           per_query_ratios, percentile)
 from service import create_app
-from service.search import scoring as ranking
+from service.search import scoring
 from service.backends.engine.backend import EngineBackend, make_transport
 from service.backends.sqlite.backend import SQLiteBackend
 from service.search.params import parse_search
@@ -248,7 +248,7 @@ def _time_layers(url, sqlite_path, urls, geocoder, budget_s, at, load_s, docs) -
     def sqlite_one(u):
         query = queries[u]
         started = time.perf_counter()
-        ranking.rank_hits(sqlite.search(query).hits, query)
+        scoring.rank_hits(sqlite.search(query).hits, query)
         return time.perf_counter() - started
 
     samples, rounds = interleaved_rounds(urls, {"request": request_one, "search": search_one,

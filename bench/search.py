@@ -8,7 +8,7 @@ search (SQLite):
    of the very same rows into the same schema (the floor for writing that file).
 2. Server-side time, in-process, over the query mix (`bench.mix`):
    * request — the whole app through Flask's test client (parse, search, rank, render);
-   * search  — `backend.search(query)` + `ranking.rank_hits` on a pre-parsed query;
+   * search  — `backend.search(query)` + `scoring.rank_hits` on a pre-parsed query;
    * sqlite  — the reference: the exact SQL statements that search ran, replayed on a
      connection like its own and fetching the same rows, with no Python around them:
      SQLite's share of a search.
@@ -67,7 +67,7 @@ from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, Stats, app_config, a
                           interleaved_rounds, raw_bulk_copy, replace_section, request_timer, search_timer,
                           section_of, wrk_summary)
 from service import create_app
-from service.search import scoring as ranking
+from service.search import scoring
 from service.backends.sqlite.backend import SQLiteBackend
 from service.search.places import OfflineGazetteer
 from service.search.params import parse_search
@@ -359,7 +359,7 @@ def time_in_process(path: Path, urls: list[str], geocoder, budget_s: float) -> L
     # functions (py_distance_weight, py_text_weight), same cache as a search would have.
     conn = recorder._connection()
     # One search opens the search layer's connection, so no pass pays for that.
-    ranking.rank_hits(backend.search(queries[distinct[0]]).hits, queries[distinct[0]])
+    scoring.rank_hits(backend.search(queries[distinct[0]]).hits, queries[distinct[0]])
 
     request_one = request_timer(client)
     search_one = search_timer(backend, queries)
@@ -406,7 +406,7 @@ def profile_class(path: Path, urls: list[str], geocoder, label: str, repeat: int
     profiler.enable()
     for _ in range(repeat):
         for query in queries:
-            ranking.rank_hits(backend.search(query).hits, query)
+            scoring.rank_hits(backend.search(query).hits, query)
     profiler.disable()
     stream = io.StringIO()
     stats = pstats.Stats(profiler, stream=stream)

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 
 from service.domain import programs
 
-from service.search import scoring as ranking
+from service.domain import geo
 
 from service.domain import vocab
 from service.domain.models import Listing
@@ -238,7 +238,7 @@ def same_meeting(a: Listing, b: Listing) -> bool:
         return False
     if not _first_session_keys(a) & _first_session_keys(b):
         return False
-    metres = 1000 * ranking.great_circle_km(a.location.lat, a.location.lon, b.location.lat, b.location.lon)
+    metres = 1000 * geo.great_circle_km(a.location.lat, a.location.lon, b.location.lat, b.location.lon)
     if metres > DUPLICATE_METRES:
         return False
     ratio = difflib.SequenceMatcher(None, normalise(a.name), normalise(b.name)).ratio()

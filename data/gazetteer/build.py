@@ -32,7 +32,7 @@ from pathlib import Path
 
 # The service's vocabularies and distance function, so the gazetteer and the service agree.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from service.search.scoring import great_circle_km as haversine_km  # noqa: E402
+from service.domain.geo import great_circle_km as haversine_km  # noqa: E402
 from service.domain.vocab import STATES  # noqa: E402
 
 # Pinned versions the committed CSVs were built from. A mismatch is only a

@@ -13,7 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from service.search import scoring as ranking
+from service.domain.facets import facet_counts
+from service.domain import geo
+from service.domain import ordering
 
 from service.domain import schedule
 from service.domain.models import Hit, Listing, SearchQuery
@@ -28,7 +30,7 @@ class Candidate:
     """A listing a store matched, with its lower bound and text relevance."""
 
     listing: Listing
-    # A lower bound on the listing's soonest rank (ranking.soonest_minutes) or, when a time
+    # A lower bound on the listing's soonest rank (ordering.soonest_minutes) or, when a time
     # filter walks, on its minutes to the next start.
     lower_bound: float | None
     text_score: float = 0.0
@@ -43,7 +45,7 @@ def distance_to(listing: Listing, query: SearchQuery) -> float | None:
     """Great-circle km from the searched place to an in-person listing, else None."""
     if query.place is None or listing.location is None:
         return None
-    return ranking.great_circle_km(
+    return geo.great_circle_km(
         query.place.lat, query.place.lon, listing.location.lat, listing.location.lon
     )
 
@@ -64,15 +66,15 @@ def soonest_hits(batches: Iterable[list[Candidate]], query: SearchQuery, needed:
     found: list[tuple[int, float, str, Candidate]] = []
     for batch in batches:
         for candidate in batch:
-            tier = ranking.audience_tier(candidate.listing.audiences, query)
+            tier = ordering.audience_tier(candidate.listing.audiences, query)
             if len(found) >= needed:
                 kth_tier, kth = sorted(found, key=_key)[needed - 1][:2]
                 bound = candidate.lower_bound
                 if tier > kth_tier or is_unscheduled(bound) or bound > kth:
                     return _hits(found, query, needed)
-            rank = None if is_unscheduled(candidate.lower_bound) else ranking.soonest_minutes(
+            rank = None if is_unscheduled(candidate.lower_bound) else ordering.soonest_minutes(
                 candidate.listing, query.at)
-            found.append((tier, ranking.soonest_key(rank), candidate.listing.id, candidate))
+            found.append((tier, ordering.soonest_key(rank), candidate.listing.id, candidate))
     return _hits(found, query, needed)
 
 
@@ -98,14 +100,14 @@ def within_time(candidates: Iterator[Candidate], query: SearchQuery) -> Matches:
         if query.starts_within is not None and (wait is None or wait > query.starts_within):
             continue
         hit = candidate.hit(query)
-        rank = ranking.soonest_minutes(listing, query.at) if query.sort == "soonest" else None
-        kept.append((ranking.order_key(query, hit, rank), hit))
+        rank = ordering.soonest_minutes(listing, query.at) if query.sort == "soonest" else None
+        kept.append((ordering.order_key(query, hit, rank), hit))
     kept.sort(key=lambda pair: pair[0])
     hits = [hit for _, hit in kept]
     return Matches(
         total=len(hits),
-        hits=tuple(ranking.page_slice(hits, query.page, query.per_page)),
-        facets=ranking.facet_counts(hit.listing for hit in hits),
+        hits=tuple(ordering.page_slice(hits, query.page, query.per_page)),
+        facets=facet_counts(hit.listing for hit in hits),
     )
 
 

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.domain import programs
 
-from service.search import scoring as ranking
+from service.search.reasons import reasons
 
 from service.domain import schedule
 from service.domain.models import Occurrence, SearchQuery
@@ -199,7 +199,7 @@ def build_handout(referral: Referral, current: dict, now: datetime, public_url: 
             listing=snapshot,
             status=status,
             next_sessions=sessions,
-            why=ranking.reasons(listing, query, None, sessions),
+            why=reasons(listing, query, None, sessions),
             explainer=stance.explainer if stance else None,
             dead_links=tuple(links_in_use(snapshot.get("contact") or {}, (dead_links or {}).get(snapshot["id"], ()))),
             stale_since=stale_since(snapshot, now, stale_after_days, zone),

@@ -222,7 +222,7 @@ class OfflineGazetteer:
         """Name a postcode after a well-known place at its centre ("2000" is Sydney, not Barangaroo)."""
         if self._population(entry):
             return entry
-        from service.search.scoring import great_circle_km
+        from service.domain.geo import great_circle_km
 
         cell = (int(math.floor(entry.lat)), int(math.floor(entry.lon)))
         around = [
@@ -245,7 +245,7 @@ class OfflineGazetteer:
 
     def nearest(self, lat: float, lon: float, max_km: float = 60.0) -> GazetteerEntry | None:
         """The closest known locality within `max_km`, or None (for naming raw coordinates)."""
-        from service.search.scoring import great_circle_km
+        from service.domain.geo import great_circle_km
 
         cell_lat, cell_lon = int(math.floor(lat)), int(math.floor(lon))
         around = sorted(

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from service import render
 
-from service.search import scoring as ranking
+from service.search import scoring
 from service.backends.contract import Matches
 from service.errors import ApiError
 from service.domain.models import Hit, SearchQuery
@@ -27,7 +27,7 @@ def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
     query = parse_search(args, svc.geocoder, svc.clock())
     with current_app.extensions["linkage_metrics"].backend_seconds.labels("search").time():
         matches = svc.backend.search(query)
-    return query, matches, ranking.rank_hits(matches.hits, query)
+    return query, matches, scoring.rank_hits(matches.hits, query)
 
 
 @blueprint.get("/v1/search")
@@ -103,6 +103,6 @@ def listing(listing_id: str):
     viewer_tz = parse_zone(args["tz"], "tz") if args.get("tz") else None
     at = parse_at(args.get("at"), viewer_tz, svc.clock())
     query = SearchQuery(at=at, viewer_tz=viewer_tz)
-    hit = ranking.rank_hit(Hit(listing=found, distance_km=None), query)
+    hit = scoring.rank_hit(Hit(listing=found, distance_km=None), query)
     return render.to_json(render.item_document(hit, viewer_tz, stale_before(at),
                                                dead_links_of([found.id]).get(found.id, ())))

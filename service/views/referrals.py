@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service import render
 
-from service.search import scoring as ranking
+from service.search import scoring
 
 from service.domain import vocab
 from service.errors import ApiError
@@ -184,7 +184,7 @@ def _suggestions(chosen, lacking: set[str], goal: str | None, place: Place | Non
             continue
         if differs(listing, chosen, lacking):
             found.append({"id": listing.id, "name": listing.name,
-                          "why": list(ranking.rank_hit(hit, query).why)})
+                          "why": list(scoring.rank_hit(hit, query).why)})
         if len(found) == 3:
             break
     return found

@@ -2,11 +2,16 @@
 
 import math
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from service.search import scoring as ranking
+from service.domain import facets
+from service.domain import geo
+from service.domain import ordering
+from service.search import reasons
+from service.search import scoring
+from service.domain import schedule
 from service.domain.models import Place, SearchQuery, Session
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
@@ -17,28 +22,28 @@ def test_great_circle_matches_geopy():
     from geopy.distance import great_circle
 
     expected = great_circle((-33.8688, 151.2093), (-37.8136, 144.9631)).km
-    assert ranking.great_circle_km(-33.8688, 151.2093, -37.8136, 144.9631) == pytest.approx(expected, rel=1e-9)
+    assert geo.great_circle_km(-33.8688, 151.2093, -37.8136, 144.9631) == pytest.approx(expected, rel=1e-9)
 
 
 def test_distance_weight_is_gaussian_with_offset():
-    assert ranking.distance_weight(0.0) == 1.0
-    assert ranking.distance_weight(1.0) == 1.0
-    assert ranking.distance_weight(11.0) == pytest.approx(0.5)
-    weights = [ranking.distance_weight(d) for d in (2, 5, 10, 20, 40)]
+    assert ordering.distance_weight(0.0) == 1.0
+    assert ordering.distance_weight(1.0) == 1.0
+    assert ordering.distance_weight(11.0) == pytest.approx(0.5)
+    weights = [ordering.distance_weight(d) for d in (2, 5, 10, 20, 40)]
     assert weights == sorted(weights, reverse=True)
 
 
 def test_remote_counts_as_remote_equivalent_distance():
-    assert ranking.distance_weight(None) == ranking.distance_weight(ranking.RANKING["remote_equivalent_km"])
+    assert ordering.distance_weight(None) == ordering.distance_weight(ordering.RANKING["remote_equivalent_km"])
 
 
 def test_text_relevance_raises_the_score():
-    assert ranking.best_score(5.0, 3.0, True) > ranking.best_score(5.0, 0.0, True)
-    assert ranking.text_weight(0) == 1.0 and ranking.text_weight(1e9) < 1 + ranking.RANKING["text_weight"] + 1e-9
+    assert ordering.best_score(5.0, 3.0, True) > ordering.best_score(5.0, 0.0, True)
+    assert ordering.text_weight(0) == 1.0 and ordering.text_weight(1e9) < 1 + ordering.RANKING["text_weight"] + 1e-9
 
 
 def test_soonest_key_orders_in_progress_first_and_unscheduled_last():
-    keys = [ranking.soonest_key(m) for m in (None, 30.0, -10.0, 0.0)]
+    keys = [ordering.soonest_key(m) for m in (None, 30.0, -10.0, 0.0)]
     assert sorted(keys) == [-10.0, 0.0, 30.0, math.inf]
 
 
@@ -46,34 +51,34 @@ def test_reasons_name_goal_distance_format_and_soonness(demo_listings):
     listing = next(x for x in demo_listings if x.program == "SMART Recovery" and "online" in x.formats
                    and "in_person" not in x.formats and x.sessions and "everyone" in x.audiences)
     query = SearchQuery(at=AT, place=SYDNEY, goals=("moderation",), formats=("online",))
-    hit = ranking.rank_hit(ranking.Hit(listing=listing, distance_km=None), query)
+    hit = scoring.rank_hit(scoring.Hit(listing=listing, distance_km=None), query)
     assert hit.why[0] == "Fits the goal: cutting down"
     assert any(reason.startswith("Online") for reason in hit.why)
     near = next(x for x in demo_listings if "in_person" in x.formats and x.location)
-    ranked = ranking.rank_hit(ranking.Hit(listing=near, distance_km=3.14159), query)
+    ranked = scoring.rank_hit(scoring.Hit(listing=near, distance_km=3.14159), query)
     assert "3.1 km away" in ranked.why
 
 
 def test_reasons_for_undecided(demo_listings):
     listing = next(x for x in demo_listings if len(x.goals) > 1)
     query = SearchQuery(at=AT, goals=("undecided",))
-    assert "Welcomes people still deciding on a goal" in ranking.reasons(listing, query, None, ())
+    assert "Welcomes people still deciding on a goal" in reasons.reasons(listing, query, None, ())
 
 
 def test_reasons_say_starts_soon(demo_listings):
     listing = next(x for x in demo_listings if x.sessions and not x.open_24_7)
-    first = ranking.schedule.next_occurrences(listing, AT, 1)[0]
-    before = first.start.astimezone(timezone.utc).replace(second=0) - ranking.timedelta(minutes=45)
+    first = schedule.next_occurrences(listing, AT, 1)[0]
+    before = first.start.astimezone(timezone.utc).replace(second=0) - timedelta(minutes=45)
     query = SearchQuery(at=before)
-    assert "Starts in 45 min" in ranking.rank_hit(ranking.Hit(listing, None), query).why
+    assert "Starts in 45 min" in scoring.rank_hit(scoring.Hit(listing, None), query).why
 
 
 def test_facets_count_every_value(demo_listings):
-    facets = ranking.facet_counts(demo_listings)
-    assert sum(facets["kind"].values()) == len(demo_listings)
-    assert facets["format"]["online"] == sum("online" in x.formats for x in demo_listings)
-    assert set(facets) == {"format", "goal", "kind", "approach"}
-    empty = ranking.facet_counts([])
+    counted = facets.facet_counts(demo_listings)
+    assert sum(counted["kind"].values()) == len(demo_listings)
+    assert counted["format"]["online"] == sum("online" in x.formats for x in demo_listings)
+    assert set(counted) == {"format", "goal", "kind", "approach"}
+    empty = facets.facet_counts([])
     assert all(v == 0 for group in empty.values() for v in group.values())
 
 
@@ -99,7 +104,7 @@ def test_remote_covers_by_country_or_state(demo_listings):
     (("young_people",), ("everyone",), None),
 ])
 def test_audience_tiers(audiences, asked, tier):
-    assert ranking.audience_tier(audiences, SearchQuery(at=AT, audiences=asked)) == tier
+    assert ordering.audience_tier(audiences, SearchQuery(at=AT, audiences=asked)) == tier
 
 
 @pytest.mark.parametrize(("until", "left", "rank"), [
@@ -111,37 +116,37 @@ def test_audience_tiers(audiences, asked, tier):
     (-1.0, 1.0, 120.5),
 ])
 def test_a_session_nearly_over_ranks_after_those_about_to_start(until, left, rank):
-    assert ranking.occurrence_minutes(until, left) == rank
-    assert ranking.occurrence_minutes(120.0, 60.0) < ranking.occurrence_minutes(-60.0, 29.0) \
-        < ranking.occurrence_minutes(121.0, 60.0)
+    assert ordering.occurrence_minutes(until, left) == rank
+    assert ordering.occurrence_minutes(120.0, 60.0) < ordering.occurrence_minutes(-60.0, 29.0) \
+        < ordering.occurrence_minutes(121.0, 60.0)
 
 
 def test_soonest_minutes_takes_the_next_session_when_one_is_nearly_over(demo_listings):
     # Thursday 26 Nov 2026 7:00 pm in Sydney (AEDT). One session ends at 7:10, the next starts at 7:45.
     listing = replace(next(x for x in demo_listings if x.timezone == "Australia/Sydney"), open_24_7=False, sessions=(
         Session("thu", "18:00", "19:10"), Session("thu", "19:45", "21:00")))
-    assert ranking.soonest_minutes(listing, AT) == 45.0
+    assert ordering.soonest_minutes(listing, AT) == 45.0
     alone = replace(listing, sessions=listing.sessions[:1])
-    assert ranking.soonest_minutes(alone, AT) == ranking.RANKING["ending_soon_ranks_as_minutes"]
-    assert ranking.soonest_minutes(replace(listing, sessions=()), AT) is None
-    assert ranking.soonest_minutes(replace(listing, open_24_7=True), AT) == 0.0
+    assert ordering.soonest_minutes(alone, AT) == ordering.RANKING["ending_soon_ranks_as_minutes"]
+    assert ordering.soonest_minutes(replace(listing, sessions=()), AT) is None
+    assert ordering.soonest_minutes(replace(listing, open_24_7=True), AT) == 0.0
 
 
 def test_restricted_listings_say_whom_they_are_for_not_that_they_fit(demo_listings):
     family = next(x for x in demo_listings if x.audiences == ("family_friends",) and "moderation" in x.goals)
     query = SearchQuery(at=AT, goals=("moderation",))
-    why = ranking.reasons(family, query, None, ())
+    why = reasons.reasons(family, query, None, ())
     assert why[0] == "Only for family and friends"
     assert not any(r.startswith("Fits the goal") for r in why)
-    undecided = ranking.reasons(family, SearchQuery(at=AT, goals=("undecided",)), None, ())
+    undecided = reasons.reasons(family, SearchQuery(at=AT, goals=("undecided",)), None, ())
     assert "Welcomes people still deciding on a goal" not in undecided
-    asked = ranking.reasons(family, replace(query, audiences=("family_friends",)), None, ())
+    asked = reasons.reasons(family, replace(query, audiences=("family_friends",)), None, ())
     assert asked[0] == "Fits the goal: cutting down" and "For family and friends" in asked
-    assert not ranking.rank_hit(ranking.Hit(family, None), query).for_everyone
+    assert not scoring.rank_hit(scoring.Hit(family, None), query).for_everyone
 
 
 def test_focus_multiplies_best_by_thirteen_for_the_asked_substance_itself(demo_listings):
-    from service.search.scoring import best_score, focus_weight
+    from service.domain.ordering import best_score, focus_weight
 
     base = demo_listings[0]
     query = SearchQuery(at=AT, substances=("methamphetamine", "any"))

@@ -9,7 +9,7 @@ import pytest
 from service.backends.sqlite.columns import bitmask
 from service.backends.sqlite.backend import SQLiteBackend, bounding_box, fts_expression
 from service.domain.models import Place, SearchQuery
-from service.search.scoring import great_circle_km
+from service.domain.geo import great_circle_km
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 

@@ -3,12 +3,13 @@
 Both engines speak the same query DSL for everything used here, so one set of builders
 serves both; only client construction differs (see `engine.py`). Each builder takes the
 SearchQuery and returns a clause or None. Field names and weights live in `FIELDS` and
-`ranking.RANKING`, shared with the SQLite backend so both rank alike.
+`ordering.RANKING`, shared with the SQLite backend so both rank alike.
 """
 
 from __future__ import annotations
 
-from service.search import scoring as ranking
+from service.domain.facets import empty_facets
+from service.domain import ordering
 
 from service.domain import schedule
 
@@ -238,16 +239,16 @@ def nearness_functions(query: SearchQuery) -> list[dict]:
         "gauss": {
             "location": {
                 "origin": origin,
-                "offset": f"{ranking.RANKING['distance_offset_km']}km",
-                "scale": f"{ranking.RANKING['distance_scale_km']}km",
-                "decay": ranking.RANKING["distance_decay"],
+                "offset": f"{ordering.RANKING['distance_offset_km']}km",
+                "scale": f"{ordering.RANKING['distance_scale_km']}km",
+                "decay": ordering.RANKING["distance_decay"],
             },
             "multi_value_mode": "min",
         },
     }]
     covered = coverage_clause(query)
     if covered:
-        functions.append({"filter": covered, "weight": ranking.distance_weight(None)})
+        functions.append({"filter": covered, "weight": ordering.distance_weight(None)})
     # Keeps the score above zero for listings no function applies to.
     functions.append({"weight": 1e-9})
     return functions
@@ -256,10 +257,10 @@ def nearness_functions(query: SearchQuery) -> list[dict]:
 def focus_function(query: SearchQuery) -> list[dict]:
     """function_score functions: 1 + focus_weight for a listing for an asked substance
     itself (not only "any"), 1 for the rest."""
-    focus = ranking.focus_substances(query)
+    focus = ordering.focus_substances(query)
     if not focus:
         return []
-    return [{"filter": _terms("substances", focus), "weight": 1 + ranking.RANKING["focus_weight"]},
+    return [{"filter": _terms("substances", focus), "weight": 1 + ordering.RANKING["focus_weight"]},
             {"weight": 1}]
 
 
@@ -284,10 +285,10 @@ def _scored_query(query: SearchQuery, zones) -> dict:
     """Nearness times saturated text relevance."""
     inner = base_query(query, zones)
     if "must" in inner["bool"]:
-        # The same saturation as ranking.text_weight: 1 + w * s / (s + 1).
+        # The same saturation as ordering.text_weight: 1 + w * s / (s + 1).
         inner = {"script_score": {"query": inner, "script": {
             "source": "1 + params.w * _score / (_score + 1)",
-            "params": {"w": ranking.RANKING["text_weight"]},
+            "params": {"w": ordering.RANKING["text_weight"]},
         }}}
     functions = nearness_functions(query)
     if not functions:
@@ -311,7 +312,7 @@ def distance_sort(query: SearchQuery) -> dict:
 
 
 def tier_sort(query: SearchQuery) -> dict:
-    """ranking.audience_tier as a sort: 0 when the listing's audiences meet the wanted ones
+    """ordering.audience_tier as a sort: 0 when the listing's audiences meet the wanted ones
     (the query's, else "everyone"), else 1 (the filter has left out the rest)."""
     return {"_script": {"type": "number", "order": "asc", "script": {
         "source": "for (def a : doc['audiences']) { if (params.first.contains(a)) { return 0; } } return 1;",
@@ -320,7 +321,7 @@ def tier_sort(query: SearchQuery) -> dict:
 
 
 def sort_clause(query: SearchQuery) -> list:
-    """Sort for the page query: audience tier, then as ranking.order_key (ties: nearer, then id)."""
+    """Sort for the page query: audience tier, then as ordering.order_key (ties: nearer, then id)."""
     tail = [distance_sort(query)] if query.place else []
     if query.sort == "distance" and query.place:
         return [tier_sort(query)] + tail + [{"id": "asc"}]
@@ -342,7 +343,7 @@ def facet_aggs() -> dict:
 
 def facets_from_aggs(aggregations: dict) -> dict:
     """The facet dict (every value, zeros included) from an aggregations response."""
-    facets = ranking.empty_facets()
+    facets = empty_facets()
     for name, counts in facets.items():
         for bucket in aggregations.get(name, {}).get("buckets", []):
             if bucket["key"] in counts:
@@ -400,15 +401,15 @@ double lowerBound(def doc, def params, boolean rank) {
 
 def lower_bound_params(query: SearchQuery, zones) -> dict:
     """Script parameters: each zone's local minute of the week at `query.at` and its clock
-    change around then (the bound's slack), and the soonest rule from ranking.RANKING."""
+    change around then (the bound's slack), and the soonest rule from ordering.RANKING."""
     return {
         "now": {tz: schedule.local_minute_of_week(query.at, tz) for tz in sorted(zones)},
         "slack": {tz: schedule.offset_shift_minutes(query.at, tz) for tz in sorted(zones)},
         "week": schedule.MINUTES_PER_WEEK,
         "pack": PACK,
         "unscheduled": UNSCHEDULED,
-        "ending": ranking.RANKING["ending_soon_minutes"],
-        "endingRank": ranking.RANKING["ending_soon_ranks_as_minutes"],
+        "ending": ordering.RANKING["ending_soon_minutes"],
+        "endingRank": ordering.RANKING["ending_soon_ranks_as_minutes"],
     }
 
 

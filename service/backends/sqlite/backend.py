@@ -27,7 +27,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from service.search import scoring as ranking
+from service.domain import geo
+from service.domain import ordering
 
 from service.domain import schedule
 
@@ -82,11 +83,11 @@ FTS_WEIGHTS = (4.0, 2.0, 1.0, 1.0)
 
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
     """(min_lat, max_lat, min_lon, max_lon) enclosing a circle; whole longitudes near poles."""
-    dlat = math.degrees(radius_km / ranking.EARTH_RADIUS_KM)
+    dlat = math.degrees(radius_km / geo.EARTH_RADIUS_KM)
     cos_lat = math.cos(math.radians(lat))
     if abs(lat) + dlat >= 89.0 or cos_lat < 1e-6:
         return (max(-90.0, lat - dlat), min(90.0, lat + dlat), -180.0, 180.0)
-    dlon = math.degrees(math.asin(min(1.0, math.sin(radius_km / ranking.EARTH_RADIUS_KM) / cos_lat)))
+    dlon = math.degrees(math.asin(min(1.0, math.sin(radius_km / geo.EARTH_RADIUS_KM) / cos_lat)))
     if lon - dlon < -180 or lon + dlon > 180:
         # The box would wrap the antimeridian; search every longitude instead.
         return (lat - dlat, lat + dlat, -180.0, 180.0)
@@ -344,7 +345,7 @@ class SQLiteBackend:
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
                needed: int) -> tuple[np.ndarray, np.ndarray]:
         """Minutes to each selected row's next start, and its soonest rank
-        (ranking.soonest_minutes); inf when unscheduled; exact where it matters.
+        (ordering.soonest_minutes); inf when unscheduled; exact where it matters.
 
         The wall-clock bounds are already exact for most rows (see columns.bound_is_exact);
         zoneinfo is consulted only for the others that could pass the time filters or
@@ -376,7 +377,7 @@ class SQLiteBackend:
             listing = listings[int(selection.rows[position]) + 1]
             wait = schedule.minutes_until(listing, query.at)
             waits[position] = np.inf if wait is None else wait
-            rank = ranking.soonest_minutes(listing, query.at) if query.sort == "soonest" else wait
+            rank = ordering.soonest_minutes(listing, query.at) if query.sort == "soonest" else wait
             ranks[position] = np.inf if rank is None else rank
         return waits, ranks
 

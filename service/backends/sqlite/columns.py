@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.search import scoring as ranking
+from service.domain.facets import empty_facets
+from service.domain import geo
+from service.domain import ordering
 
 from service.domain import schedule
 
@@ -174,7 +176,7 @@ class Selection:
     cosine: np.ndarray      # NaN without a place or a location
     covered: np.ndarray     # bool: remote coverage of the place
     text: np.ndarray        # FTS5 relevance (higher is better), 0 without text
-    tier: np.ndarray        # int8 ranking.audience_tier: 0 first, 1 after
+    tier: np.ndarray        # int8 ordering.audience_tier: 0 first, 1 after
     focus: np.ndarray | None = None  # bool: substances name an asked one (None: none asked)
 
     def subset(self, keep: np.ndarray) -> "Selection":
@@ -185,7 +187,7 @@ class Selection:
 
 
 def tiers(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
-    """ranking.audience_tier for rows the audience filter kept: 0 when their audiences meet
+    """ordering.audience_tier for rows the audience filter kept: 0 when their audiences meet
     the wanted ones (the query's, else "everyone"), else 1."""
     wanted = bitmask(query.audiences or ("everyone",), vocab.AUDIENCES)
     return ((cols.audiences[rows] & wanted) == 0).astype(np.int8)
@@ -238,10 +240,10 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
     if query.place is not None:
         px, py, pz = unit_vector(query.place.lat, query.place.lon)
         cosine = cols.x[rows] * px + cols.y[rows] * py + cols.z[rows] * pz
-        reach = np.nan_to_num(cosine, nan=-2.0) >= math.cos(query.radius_km / ranking.EARTH_RADIUS_KM)
+        reach = np.nan_to_num(cosine, nan=-2.0) >= math.cos(query.radius_km / geo.EARTH_RADIUS_KM)
         keep &= reach | cover[rows]
     rows = rows[keep]
-    focus = ranking.focus_substances(query)
+    focus = ordering.focus_substances(query)
     specific = (cols.substances[rows] & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
     return Selection(rows, cosine[keep], cover[rows], text[keep], tiers(cols, rows, query), specific)
 
@@ -269,7 +271,7 @@ def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
 
 def facets(cols: Columns, rows: np.ndarray) -> dict:
     """Counts by format, goal, kind and approach over the selected rows."""
-    result = ranking.empty_facets()
+    result = empty_facets()
     for name, array, vocabulary in (("format", cols.formats, vocab.FORMATS), ("goal", cols.goals, vocab.GOALS)):
         values = array[rows]
         for i, value in enumerate(vocabulary):
@@ -282,34 +284,34 @@ def facets(cols: Columns, rows: np.ndarray) -> dict:
 
 
 def _distance_km(cosine: np.ndarray) -> np.ndarray:
-    return ranking.EARTH_RADIUS_KM * np.arccos(np.clip(cosine, -1.0, 1.0))
+    return geo.EARTH_RADIUS_KM * np.arccos(np.clip(cosine, -1.0, 1.0))
 
 
 def best_scores(selection: Selection, query: SearchQuery) -> np.ndarray:
-    """ranking.best_score for every selected row, vectorised (online counts as remote_equivalent_km),
-    times ranking.focus_weight where the selection's `focus` is set."""
+    """ordering.best_score for every selected row, vectorised (online counts as remote_equivalent_km),
+    times ordering.focus_weight where the selection's `focus` is set."""
     if query.place is not None:
         distance = _distance_km(selection.cosine)
-        remote = ranking.RANKING["remote_equivalent_km"]
+        remote = ordering.RANKING["remote_equivalent_km"]
         distance = np.where(selection.covered, np.fmin(distance, remote), distance)
         distance = np.nan_to_num(distance, nan=math.inf)
-        scale = ranking.RANKING["distance_scale_km"]
-        sigma_sq = -(scale**2) / (2 * math.log(ranking.RANKING["distance_decay"]))
-        excess = np.maximum(0.0, distance - ranking.RANKING["distance_offset_km"])
+        scale = ordering.RANKING["distance_scale_km"]
+        sigma_sq = -(scale**2) / (2 * math.log(ordering.RANKING["distance_decay"]))
+        excess = np.maximum(0.0, distance - ordering.RANKING["distance_offset_km"])
         nearness = np.exp(-(excess**2) / (2 * sigma_sq))
     else:
         nearness = np.ones(len(selection.rows))
     text = selection.text
-    weight = np.where(text > 0, 1.0 + ranking.RANKING["text_weight"] * text / (text + 1.0), 1.0)
+    weight = np.where(text > 0, 1.0 + ordering.RANKING["text_weight"] * text / (text + 1.0), 1.0)
     if selection.focus is not None:
-        weight = weight * np.where(selection.focus, 1.0 + ranking.RANKING["focus_weight"], 1.0)
+        weight = weight * np.where(selection.focus, 1.0 + ordering.RANKING["focus_weight"], 1.0)
     return np.round(nearness * weight, 9)
 
 
 def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
     """Positions (into the selection) of the first `needed` rows in best or distance order.
 
-    Same keys as ranking.order_key: the audience tier first, then best = score desc,
+    Same keys as ordering.order_key: the audience tier first, then best = score desc,
     distance asc, row; distance = distance asc, row. A later tier is ordered only as far
     as the earlier ones leave places.
     """
@@ -331,7 +333,7 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
     if query.sort == "distance" and query.place is not None:
         keys = (rows, nearness_key)
         primary = nearness_key
-    elif query.place is not None or query.text or ranking.focus_substances(query):
+    elif query.place is not None or query.text or ordering.focus_substances(query):
         primary = -best_scores(selection, query)
         keys = (rows, nearness_key, primary)
     else:
@@ -348,9 +350,9 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
 
 def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
     """Per selected row, lower bounds on minutes to its next start (schedule.session_lower_bound,
-    in bulk) and on its soonest rank (ranking.soonest_minutes).
+    in bulk) and on its soonest rank (ordering.soonest_minutes).
 
-    The rank applies ranking.occurrence_minutes (a session nearly over ranks later) in zones
+    The rank applies ordering.occurrence_minutes (a session nearly over ranks later) in zones
     whose clocks do not change this week, where the wall clock is exact; elsewhere it is the
     start bound, still a bound on the rank, which is never below the start. 24/7 listings
     get 0; listings without sessions get +inf. Whole minutes are integer arithmetic; the
@@ -368,8 +370,8 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
         slack = slack_by_zone[cols.session_zone]
         running = since < cols.session_length + slack
         bound = np.where(running, -since, week - since) - slack
-        ending = running & (since > 0) & (cols.session_length - since < ranking.RANKING["ending_soon_minutes"])
-        rank = np.where(ending & (slack == 0), ranking.RANKING["ending_soon_ranks_as_minutes"], bound)
+        ending = running & (since > 0) & (cols.session_length - since < ordering.RANKING["ending_soon_minutes"])
+        rank = np.where(ending & (slack == 0), ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
         # Sessions are sorted by row, so each row's minimum is one reduceat segment.
         firsts = cols.session_row[cols.session_groups]
         bound_by_row[firsts] = np.minimum.reduceat(bound, cols.session_groups)
