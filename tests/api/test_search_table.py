@@ -27,14 +27,10 @@ Substances: b methamphetamine, e and g alcohol, the rest any.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from service import create_app
-from service.backends.sqlite.backend import SQLiteBackend
-from service.domain.models import Contact, FirstVisit, Listing, Location, Session, Source
-from tests.conftest import FIXED_NOW, delete_alias_indices, engine_url
+from service.domain.models import Contact, Listing, Location, Session
+from tests.tables import served_table, table_app, table_listing
 
 CENTRE = (-33.8688, 151.2093)
 KM_PER_DEGREE = 6371.009 * 3.141592653589793 / 180
@@ -57,48 +53,23 @@ ROWS = [
 def make(ident, audiences, km, session, substances) -> Listing:
     """One row of the table as a listing."""
     online = km is None
-    return Listing(
-        id=f"t:{ident}", kind="group", name=f"Table group {ident}", description="A listing for these tests.",
-        program=None, approach="secular_peer", goals=("abstinence", "moderation"), substances=substances,
-        formats=("online",) if online else ("in_person",), audiences=audiences, facilitation=None,
-        languages=("en",),
+    return table_listing(
+        id=f"t:{ident}", name=f"Table group {ident}", substances=substances,
+        formats=("online",) if online else ("in_person",), audiences=audiences,
         location=None if online else Location(address=None, locality="Sydney", state="NSW", postcode="2000",
                                               country="AU", lat=CENTRE[0] + km / KM_PER_DEGREE, lon=CENTRE[1]),
-        service_area=("NSW",) if online else (), timezone="Australia/Sydney",
-        sessions=(Session(*session),), open_24_7=False,
+        service_area=("NSW",) if online else (), sessions=(Session(*session),),
         contact=Contact(conference_url="https://example.org/meet" if online else None, phone="02 5550 0101"),
-        registration_required=False, open_meeting=True, cost="free", referral="self", accessibility=(),
-        first_visit=FirstVisit(), source=Source(name="Test table"), updated_at="2026-11-01",
-        verified_at="2026-11-01", status="active",
     )
 
 
 TABLE = [make(*row) for row in ROWS]
 
 
-@pytest.fixture(scope="module")
-def table_sqlite(tmp_path_factory):
-    backend = SQLiteBackend(tmp_path_factory.mktemp("table") / "table.sqlite")
-    backend.load(TABLE)
-    return backend
-
-
-@pytest.fixture(scope="module")
-def table_engine():
-    from service.backends.engine.backend import EngineBackend, make_transport
-
-    backend = EngineBackend(make_transport("opensearch", engine_url()), alias=f"linkage-test-table-{os.getpid()}")
-    backend.load(TABLE)
-    yield backend
-    delete_alias_indices(backend)
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("engine", marks=pytest.mark.engine)])
-def table_client(request, gazetteer):
-    backend = request.getfixturevalue(f"table_{request.param}")
-    app = create_app({"api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer,
-                     clock=lambda: FIXED_NOW)
-    return app.test_client()
+def table_client(request, tmp_path_factory, gazetteer):
+    for backend in served_table(request, tmp_path_factory, TABLE, "table"):
+        yield table_app(backend, gazetteer).test_client()
 
 
 def search(client, **args) -> dict:

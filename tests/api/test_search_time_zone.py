@@ -22,14 +22,10 @@ their start alone: a (18:00-19:30 Hobart) is never "afternoon and evening" anywh
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from service import create_app
-from service.backends.sqlite.backend import SQLiteBackend
-from service.domain.models import Contact, FirstVisit, Listing, Session, Source
-from tests.conftest import FIXED_NOW, delete_alias_indices, engine_url
+from service.domain.models import Contact, Listing, Session, Source
+from tests.tables import served_table, table_app, table_listing
 
 AT = "2026-12-03T08:00:00Z"
 ZONES = {"hobart": "Australia/Hobart", "sydney": "Australia/Sydney", "perth": "Australia/Perth"}
@@ -47,47 +43,24 @@ ROWS = [
 
 def make(ident, kind, zone, session) -> Listing:
     """One row of the table as a listing available anywhere in Australia."""
-    remote = ("phone",) if kind == "helpline" else ("online",)
-    return Listing(
-        id=f"z:{ident}", kind=kind, name=f"Zone table {kind} {ident}", description="A listing for these tests.",
-        program=None, approach="secular_peer" if kind == "group" else "clinical",
-        goals=("abstinence", "moderation"), substances=("any",), formats=remote, audiences=("everyone",),
-        facilitation=None, languages=("en",), location=None, service_area=("AU",), timezone=ZONES[zone],
+    return table_listing(
+        id=f"z:{ident}", kind=kind, name=f"Zone table {kind} {ident}",
+        approach="secular_peer" if kind == "group" else "clinical",
+        formats=("phone",) if kind == "helpline" else ("online",), service_area=("AU",), timezone=ZONES[zone],
         sessions=(Session(*session),) if session else (), open_24_7=session is None,
         contact=Contact(conference_url="https://example.org/meet" if kind != "helpline" else None,
                         phone="1800 555 010"),
-        registration_required=False, open_meeting=True, cost="free", referral="self", accessibility=(),
-        first_visit=FirstVisit(), source=Source(name="Test zone table"), updated_at="2026-11-01",
-        verified_at="2026-11-01", status="active",
+        source=Source(name="Test zone table"),
     )
 
 
 TABLE = [make(*row) for row in ROWS]
 
 
-@pytest.fixture(scope="module")
-def zone_sqlite(tmp_path_factory):
-    backend = SQLiteBackend(tmp_path_factory.mktemp("zones") / "zones.sqlite")
-    backend.load(TABLE)
-    return backend
-
-
-@pytest.fixture(scope="module")
-def zone_engine():
-    from service.backends.engine.backend import EngineBackend, make_transport
-
-    backend = EngineBackend(make_transport("opensearch", engine_url()), alias=f"linkage-test-zones-{os.getpid()}")
-    backend.load(TABLE)
-    yield backend
-    delete_alias_indices(backend)
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("engine", marks=pytest.mark.engine)])
-def zone_client(request, gazetteer):
-    backend = request.getfixturevalue(f"zone_{request.param}")
-    app = create_app({"api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer,
-                     clock=lambda: FIXED_NOW)
-    return app.test_client()
+def zone_client(request, tmp_path_factory, gazetteer):
+    for backend in served_table(request, tmp_path_factory, TABLE, "zones"):
+        yield table_app(backend, gazetteer).test_client()
 
 
 def found(client, **args) -> set[str]:
