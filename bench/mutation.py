@@ -42,6 +42,10 @@ SQLITE_SEARCH = ("bounding_box", "fts_expression", "ǁSQLiteBackendǁsearch", "�
                  "ǁSQLiteBackendǁ_box_rows", "ǁSQLiteBackendǁ_text_rows")
 MODULES = {
     "service/domain/schedule.py": ["service.domain.schedule.*"],
+    "service/domain/ordering.py": ["service.domain.ordering.*"],
+    "service/domain/geo.py": ["service.domain.geo.*"],
+    "service/domain/facets.py": ["service.domain.facets.*"],
+    "service/search/reasons.py": ["service.search.reasons.*"],
     "service/search/scoring.py": ["service.search.scoring.*"],
     "service/search/params.py": ["service.search.params.*"],
     "service/backends/sqlite/columns.py": ["service.backends.sqlite.columns.*"],
