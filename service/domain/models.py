@@ -196,6 +196,24 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """One reason a listing fits a search, as data: a `code` and the `values` it names
+    (vocabulary codes, numbers), never words. `service.render.reasons` writes the words, in
+    the reader's language.
+
+    The codes and their values, most important first as `service.search.reasons` gives them:
+    only_for (audience codes), fits_goal (goal codes), welcomes_undecided (), focus_on
+    (substance codes), any_substance (), distance_km (km, to the metre),
+    available_remotely ((remote format codes), (service area codes, none for anywhere)),
+    for_audience (audience codes), in_language (language codes), open_24_7 (), on_now (),
+    starts_in (whole minutes), free ().
+    """
+
+    code: str
+    values: tuple = ()
+
+
+@dataclass(frozen=True)
 class RankedHit:
     """A hit after the post-search steps: next sessions, reasons, sort key."""
 
@@ -203,7 +221,7 @@ class RankedHit:
     distance_km: float | None
     next_sessions: tuple[Occurrence, ...]
     open_now: bool
-    why: tuple[str, ...]
+    why: tuple[Reason, ...]
     # False for a listing restricted to particular audiences (pages head those "For particular groups").
     for_everyone: bool = True
     score: float = 0.0

@@ -27,15 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from service.domain import programs
-
-from service.search.reasons import reasons
-
-from service.domain import schedule
-from service.domain.models import Occurrence, SearchQuery
+from service.domain import programs, schedule
+from service.domain.models import Occurrence, Reason, SearchQuery
 from service.referrals.model import Referral, display_code, item_status
 from service.domain.schemas import listing_from_trusted
 from service.domain.text import links_in_use
+from service.search.reasons import reasons
 
 # Listings last checked longer ago than this are marked "check before you go" (the
 # LINKAGE_STALE_AFTER_DAYS setting; the views pass it).
@@ -49,7 +46,7 @@ class HandoutItem:
     listing: dict                       # the snapshot (API listing shape)
     status: str                         # unchanged | changed | removed
     next_sessions: tuple[Occurrence, ...]
-    why: tuple[str, ...]
+    why: tuple[Reason, ...]             # why it fits (as data; the renderer writes the words)
     explainer: str | None               # plain words about the program, if known
     dead_links: tuple[dict, ...] = ()   # links on this option the last link check found gone
     stale_since: str | None = None      # ISO date of the last check, when older than the threshold

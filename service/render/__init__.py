@@ -1,88 +1,70 @@
-"""Renderers: views hand over data, these return bytes. One registry, chosen by format."""
+"""Renderers: views hand over data, these return text or bytes. One registry, chosen by format.
+
+`FORMATS` names every format Linkage answers in, with the function that renders it and the
+media type it is served as; a view picks one by name (`respond("handout.pdf", handout)`).
+One module per format family:
+
+- `json_api`: the JSON API's documents (a search answer, one listing) and deterministic JSON.
+- `html_pages`: the server-rendered pages for people (the search page, the embed guide).
+- `handout`: a referral's handout as an HTML page, an A4 PDF, an SMS text and iCalendar.
+- `meeting_guide`: every group as a Meeting Guide feed.
+- `reasons`: "why it fits" in words, in the reader's language (used by the others).
+
+A new format (HSDS, FHIR) is one module here and one line in `FORMATS`.
+"""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from typing import Callable, NamedTuple
 
-from flask import Response, render_template
+from flask import Response
 
-from service.backends.contract import Matches
-from service.domain.models import Occurrence, RankedHit, SearchQuery
-from service.search.params import query_echo
-from service.domain.schemas import dump_listing
-from service.domain.text import links_in_use
+from service.render import handout, html_pages, json_api
+from service.render.json_api import item_document, listing_ids, search_document
+from service.render.meeting_guide import meeting_guide_text
 
 
-def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:
-    """One session: times with offsets in the listing's zone, and in the viewer's when given."""
-    viewer = ZoneInfo(viewer_tz) if viewer_tz else None
-    return {
-        "start": occurrence.start.isoformat(),
-        "end": occurrence.end.isoformat(),
-        "viewer_start": occurrence.start.astimezone(viewer).isoformat() if viewer else None,
-        "viewer_end": occurrence.end.astimezone(viewer).isoformat() if viewer else None,
-        "in_progress": occurrence.in_progress,
-    }
+class Renderer(NamedTuple):
+    """A format's renderer (data in, text or bytes out) and the media type it is served as."""
+
+    render: Callable[..., str | bytes]
+    media_type: str
 
 
-def stale_since(document: dict, stale_before: str | None) -> dict | None:
-    """{"verified_at": date} when a listing was last checked before `stale_before` (ISO date)."""
-    checked = document.get("verified_at") or document.get("updated_at")
-    if stale_before is None or checked is None or checked[:10] >= stale_before:
-        return None
-    return {"verified_at": checked[:10]}
+FORMATS: dict[str, Renderer] = {
+    # data -> JSON text (every /v1 answer; `json_api` builds the documents)
+    "json": Renderer(json_api.json_text, "application/json"),
+    # template name, values -> a page
+    "html": Renderer(html_pages.page_html, "text/html"),
+    # Handout -> the printable page (print_on_load=True opens the print dialog)
+    "handout.html": Renderer(handout.handout_html, "text/html"),
+    # () -> the page for an unknown or expired handout code
+    "handout-missing.html": Renderer(handout.missing_html, "text/html"),
+    # Handout -> the same page as an A4 PDF
+    "handout.pdf": Renderer(handout.handout_pdf, "application/pdf"),
+    # Handout -> one SMS of at most 480 characters
+    "handout.txt": Renderer(handout.handout_text, "text/plain; charset=utf-8"),
+    # Handout -> the sessions and services to contact as calendar events
+    "handout.ics": Renderer(handout.handout_ics, "text/calendar; charset=utf-8"),
+    # backend, now -> every active group in Meeting Guide JSON
+    "meeting-guide.json": Renderer(meeting_guide_text, "application/json"),
+}
+
+__all__ = ["FORMATS", "Renderer", "item_document", "listing_ids", "respond", "search_document", "to_html",
+           "to_json"]
 
 
-def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | None = None,
-                  dead_links: tuple[dict, ...] = ()) -> dict:
-    """A listing with what the search adds: distance, next sessions, open now, why, staleness,
-    and the links the last link check found dead."""
-    document = dict(hit.document) if hit.document is not None else dump_listing(hit.listing)
-    document["stale"] = stale_since(document, stale_before)
-    document["dead_links"] = links_in_use(document.get("contact") or {}, dead_links)
-    document["distance_km"] = hit.distance_km
-    document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
-    document["open_now"] = hit.open_now
-    document["why"] = list(hit.why)
-    document["for_everyone"] = hit.for_everyone
-    return document
-
-
-def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...],
-                    stale_before: str | None = None, dead_links: dict | None = None) -> dict:
-    """The body of GET /v1/search (`dead_links`: listing id -> its dead links)."""
-    return {
-        "query": query_echo(query),
-        "warnings": list(query.warnings),
-        "total": matches.total,
-        "page": query.page,
-        "per_page": query.per_page,
-        "items": [item_document(hit, query.viewer_tz, stale_before, (dead_links or {}).get(item_id, ()))
-                  for hit, item_id in zip(items, listing_ids(items))],
-        "facets": matches.facets,
-    }
-
-
-def listing_ids(items) -> list[str]:
-    """The ids of ranked hits, whether they carry the stored document or the listing."""
-    return [hit.document["id"] if hit.document is not None else hit.listing.id for hit in items]
+def respond(format_name: str, *args, status: int = 200, **kwargs) -> Response:
+    """An HTTP response: the named format's rendering of `args`, served as its media type."""
+    renderer = FORMATS[format_name]
+    return Response(renderer.render(*args, **kwargs), status=status, mimetype=renderer.media_type)
 
 
 def to_json(data, status: int = 200) -> Response:
-    """Deterministic JSON bytes: the same data always gives the same body."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_default)
-    return Response(body, status=status, mimetype="application/json")
+    """Deterministic JSON: the same data always gives the same body."""
+    return respond("json", data, status=status)
 
 
 def to_html(template: str, status: int = 200, **context) -> Response:
     """A server-rendered page."""
-    return Response(render_template(template, **context), status=status, mimetype="text/html")
-
-
-def _default(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
+    return respond("html", template, status=status, **context)

@@ -37,8 +37,9 @@ from markupsafe import Markup
 from service import i18n
 from service.referrals.handout import (Handout, HandoutItem, clock_minutes, hours_shift, keeps_hours, lead_zone, local_date,
                        remote_only)
-from service.domain.models import Occurrence
+from service.domain.models import Occurrence, Reason
 from service.referrals.model import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
+from service.render.reasons import reason_text
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 STYLESHEET = "handout.css"
@@ -498,12 +499,12 @@ def first_visit_notes(listing: dict) -> tuple[str, ...]:
 
 # Reasons the card already shows elsewhere (the cost in bold, "on now" beside the session,
 # the session times themselves); "Starts in 40 min" would also be stale on paper.
-_SHOWN_ELSEWHERE = ("Free", "On now", "Open 24/7")
+_SHOWN_ELSEWHERE = frozenset({"free", "on_now", "open_24_7", "starts_in"})
 
 
-def shown_reason(reason: str) -> bool:
+def shown_reason(reason: Reason) -> bool:
     """True for a "why it fits" reason the card prints; False for those it shows otherwise."""
-    return reason not in _SHOWN_ELSEWHERE and not reason.startswith("Starts in ")
+    return reason.code not in _SHOWN_ELSEWHERE
 
 
 def time_zones(listing: dict, client_zone: str | None, at: datetime | None) -> tuple[str, str | None]:
@@ -548,7 +549,7 @@ def item_view(number: int, item: HandoutItem, language: str = "en", *, explain: 
         approach=i18n.label(listing["approach"]) if listing.get("approach") else "",
         explainer=(clean(i18n.explainer(item.explainer)) or None) if explain else None,
         formats=", ".join(i18n.label(f) for f in listing.get("formats") or ()),
-        why=tuple(clean(_(reason)) for reason in item.why if shown_reason(reason)),
+        why=tuple(clean(reason_text(reason)) for reason in item.why if shown_reason(reason)),
         sessions=sessions,
         hours=hours,
         no_sessions=no_sessions,

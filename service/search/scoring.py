@@ -1,6 +1,7 @@
 """The stage after the backend: each hit of a page with its next sessions, open-now flag,
-distance as reported and reasons. The backend has already filtered and ordered the hits
-(by `service.domain.ordering`); nothing here changes their order.
+distance as reported and reasons (as data; `service.render.reasons` writes the words). The
+backend has already filtered and ordered the hits (by `service.domain.ordering`); nothing
+here changes their order.
 """
 
 from __future__ import annotations

@@ -68,12 +68,8 @@ def program_explainers():
 @document(blueprint, MeetingGuideMeetingSchema(many=True), errors=(429, 503))
 def meeting_guide_feed():
     """Every group, in Meeting Guide format, for TSML UI and other Meeting Guide clients."""
-    from flask import Response
-
-    from service.render.meeting_guide import meeting_guide_text
-
     svc = services()
-    response = Response(meeting_guide_text(svc.backend, svc.clock()), mimetype="application/json")
+    response = render.respond("meeting-guide.json", svc.backend, svc.clock())
     # A public feed anyone may read, from any site.
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service import render
+from service.render.reasons import reason_text
 
 from service.search import scoring
 
@@ -26,6 +27,8 @@ from service.views import ERROR_MEANINGS, dead_links_of, document, public_base, 
 
 blueprint = Blueprint("referrals", __name__, description="Referral lists: create, show, print, text, "
                       "and count anonymous outcomes.")
+# The handout's downloads at /r/<code>.<fmt>, each rendered by `render.FORMATS["handout.<fmt>"]`.
+HANDOUT_FILES = ("pdf", "txt", "ics")
 
 
 def _known_zone(name: str) -> None:
@@ -130,9 +133,7 @@ class _MissingPage(Exception):
 
 @blueprint.errorhandler(_MissingPage)
 def _missing(_exc):
-    from service.render.handout import missing_html
-
-    return Response(missing_html(), status=404, mimetype="text/html")
+    return render.respond("handout-missing.html", status=404)
 
 
 def _suggestion_place(chosen, near: str | None) -> Place | None:
@@ -184,7 +185,7 @@ def _suggestions(chosen, lacking: set[str], goal: str | None, place: Place | Non
             continue
         if differs(listing, chosen, lacking):
             found.append({"id": listing.id, "name": listing.name,
-                          "why": list(scoring.rank_hit(hit, query).why)})
+                          "why": [reason_text(reason) for reason in scoring.rank_hit(hit, query).why]})
         if len(found) == 3:
             break
     return found
@@ -217,12 +218,10 @@ def create_referral():
     svc.referrals.save(referral)
     handout = build_handout(referral, {x.id: (x, snap) for x, snap in zip(listings, referral.items)}, now,
                             public_base(), stale_after_days=int(svc.settings.stale_after_days))
-    from service.render.handout import handout_text
-
     document = {
         "code": display_code(referral.code),
         "url": handout.url,
-        "sms": handout_text(handout),
+        "sms": render.FORMATS["handout.txt"].render(handout),
         "pdf": handout.url + ".pdf",
         "ics": handout.url + ".ics",
         "txt": handout.url + ".txt",
@@ -338,9 +337,7 @@ def feedback_form(code: str):
                         description="No handout with that code (a page for people)")
 def handout_page(code: str):
     """The printable handout."""
-    from service.render.handout import handout_html
-
-    return Response(handout_html(_handout(code, page=True)), mimetype="text/html")
+    return render.respond("handout.html", _handout(code, page=True))
 
 
 @blueprint.post("/r/<code>")
@@ -354,11 +351,8 @@ def handout_page(code: str):
         "note": {"type": "string", "maxLength": MAX_NOTE}, "print": {"type": "string", "enum": ["", "0", "1"]}}}}}})
 def handout_page_with_note(code: str):
     """The client's copy with a note, made in the clinician's browser: nothing of it is kept."""
-    from service.render.handout import handout_html
-
     note, print_now = _note_form()
-    page = handout_html(_handout(code, page=True, note=note), print_on_load=print_now)
-    return _not_kept(Response(page, mimetype="text/html"))
+    return _not_kept(render.respond("handout.html", _handout(code, page=True, note=note), print_on_load=print_now))
 
 
 @blueprint.post("/r/<code>.pdf")
@@ -376,10 +370,8 @@ def handout_page_with_note(code: str):
     "schema": {"type": "object", "properties": {"note": {"type": "string", "maxLength": MAX_NOTE}}}}}})
 def handout_pdf_with_note(code: str):
     """The handout as a PDF with the clinician's note, rendered for this download only."""
-    from service.render.handout import handout_pdf
-
     note, _print = _note_form()
-    response = Response(handout_pdf(_handout(code, page=True, note=note)), mimetype="application/pdf")
+    response = render.respond("handout.pdf", _handout(code, page=True, note=note))
     response.headers["Content-Disposition"] = f'attachment; filename="linkage-{code}.pdf"'
     return _not_kept(response)
 
@@ -397,17 +389,9 @@ def handout_pdf_with_note(code: str):
 @blueprint.alt_response(503, schema=ErrorSchema, description=ERROR_MEANINGS[503])
 def handout_file(code: str, fmt: str):
     """The handout as PDF, SMS text or calendar."""
-    from service.render import handout as renderers
-
-    kinds = {
-        "pdf": (renderers.handout_pdf, "application/pdf"),
-        "txt": (renderers.handout_text, "text/plain; charset=utf-8"),
-        "ics": (renderers.handout_ics, "text/calendar; charset=utf-8"),
-    }
-    if fmt not in kinds:
+    if fmt not in HANDOUT_FILES:
         raise _MissingPage()
-    make, mimetype = kinds[fmt]
-    response = Response(make(_handout(code, page=True)), mimetype=mimetype)
+    response = render.respond(f"handout.{fmt}", _handout(code, page=True))
     if fmt != "txt":
         response.headers["Content-Disposition"] = f'inline; filename="linkage-{code}.{fmt}"'
     return response

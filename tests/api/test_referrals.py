@@ -237,6 +237,21 @@ def test_handout_page_and_files(client, sample):
     assert calendar.walk("VEVENT")
 
 
+def test_handout_files_are_served_as_their_formats(client, sample):
+    code = create(client, sample).get_json()["code"]
+    served = {fmt: client.get(f"/r/{code}.{fmt}") for fmt in ("pdf", "txt", "ics")}
+    assert served["pdf"].headers["Content-Type"] == "application/pdf"
+    assert (served["txt"].mimetype, served["txt"].mimetype_params) == ("text/plain", {"charset": "utf-8"})
+    assert (served["ics"].mimetype, served["ics"].mimetype_params) == ("text/calendar", {"charset": "utf-8"})
+    assert served["pdf"].headers["Content-Disposition"] == f'inline; filename="linkage-{code}.pdf"'
+    assert served["ics"].headers["Content-Disposition"] == f'inline; filename="linkage-{code}.ics"'
+    assert "Content-Disposition" not in served["txt"].headers
+    # Only those three downloads: another suffix on a real code is the friendly 404 page.
+    for fmt in ("html", "json", "missing"):
+        response = client.get(f"/r/{code}.{fmt}")
+        assert response.status_code == 404 and "expired" in response.get_data(as_text=True), fmt
+
+
 def test_handout_form_records_feedback_and_thanks(client, sample):
     code = create(client, sample).get_json()["code"]
     response = client.post(f"/r/{code}/feedback", data={"listing_id": sample[0], "outcome": "attended"})

@@ -429,7 +429,8 @@ def test_english_catalogue_is_current():
     from service.i18n import extract_vocabulary
 
     found = set()
-    for method, path in (("python", "service/render/handout.py"), ("python", "service/i18n.py"),
+    for method, path in (("python", "service/render/handout.py"), ("python", "service/render/reasons.py"),
+                         ("python", "service/i18n.py"),
                          ("jinja2", "service/templates/handout.html"),
                          ("jinja2", "service/templates/handout_missing.html")):
         found |= {m[1] for m in extract_from_file(method, str(ROOT / path))}
@@ -471,6 +472,8 @@ def test_handout_is_printed_in_its_language(demo_listings, tmp_path):
         place = first.listing["timezone"].rsplit("/", 1)[-1].replace("_", " ")
         # Vietnamese CLDR times: a 24-hour clock, inside the translated "(… time)" message.
         assert f"{first.next_sessions[0].start:%H:%M} ({place} time)›" in html
+        # "Why it fits" comes from the catalogue too, the goal's label inside the reason's message.
+        assert "‹Fits the goal: ‹cutting down››" in html
         assert render.handout_text(handout).startswith("‹Demo data — fictional.› ‹Options to try:›")
         # An English handout in the same app stays English.
         assert "‹" not in render.handout_html(make_handout(varied(demo_listings, 1)))

@@ -12,7 +12,8 @@ from service.domain import ordering
 from service.search import reasons
 from service.search import scoring
 from service.domain import schedule
-from service.domain.models import Place, SearchQuery, Session
+from service.domain.models import Place, Reason, SearchQuery, Session
+from service.render.reasons import reason_text
 
 AT = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 SYDNEY = Place(query="2000", name="Sydney", lat=-33.8688, lon=151.2093, state="NSW")
@@ -52,17 +53,20 @@ def test_reasons_name_goal_distance_format_and_soonness(demo_listings):
                    and "in_person" not in x.formats and x.sessions and "everyone" in x.audiences)
     query = SearchQuery(at=AT, place=SYDNEY, goals=("moderation",), formats=("online",))
     hit = scoring.rank_hit(scoring.Hit(listing=listing, distance_km=None), query)
-    assert hit.why[0] == "Fits the goal: cutting down"
-    assert any(reason.startswith("Online") for reason in hit.why)
+    assert hit.why[0] == Reason("fits_goal", ("moderation",))
+    assert reason_text(hit.why[0]) == "Fits the goal: cutting down"
+    assert any(reason_text(reason).startswith("Online") for reason in hit.why)
     near = next(x for x in demo_listings if "in_person" in x.formats and x.location)
     ranked = scoring.rank_hit(scoring.Hit(listing=near, distance_km=3.14159), query)
-    assert "3.1 km away" in ranked.why
+    # The distance as reported (to the metre), written with one decimal.
+    assert Reason("distance_km", (3.142,)) in ranked.why
+    assert "3.1 km away" in [reason_text(reason) for reason in ranked.why]
 
 
 def test_reasons_for_undecided(demo_listings):
     listing = next(x for x in demo_listings if len(x.goals) > 1)
     query = SearchQuery(at=AT, goals=("undecided",))
-    assert "Welcomes people still deciding on a goal" in reasons.reasons(listing, query, None, ())
+    assert Reason("welcomes_undecided") in reasons.reasons(listing, query, None, ())
 
 
 def test_reasons_say_starts_soon(demo_listings):
@@ -70,7 +74,7 @@ def test_reasons_say_starts_soon(demo_listings):
     first = schedule.next_occurrences(listing, AT, 1)[0]
     before = first.start.astimezone(timezone.utc).replace(second=0) - timedelta(minutes=45)
     query = SearchQuery(at=before)
-    assert "Starts in 45 min" in scoring.rank_hit(scoring.Hit(listing, None), query).why
+    assert Reason("starts_in", (45,)) in scoring.rank_hit(scoring.Hit(listing, None), query).why
 
 
 def test_facets_count_every_value(demo_listings):
@@ -136,12 +140,14 @@ def test_restricted_listings_say_whom_they_are_for_not_that_they_fit(demo_listin
     family = next(x for x in demo_listings if x.audiences == ("family_friends",) and "moderation" in x.goals)
     query = SearchQuery(at=AT, goals=("moderation",))
     why = reasons.reasons(family, query, None, ())
-    assert why[0] == "Only for family and friends"
-    assert not any(r.startswith("Fits the goal") for r in why)
+    assert why[0] == Reason("only_for", ("family_friends",))
+    assert reason_text(why[0]) == "Only for family and friends"
+    assert not any(r.code == "fits_goal" for r in why)
     undecided = reasons.reasons(family, SearchQuery(at=AT, goals=("undecided",)), None, ())
-    assert "Welcomes people still deciding on a goal" not in undecided
+    assert Reason("welcomes_undecided") not in undecided
     asked = reasons.reasons(family, replace(query, audiences=("family_friends",)), None, ())
-    assert asked[0] == "Fits the goal: cutting down" and "For family and friends" in asked
+    assert asked[0] == Reason("fits_goal", ("moderation",)) and Reason("for_audience", ("family_friends",)) in asked
+    assert [reason_text(r) for r in asked[:1]] == ["Fits the goal: cutting down"]
     assert not scoring.rank_hit(scoring.Hit(family, None), query).for_everyone
 
 
