@@ -26,6 +26,7 @@ class Services:
     geocoder: object
     clock: Callable[[], datetime]
     referrals: object
+    keys: object  # the embed key store (service.embed.store)
 
 
 def utc_now() -> datetime:
@@ -45,23 +46,45 @@ def make_backend(settings: Settings):
         return EngineBackend(
             make_transport(settings.backend, settings.search_url or "", settings.search_ca_certs),
             alias=settings.index,
-            max_failed_ratio=float(settings.max_failed_ratio),
-            replicas=int(settings.index_replicas),
+            max_failed_ratio=settings.max_failed_ratio,
+            replicas=settings.index_replicas,
         )
     raise ValueError(
         f"LINKAGE_BACKEND={settings.backend!r} is not one of sqlite, elasticsearch, opensearch"
     )
 
 
+def stores_on_engine(backend) -> bool:
+    """True when the app's own state (referrals, embed keys) belongs in the backend's engine;
+    False for the embedded backend, whose state goes in a SQLite file beside the index."""
+    return hasattr(backend, "transport")
+
+
+def _state_prefix(settings: Settings) -> str:
+    """The engine index names' prefix for the app's state: `linkage` for `linkage-listings`."""
+    return settings.index.removesuffix("-listings") or "linkage"
+
+
 def make_referral_store(settings: Settings, backend):
     """Where referrals live: a SQLite file beside the index, or indices on the same engine."""
-    if not hasattr(backend, "transport"):  # the embedded backend
+    if not stores_on_engine(backend):
         from service.referrals.store import SQLiteReferralStore
 
         return SQLiteReferralStore(settings.referrals_path)
     from service.referrals.store import EngineReferralStore
 
-    return EngineReferralStore(backend.transport, prefix=settings.index.removesuffix("-listings") or "linkage")
+    return EngineReferralStore(backend.transport, prefix=_state_prefix(settings))
+
+
+def make_key_store(settings: Settings, backend):
+    """Where embed keys live: the referrals' SQLite file, or an index on the same engine."""
+    if not stores_on_engine(backend):
+        from service.embed.store import SQLiteKeyStore
+
+        return SQLiteKeyStore(settings.referrals_path)
+    from service.embed.store import EngineKeyStore
+
+    return EngineKeyStore(backend.transport, prefix=_state_prefix(settings))
 
 
 def make_geocoder(settings: Settings, for_import: bool = False):
@@ -99,8 +122,9 @@ def warm_up(app) -> None:
         warm()
 
 
-def create_app(config=None, *, backend=None, geocoder=None, clock=None, referrals=None) -> "Flask":
-    """Build the Flask app. `config` is a Settings, a mapping of setting names, or None (environment)."""
+def create_app(config=None, *, backend=None, geocoder=None, clock=None, referrals=None, keys=None) -> "Flask":
+    """Build the Flask app. `config` is a Settings, a mapping of setting names, or None (environment);
+    the services not given are made from the settings."""
     from flask import Flask
 
     if isinstance(config, Settings):
@@ -111,7 +135,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         settings = Settings.from_mapping(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    hops = int(settings.proxy_hops)
+    hops = settings.proxy_hops
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -126,6 +150,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         geocoder=geocoder if geocoder is not None else make_geocoder(settings),
         clock=clock or utc_now,
         referrals=referrals if referrals is not None else make_referral_store(settings, backend),
+        keys=keys if keys is not None else make_key_store(settings, backend),
     )
     from service.observability import Metrics, configure_logging, install
 
@@ -145,7 +170,8 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from service.openapi import install_openapi
 
     install_openapi(app, (api.blueprint, health.blueprint, pages.blueprint, referral_views.blueprint))
-    from service.embed.keys import KeyCache, install_cors, rate_limit_key
+    from service.embed.cors import install_cors
+    from service.embed.keys import KeyCache, rate_limit_key
 
     # One limiter per app (its counts are per app too): the API per embed key or address,
     # anonymous feedback per address, more tightly.
@@ -156,7 +182,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     # Making handouts stores data: the API's limit applies to it too.
     app.view_functions["referrals.create_referral"] = limiter.limit(
         settings.api_rate_limit, key_func=rate_limit_key)(app.view_functions["referrals.create_referral"])
-    install_cors(app, KeyCache(app.extensions["linkage"].referrals))
+    install_cors(app, KeyCache(app.extensions["linkage"].keys))
     init_i18n(app)
     app.extensions["linkage_metrics"] = metrics = Metrics()
     install(app, metrics, lambda: _import_state(settings))

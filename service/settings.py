@@ -1,9 +1,18 @@
-"""Configuration, read once by create_app from the environment or a mapping (tests)."""
+"""Configuration, read once by create_app from the environment or a mapping (tests).
+
+Each setting has its real type (a count is an int, a share a float): text from the
+environment, a mapping or a command line is converted once, when the Settings is made, and a
+value that does not convert stops the start with the variable's name, instead of failing
+later at the first request that reads it.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import typing
 from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
 
 # The repository (or installed tree) root: data/ sits beside service/.
@@ -21,9 +30,9 @@ class Settings:
     search_ca_certs: str | None = None
     index: str = "linkage-listings"
     # A load whose failed documents exceed this share is refused and the old index kept.
-    max_failed_ratio: str = "0.01"
+    max_failed_ratio: float = 0.01
     # Replicas per shard for new engine indices: 0 on one node, 1 on a 3-node cluster.
-    index_replicas: str = "0"
+    index_replicas: int = 0
     geocoder: str = "offline"
     gazetteer_dir: str = str(ROOT / "data" / "gazetteer")
     # Per-source caches of the last good import (default: beside the index).
@@ -31,9 +40,9 @@ class Settings:
     # Where HTTP geocoders keep answers, so no address is looked up twice.
     geocode_cache: str = str(ROOT / "var" / "geocode-cache.sqlite")
     # /readyz warns when the index is older than this (hours): feeds have stopped refreshing.
-    max_index_age_hours: str = "48"
+    max_index_age_hours: float = 48.0
     # Listings last checked longer ago than this are marked stale in results.
-    stale_after_days: str = "180"
+    stale_after_days: int = 180
     admin_token: str | None = None
     # Referrals live apart from the listings file, which every import replaces.
     referrals_path: str = str(ROOT / "var" / "referrals.sqlite")
@@ -46,11 +55,16 @@ class Settings:
     ratelimit_storage: str = "memory://"
     # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx, an ingress): 0 when
     # clients connect directly. Without it, rate limits would count every client as the proxy.
-    proxy_hops: str = "0"
+    proxy_hops: int = 0
     # The address people reach the service at, for handout links, QR codes and the embed
     # snippet. Unset, each answer uses the address its request came to (so `make run
     # PORT=9000` hands out working links); set it in production behind a proxy.
     public_url: str | None = None
+
+    def __post_init__(self):
+        # Frozen, so the converted values are set past the dataclass's guard.
+        for name, kind in _field_types(type(self)).items():
+            object.__setattr__(self, name, _convert(name, kind, getattr(self, name)))
 
     def public_base(self, request_root: str | None = None) -> str:
         """The public address without a trailing slash: the setting, else the request's own
@@ -71,20 +85,85 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
-        """Settings from LINKAGE_* variables, defaults for the rest."""
+        """Settings from LINKAGE_* variables (an empty one counts as unset), defaults for the
+        rest; SettingsError names the first variable whose value does not convert."""
         environ = os.environ if environ is None else environ
         values = {}
         for field in fields(cls):
-            name = f"LINKAGE_{field.name.upper()}"
+            name = variable(field.name)
             if environ.get(name):
                 values[field.name] = environ[name]
         return cls(**values)
 
     @classmethod
     def from_mapping(cls, mapping) -> "Settings":
-        """Settings from a mapping of field names (tests pass these instead of patching)."""
+        """Settings from a mapping of field names (tests pass these instead of patching): typed
+        values, or text as the environment would give it, converted the same way."""
         known = {f.name for f in fields(cls)}
         unknown = set(mapping) - known
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         return cls(**mapping)
+
+
+
+class SettingsError(ValueError):
+    """A setting's value is not of its kind; the message names the LINKAGE_* variable."""
+
+
+def variable(name: str) -> str:
+    """The environment variable of a setting: `proxy_hops` -> `LINKAGE_PROXY_HOPS`."""
+    return f"LINKAGE_{name.upper()}"
+
+
+@cache
+def _field_types(cls) -> dict[str, object]:
+    """Each field's declared type (annotations are text under `from __future__ import annotations`)."""
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints[field.name] for field in fields(cls)}
+
+
+def _convert(name: str, kind, value):
+    """`value` as a `kind` (int, float, str, or one of them or None), or SettingsError."""
+    if value is None:
+        if type(None) in typing.get_args(kind):
+            return None
+        raise SettingsError(f"{variable(name)} must be set")
+    kind = next((k for k in typing.get_args(kind) if k is not type(None)), kind)
+    if kind is int:
+        return _whole_number(name, value)
+    if kind is float:
+        return _number(name, value)
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    raise SettingsError(f"{variable(name)} must be text, got {value!r}")
+
+
+def _whole_number(name: str, value) -> int:
+    """A count (replicas, proxy hops, days): 0 or more, from an int or its digits."""
+    # bool is an int to Python, but True replicas is a mistake, not a count.
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        try:
+            number = int(value.strip()) if isinstance(value, str) else None
+        except ValueError:
+            number = None
+    if number is None or number < 0:
+        raise SettingsError(f"{variable(name)} must be a whole number, got {value!r}")
+    return number
+
+
+def _number(name: str, value) -> float:
+    """A share or a duration: a finite number, 0 or more, from an int, a float or its text."""
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    if number is None or not math.isfinite(number) or number < 0:
+        raise SettingsError(f"{variable(name)} must be a number, 0 or more, got {value!r}")
+    return number

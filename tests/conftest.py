@@ -118,21 +118,34 @@ def referral_store_for(backend, tmp_path_factory, name: str = "store"):
     return SQLiteReferralStore(tmp_path_factory.mktemp("referrals") / "referrals.sqlite")
 
 
+def key_store_beside(store):
+    """The embed key store a deployment keeps beside this referral store: in its SQLite file,
+    or under its engine prefix."""
+    from service.embed.store import EngineKeyStore, SQLiteKeyStore
+
+    if hasattr(store, "transport"):
+        return EngineKeyStore(store.transport, prefix=store.prefix)
+    return SQLiteKeyStore(store.path)
+
+
 @pytest.fixture(scope="session")
 def app(backend, gazetteer, tmp_path_factory):
-    """The app over the demo index with a fixed clock and its own referral store."""
+    """The app over the demo index with a fixed clock and its own referral and key stores."""
     store = referral_store_for(backend, tmp_path_factory)
+    keys = key_store_beside(store)
     yield create_app({"admin_token": "test-token", "public_url": "https://linkage.example",
                       "link_checks_path": str(tmp_path_factory.mktemp("links") / "link-checks.sqlite"),
                       "feedback_rate_limit": "1000/minute", "api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer,
-                     clock=lambda: FIXED_NOW, referrals=store)
+                     clock=lambda: FIXED_NOW, referrals=store, keys=keys)
     drop_store(store)
+    drop_store(keys)
 
 
 def drop_store(store) -> None:
-    """Delete an engine referral store's indices (SQLite stores live in tmp directories)."""
+    """Delete an engine referral or key store's indices (SQLite stores live in tmp directories)."""
     if hasattr(store, "transport"):
-        for index in (store.referrals, store.outcomes, store.keys):
+        names = (store.index,) if hasattr(store, "index") else (store.referrals, store.outcomes)
+        for index in names:
             store.transport.request("DELETE", f"/{index}", params={"ignore_unavailable": "true"})
 
 

@@ -2,7 +2,8 @@
 
 The listings file is replaced whole on every import, so referrals cannot live in it: the
 embedded store is a second SQLite file beside it. On an engine, referrals are documents in
-`linkage-referrals` and outcomes in `linkage-referral-outcomes`.
+`linkage-referrals` and outcomes in `linkage-referral-outcomes`. Embed keys share the file (or
+the prefix) but have their own store: `service.embed.store`.
 """
 
 from __future__ import annotations
@@ -75,23 +76,20 @@ def _erase_old_notes(conn: sqlite3.Connection) -> None:
     conn.execute("VACUUM")
 
 
-class SQLiteReferralStore:
-    """Referrals and outcomes in one SQLite file (WAL: many readers, one writer)."""
+class StateFile:
+    """The SQLite file referrals live in (embed keys share it), opened once per thread with
+    its rules and the caller's tables."""
 
-    SCHEMA = """
-    CREATE TABLE IF NOT EXISTS referrals (code TEXT PRIMARY KEY, expires_at TEXT NOT NULL, body TEXT NOT NULL);
-    CREATE INDEX IF NOT EXISTS referrals_expiry ON referrals(expires_at);
-    CREATE TABLE IF NOT EXISTS outcomes (
-        code TEXT NOT NULL, listing_id TEXT NOT NULL, outcome TEXT NOT NULL,
-        program TEXT, formats TEXT NOT NULL, at TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS embed_keys (key TEXT PRIMARY KEY, name TEXT NOT NULL, origins TEXT NOT NULL);
-    """
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: Path, schema: str, holder: str, prepare=None):
+        self.path = path
+        self.schema = schema
+        self.holder = holder  # who is unavailable, in the error
+        self.prepare = prepare
+        # sqlite3 connections are not shared between threads: one per worker thread.
         self._local = threading.local()
 
-    def _conn(self) -> sqlite3.Connection:
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened (and the tables made) on first use."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
@@ -100,12 +98,55 @@ class SQLiteReferralStore:
                 # Deleted rows are overwritten with zeros, not left readable in free pages.
                 conn.execute("PRAGMA secure_delete = ON")
                 conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(self.SCHEMA)
-                _erase_old_notes(conn)
+                conn.executescript(self.schema)
+                if self.prepare is not None:
+                    self.prepare(conn)
             except sqlite3.Error as exc:
-                raise BackendUnavailable(f"referral store unavailable: {exc}") from exc
+                raise BackendUnavailable(f"{self.holder} unavailable: {exc}") from exc
             self._local.conn = conn
         return conn
+
+
+class _KeysOfOldCallers:
+    """Transitional: the embed keys this store's file or prefix holds, for callers written when
+    the referral store kept them (`linkage keys`). New code uses `service.make_key_store`;
+    this goes once nothing calls it."""
+
+    def _key_store(self):
+        raise NotImplementedError
+
+    def add_key(self, key: str, name: str, origins: list[str]) -> None:
+        """Store a public embed key (see service.embed.store)."""
+        self._key_store().add_key(key, name, origins)
+
+    def list_keys(self) -> list[dict]:
+        """Every embed key (see service.embed.store)."""
+        return self._key_store().list_keys()
+
+    def revoke_key(self, key: str) -> bool:
+        """Delete an embed key; True if it existed (see service.embed.store)."""
+        return self._key_store().revoke_key(key)
+
+
+class SQLiteReferralStore(_KeysOfOldCallers):
+    """Referrals and outcomes in one SQLite file (WAL: many readers, one writer)."""
+
+    SCHEMA = """
+    CREATE TABLE IF NOT EXISTS referrals (code TEXT PRIMARY KEY, expires_at TEXT NOT NULL, body TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS referrals_expiry ON referrals(expires_at);
+    CREATE TABLE IF NOT EXISTS outcomes (
+        code TEXT NOT NULL, listing_id TEXT NOT NULL, outcome TEXT NOT NULL,
+        program TEXT, formats TEXT NOT NULL, at TEXT NOT NULL);
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._conn = StateFile(self.path, self.SCHEMA, "referral store", prepare=_erase_old_notes).connection
+
+    def _key_store(self):
+        from service.embed.store import SQLiteKeyStore
+
+        return SQLiteKeyStore(self.path)
 
     def save(self, referral: Referral) -> None:
         """Store a new referral."""
@@ -141,31 +182,14 @@ class SQLiteReferralStore:
         with self._conn() as conn:
             return conn.execute("DELETE FROM referrals WHERE expires_at <= ?", (now.isoformat(),)).rowcount
 
-    def add_key(self, key: str, name: str, origins: list[str]) -> None:
-        """Store a public embed key."""
-        with self._conn() as conn:
-            conn.execute("INSERT INTO embed_keys VALUES (?, ?, ?)", (key, name, json.dumps(origins)))
 
-    def list_keys(self) -> list[dict]:
-        """Every embed key."""
-        rows = self._conn().execute("SELECT key, name, origins FROM embed_keys ORDER BY name, key").fetchall()
-        return [{"key": k, "name": n, "origins": json.loads(o)} for k, n, o in rows]
-
-    def revoke_key(self, key: str) -> bool:
-        """Delete an embed key; True if it existed."""
-        with self._conn() as conn:
-            return conn.execute("DELETE FROM embed_keys WHERE key = ?", (key,)).rowcount > 0
-
-
-class EngineReferralStore:
+class EngineReferralStore(_KeysOfOldCallers):
     """Referrals and outcomes as documents in two engine indices."""
 
     MAPPINGS = {
         "referrals": {"dynamic": "strict", "properties": {
             "code": {"type": "keyword"}, "expires_at": {"type": "date"},
             "body": {"type": "object", "enabled": False}}},
-        "keys": {"dynamic": "strict", "properties": {
-            "key": {"type": "keyword"}, "name": {"type": "keyword"}, "origins": {"type": "keyword"}}},
         "outcomes": {"dynamic": "strict", "properties": {
             "code": {"type": "keyword"}, "listing_id": {"type": "keyword"}, "outcome": {"type": "keyword"},
             "program": {"type": "keyword"}, "formats": {"type": "keyword"}, "at": {"type": "date"}}},
@@ -173,17 +197,23 @@ class EngineReferralStore:
 
     def __init__(self, transport, prefix: str = "linkage"):
         self.transport = transport
+        # Other state of the same deployment (embed keys) is named with the same prefix.
+        self.prefix = prefix
         self.referrals = f"{prefix}-referrals"
         self.outcomes = f"{prefix}-referral-outcomes"
-        self.keys = f"{prefix}-embed-keys"
         self._ready = False
+
+    def _key_store(self):
+        from service.embed.store import EngineKeyStore
+
+        return EngineKeyStore(self.transport, prefix=self.prefix)
 
     def _ensure(self) -> None:
         from service.backends.engine.backend import ADMIN_TIMEOUT_S, EngineError
 
         if self._ready:
             return
-        for index, key in ((self.referrals, "referrals"), (self.outcomes, "outcomes"), (self.keys, "keys")):
+        for index, key in ((self.referrals, "referrals"), (self.outcomes, "outcomes")):
             try:
                 self.transport.request("PUT", f"/{index}", {
                     "settings": {"number_of_shards": 1}, "mappings": self.MAPPINGS[key]}, timeout=ADMIN_TIMEOUT_S)
@@ -248,31 +278,6 @@ class EngineReferralStore:
         """Referrals stored."""
         self._ensure()
         return self.transport.request("GET", f"/{self.referrals}/_count")["count"]
-
-    def add_key(self, key: str, name: str, origins: list[str]) -> None:
-        """Store a public embed key."""
-        self._ensure()
-        self.transport.request("PUT", f"/{self.keys}/_doc/{quote(key)}", {"key": key, "name": name, "origins": origins},
-                               params={"refresh": "true", "op_type": "create"})
-
-    def list_keys(self) -> list[dict]:
-        """Every embed key."""
-        self._ensure()
-        hits = self.transport.request("POST", f"/{self.keys}/_search", {"size": 1000, "sort": [{"name": "asc"}]})
-        return [hit["_source"] for hit in hits["hits"]["hits"]]
-
-    def revoke_key(self, key: str) -> bool:
-        """Delete an embed key; True if it existed."""
-        from service.backends.engine.backend import EngineError
-
-        self._ensure()
-        try:
-            self.transport.request("DELETE", f"/{self.keys}/_doc/{quote(key)}", params={"refresh": "true"})
-        except EngineError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
 
     def purge(self, now: datetime) -> int:
         """Delete expired referrals; returns how many."""

@@ -36,7 +36,7 @@ def readyz():
     age_seconds = None
     if info.get("built_at"):
         age_seconds = int((services().clock() - datetime.fromisoformat(info["built_at"])).total_seconds())
-        limit_hours = float(services().settings.max_index_age_hours)
+        limit_hours = services().settings.max_index_age_hours
         if age_seconds > limit_hours * 3600:
             warnings.append(f"the index is {age_seconds / 3600:.0f} hours old (over {limit_hours:g}): "
                             "are the feeds refreshing? (linkage refresh)")

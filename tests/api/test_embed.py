@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from service import create_app
-from tests.conftest import FIXED_NOW, drop_store, referral_store_for
+from tests.conftest import FIXED_NOW, drop_store, key_store_beside, referral_store_for
 
 SITE = "https://clinic.example"
 
@@ -34,11 +34,66 @@ def keyed(backend, gazetteer, tmp_path):
             return tmp_path / name
 
     store = referral_store_for(backend, Factory(), name=f"keys-{uuid.uuid4().hex[:8]}")
-    store.add_key("pk_test_clinic", "Clinic", [SITE])
+    keys = key_store_beside(store)
+    keys.add_key("pk_test_clinic", "Clinic", [SITE])
     app = create_app({"api_rate_limit": "5/minute"}, backend=backend, geocoder=gazetteer,
-                     clock=lambda: FIXED_NOW, referrals=store)
+                     clock=lambda: FIXED_NOW, referrals=store, keys=keys)
     yield app.test_client()
     drop_store(store)
+    drop_store(keys)
+
+
+def test_key_store_creates_lists_and_revokes(backend, tmp_path_factory):
+    keys = key_store_beside(referral_store_for(backend, tmp_path_factory, name=f"keys-{uuid.uuid4().hex[:8]}"))
+    try:
+        assert keys.list_keys() == []
+        keys.add_key("pk_second", "Second clinic", ["https://second.example"])
+        keys.add_key("pk_first", "First clinic", ["https://first.example", "https://first.example:8443"])
+        assert keys.list_keys() == [
+            {"key": "pk_first", "name": "First clinic", "origins": ["https://first.example", "https://first.example:8443"]},
+            {"key": "pk_second", "name": "Second clinic", "origins": ["https://second.example"]}]
+        assert keys.revoke_key("pk_first") is True
+        assert keys.revoke_key("pk_first") is False
+        assert [k["key"] for k in keys.list_keys()] == ["pk_second"]
+    finally:
+        drop_store(keys)
+
+
+def test_keys_are_kept_where_the_referral_store_kept_them(backend, tmp_path):
+    """No data to move: the same SQLite file as referrals, or the same engine index name."""
+    from service import make_key_store, make_referral_store
+    from service.embed.store import EngineKeyStore
+    from service.settings import Settings
+
+    settings = Settings.from_mapping({"referrals_path": str(tmp_path / "referrals.sqlite")})
+    keys, referrals = make_key_store(settings, backend), make_referral_store(settings, backend)
+    if isinstance(keys, EngineKeyStore):
+        assert (keys.index, referrals.referrals) == ("linkage-embed-keys", "linkage-referrals")
+    else:
+        assert keys.path == referrals.path == tmp_path / "referrals.sqlite"
+
+
+def test_keys_written_beside_referrals_before_are_read(tmp_path):
+    import sqlite3
+
+    from service.embed.store import SQLiteKeyStore
+    from service.referrals.model import Referral
+    from service.referrals.store import SQLiteReferralStore
+
+    path = tmp_path / "referrals.sqlite"
+    old = sqlite3.connect(path)
+    with old:  # the table as the referral store made it
+        old.execute("CREATE TABLE embed_keys (key TEXT PRIMARY KEY, name TEXT NOT NULL, origins TEXT NOT NULL)")
+        old.execute("INSERT INTO embed_keys VALUES ('pk_old', 'Clinic', '[\"https://clinic.example\"]')")
+    old.close()
+    keys, referrals = SQLiteKeyStore(path), SQLiteReferralStore(path)
+    assert keys.list_keys() == [{"key": "pk_old", "name": "Clinic", "origins": ["https://clinic.example"]}]
+    referral = Referral(code="ABCDEFGHJKMNPQR", created_at=FIXED_NOW, expires_at=FIXED_NOW, goal=None,
+                        language="en", items=({"id": "demo:g0001"},))
+    referrals.save(referral)  # both stores in one file, each with its own connection
+    keys.add_key("pk_new", "Another clinic", [SITE])
+    assert referrals.get("ABCDEFGHJKMNPQR") == referral
+    assert [k["key"] for k in keys.list_keys()] == ["pk_new", "pk_old"]
 
 
 def test_cors_only_for_the_keys_origins(keyed):

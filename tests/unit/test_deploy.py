@@ -177,6 +177,9 @@ def test_environment_names_are_real_settings_and_sources_exist():
     unknown = {n for n in names if n.startswith("LINKAGE_")} - known
     assert not unknown, f"not settings (see service/settings.py): {sorted(unknown)}"
     assert config_map["data"]["LINKAGE_BACKEND"] in ("opensearch", "elasticsearch")
+    # Every value converts to its setting's type (a bad one would stop each pod at start).
+    settings = Settings.from_env(config_map["data"])
+    assert (settings.proxy_hops, settings.index_replicas, settings.stale_after_days) == (1, 1, 180)
 
 
 def test_compose_serves_the_app_beside_the_engine():
@@ -242,6 +245,7 @@ def test_systemd_units_run_gunicorn_and_refresh_with_real_settings():
     names = {n for env in environment.values() for n in env} | set(re.findall(r"\b(LINKAGE_[A-Z_]+)=", dockerfile))
     unknown = {n for n in names if n.startswith("LINKAGE_")} - known
     assert not unknown, f"not settings (see service/settings.py): {sorted(unknown)}"
+    assert Settings.from_env(environment["web"]).proxy_hops == 1  # values of their settings' types
 
 # --- gunicorn ----------------------------------------------------------------------------
 
