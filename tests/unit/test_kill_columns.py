@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
+from service.backends import filters
 from service.backends.sqlite import columns
 from service.backends.sqlite.backend import SQLiteBackend
 from service.domain.models import Contact, FirstVisit, Listing, Location, Place, SearchQuery, Session, Source
@@ -173,3 +174,7 @@ def test_which_bounds_are_exact(cols):
     # Thursday 1 October 2026: Sydney's clocks go forward within eight days, Perth's never.
     changeover = datetime(2026, 10, 1, 0, 0, tzinfo=timezone.utc)
     assert columns.bound_is_exact(cols, rows, SearchQuery(at=changeover)).tolist() == [False, True, False, True]
+
+
+def test_sqlite_compiles_every_filter_rule():
+    assert set(columns.MASKS) == set(filters.RULES) >= {spec.rule for spec in filters.FILTERS}

@@ -1,7 +1,10 @@
-"""Engine request bodies for audiences and time of day, written out by hand."""
+"""Engine request bodies for audiences and time of day, written out by hand; the filter
+specification both stores compile from."""
 
+import dataclasses
 from datetime import datetime, timezone
 
+from service.backends import filters
 from service.backends.engine import queries
 from service.domain.models import Place, SearchQuery
 
@@ -53,3 +56,41 @@ def test_the_walk_sorts_by_tier_then_rank_bound_and_a_time_filter_uses_the_start
     assert script["params"]["limit"] == 120
     assert script["params"]["ending"] == 30 and script["params"]["endingRank"] == 120.5
     assert script["params"]["slack"] == {"Australia/Sydney": 0.0}  # no clock change in late November
+
+
+def test_every_query_field_is_a_filter_or_said_not_to_be():
+    # A new SearchQuery field is either a filter (one entry in filters.FILTERS) or named here.
+    not_filters = {"text",  # scored text: words and each store's text index
+                   "open_now", "starts_within",  # exact session times: backends.timed
+                   "tonight", "sort", "page", "per_page", "warnings"}
+    read = {name for spec in filters.FILTERS for name in spec.reads}
+    fields = {field.name for field in dataclasses.fields(SearchQuery)}
+    assert read <= fields | {"filter_goals"}
+    assert fields - read == not_filters
+    assert [spec.parameter for spec in filters.FILTERS if spec.parameter] == [
+        "format", "goal", "audience", "kind", "approach", "language", "day", "substance", "time", "near"]
+
+
+def test_the_engine_compiles_every_filter_rule_in_the_specification_order():
+    assert set(queries.CLAUSES) == set(filters.RULES) >= {spec.rule for spec in filters.FILTERS}
+    perth = Place(query="6000", name="Perth", lat=-31.95, lon=115.86, state="WA", timezone="Australia/Perth")
+    query = SearchQuery(at=AT, place=perth, formats=("online",), goals=("abstinence",), audiences=("men",),
+                        kinds=("group",), approaches=("clinical",), languages=("en",), days=("mon",),
+                        substances=("opioids",), times=("evening",))
+    clauses = queries.filter_clauses(query, ["Australia/Perth"])
+    fields = [next(iter(c.get("term") or c.get("terms") or {"script": 0})) if "bool" not in c else "reach"
+              for c in clauses]
+    # Days are left to `time` when it is asked.
+    assert fields == ["active", "formats", "goals", "audiences", "kind", "approach", "languages", "substances",
+                      "script", "reach"]
+
+
+def test_a_filter_asks_its_values_with_the_ones_that_always_pass():
+    audience = next(spec for spec in filters.FILTERS if spec.parameter == "audience")
+    assert audience.asked(SearchQuery(at=AT, audiences=("women",))) == ("women", "everyone")
+    assert audience.asked(SearchQuery(at=AT)) == ()
+    day = next(spec for spec in filters.FILTERS if spec.parameter == "day")
+    assert day.asked(SearchQuery(at=AT, days=("sat",))) == ("sat",)
+    assert day.asked(SearchQuery(at=AT, days=("sat",), times=("morning",))) == ()
+    goal = next(spec for spec in filters.FILTERS if spec.parameter == "goal")
+    assert goal.asked(SearchQuery(at=AT, goals=("undecided",))) == ()

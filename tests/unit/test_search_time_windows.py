@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from service.backends.contract import search_zone, session_in_windows, zone_shifts
+from service.backends.time_of_day import search_zone, session_in_windows, zone_shifts
 from service.domain.models import Place, SearchQuery
 
 MONDAY_MORNING = (300, 720)

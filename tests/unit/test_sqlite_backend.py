@@ -212,3 +212,17 @@ def test_warming_without_an_index_is_harmless(tmp_path, demo_listings):
     backend.load(demo_listings[:3])
     backend.warm()
     assert backend.count() == 3 and len(backend._columns().ids) == 3
+
+
+def test_backends_declare_their_optional_abilities():
+    from service.backends import contract
+    from service.backends.engine.backend import EngineBackend
+
+    assert SQLiteBackend.abilities == {contract.WARM_UP}
+    assert EngineBackend.abilities == {contract.ROLLBACK, contract.ENGINE_TRANSPORT}
+    for backend in (SQLiteBackend, EngineBackend):
+        assert backend.abilities <= contract.ABILITIES
+        # A declared method is there; an undeclared one is not (callers trust `abilities`).
+        assert callable(getattr(backend, "warm", None)) == (contract.WARM_UP in backend.abilities)
+        assert callable(getattr(backend, "rollback", None)) == (contract.ROLLBACK in backend.abilities)
+    assert EngineBackend(transport="the engine's client").transport == "the engine's client"

@@ -21,7 +21,7 @@ from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import listing_from_trusted
 from service.backends import timed
 from service.backends.engine import queries
-from service.backends.contract import BackendUnavailable, LoadReport, Matches
+from service.backends.contract import ENGINE_TRANSPORT, ROLLBACK, BackendUnavailable, LoadReport, Matches
 
 # Engines answer or fail within this; the API then answers 503 rather than hang.
 REQUEST_TIMEOUT_S = 2.0
@@ -161,6 +161,10 @@ class _ZoneCache:
 
 class EngineBackend:
     """Listings in an Elasticsearch or OpenSearch cluster, behind an alias."""
+
+    # rollback(): the index a load replaced is kept. `transport`: referrals and embed keys
+    # live on the same cluster. Nothing to warm: the cluster holds the index.
+    abilities = frozenset({ROLLBACK, ENGINE_TRANSPORT})
 
     def __init__(self, transport: Transport, alias: str = "linkage-listings",
                  max_failed_ratio: float = 0.01, clock=time.monotonic, document=queries.document,

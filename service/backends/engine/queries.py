@@ -1,8 +1,9 @@
 """Request bodies for Elasticsearch and OpenSearch, built by small pure functions.
 
 Both engines speak the same query DSL for everything used here, so one set of builders
-serves both; only client construction differs (see `engine.py`). Each builder takes the
-SearchQuery and returns a clause or None. Field names and weights live in `FIELDS` and
+serves both; only client construction differs (see `backend.py`). Each builder takes the
+SearchQuery and returns a clause or None. The filters are compiled from `filters.FILTERS`,
+as the SQLite backend's are; text weights live in `TEXT_FIELDS` and ranking weights in
 `ordering.RANKING`, shared with the SQLite backend so both rank alike.
 """
 
@@ -16,8 +17,11 @@ from service.domain import schedule
 from service.domain import vocab
 from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import dump_listing
-from service.backends.contract import is_remote, listing_terms, query_words, time_windows, zone_shifts
+from service.backends import filters
+from service.backends.filters import Filter, coverage_areas, is_remote
+from service.backends.time_of_day import time_windows, zone_shifts
 from service.backends.timed import UNSCHEDULED
+from service.backends.words import listing_terms, query_words
 
 # Text fields and their weights: the same as the SQLite backend's bm25 column weights.
 TEXT_FIELDS = {"name": 4.0, "program": 2.0, "description": 1.0, "terms": 1.0}
@@ -112,35 +116,27 @@ def _terms(field: str, values) -> dict:
 
 
 def filter_clauses(query: SearchQuery, zones=()) -> list[dict]:
-    """Exact filters: values within a parameter are alternatives, parameters combine.
-    `zones`: the index's listing zones, which `time` needs (time_clause)."""
-    clauses = [{"term": {"active": True}}]
-    for field, values in (
-        ("formats", query.formats),
-        ("goals", query.filter_goals),
-        # Listings for everyone stay in a search for particular audiences (ranked after them).
-        ("audiences", query.audiences + ("everyone",) if query.audiences else ()),
-        ("kind", query.kinds),
-        ("approach", query.approaches),
-        ("languages", query.languages),
-        # With `time`, time_clause applies the days.
-        ("days", () if query.times else query.days),
-    ):
-        if values:
-            clauses.append(_terms(field, values))
-    if query.substances:
-        # A group for any substance welcomes someone who names one.
-        clauses.append(_terms("substances", query.substances + ("any",)))
-    timed = time_clause(query, zones)
-    if timed:
-        clauses.append(timed)
-    reach = reach_clause(query)
-    if reach:
-        clauses.append(reach)
+    """filters.FILTERS as clauses, in order, leaving out those not asked. `zones`: the index's
+    listing zones, which `time` needs (time_clause)."""
+    clauses = []
+    for spec in filters.FILTERS:
+        clause = CLAUSES[spec.rule](spec, query, zones)
+        if clause is not None:
+            clauses.append(clause)
     return clauses
 
 
-# Painless: base.session_in_windows over the packed sessions. params.shift maps each listing
+def _is_true(spec: Filter, query: SearchQuery, zones) -> dict:
+    return {"term": {spec.field: True}}
+
+
+def _terms_asked(spec: Filter, query: SearchQuery, zones) -> dict | None:
+    # Keyword fields: one terms clause serves a many-valued field and a single-valued one.
+    values = spec.asked(query)
+    return _terms(spec.field, values) if values else None
+
+
+# Painless: time_of_day.session_in_windows over the packed sessions. params.shift maps each listing
 # zone to the minutes that move its wall clock onto the search zone's at `at`; a zone it does
 # not know (an index loaded after the zone list was read) keeps its own clock.
 _IN_TIME = """
@@ -166,7 +162,7 @@ return false;
 
 
 def time_clause(query: SearchQuery, zones) -> dict | None:
-    """`time` (with `day`) judged on the search zone's clock (base.session_in_windows)."""
+    """`time` (with `day`) judged on the search zone's clock (time_of_day.session_in_windows)."""
     windows = time_windows(query)
     if not windows:
         return None
@@ -180,8 +176,7 @@ def time_clause(query: SearchQuery, zones) -> dict | None:
 
 def coverage_clause(query: SearchQuery) -> dict | None:
     """Online or phone listings whose service area covers the searched place."""
-    place = query.place
-    areas = [a for a in (place.country, place.state) if a] if place and query.reaches_remote else []
+    areas = coverage_areas(query)
     if not areas:
         return None
     return {"bool": {"filter": [{"term": {"remote": True}}, _terms("service_area", areas)]}}
@@ -202,6 +197,16 @@ def reach_clause(query: SearchQuery) -> dict | None:
     if covered is None:
         return near
     return {"bool": {"should": [near, covered], "minimum_should_match": 1}}
+
+
+# One compiler per filters.RULES entry: (filter, query, zones) -> clause, or None when not asked.
+CLAUSES = {
+    filters.IS_TRUE: _is_true,
+    filters.ANY_OF: _terms_asked,
+    filters.ONE_OF: _terms_asked,
+    filters.TIME: lambda spec, query, zones: time_clause(query, zones),
+    filters.REACH: lambda spec, query, zones: reach_clause(query),
+}
 
 
 def text_clauses(query: SearchQuery) -> list[dict]:

@@ -7,7 +7,7 @@ stored listing, read only for the page;
 ranks text;
 `sessions` holds each session as minutes since Monday 00:00 local time, so "soonest" can
 order candidates by a cheap lower bound before exact times are computed with zoneinfo, and
-`time` can be judged on the searcher's clock (base.session_in_windows) in bulk.
+`time` can be judged on the searcher's clock (time_of_day.session_in_windows) in bulk.
 Distances are exact great-circle distances: the radius test compares the dot product of
 unit vectors with cos(radius / R), which is the same circle with no trigonometry per row.
 """
@@ -37,7 +37,9 @@ from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import dump_listing, listing_from_trusted
 from service.backends import timed
 from service.backends.sqlite import columns
-from service.backends.contract import BackendUnavailable, LoadReport, Matches, is_remote, listing_terms, query_words
+from service.backends.contract import WARM_UP, BackendUnavailable, LoadReport, Matches
+from service.backends.filters import is_remote
+from service.backends.words import listing_terms, query_words
 from service.backends.sqlite.columns import bitmask, unit_vector
 
 SCHEMA = """
@@ -135,6 +137,10 @@ def _has_current_layout(conn: sqlite3.Connection) -> bool:
 
 class SQLiteBackend:
     """Listings in one SQLite file, replaced atomically on load."""
+
+    # warm(): a preloading master reads the columns once for all its workers. No rollback:
+    # the file is replaced whole. No engine for the app's own state: it goes in SQLite too.
+    abilities = frozenset({WARM_UP})
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)

@@ -28,7 +28,9 @@ from service.domain import schedule
 
 from service.domain import vocab
 from service.domain.models import SearchQuery
-from service.backends.contract import time_windows, zone_shifts
+from service.backends import filters
+from service.backends.filters import Filter, coverage_areas
+from service.backends.time_of_day import time_windows, zone_shifts
 
 
 @dataclass(frozen=True)
@@ -160,10 +162,9 @@ def unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
 
 def covered(cols: Columns, query: SearchQuery) -> np.ndarray:
     """Bool array: online/phone listings whose service area covers the searched place."""
-    place = query.place
     mask = np.zeros(cols.size, dtype=bool)
-    for code in (place.country, place.state) if place and query.reaches_remote else ():
-        if code and code in cols.areas:
+    for code in coverage_areas(query):
+        if code in cols.areas:
             mask |= cols.areas[code]
     return mask & cols.remote
 
@@ -193,10 +194,21 @@ def tiers(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
     return ((cols.audiences[rows] & wanted) == 0).astype(np.int8)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a filter's mask is computed over: the candidate rows, with the place's cosine and
+    remote coverage already worked out (ordering needs them too)."""
+
+    cols: Columns
+    rows: np.ndarray
+    query: SearchQuery
+    cosine: np.ndarray      # per candidate row; NaN without a place or a location
+    cover: np.ndarray       # per index row: remote coverage of the place
+
+
 def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
            text_rows: np.ndarray | None, text_scores: np.ndarray | None) -> Selection:
-    """Apply every stored-field filter; `box_rows` from the R*Tree, `text_rows` from FTS5."""
-    reach = None
+    """Apply filters.FILTERS to the candidates; `box_rows` from the R*Tree, `text_rows` from FTS5."""
     if query.place is not None:
         cover = covered(cols, query)
         # A mask rather than a set union: linear, and rows come out in order.
@@ -210,46 +222,72 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
     if text_rows is not None:
         rows, at_rows, at_text = np.intersect1d(rows, text_rows, assume_unique=True, return_indices=True)
         text = text_scores[at_text]
-    keep = cols.active[rows]
-    for array, values, vocabulary in (
-        (cols.formats, query.formats, vocab.FORMATS),
-        (cols.goals, query.filter_goals, vocab.GOALS),
-        # Listings for everyone stay in a search for particular audiences (ranked after them).
-        (cols.audiences, query.audiences + ("everyone",) if query.audiences else (), vocab.AUDIENCES),
-        # With `time`, in_time below applies the days.
-        (cols.days, () if query.times else query.days, vocab.WEEKDAYS),
-    ):
-        if values:
-            keep &= (array[rows] & bitmask(values, vocabulary)) != 0
-    if query.substances:
-        # A group for any substance welcomes someone who names one.
-        keep &= (cols.substances[rows] & bitmask(query.substances + ("any",), vocab.SUBSTANCES)) != 0
-    if query.times:
-        keep &= in_time(cols, query)[rows]
-    if query.kinds:
-        keep &= np.isin(cols.kind[rows], [vocab.KINDS.index(k) for k in query.kinds])
-    if query.approaches:
-        keep &= np.isin(cols.approach[rows], [vocab.APPROACHES.index(a) for a in query.approaches])
-    if query.languages:
-        spoken = np.zeros(len(rows), dtype=bool)
-        for code in query.languages:
-            if code in cols.languages:
-                spoken |= cols.languages[code][rows]
-        keep &= spoken
     cosine = np.full(len(rows), np.nan)
     if query.place is not None:
         px, py, pz = unit_vector(query.place.lat, query.place.lon)
         cosine = cols.x[rows] * px + cols.y[rows] * py + cols.z[rows] * pz
-        reach = np.nan_to_num(cosine, nan=-2.0) >= math.cos(query.radius_km / geo.EARTH_RADIUS_KM)
-        keep &= reach | cover[rows]
+    scope = Scope(cols, rows, query, cosine, cover)
+    keep = np.ones(len(rows), dtype=bool)
+    for spec in filters.FILTERS:
+        mask = MASKS[spec.rule](spec, scope)
+        if mask is not None:
+            keep &= mask
     rows = rows[keep]
     focus = ordering.focus_substances(query)
     specific = (cols.substances[rows] & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
     return Selection(rows, cosine[keep], cover[rows], text[keep], tiers(cols, rows, query), specific)
 
 
+def _is_true(spec: Filter, scope: Scope) -> np.ndarray:
+    return getattr(scope.cols, spec.field)[scope.rows]
+
+
+def _any_of(spec: Filter, scope: Scope) -> np.ndarray | None:
+    values = spec.asked(scope.query)
+    if not values:
+        return None
+    column = getattr(scope.cols, spec.field)
+    if spec.vocabulary is None:
+        # An open vocabulary (languages) is read as one bool array per value present.
+        found = np.zeros(len(scope.rows), dtype=bool)
+        for value in values:
+            if value in column:
+                found |= column[value][scope.rows]
+        return found
+    return (column[scope.rows] & bitmask(values, spec.vocabulary)) != 0
+
+
+def _one_of(spec: Filter, scope: Scope) -> np.ndarray | None:
+    values = spec.asked(scope.query)
+    if not values:
+        return None
+    return np.isin(getattr(scope.cols, spec.field)[scope.rows], [spec.vocabulary.index(v) for v in values])
+
+
+def _in_time(spec: Filter, scope: Scope) -> np.ndarray | None:
+    return in_time(scope.cols, scope.query)[scope.rows] if scope.query.times else None
+
+
+def _reach(spec: Filter, scope: Scope) -> np.ndarray | None:
+    if scope.query.place is None:
+        return None
+    near = np.nan_to_num(scope.cosine, nan=-2.0) >= math.cos(scope.query.radius_km / geo.EARTH_RADIUS_KM)
+    return near | scope.cover[scope.rows]
+
+
+# One compiler per filters.RULES entry: (filter, scope) -> bool per candidate row, or None
+# when the query does not ask it.
+MASKS = {
+    filters.IS_TRUE: _is_true,
+    filters.ANY_OF: _any_of,
+    filters.ONE_OF: _one_of,
+    filters.TIME: _in_time,
+    filters.REACH: _reach,
+}
+
+
 def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
-    """Bool per row: base.session_in_windows for some session (24/7 rows always), in bulk."""
+    """Bool per row: time_of_day.session_in_windows for some session (24/7 rows always), in bulk."""
     week = schedule.MINUTES_PER_WEEK
     found = cols.open_24_7.copy()
     if not len(cols.session_row):
