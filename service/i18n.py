@@ -1,4 +1,5 @@
-"""Translation of the printed handout (and any page that wants it): Flask-Babel, gettext catalogues.
+"""Translation of the printed handout and the "why it fits" reasons (`service.render.reasons`),
+and of any page that wants it: Flask-Babel, gettext catalogues.
 
 Catalogues live in `service/translations/<lang>/LC_MESSAGES/messages.po` (compiled `.mo`
 beside each). English is the source language and ships as a catalogue of its own, so a
