@@ -27,16 +27,15 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import fields as mfields
 from marshmallow import validate as mvalidate
 
-from service.domain import vocab
-from service.domain.schemas import ListingSchema
-
 from indexers.pipeline import STANCE_FIELDS
 from indexers.records import Problem, ReadOptions, Record, shorten
+from service.domain import vocab
+from service.domain.schemas import ID_UNSAFE, ListingSchema
+from service.domain.zones import known_zone
 
 # csv's default limit is 128 KiB per cell; a spreadsheet cell may legitimately be bigger and
 # a hostile one much bigger. Above this the row is reported, not the whole file lost.
@@ -69,7 +68,6 @@ MONTHLY_WORDS = {
 WEEKDAY_NAMES = {"monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
                  "friday": "fri", "saturday": "sat", "sunday": "sun"}
 WEEKDAY_ALIASES = {"weds": "wed"}
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
 _TIME = re.compile(r"(\d{1,2})(?:[:.](\d{2})(?::(\d{2}))?)?(am|pm|a\.m\.|p\.m\.|a|p)?")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
 
@@ -351,7 +349,7 @@ def _checked(target: Target, value, where: str, fail, allow_empty: bool = False)
     if not isinstance(value, str) or not value.strip():
         fail(f"{where}: {target.name} is text (not empty)")
     text = _choice_or_fail(target, value, where, fail)
-    if target.name == "timezone" and not _zone_exists(text):
+    if target.name == "timezone" and known_zone(text) is None:
         fail(f"{where}: {text!r} is not an IANA time zone such as Australia/Sydney")
     return text
 
@@ -363,14 +361,6 @@ def _choice_or_fail(target: Target, value: str, where: str, fail) -> str:
     if choice is None:
         fail(f"{where}: {value!r} is not one of {', '.join(target.choices)}")
     return choice
-
-
-def _zone_exists(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-        return True
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
 
 
 # --- Cell values ---------------------------------------------------------------------------
@@ -720,7 +710,7 @@ def _listing_id(row: _Row, cells: list[str], index, plan: Plan, options: ReadOpt
             if not row.problems:  # an unreadable row has said what is wrong already
                 row.problems.append(Problem("id", f"missing (column '{plan.id_header}')"))
             return ("line", row.line)
-        cleaned = _ID_UNSAFE.sub("-", text).strip("-")[:120]
+        cleaned = ID_UNSAFE.sub("-", text).strip("-")[:120]
         if not cleaned:
             row.problems.append(Problem("id", "no letters or digits to make an id from", shorten(text)))
             return ("line", row.line)

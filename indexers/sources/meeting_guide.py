@@ -1,4 +1,4 @@
-"""Meeting Guide JSON feeds (code4recovery/spec): read them into listings, write listings back.
+"""Meeting Guide JSON feeds (code4recovery/spec): read them into listings.
 
 The format: a JSON array of meetings, each with `name`, `slug`, `day` (0-6, Sunday = 0),
 `time`/`end_time` (24-hour "HH:MM"), an optional IANA `timezone`, `types` (codes from the
@@ -10,8 +10,9 @@ type `ONL` (online). Real feeds bend the spec (12-hour times, day arrays, US-sty
 strings for numbers, explicit nulls), so the reader accepts those variants; it never
 guesses what a feed did not say (above all the time zone).
 
-`read_meeting_guide` yields one `indexers.records.Record` per meeting; `to_meeting_guide`
-turns a group listing into meeting objects for other directories to import.
+`read_meeting_guide` yields one `indexers.records.Record` per meeting. The type codes are
+in `service.domain.meeting_guide`, shared with the feed Linkage publishes
+(`service.render.meeting_guide.to_meeting_guide`, which writes what `parse_address` reads).
 """
 
 from __future__ import annotations
@@ -21,97 +22,31 @@ import json
 import math
 import re
 import unicodedata
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Iterator
-from zoneinfo import available_timezones
 
 from marshmallow import ValidationError
 from marshmallow import validate as mm_validate
 
-from service.domain import vocab
-from service.domain.programs import canonical_program
-
 from indexers.records import Problem, ReadOptions, Record, shorten
-from service.domain.schemas import (  # the schema's own limits: never drift from them
-    MAX_ADDRESS, MAX_CONFERENCE_PHONE, MAX_DESCRIPTION, MAX_ID_PART, MAX_LOCALITY, MAX_NAME, MAX_PHONE, MAX_POSTCODE, MAX_STATE,
-)
 from indexers.sources.native import FeedError
+from service.domain import vocab
+from service.domain.geo import AU_STATE_NAMES, COUNTRIES_WITH_STATES, COUNTRY_NAMES
+from service.domain.meeting_guide import DAY_NAMES, TYPE_CODES
+from service.domain.programs import canonical_program
+from service.domain.schemas import (  # the schema's own limits: never drift from them
+    ID_UNSAFE, MAX_ADDRESS, MAX_CONFERENCE_PHONE, MAX_DESCRIPTION, MAX_ID_PART, MAX_LOCALITY, MAX_NAME, MAX_PHONE,
+    MAX_POSTCODE, MAX_STATE,
+)
+from service.domain.text import HIDDEN_CHARACTERS
+from service.domain.zones import known_zone
 
 # --- Type codes ---------------------------------------------------------------------------
-# The one table between Meeting Guide type codes and listing fields. Reading maps every code
-# listed here; writing uses the first code listed for a value, so preferred codes come first
-# (LGBTQ before G/L/T, S before ES). Codes not listed (B Big Book, D Discussion, SP Speaker,
-# ...) describe the meeting's content, which listings do not record, and are ignored.
-# Not mapped on purpose: N/NDG (Native American / Indigenous) would mean different peoples in
-# different countries, and the audience vocabulary only has Aboriginal and Torres Strait
-# Islander people; POC has no matching audience; AL-AN means an Al-Anon meeting runs at the
-# same time, not that this meeting is for families.
-NEWCOMER_TEXT = "A newcomer meeting: suited to people coming for the first time."
-
-TYPE_CODES: dict[str, tuple[str, object]] = {
-    "O": ("open_meeting", True),
-    "C": ("open_meeting", False),
-    "W": ("audiences", "women"),
-    "M": ("audiences", "men"),
-    "LGBTQ": ("audiences", "lgbtiq"),
-    "G": ("audiences", "lgbtiq"),
-    "L": ("audiences", "lgbtiq"),
-    "T": ("audiences", "lgbtiq"),
-    "BI": ("audiences", "lgbtiq"),
-    "NB": ("audiences", "lgbtiq"),
-    "Y": ("audiences", "young_people"),
-    "X": ("accessibility", "wheelchair_access"),
-    "XB": ("accessibility", "accessible_toilet"),
-    "BE": ("first_visit", NEWCOMER_TEXT),
-    "EN": ("languages", "en"),
-    "S": ("languages", "es"),
-    # ES is not a spec code, but feeds that use it mean Spanish (the spec warns against
-    # custom codes that look like ISO 639 language codes for exactly this reason).
-    "ES": ("languages", "es"),
-    "FR": ("languages", "fr"),
-    "DE": ("languages", "de"),
-    "ITA": ("languages", "it"),
-    "POR": ("languages", "pt"),
-    "POL": ("languages", "pl"),
-    "RUS": ("languages", "ru"),
-    "UK": ("languages", "uk"),
-    "JA": ("languages", "ja"),
-    "KOR": ("languages", "ko"),
-    "HE": ("languages", "he"),
-    "HI": ("languages", "hi"),
-    "HR": ("languages", "hr"),
-    "HU": ("languages", "hu"),
-    "EL": ("languages", "el"),
-    "DA": ("languages", "da"),
-    "NO": ("languages", "no"),
-    "SV": ("languages", "sv"),
-    "SK": ("languages", "sk"),
-    "LT": ("languages", "lt"),
-    "FA": ("languages", "fa"),
-    "AM": ("languages", "am"),
-    "ML": ("languages", "ml"),
-    "PUN": ("languages", "pa"),
-    "TH": ("languages", "th"),
-    "TL": ("languages", "tl"),
-    "ASL": ("languages", "ase"),  # ISO 639-3 code of American Sign Language
-    # Attendance: ONL is the 12 Step Meeting List plugin's "online" (not in the spec); TC is
-    # the spec's "Location Temporarily Closed". Both are applied in _attendance, not here.
-    "ONL": ("formats", "online"),
-    "TC": ("status", "temporarily_closed"),
-}
-
 # Lookups ignore case ("12x12", "lgbtq"): the codes are otherwise unambiguous.
 _CODES_BY_UPPER = {code.upper(): code for code in TYPE_CODES}
-_CODE_FOR_VALUE: dict[tuple[str, object], str] = {}
-for _code, _target in TYPE_CODES.items():
-    _CODE_FOR_VALUE.setdefault(_target, _code)
 
 # --- Days and times -----------------------------------------------------------------------
-# Meeting Guide counts days from Sunday = 0; listings name them.
-DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
 # ASCII digits only: Python's \d and int() also accept other scripts' digits ("٣").
 _TIME_24 = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 _TIME_12 = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2}))?(?::([0-9]{2}))?\s*([ap])\.?\s*m\.?", re.I)
@@ -123,44 +58,17 @@ DEFAULT_DURATION_MINUTES = 60
 # description, and parsing a 1 MB string of markup would only cost time.
 _MAX_PARSED = 20 * MAX_DESCRIPTION
 
-# Control characters other than tab and newline, and bidirectional overrides/isolates,
-# which can make text display in a different order from how it reads.
-_UNWANTED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-# --- Countries ----------------------------------------------------------------------------
-# Country names as feeds write them. Only unambiguous names: "Georgia" and "CA" could be a
-# US state at the end of an address, so they count only in an explicit `country` field.
-_COUNTRY_NAMES = {
-    "usa": "US", "us": "US", "u.s.a.": "US", "u.s.": "US",
-    "united states": "US", "united states of america": "US",
-    "canada": "CA",
-    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "england": "GB",
-    "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "australia": "AU", "new zealand": "NZ", "ireland": "IE", "south africa": "ZA",
-    "germany": "DE", "deutschland": "DE", "netherlands": "NL", "the netherlands": "NL",
-    "mexico": "MX", "méxico": "MX", "france": "FR", "spain": "ES", "españa": "ES",
-    "italy": "IT", "italia": "IT", "india": "IN", "switzerland": "CH", "belgium": "BE",
-}
-# The name written at the end of an exported formatted_address.
-_COUNTRY_DISPLAY = {"US": "USA", "CA": "Canada", "GB": "UK", "AU": "Australia",
-                    "NZ": "New Zealand", "IE": "Ireland", "ZA": "South Africa",
-                    "DE": "Germany", "NL": "Netherlands", "MX": "Mexico", "FR": "France",
-                    "ES": "Spain", "IT": "Italy", "IN": "India", "CH": "Switzerland",
-                    "BE": "Belgium"}
-
 # Address tails: "DE 19971", "AB T6E 4E8", "Sydney NSW 2000", "London WC2H 0EW", "10119 Berlin".
 _POSTCODE = r"[0-9]{5}(?:-[0-9]{4})?|[0-9]{4}|[A-Z][0-9][A-Z] ?[0-9][A-Z][0-9]"
-_AU_TAIL = re.compile(r"(?P<locality>.+?)\s+(?P<state>NSW|VIC|QLD|SA|WA|TAS|NT|ACT)\s+(?P<postcode>[0-9]{4})")
+_AU_TAIL = re.compile(rf"(?P<locality>.+?)\s+(?P<state>{'|'.join(AU_STATE_NAMES)})\s+(?P<postcode>[0-9]{{4}})")
 _STATE_POSTCODE = re.compile(rf"(?P<state>[^\d,]+?)\s+(?P<postcode>{_POSTCODE})")
 _POSTCODE_ONLY = re.compile(rf"(?P<postcode>{_POSTCODE})")
 _UK_TAIL = re.compile(r"(?P<locality>.+?)\s+(?P<postcode>[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})")
 _POSTCODE_FIRST = re.compile(r"(?P<postcode>[0-9]{4,5})\s+(?P<locality>\D.*)")
 _STATE_CODE = re.compile(r"[A-Z]{2,3}")
-_COUNTRIES_WITH_STATES = {"US", "CA", "AU"}
 
 _URL = mm_validate.URL(schemes={"http", "https"}, require_tld=True)
 _EMAIL = mm_validate.Email()
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]+")
 
 
 # ==========================================================================================
@@ -180,7 +88,7 @@ def read_meeting_guide(raw: bytes, options: ReadOptions, source: str) -> Iterato
     `data=None` with the problems when the meeting cannot be translated.
     """
     meetings = _parse_feed(raw, source)
-    if options.timezone is not None and options.timezone not in _known_zones():
+    if options.timezone is not None and known_zone(options.timezone) is None:
         raise FeedError(f"{source}: configured time zone {shorten(options.timezone)!r} "
                         "is not an IANA zone (e.g. America/New_York)")
     return _records(meetings, options, source)
@@ -339,7 +247,7 @@ def _listing_id(meeting: dict, options: ReadOptions, problems: list[Problem]) ->
 def _safe_id_part(text: str) -> str:
     """Accents dropped, other unsafe characters as "-", long ids cut with a hash kept unique."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    part = _ID_UNSAFE.sub("-", ascii_text).strip("-")
+    part = ID_UNSAFE.sub("-", ascii_text).strip("-")
     if len(part) > MAX_ID_PART:
         # Cutting alone could make two long slugs equal; a hash of the whole keeps them apart.
         digest = hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:10]
@@ -487,15 +395,10 @@ def parse_updated(value) -> str | None:
 # --- Time zone ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def _timezone(value, options: ReadOptions, problems: list[Problem]) -> str | None:
     """The meeting's IANA zone, else the feed's configured one; never a guess."""
     if not _absent(value):
-        if isinstance(value, str) and value.strip() in _known_zones():
+        if isinstance(value, str) and known_zone(value.strip()):
             return value.strip()
         # A wrong zone is not replaced by the feed's: the meeting said something, and it
         # was not what the feed's zone is.
@@ -619,7 +522,7 @@ def parse_address(text: str) -> dict:
         # A state is a code ("DE", "NSW"), or in countries whose addresses name one
         # ("Edmonton, Alberta, Canada") the last part before the country or postcode.
         if _STATE_CODE.fullmatch(tail) or (
-                result["country"] in _COUNTRIES_WITH_STATES and not re.search(r"[0-9]", tail)):
+                result["country"] in COUNTRIES_WITH_STATES and not re.search(r"[0-9]", tail)):
             result["state"] = parts.pop()
     if result["locality"] is None and parts and (len(parts) >= 2 or not re.search(r"[0-9]", parts[-1])):
         result["locality"] = parts.pop()
@@ -631,7 +534,7 @@ def _country_code(text: str | None, *, explicit: bool) -> str | None:
     """ISO 3166 alpha-2 for a country name; two-letter codes only from a `country` field."""
     if not text:
         return None
-    code = _COUNTRY_NAMES.get(text.strip().casefold())
+    code = COUNTRY_NAMES.get(text.strip().casefold())
     if code:
         return code
     if explicit and re.fullmatch(r"[A-Za-z]{2}", text.strip()):
@@ -842,7 +745,8 @@ def clean_text(text: str, multiline: bool = False) -> str:
         except Exception:  # noqa: BLE001 - hostile markup must not stop a run; fall back
             text = re.sub(r"<[^>]*>", "", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _UNWANTED.sub("", text)
+    # Carriage returns are line breaks by now; the other hidden characters go.
+    text = HIDDEN_CHARACTERS.sub("", text)
     if not multiline:
         return " ".join(text.split())
     lines = [" ".join(line.split()) for line in text.split("\n")]
@@ -886,106 +790,3 @@ def _valid(validator, value: str) -> bool:
     except ValidationError:
         return False
     return True
-
-
-# ==========================================================================================
-# Writing
-# ==========================================================================================
-
-_DAY_WORDS = {"sun": "Sunday", "mon": "Monday", "tue": "Tuesday", "wed": "Wednesday",
-              "thu": "Thursday", "fri": "Friday", "sat": "Saturday"}
-
-
-def to_meeting_guide(listing, at: datetime | None = None) -> list[dict]:
-    """Meeting Guide meeting objects for a group listing: one per session.
-
-    Monthly sessions are exported too (the format only knows weekly meetings) with a note
-    saying which week of the month. A listing without sessions becomes one "by
-    appointment" meeting without day and time. `updated` is the listing's `updated_at`,
-    else `at` (the export's time; naive means UTC) when given, else left out. Only what
-    the format carries is written: stance fields (approach, goals, ...) have no place in it.
-    Raises ValueError for services and helplines, which are not meetings.
-    """
-    if listing.kind != "group":
-        raise ValueError(f"{listing.id}: only group listings are meetings (kind is {listing.kind})")
-    base = _export_base(listing, at)
-    sessions = listing.sessions or (None,)
-    slug_root = _ID_UNSAFE.sub("-", listing.id.replace(":", "-")).strip("-")
-    meetings = []
-    for index, session in enumerate(sessions, start=1):
-        meeting = {"name": listing.name, "slug": f"{slug_root}-{index}", **base}
-        notes = listing.description
-        if session is not None:
-            meeting["day"] = DAY_NAMES.index(session.weekday)
-            meeting["time"] = session.start
-            meeting["end_time"] = session.end
-            if session.monthly:
-                rule = (f"Meets on the {session.monthly} "
-                        f"{_DAY_WORDS[session.weekday]} of the month only.")
-                notes = f"{rule}\n\n{notes}" if notes else rule
-        if notes:
-            meeting["notes"] = notes
-        meetings.append(meeting)
-    return meetings
-
-
-def _export_base(listing, at: datetime | None) -> dict:
-    """The fields every session's meeting object shares."""
-    formats = set(listing.formats)
-    remote = bool(formats & set(vocab.REMOTE_FORMATS))
-    base: dict = {"timezone": listing.timezone, "types": _export_types(listing)}
-    if listing.status == "inactive":
-        base["attendance_option"] = "inactive"
-    elif "in_person" in formats and remote:
-        base["attendance_option"] = "hybrid"
-    elif "in_person" in formats:
-        base["attendance_option"] = "in_person"
-    else:
-        # A phone-only meeting is "online" to Meeting Guide: it has a conference_phone.
-        base["attendance_option"] = "online"
-    contact = listing.contact
-    if contact.conference_url:
-        base["conference_url"] = contact.conference_url
-    if contact.conference_phone:
-        base["conference_phone"] = contact.conference_phone
-    location = listing.location
-    if location is not None:
-        base["formatted_address"] = format_address(location)
-        base["country"] = location.country
-        base["latitude"] = location.lat
-        base["longitude"] = location.lon
-        base["approximate"] = "yes" if location.approximate else "no"
-    if listing.updated_at:
-        base["updated"] = f"{listing.updated_at[:10]} 00:00:00"
-    elif at is not None:
-        # The spec's `updated` is UTC; a naive `at` is taken to be UTC already.
-        stamp = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-        base["updated"] = stamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    if contact.website:
-        base["url"] = contact.website
-    return base
-
-
-def _export_types(listing) -> list[str]:
-    """Type codes for what the listing says, by the reverse of TYPE_CODES."""
-    wanted: list[tuple[str, object]] = [("open_meeting", listing.open_meeting)]
-    wanted += [("audiences", a) for a in listing.audiences]
-    wanted += [("languages", lang) for lang in listing.languages]
-    wanted += [("accessibility", a) for a in listing.accessibility]
-    if listing.first_visit.what_to_expect == NEWCOMER_TEXT:
-        wanted.append(("first_visit", NEWCOMER_TEXT))
-    if set(listing.formats) & set(vocab.REMOTE_FORMATS):
-        wanted.append(("formats", "online"))
-    if listing.status == "temporarily_closed":
-        wanted.append(("status", "temporarily_closed"))
-    codes = [_CODE_FOR_VALUE[w] for w in wanted if w in _CODE_FOR_VALUE]
-    return list(dict.fromkeys(codes))
-
-
-def format_address(location) -> str:
-    """A one-line address ("18 Olive Ave, Rehoboth Beach, DE 19971, USA") that
-    `parse_address` splits back into the same parts."""
-    region = " ".join(p for p in (location.state, location.postcode) if p)
-    parts = [location.address, location.locality, region,
-             _COUNTRY_DISPLAY.get(location.country, location.country)]
-    return ", ".join(p for p in parts if p)

@@ -7,7 +7,6 @@ Loading returns frozen `Listing` dataclasses; errors name the field that failed,
 from __future__ import annotations
 
 import re
-from zoneinfo import available_timezones
 
 from marshmallow import (
     RAISE,
@@ -23,6 +22,8 @@ from marshmallow import (
 
 from service.domain import vocab
 from service.domain.models import Contact, FirstVisit, Listing, Location, Session, Source
+from service.domain.text import CONTROL_CHARACTERS
+from service.domain.zones import known_zones
 
 # Field lengths, in one place: the schema enforces them and feed readers cut text to them.
 MAX_NAME = 200
@@ -37,8 +38,10 @@ MAX_SESSIONS = 60
 MAX_LANGUAGES = 20
 MAX_ID_PART = 120
 
-# Control characters other than tab and newline never belong in listing text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The characters of a listing id after its "source:" prefix; readers replace any other with "-".
+ID_PART_CHARACTERS = "A-Za-z0-9_.:-"
+ID_UNSAFE = re.compile(f"[^{ID_PART_CHARACTERS}]+")
+
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -51,7 +54,7 @@ class CleanString(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _CONTROL.search(text):
+        if CONTROL_CHARACTERS.search(text):
             raise ValidationError("Contains control characters.")
         return text.strip()
 
@@ -176,7 +179,7 @@ class ListingSchema(Schema):
     id = fields.String(
         required=True,
         validate=validate.Regexp(
-            rf"^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:-]{{1,{MAX_ID_PART}}}$",
+            rf"^[a-z0-9][a-z0-9_.-]*:[{ID_PART_CHARACTERS}]{{1,{MAX_ID_PART}}}$",
             error="Must be source:source_id (letters, digits, . _ - :).",
         ),
     )
@@ -231,7 +234,7 @@ class ListingSchema(Schema):
 
     @validates("timezone")
     def check_timezone(self, value, **kwargs):
-        if value not in _known_zones():
+        if value not in known_zones():
             raise ValidationError(f"Unknown IANA time zone {value[:60]!r}.")
 
     @validates_schema
@@ -260,16 +263,6 @@ class ListingSchema(Schema):
             data["first_visit"] = FirstVisit(**data["first_visit"])
         return Listing(**data)
 
-
-def _known_zones() -> frozenset[str]:
-    """The IANA zones this machine knows (cached)."""
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
-    return _ZONES
-
-
-_ZONES: frozenset[str] | None = None
 
 LISTING_SCHEMA = ListingSchema()
 

@@ -1,8 +1,17 @@
-"""Text normalisation: names typed by people against names in data; contact links."""
+"""Text normalisation: names typed by people against names in data; the control-character
+rule; contact links."""
 
 import re
 import unicodedata
 from urllib.parse import urldefrag, urlsplit
+
+# The control-character rule: C0 controls other than tab, newline and carriage return, and DEL.
+# Listing text never carries them: the schema rejects them, feed readers remove them.
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+CONTROL_CHARACTERS = re.compile(rf"[{_CONTROLS}]")
+# The same rule widened for free text from feeds: C1 controls too, and the bidirectional
+# overrides and isolates, which can make text display in a different order from how it reads.
+HIDDEN_CHARACTERS = re.compile(rf"[{_CONTROLS}\x80-\x9f\u202a-\u202e\u2066-\u2069]")
 
 # The contact fields that hold links a client would follow (and the link checker checks).
 LINK_FIELDS = ("website", "conference_url", "registration_url")

@@ -41,6 +41,8 @@ from geopy.exc import (
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.location import Location
 
+from service.domain.geo import ALPHA3_TO_ALPHA2, au_state_code
+
 __all__ = [
     "PROVIDERS",
     "CachedGeocoder",
@@ -54,26 +56,6 @@ PROVIDERS = ("nominatim", "pelias", "photon")
 _SPEC_HELP = "use offline, nominatim:URL, pelias:URL or photon:URL"
 # Bump when the stored shape changes: older rows are then ignored, not misread.
 _SCHEMA_VERSION = 1
-
-_AU_STATES = {
-    "new south wales": "NSW",
-    "victoria": "VIC",
-    "queensland": "QLD",
-    "south australia": "SA",
-    "western australia": "WA",
-    "tasmania": "TAS",
-    "northern territory": "NT",
-    "australian capital territory": "ACT",
-}
-_AU_STATE_CODES = frozenset(_AU_STATES.values())
-
-# Old Pelias servers give only `country_a` (ISO alpha-3); newer ones also `country_code`.
-# Only the countries this directory is likely to meet are listed; others get no country
-# rather than a wrong one.
-_ALPHA3_TO_ALPHA2 = {
-    "AUS": "AU", "NZL": "NZ", "GBR": "GB", "IRL": "IE", "USA": "US", "CAN": "CA",
-    "PNG": "PG", "FJI": "FJ", "IDN": "ID", "SGP": "SG", "ZAF": "ZA", "IND": "IN",
-}
 
 # Precision levels, finest first. Only "house" (an address point, building or named venue)
 # is exact; the importer and resolve_place treat everything coarser as approximate.
@@ -487,9 +469,7 @@ def _state(state, country: str | None) -> str | None:
     text = _text(state)
     if text is None or country != "AU":
         return text
-    if text.upper() in _AU_STATE_CODES:
-        return text.upper()
-    return _AU_STATES.get(" ".join(text.casefold().split()), text)
+    return au_state_code(text) or text
 
 
 def _nominatim_fields(place: dict):
@@ -549,7 +529,7 @@ def _pelias_fields(feature: dict):
                      if props.get(k)), props.get("name"))
     country = props.get("country_code")
     if not country and props.get("country_a"):
-        country = _ALPHA3_TO_ALPHA2.get(str(props["country_a"]).upper())
+        country = ALPHA3_TO_ALPHA2.get(str(props["country_a"]).upper())
     state = props.get("region")
     if str(country or "").upper() == "AU" and props.get("region_a"):
         state = props["region_a"]

@@ -18,25 +18,18 @@ from pathlib import Path
 
 from geopy.location import Location
 
+from service.domain import geo
 from service.domain.models import Place
 from service.domain.text import normalise
 
 _COORDS = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 _POSTCODE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
-_STATE_WORDS = {
-    "nsw": "NSW", "new south wales": "NSW",
-    "vic": "VIC", "victoria": "VIC",
-    "qld": "QLD", "queensland": "QLD",
-    "sa": "SA", "south australia": "SA",
-    "wa": "WA", "western australia": "WA",
-    "tas": "TAS", "tasmania": "TAS",
-    "nt": "NT", "northern territory": "NT",
-    "act": "ACT", "australian capital territory": "ACT",
-}
-_COUNTRY_WORDS = {"australia": "AU", "au": "AU"}
-# Countries people type in full; a trailing ISO code ("Edmonton, CA") works for all.
-_COUNTRY_NAMES = {"canada": "CA", "usa": "US", "united states": "US", "new zealand": "NZ",
-                  "uk": "GB", "united kingdom": "GB", "ireland": "IE"}
+# Trailing words that narrow a search to a state ("Richmond NSW") or to Australia.
+_STATE_WORDS = geo.AU_STATE_WORDS
+_COUNTRY_WORDS = {normalise(name): "AU" for name, code in geo.COUNTRY_NAMES.items() if code == "AU"} | {"au": "AU"}
+# Countries people type in full, as normalise() leaves them; a trailing ISO code
+# ("Edmonton, CA") works for all.
+_COUNTRY_NAMES = {normalise(name): code for name, code in geo.COUNTRY_NAMES.items()}
 
 
 class PlaceError(ValueError):
@@ -222,14 +215,12 @@ class OfflineGazetteer:
         """Name a postcode after a well-known place at its centre ("2000" is Sydney, not Barangaroo)."""
         if self._population(entry):
             return entry
-        from service.domain.geo import great_circle_km
-
         cell = (int(math.floor(entry.lat)), int(math.floor(entry.lon)))
         around = [
             other for dlat in (-1, 0, 1) for dlon in (-1, 0, 1)
             for other in self._grid.get((cell[0] + dlat, cell[1] + dlon), ())
             if other.population and other.state == entry.state and other.country == entry.country
-            and great_circle_km(entry.lat, entry.lon, other.lat, other.lon) <= within_km
+            and geo.great_circle_km(entry.lat, entry.lon, other.lat, other.lon) <= within_km
         ]
         if not around:
             return entry
@@ -245,11 +236,9 @@ class OfflineGazetteer:
 
     def nearest(self, lat: float, lon: float, max_km: float = 60.0) -> GazetteerEntry | None:
         """The closest known locality within `max_km`, or None (for naming raw coordinates)."""
-        from service.domain.geo import great_circle_km
-
         cell_lat, cell_lon = int(math.floor(lat)), int(math.floor(lon))
         around = sorted(
-            (great_circle_km(lat, lon, entry.lat, entry.lon), entry.name, entry)
+            (geo.great_circle_km(lat, lon, entry.lat, entry.lon), entry.name, entry)
             for dlat in (-1, 0, 1) for dlon in (-1, 0, 1)
             for entry in self._grid.get((cell_lat + dlat, cell_lon + dlon), ())
         )

@@ -73,3 +73,12 @@ def test_suggestions_by_prefix(gazetteer):
     assert "Parramatta" in names
     codes = {e.postcode for e in gazetteer.suggest("200")}
     assert "2000" in codes
+
+
+def test_state_names_cover_the_states_table_and_read_back():
+    from service.domain import geo, vocab
+
+    assert list(geo.AU_STATE_NAMES) == list(vocab.STATES)
+    for code, name in geo.AU_STATE_NAMES.items():
+        assert geo.au_state_code(name.upper()) == geo.au_state_code(code.lower()) == code
+    assert geo.au_state_code("Ontario") is None

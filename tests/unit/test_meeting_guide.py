@@ -14,18 +14,12 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from indexers.records import Problem, ReadOptions
-from indexers.sources.meeting_guide import (
-    DAY_NAMES,
-    NEWCOMER_TEXT,
-    parse_days,
-    parse_time,
-    parse_updated,
-    read_meeting_guide,
-    to_meeting_guide,
-)
+from indexers.sources.meeting_guide import parse_days, parse_time, parse_updated, read_meeting_guide
 from indexers.sources.native import FeedError
+from service.domain.meeting_guide import DAY_NAMES, NEWCOMER_TEXT
 from service.domain.programs import Stance, stance_for
 from service.domain.schemas import load_listing
+from service.render.meeting_guide import to_meeting_guide
 from tests.conftest import DEMO
 
 from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402  (../shared/realdata, or LINKAGE_REALDATA)
@@ -611,3 +605,11 @@ def test_updated_falls_back_to_the_export_time_when_given():
     at = datetime(2026, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=11)))
     assert to_meeting_guide(listing, at)[0]["updated"] == "2026-02-28 22:30:00"
     assert to_meeting_guide(replace(listing, updated_at="2025-01-02"), at)[0]["updated"] == "2025-01-02 00:00:00"
+
+
+def test_every_exported_country_name_reads_back_to_its_code():
+    from indexers.sources.meeting_guide import parse_address
+    from service.domain.geo import COUNTRY_IN_ADDRESS
+
+    for code, name in COUNTRY_IN_ADDRESS.items():
+        assert parse_address(f"1 Main St, Springfield, {name}")["country"] == code
