@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from service import make_backend, make_geocoder
-from service.backends.contract import BackendUnavailable
-from service.settings import ROOT, Settings
+from service.backends.contract import ROLLBACK, BackendUnavailable
+from service.settings import ROOT, Settings, SettingsError
 
 from indexers import links
 from indexers.imports import ImportSummary, SourceCache, SourceSpec, import_sources
@@ -96,7 +96,7 @@ def cmd_index(args) -> int:
     settings = settings_for(args)
     backend = make_backend(settings)
     if args.rollback:
-        if not hasattr(backend, "rollback"):
+        if ROLLBACK not in backend.abilities:
             print("--rollback needs an engine backend (the SQLite file is replaced whole)", file=sys.stderr)
             return 2
         try:
@@ -198,11 +198,11 @@ def cmd_purge(args) -> int:
 
 def cmd_keys(args) -> int:
     """Create, list or revoke public embed keys."""
-    from service import make_referral_store
+    from service import make_key_store
     from service.embed.keys import clean_origin, new_key
 
     settings = settings_for(args)
-    store = make_referral_store(settings, make_backend(settings))
+    store = make_key_store(settings, make_backend(settings))
     if args.action == "create":
         try:
             origins = sorted({clean_origin(o) for o in args.origin})
@@ -401,7 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the `linkage` console script."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"linkage: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from service.backends.contract import ENGINE_TRANSPORT, WARM_UP
 from service.settings import Settings
 
 if TYPE_CHECKING:  # Flask is imported when an app is built, so data scripts can use vocab alone.
@@ -57,7 +58,7 @@ def make_backend(settings: Settings):
 def stores_on_engine(backend) -> bool:
     """True when the app's own state (referrals, embed keys) belongs in the backend's engine;
     False for the embedded backend, whose state goes in a SQLite file beside the index."""
-    return hasattr(backend, "transport")
+    return ENGINE_TRANSPORT in getattr(backend, "abilities", frozenset())
 
 
 def _state_prefix(settings: Settings) -> str:
@@ -117,9 +118,9 @@ def warm_up(app) -> None:
     """Load now what each worker would otherwise load on its first request (the SQLite index's
     columns): in a preloading gunicorn master, workers then start ready, recycled ones too,
     and share those pages instead of each reading its own copy."""
-    warm = getattr(app.extensions["linkage"].backend, "warm", None)
-    if warm is not None:
-        warm()
+    backend = app.extensions["linkage"].backend
+    if WARM_UP in getattr(backend, "abilities", frozenset()):
+        backend.warm()
 
 
 def create_app(config=None, *, backend=None, geocoder=None, clock=None, referrals=None, keys=None) -> "Flask":

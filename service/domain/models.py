@@ -143,7 +143,7 @@ class SearchQuery:
     audiences: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     days: tuple[str, ...] = ()
-    # Parts of the day (vocab.TIMES_OF_DAY) on the searcher's clock (backends.base.time_windows);
+    # Parts of the day (vocab.TIMES_OF_DAY) on the searcher's clock (backends.time_of_day.time_windows);
     # with `days`, (day, part) pairs.
     times: tuple[str, ...] = ()
     starts_within: int | None = None

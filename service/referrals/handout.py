@@ -25,13 +25,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from service.domain import programs, schedule
 from service.domain.models import Occurrence, Reason, SearchQuery
 from service.referrals.model import Referral, display_code, item_status
 from service.domain.schemas import listing_from_trusted
 from service.domain.text import links_in_use
+from service.domain.zones import known_zone
 from service.search.reasons import reasons
 
 # Listings last checked longer ago than this are marked "check before you go" (the
@@ -72,17 +73,6 @@ class Handout:
     label_zones: bool = False           # every time names its zone (some option's zone is not the client's)
 
 
-def known_zone(name: str | None) -> str | None:
-    """The zone name when it names a zone this machine knows, else None."""
-    if not name:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
-
-
 def client_zone(referral: Referral) -> str:
     """The client's zone: the referral's (the searched place's), else the first option's."""
     zones = [known_zone(referral.timezone)] + [known_zone(s.get("timezone")) for s in referral.items]
@@ -116,7 +106,7 @@ def stale_since(snapshot: dict, now: datetime, stale_after_days: int = STALE_AFT
     """The last-checked date when it is older than `stale_after_days` at `now` (dates in
     `zone_name`, the client's), else None."""
     checked = last_checked(snapshot, zone_name)
-    threshold = (now.astimezone(ZoneInfo(zone_name)) - timedelta(days=int(stale_after_days))).date().isoformat()
+    threshold = (now.astimezone(ZoneInfo(zone_name)) - timedelta(days=stale_after_days)).date().isoformat()
     return checked if checked and checked < threshold else None
 
 

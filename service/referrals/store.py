@@ -107,28 +107,7 @@ class StateFile:
         return conn
 
 
-class _KeysOfOldCallers:
-    """Transitional: the embed keys this store's file or prefix holds, for callers written when
-    the referral store kept them (`linkage keys`). New code uses `service.make_key_store`;
-    this goes once nothing calls it."""
-
-    def _key_store(self):
-        raise NotImplementedError
-
-    def add_key(self, key: str, name: str, origins: list[str]) -> None:
-        """Store a public embed key (see service.embed.store)."""
-        self._key_store().add_key(key, name, origins)
-
-    def list_keys(self) -> list[dict]:
-        """Every embed key (see service.embed.store)."""
-        return self._key_store().list_keys()
-
-    def revoke_key(self, key: str) -> bool:
-        """Delete an embed key; True if it existed (see service.embed.store)."""
-        return self._key_store().revoke_key(key)
-
-
-class SQLiteReferralStore(_KeysOfOldCallers):
+class SQLiteReferralStore:
     """Referrals and outcomes in one SQLite file (WAL: many readers, one writer)."""
 
     SCHEMA = """
@@ -142,11 +121,6 @@ class SQLiteReferralStore(_KeysOfOldCallers):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._conn = StateFile(self.path, self.SCHEMA, "referral store", prepare=_erase_old_notes).connection
-
-    def _key_store(self):
-        from service.embed.store import SQLiteKeyStore
-
-        return SQLiteKeyStore(self.path)
 
     def save(self, referral: Referral) -> None:
         """Store a new referral."""
@@ -183,7 +157,7 @@ class SQLiteReferralStore(_KeysOfOldCallers):
             return conn.execute("DELETE FROM referrals WHERE expires_at <= ?", (now.isoformat(),)).rowcount
 
 
-class EngineReferralStore(_KeysOfOldCallers):
+class EngineReferralStore:
     """Referrals and outcomes as documents in two engine indices."""
 
     MAPPINGS = {
@@ -202,11 +176,6 @@ class EngineReferralStore(_KeysOfOldCallers):
         self.referrals = f"{prefix}-referrals"
         self.outcomes = f"{prefix}-referral-outcomes"
         self._ready = False
-
-    def _key_store(self):
-        from service.embed.store import EngineKeyStore
-
-        return EngineKeyStore(self.transport, prefix=self.prefix)
 
     def _ensure(self) -> None:
         from service.backends.engine.backend import ADMIN_TIMEOUT_S, EngineError

@@ -20,7 +20,7 @@ def stale_before(at) -> str:
     (the search's `at`, so an answer depends only on its request)."""
     from datetime import timedelta
 
-    return (at - timedelta(days=int(services().settings.stale_after_days))).date().isoformat()
+    return (at - timedelta(days=services().settings.stale_after_days)).date().isoformat()
 
 
 def dead_links_of(listing_ids) -> dict[str, tuple[dict, ...]]:

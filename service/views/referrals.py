@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from zoneinfo import ZoneInfo
 
 from flask import Response, redirect, request
 from flask_smorest import Blueprint
@@ -15,6 +14,7 @@ from service.render.reasons import reason_text
 from service.search import scoring
 
 from service.domain import vocab
+from service.domain.zones import known_zone
 from service.errors import ApiError
 from service.referrals.handout import build_handout
 from service.domain.models import Place, RankedHit, SearchQuery
@@ -33,10 +33,8 @@ HANDOUT_FILES = ("pdf", "txt", "ics")
 
 def _known_zone(name: str) -> None:
     """An IANA zone name zoneinfo knows, or a validation error naming it."""
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError, OSError):
-        raise ValidationError(f"unknown time zone {name[:60]!r} (use an IANA name such as Australia/Perth)") from None
+    if known_zone(name) is None:
+        raise ValidationError(f"unknown time zone {name[:60]!r} (use an IANA name such as Australia/Perth)")
 
 
 class ReferralRequest(Schema):
@@ -217,7 +215,7 @@ def create_referral():
     )
     svc.referrals.save(referral)
     handout = build_handout(referral, {x.id: (x, snap) for x, snap in zip(listings, referral.items)}, now,
-                            public_base(), stale_after_days=int(svc.settings.stale_after_days))
+                            public_base(), stale_after_days=svc.settings.stale_after_days)
     document = {
         "code": display_code(referral.code),
         "url": handout.url,
@@ -250,7 +248,7 @@ def _handout(code: str, page: bool, note: str | None = None):
     referral = _referral_or_404(code, page=page)
     return build_handout(referral, _current(referral), svc.clock(), public_base(),
                          dead_links_of(referral.listing_ids), note=note,
-                         stale_after_days=int(svc.settings.stale_after_days))
+                         stale_after_days=svc.settings.stale_after_days)
 
 
 def _note_form() -> tuple[str | None, bool]:

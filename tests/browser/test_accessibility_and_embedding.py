@@ -101,7 +101,7 @@ def embed(server, live_server, key):
 def test_embedding_on_another_origin_works_with_its_key_and_not_with_a_wrong_one(page, app, live_server, other_site):
     server, origin = other_site
     key = f"pk_test_{uuid.uuid4().hex[:12]}"
-    app.extensions["linkage"].referrals.add_key(key, "Test clinic", [origin])
+    app.extensions["linkage"].keys.add_key(key, "Test clinic", [origin])
     embed(server, live_server, key)
     page.goto(origin)
     wait_for_results(page)

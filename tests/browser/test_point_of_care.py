@@ -473,7 +473,7 @@ def test_web_team_embeds_the_widget_on_its_own_site(browser, app, live_server, o
     server, origin = other_site
     key = f"pk_test_{uuid.uuid4().hex[:12]}"
     elsewhere = f"pk_test_{uuid.uuid4().hex[:12]}"
-    store = app.extensions["linkage"].referrals
+    store = app.extensions["linkage"].keys
     store.add_key(key, "Test clinic", [origin])
     store.add_key(elsewhere, "Another clinic", ["https://elsewhere.example"])
     context = browser.new_context(viewport={"width": 1280, "height": 900})

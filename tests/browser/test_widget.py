@@ -388,7 +388,7 @@ def test_api_error_is_shown_next_to_the_named_control(page, live_server):
 
 def test_embed_key_is_sent_as_a_header(page, app, live_server):
     key = f"pk_test_{uuid.uuid4().hex[:12]}"
-    app.extensions["linkage"].referrals.add_key(key, "Browser test", [live_server])
+    app.extensions["linkage"].keys.add_key(key, "Browser test", [live_server])
     sent = []
     page.on("request", lambda request: sent.append(request) if "/v1/" in request.url else None)
     open_page(page, live_server, key=key, near="2000")

@@ -18,7 +18,7 @@ import pytest
 
 from service.domain import facets
 from service.domain import ordering
-from service.search import reasons
+from service.render.reasons import audience_words
 from service.domain.models import Hit, Place, SearchQuery, Session
 from tests.unit.test_kill_schedule import listing
 
@@ -85,10 +85,10 @@ def test_soonest_rank_looks_past_every_running_session():
 
 
 def test_audience_words_keep_proper_nouns():
-    assert reasons._audience("lgbtiq") == "LGBTIQ+ people"
-    assert reasons._audience("aboriginal_torres_strait_islander") == "Aboriginal and Torres Strait Islander people"
-    assert reasons._audience("women") == "women"
-    assert reasons._audience("family_friends") == "family and friends"
+    assert audience_words("lgbtiq") == "LGBTIQ+ people"
+    assert audience_words("aboriginal_torres_strait_islander") == "Aboriginal and Torres Strait Islander people"
+    assert audience_words("women") == "women"
+    assert audience_words("family_friends") == "family and friends"
 
 
 def test_best_sort_keys_count_online_options_as_nearby():

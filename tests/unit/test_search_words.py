@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from service.backends.contract import listing_in_time, part_of_day, time_windows
+from service.backends.time_of_day import listing_in_time, part_of_day, time_windows
 from service.errors import ApiError
 from service.domain.models import SearchQuery, Session
 from service.search.params import minutes_to_midnight, parse_search, read_words
