@@ -19,6 +19,7 @@ from typing import Callable
 from service.backends.contract import BackendUnavailable
 from service.domain.models import Listing
 from service.domain.schemas import dump_listing, listing_from_trusted
+from service.source_state import read_state, write_state
 
 from indexers import sources
 from indexers.pipeline import Prepared, Rejection, dedupe, prepare
@@ -114,8 +115,7 @@ class SourceCache:
 
     def state(self) -> dict:
         """Per source: last success time and counts (state.json)."""
-        path = self.directory / "state.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return read_state(self.directory)
 
     def record(self, outcomes: list[SourceOutcome], when: datetime) -> None:
         """Remember each source's result; successes update `last_success`."""
@@ -127,9 +127,7 @@ class SourceCache:
             if not outcome.error:
                 entry.update(last_success=entry["last_attempt"], loaded=outcome.loaded,
                              rejected=outcome.rejected)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        (self.directory / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True) + "\n",
-                                                  encoding="utf-8")
+        write_state(self.directory, state)
 
     def bootstrap(self, backend) -> None:
         """Seed an empty cache from what the backend already serves, grouped by id prefix,

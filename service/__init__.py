@@ -104,12 +104,11 @@ def make_geocoder(settings: Settings, for_import: bool = False):
 
 
 def _import_state(settings: Settings) -> dict:
-    """Each source's last import (the source cache's state.json), for /metrics."""
-    import json
+    """Each source's last import (service.source_state), for /metrics; {} when unreadable."""
+    from service.source_state import read_state
 
-    path = settings.sources_directory() / "state.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_state(settings.sources_directory())
     except (OSError, ValueError):
         return {}
 

@@ -115,7 +115,7 @@ class Metrics:
 def install(app: Flask, metrics: Metrics, import_state) -> None:
     """Request ids, JSON access logs and /metrics for an app.
 
-    `import_state` returns the source cache's state (see indexers.imports.SourceCache.state).
+    `import_state` returns the source cache's state (see service.source_state).
     """
 
     @app.before_request

@@ -25,7 +25,7 @@ def stale_before(at) -> str:
 
 def dead_links_of(listing_ids) -> dict[str, tuple[dict, ...]]:
     """The links `linkage check-links` last found dead, per listing id, as the API shows them."""
-    from indexers.links import dead_links
+    from service.link_checks import dead_links
 
     found = dead_links(services().settings.link_checks_path, listing_ids)
     return {listing_id: tuple({"url": check.url, "reason": check.reason, "http_status": check.http_status,

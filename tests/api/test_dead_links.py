@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexers.links import LinkCheck, save_checks
+from service.link_checks import LinkCheck, save_checks
 from service import create_app
 from tests.conftest import FIXED_NOW
 

@@ -154,7 +154,7 @@ def test_refresh_imports_every_configured_feed_and_records_success(tmp_path):
 
 
 def test_the_shipped_sources_file_reads(tmp_path):
-    from indexers.cli import SOURCES_TOML, load_sources_toml
+    from indexers.commands.refresh import SOURCES_TOML, load_sources_toml
 
     specs = load_sources_toml(SOURCES_TOML)
     assert [s.name for s in specs] == ["demo"]

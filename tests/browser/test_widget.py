@@ -461,7 +461,7 @@ def test_theme_custom_properties_reach_the_shadow_dom(page, live_server):
 
 def test_dead_links_are_flagged_not_hidden(page, live_server, app, client):
     """A link the last check found gone stays visible, with when it failed."""
-    from indexers.links import LinkCheck, save_checks
+    from service.link_checks import LinkCheck, save_checks
 
     first = client.get("/v1/search?near=2000").get_json()["items"]
     listing = next(item for item in first if item["contact"]["website"])

@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from indexers import cli, links
-from indexers.links import LinkCheck, Outcome, Probe
+from indexers.links import Outcome, Probe
+from service import link_checks
+from service.link_checks import LinkCheck
 from service.backends.sqlite.backend import SQLiteBackend
 from service.domain.models import Contact
 
@@ -420,7 +422,7 @@ def stamp(moment):
 
 def test_store_round_trip_and_dead_links_by_listing(tmp_path):
     path = tmp_path / "var" / "link-checks.sqlite"
-    assert links.load_checks(path) == [] and links.dead_links(path, ["s:1"]) == {}
+    assert link_checks.load_checks(path) == [] and link_checks.dead_links(path, ["s:1"]) == {}
     now, earlier = stamp(NOW), stamp(NOW - timedelta(days=3))
     checks = [
         LinkCheck("https://a.example/", ("s:1", "s:2"), "dead", 404, "page not found (404)", earlier, now),
@@ -428,34 +430,34 @@ def test_store_round_trip_and_dead_links_by_listing(tmp_path):
         LinkCheck("https://c.example/", ("s:3",), "ok", 200, "working (200)", None, now),
         LinkCheck("https://d.example/", ("s:3",), "dead", 410, "page gone (410)", now, now),  # not confirmed
     ]
-    links.save_checks(path, checks)
-    assert links.load_checks(path) == checks
-    assert links.dead_links(path, ["s:1", "s:3", "s:9"]) == {"s:1": [checks[0]]}
-    links.save_checks(path, [replace(checks[0], status="ok", http_status=200, first_failed_at=None)])
-    assert links.dead_links(path, ["s:1", "s:2"]) == {}
-    assert [c.url for c in links.load_checks(path)] == ["https://a.example/"]
+    link_checks.save_checks(path, checks)
+    assert link_checks.load_checks(path) == checks
+    assert link_checks.dead_links(path, ["s:1", "s:3", "s:9"]) == {"s:1": [checks[0]]}
+    link_checks.save_checks(path, [replace(checks[0], status="ok", http_status=200, first_failed_at=None)])
+    assert link_checks.dead_links(path, ["s:1", "s:2"]) == {}
+    assert [c.url for c in link_checks.load_checks(path)] == ["https://a.example/"]
     assert os.listdir(path.parent) == [path.name]  # nothing left beside it
 
 
 @pytest.mark.parametrize("failing_for, shown", [
-    (timedelta(0), False), (timedelta(days=1, hours=23), False), (links.CONFIRM_DEAD_AFTER, True),
+    (timedelta(0), False), (timedelta(days=1, hours=23), False), (link_checks.CONFIRM_DEAD_AFTER, True),
     (timedelta(days=9), True),
 ])
 def test_a_dead_link_is_shown_only_once_a_later_check_confirms_it(tmp_path, failing_for, shown):
     check = LinkCheck("https://a.example/", ("s:1",), "dead", 404, "page not found (404)",
                       stamp(NOW - failing_for), stamp(NOW))
-    links.save_checks(tmp_path / "checks.sqlite", [check])
-    assert links.confirmed_dead(check) is shown
-    assert links.dead_links(tmp_path / "checks.sqlite", ["s:1"]) == ({"s:1": [check]} if shown else {})
+    link_checks.save_checks(tmp_path / "checks.sqlite", [check])
+    assert link_checks.confirmed_dead(check) is shown
+    assert link_checks.dead_links(tmp_path / "checks.sqlite", ["s:1"]) == ({"s:1": [check]} if shown else {})
     # Failing long ago but unsure now (a timeout): not dead.
-    assert not links.confirmed_dead(replace(check, status="unsure", first_failed_at=stamp(NOW - timedelta(days=9))))
+    assert not link_checks.confirmed_dead(replace(check, status="unsure", first_failed_at=stamp(NOW - timedelta(days=9))))
 
 
 def test_the_previous_file_stays_whole_when_a_save_is_interrupted(tmp_path):
     path = tmp_path / "checks.sqlite"
     kept = LinkCheck("https://a.example/", ("s:1",), "dead", 404, "page not found (404)",
                      stamp(NOW - timedelta(days=3)), stamp(NOW))
-    links.save_checks(path, [kept])
+    link_checks.save_checks(path, [kept])
     os.chmod(path, 0o640)
 
     def interrupted():
@@ -463,14 +465,14 @@ def test_the_previous_file_stays_whole_when_a_save_is_interrupted(tmp_path):
         raise KeyboardInterrupt  # Ctrl-C (or a kill) half-way through writing
 
     with pytest.raises(KeyboardInterrupt):
-        links.save_checks(path, interrupted())
-    assert links.load_checks(path) == [kept] and os.listdir(tmp_path) == [path.name]
+        link_checks.save_checks(path, interrupted())
+    assert link_checks.load_checks(path) == [kept] and os.listdir(tmp_path) == [path.name]
     # A leftover from a run killed outright is cleared by a later save once it is old.
     leftover = tmp_path / ".checks.sqlite.0123.new"
     leftover.write_bytes(b"half a file")
-    os.utime(leftover, (time.time() - 2 * links.LEFTOVER_AGE_S,) * 2)
-    links.save_checks(path, [replace(kept, reason="page gone (410)")])
-    assert os.listdir(tmp_path) == [path.name] and links.load_checks(path)[0].reason == "page gone (410)"
+    os.utime(leftover, (time.time() - 2 * link_checks.LEFTOVER_AGE_S,) * 2)
+    link_checks.save_checks(path, [replace(kept, reason="page gone (410)")])
+    assert os.listdir(tmp_path) == [path.name] and link_checks.load_checks(path)[0].reason == "page gone (410)"
     assert os.stat(path).st_mode & 0o777 == 0o640  # the web app's group can still read it
 
 
@@ -481,7 +483,7 @@ def test_a_damaged_file_flags_nothing_and_never_breaks_the_app(tmp_path, caplog,
         with sqlite3.connect(path) as conn:
             conn.execute("CREATE TABLE other (x)")
     elif content == "bad json":
-        links.save_checks(path, [LinkCheck("https://a.example/", ("s:1",), "dead", 404, "page not found (404)",
+        link_checks.save_checks(path, [LinkCheck("https://a.example/", ("s:1",), "dead", 404, "page not found (404)",
                                            stamp(NOW - timedelta(days=3)), stamp(NOW))])
         with sqlite3.connect(path) as conn:
             conn.execute("UPDATE link_checks SET listing_ids = '[not json'")
@@ -491,12 +493,12 @@ def test_a_damaged_file_flags_nothing_and_never_breaks_the_app(tmp_path, caplog,
     logger.addHandler(caplog.handler)  # "linkage" may not propagate once the app configured logging
     try:
         with caplog.at_level(logging.WARNING, logger="linkage"):
-            assert links.dead_links(path, ["s:1"]) == {}
+            assert link_checks.dead_links(path, ["s:1"]) == {}
     finally:
         logger.removeHandler(caplog.handler)
     assert any("cannot read link checks" in record.getMessage() for record in caplog.records)
     with pytest.raises((sqlite3.Error, ValueError)):
-        links.load_checks(path)  # the command reports it; only the web app must carry on
+        link_checks.load_checks(path)  # the command reports it; only the web app must carry on
 
 
 def test_a_run_where_most_hosts_cannot_be_reached_looks_like_our_network():
@@ -543,24 +545,24 @@ def test_check_links_command_records_dead_links_and_their_recovery(server, demo_
     assert out.strip().splitlines()[-1] == \
         "checked 5 of 5 links from 4 listings: 2 ok, 2 dead (0 confirmed), 1 unsure"
     assert server.peak <= 2
-    assert links.dead_links(store, ids) == {}  # one failing check is not enough to show a link as dead
+    assert link_checks.dead_links(store, ids) == {}  # one failing check is not enough to show a link as dead
 
     # As if that run had been three days ago: the next run confirms what still fails.
-    links.save_checks(store, [replace(c, first_failed_at=c.first_failed_at.replace(today, "2000-01-01"))
-                              if c.first_failed_at else c for c in links.load_checks(store)])
+    link_checks.save_checks(store, [replace(c, first_failed_at=c.first_failed_at.replace(today, "2000-01-01"))
+                              if c.first_failed_at else c for c in link_checks.load_checks(store)])
     server.recovering_status = 200
     assert cli.main([*args, "--only-dead"]) == 0
     out = capsys.readouterr().out
     assert f"dead (confirmed)  {base}/missing  page not found (404)  listings: {ids[0]}" in out
     assert not any(line.startswith("unsure") for line in out.splitlines())
     assert f"{base}/recovering" not in out
-    assert links.dead_links(store, ids) == {ids[0]: [c for c in links.load_checks(store) if c.url.endswith("/missing")]}
-    recovered = next(c for c in links.load_checks(store) if c.url.endswith("/recovering"))
+    assert link_checks.dead_links(store, ids) == {ids[0]: [c for c in link_checks.load_checks(store) if c.url.endswith("/missing")]}
+    recovered = next(c for c in link_checks.load_checks(store) if c.url.endswith("/recovering"))
     assert recovered.status == "ok" and recovered.first_failed_at is None
 
     assert cli.main([*args, "--limit", "1"]) == 0
     assert "checked 1 of 5 links from 4 listings:" in capsys.readouterr().out
-    assert len(links.load_checks(store)) == 5  # the unchecked four keep their last results
+    assert len(link_checks.load_checks(store)) == 5  # the unchecked four keep their last results
 
 
 def test_check_links_records_nothing_when_the_network_looks_down(demo_listings, tmp_path, capsys):
@@ -573,13 +575,13 @@ def test_check_links_records_nothing_when_the_network_looks_down(demo_listings, 
     SQLiteBackend(db).load(listings)
     before = [LinkCheck(listings[0].contact.website, (listings[0].id,), "ok", 200, "working (200)", None,
                         stamp(NOW))]
-    links.save_checks(store, before)
+    link_checks.save_checks(store, before)
     code = cli.main(["check-links", "--backend", "sqlite", "--sqlite-path", str(db), "--link-checks-path",
                      str(store), "--timeout", "2", "--allow-private-addresses"])
     assert code == 1
     err = capsys.readouterr().err
     assert "6 of 6 links, on most of their sites, could not be looked up" in err and "nothing was recorded" in err
-    assert links.load_checks(store) == before
+    assert link_checks.load_checks(store) == before
 
 
 def test_check_links_fails_clearly_when_the_index_cannot_be_read(tmp_path, capsys):

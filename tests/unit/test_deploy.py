@@ -22,7 +22,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from indexers.cli import build_parser, cmd_check_links, cmd_refresh
+from indexers.cli import build_parser
+from indexers.commands import check_links as check_links_cmd, refresh as refresh_cmd
 from service import create_app
 from service.settings import Settings
 from tests.conftest import ROOT
@@ -142,7 +143,7 @@ def test_cronjob_runs_linkage_refresh_one_at_a_time():
     command = only_container(cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"])["command"]
     assert command[:2] == ["linkage", "refresh"]
     args = build_parser().parse_args(command[1:])
-    assert args.func is cmd_refresh
+    assert args.func is refresh_cmd.run
     # The image's working directory holds data/ as the repository does.
     assert (ROOT / args.config).is_file()
 
@@ -228,12 +229,12 @@ def test_systemd_units_run_gunicorn_and_refresh_with_real_settings():
     assert web["NoNewPrivileges"] == ["yes"] and web["ProtectSystem"] == ["strict"]
     refresh_command = refresh["ExecStart"][0].split()
     assert Path(refresh_command[0]).name == "linkage"
-    assert build_parser().parse_args(refresh_command[1:]).func is cmd_refresh
+    assert build_parser().parse_args(refresh_command[1:]).func is refresh_cmd.run
     assert timer["Unit"] == ["linkage-refresh.service"] and timer["OnCalendar"]
     checks = unit_settings(DEPLOY / "systemd" / "linkage-check-links.service")
     checks_timer = unit_settings(DEPLOY / "systemd" / "linkage-check-links.timer")
     checks_command = checks["ExecStart"][0].split()
-    assert build_parser().parse_args(checks_command[1:]).func is cmd_check_links
+    assert build_parser().parse_args(checks_command[1:]).func is check_links_cmd.run
     assert checks_timer["Unit"] == ["linkage-check-links.service"] and checks_timer["OnCalendar"]
     # The two units must find the same index; and every variable must be one create_app reads.
     environment = {unit: {assignment.split("=", 1)[0]: assignment.split("=", 1)[1]

@@ -1,0 +1,142 @@
+"""`linkage index`: import feeds (or roll the engine alias back), reporting every rejection."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from service import make_backend, make_geocoder
+from service.backends.contract import ROLLBACK, BackendUnavailable
+from service.settings import Settings
+
+from indexers.commands import add_backend_options, settings_for
+from indexers.imports import ImportSummary, SourceCache, SourceSpec, import_sources
+from indexers.records import ReadOptions
+from indexers.sources import FORMATS
+
+
+def cache_for(settings: Settings) -> SourceCache:
+    """Where each source's last good listings live: beside the SQLite file, or per alias."""
+    return SourceCache(settings.sources_directory())
+
+
+def _progress():
+    """A progress line on a terminal; nothing when output is a pipe or a file."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(name: str, count: int) -> None:
+        print(f"\r{name}: {count:,} records read", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def report(summary: ImportSummary, report_path: str | None) -> None:
+    """Rejections to standard error (and as JSON lines to --report), then the summary."""
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    for rejection in summary.rejections:
+        print(f"rejected: {rejection}", file=sys.stderr)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for outcome in summary.outcomes:
+        if outcome.error:
+            print(f"{outcome.name}: not loaded: {outcome.error}", file=sys.stderr)
+    if summary.load_error:
+        print(f"load failed, the previous index keeps serving: {summary.load_error}", file=sys.stderr)
+    if report_path:
+        with open(report_path, "w", encoding="utf-8") as fh:
+            for rejection in summary.rejections:
+                fh.write(rejection.as_json() + "\n")
+    print(summary.line())
+
+
+def source_name_for(location: str, given: str | None, several: bool) -> str:
+    """--source-name for one source, else the file or URL's name without extension."""
+    if given and not several:
+        return given
+    stem = Path(location.rstrip("/").rsplit("/", 1)[-1]).stem or "feed"
+    return f"{given}-{stem}" if given else stem
+
+
+def run(args) -> int:
+    """Import feeds: report rejections, load the good listings atomically."""
+    from service.backends.engine.backend import LoadFailed
+
+    settings = settings_for(args)
+    backend = make_backend(settings)
+    if args.rollback:
+        if ROLLBACK not in backend.abilities:
+            print("--rollback needs an engine backend (the SQLite file is replaced whole)", file=sys.stderr)
+            return 2
+        try:
+            print(f"alias now points at {backend.rollback()}")
+        except (LoadFailed, BackendUnavailable) as exc:
+            print(f"rollback failed: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    if not args.sources:
+        print("linkage index: give at least one SOURCE (file, directory or URL), or --rollback", file=sys.stderr)
+        return 2
+    if args.if_missing:
+        try:
+            if backend.count() > 0:
+                print("index present; nothing loaded (--if-missing)")
+                return 0
+        except BackendUnavailable:
+            pass  # no index yet: load it
+    several = len(args.sources) > 1
+    specs = [
+        SourceSpec(
+            location=location,
+            format=args.format,
+            mapping=Path(args.mapping) if args.mapping else None,
+            options=ReadOptions(
+                source_name=source_name_for(location, args.source_name, several),
+                program=args.program,
+                timezone=args.timezone,
+                country=args.country,
+                source_url=location if location.startswith(("http://", "https://")) else args.source_url,
+                licence=args.licence,
+            ),
+        )
+        for location in args.sources
+    ]
+    summary = import_sources(specs, backend, make_geocoder(settings, for_import=True), cache_for(settings),
+                             max_reject=args.max_reject, dry_run=args.dry_run, progress=_progress())
+    report(summary, args.report)
+    return 0 if summary.ok else 1
+
+
+def add_target_options(parser) -> None:
+    """Where an import loads and how strict it is (index and refresh)."""
+    add_backend_options(parser)
+    parser.add_argument("--sqlite-path", help="the SQLite file to replace (default LINKAGE_SQLITE_PATH)")
+    parser.add_argument("--max-failed", help="refuse the engine swap when more than this share of "
+                        "documents fail in the engine (default 0.01)")
+    parser.add_argument("--geocoder", help="offline (default), nominatim:URL, pelias:URL or photon:URL")
+    parser.add_argument("--max-reject", type=float, default=0.05,
+                        help="keep a source's previous listings when more than this share of its records "
+                        "is rejected (default 0.05)")
+    parser.add_argument("--dry-run", action="store_true", help="read, check and report; load nothing")
+    parser.add_argument("--report", metavar="FILE", help="write every rejection as JSON lines")
+
+
+def add_parser(sub) -> None:
+    """The `linkage index` command line."""
+    index = sub.add_parser("index", help="import feeds (Meeting Guide, HSDS, CSV, native JSON)")
+    index.add_argument("sources", nargs="*", metavar="SOURCE", help="a file, a directory (HSDS package) or a URL")
+    index.add_argument("--format", choices=FORMATS, default="auto")
+    index.add_argument("--source-name", help="the feed's name (ids, reports, refresh); default: the file name")
+    index.add_argument("--program", help="the program of a meeting feed, e.g. 'Alcoholics Anonymous'")
+    index.add_argument("--timezone", help="IANA zone for records without one, e.g. America/New_York")
+    index.add_argument("--country", default="AU", help="ISO country for records without one (default AU)")
+    index.add_argument("--mapping", help="TOML column mapping for a CSV feed (see data/mappings/)")
+    index.add_argument("--source-url", help="where the feed's records can be seen (for attribution)")
+    index.add_argument("--licence", help="the feed's licence (for attribution)")
+    index.add_argument("--if-missing", action="store_true",
+                       help="load only when the backend has no listings yet (first start of a deployment)")
+    index.add_argument("--rollback", action="store_true",
+                       help="point the engine alias back at the previous index")
+    add_target_options(index)
+    index.set_defaults(func=run)
