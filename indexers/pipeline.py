@@ -49,13 +49,22 @@ class Rejection:
 
     source: str
     position: str
-    field: str
+    field: str  # as the feed names it
     problem: str
     value: str | None = None
+    record_id: str | None = None  # the feed's own identifier of the record, when it has one
+    record_name: str | None = None
 
     def __str__(self) -> str:
         shown = f" (value: {self.value})" if self.value is not None else ""
-        return f"{self.source}: {self.position}: {self.field}: {self.problem}{shown}"
+        return f"{self.source}: {self.where()}: {self.field}: {self.problem}{shown}"
+
+    def where(self) -> str:
+        """The record as its maintainer finds it: position, then the feed's id and name."""
+        named = [f"id {self.record_id}"] if self.record_id else []
+        if self.record_name:
+            named.append(repr(self.record_name))
+        return f"{self.position} ({', '.join(named)})" if named else self.position
 
     def as_json(self) -> str:
         """One line of the --report file."""
@@ -218,7 +227,8 @@ def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
 
 
 def _rejection(record: Record, problem: Problem) -> Rejection:
-    return Rejection(record.source, record.position, problem.field, problem.problem, shorten(problem.value))
+    return Rejection(record.source, record.position, record.feed_field(problem.field), problem.problem,
+                     shorten(problem.value), shorten(record.record_id), shorten(record.record_name))
 
 
 def _rejections(record: Record, problems) -> list[Rejection]:

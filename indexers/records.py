@@ -12,6 +12,7 @@ goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 # Offending values are shown in reports, cut short: a 1 MB string helps nobody.
 MAX_SHOWN_VALUE = 80
@@ -37,7 +38,15 @@ class Problem:
 
 @dataclass(frozen=True)
 class Record:
-    """One entry of a feed: where it was, what it says (native shape), what is wrong with it."""
+    """One entry of a feed: where it was, what it says (native shape), what is wrong with it.
+
+    A report locates the entry the way the feed's maintainer can find it: by `position`
+    (record number, table and row, line), and by the feed's own identifier and name
+    (`record_id`, `record_name`: a Meeting Guide slug, a BMLT id_bigint, an HSDS service id).
+    `feed_fields` names fields as the feed names them: native dotted field (or a prefix of
+    one) -> the feed's field, so a problem the schema finds in `location.lat` is reported
+    as `latitude`. Problems a reader finds itself already use the feed's names.
+    """
 
     source: str
     position: str
@@ -45,6 +54,21 @@ class Record:
     problems: tuple[Problem, ...] = ()
     # Fields the source said nothing about, which the program's stance may fill in.
     defaults_allowed: frozenset[str] = frozenset()
+    record_id: str | None = None
+    record_name: str | None = None
+    feed_fields: Mapping[str, str] = field(default_factory=dict)
+
+    def feed_field(self, native: str) -> str:
+        """`native` as the feed names it: the longest mapped prefix of the dotted name, with
+        the rest kept ("sessions.0.start" -> "time" when "sessions.0.start" or "sessions"
+        ... is mapped); unmapped names are returned as they are."""
+        parts = native.split(".")
+        for cut in range(len(parts), 0, -1):
+            mapped = self.feed_fields.get(".".join(parts[:cut]))
+            if mapped is not None:
+                rest = parts[cut:]
+                return ".".join([mapped, *rest]) if rest else mapped
+        return native
 
 
 @dataclass(frozen=True)

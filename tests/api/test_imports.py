@@ -96,7 +96,7 @@ def test_hostile_feed_is_reported_record_by_record_and_the_good_ones_load(tmp_pa
     lines = [json.loads(line) for line in report.read_text(encoding="utf-8").splitlines()]
     by_record = {}
     for line in lines:
-        assert set(line) == {"source", "position", "field", "problem", "value"}
+        assert set(line) == {"source", "position", "field", "problem", "value", "record_id", "record_name"}
         assert line["value"] is None or len(line["value"]) <= 81
         by_record.setdefault(line["position"], set()).add(line["field"])
     assert by_record["record 7"] == {"description"}
