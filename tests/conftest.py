@@ -19,13 +19,16 @@ from service.search.places import OfflineGazetteer
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo" / "listings.json"
 GAZETTEER = ROOT / "data" / "gazetteer"
-# The real feeds: ../shared/realdata beside the repository, or LINKAGE_REALDATA.
+# Real public feeds with licences that allow copies here (origin and licence in its README).
+FEEDS = ROOT / "tests" / "fixtures" / "feeds"
+# Real feeds that may not be redistributed (the 211 Miami export): ../shared/realdata beside
+# the repository, or LINKAGE_REALDATA.
 REALDATA = Path(os.environ.get("LINKAGE_REALDATA") or ROOT.parent / "shared" / "realdata")
 
 
 def realdata_or_skip(path: Path) -> Path:
-    """A path in the real public feeds, which may not be redistributed here; the test is
-    skipped, saying where the feeds were looked for, on a clone without them."""
+    """A path in the real feeds that may not be redistributed; the test is skipped, saying
+    where the feeds were looked for, on a clone without them."""
     if not path.exists():
         pytest.skip(f"real feed data not present: {path} (../shared/realdata beside the repository, "
                     "or LINKAGE_REALDATA; see its README for origin and licence)")

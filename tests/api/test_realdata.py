@@ -1,22 +1,16 @@
-"""Every real feed in ../shared/realdata imports, and searches then find what it holds."""
+"""Every real feed the tests carry (tests/fixtures/feeds) imports, and searches then find what it holds; the 211 Miami export too where ../shared/realdata has it."""
 
 import json
 import os
 import subprocess
 import sys
 
-import pytest
 
 from service import create_app
 from service.backends.sqlite.backend import SQLiteBackend
 from tests.conftest import FIXED_NOW, ROOT
 
-from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def realdata_present():
-    realdata_or_skip(REALDATA)
+from tests.conftest import FEEDS, REALDATA, realdata_or_skip  # noqa: E402
 
 
 def run_import(tmp_path, *args, name="feed"):
@@ -45,7 +39,7 @@ def search(backend, gazetteer, query):
 
 
 def test_sussex_meeting_guide(tmp_path, gazetteer):
-    result, backend, _ = run_import(tmp_path, str(REALDATA / "meeting-guide" / "sussex-county-de-aa.json"),
+    result, backend, _ = run_import(tmp_path, str(FEEDS / "meeting-guide" / "sussex-county-de-aa.json"),
                                     "--program", "Alcoholics Anonymous", "--timezone", "America/New_York",
                                     "--country", "US", name="sussex")
     assert result.returncode == 0, result.stderr
@@ -61,7 +55,7 @@ def test_sussex_meeting_guide(tmp_path, gazetteer):
 
 def test_edmonton_meeting_guide(tmp_path, gazetteer):
     result, backend, rejections = run_import(
-        tmp_path, str(REALDATA / "meeting-guide" / "edmonton-ca-aa.json"), "--program", "AA",
+        tmp_path, str(FEEDS / "meeting-guide" / "edmonton-ca-aa.json"), "--program", "AA",
         "--timezone", "America/Edmonton", "--country", "CA", name="edmonton")
     assert result.returncode == 0, result.stderr
     numbers = counts(result)
@@ -74,7 +68,7 @@ def test_edmonton_meeting_guide(tmp_path, gazetteer):
 
 
 def test_eating_disorders_anonymous_needs_a_zone(tmp_path):
-    feed = str(REALDATA / "meeting-guide" / "eating-disorders-anonymous.json")
+    feed = str(FEEDS / "meeting-guide" / "eating-disorders-anonymous.json")
     result, _, rejections = run_import(tmp_path, feed, "--program", "Eating Disorders Anonymous", name="eda")
     assert result.returncode == 1
     assert rejections and all(r["field"] == "timezone" for r in rejections)
@@ -87,7 +81,7 @@ def test_eating_disorders_anonymous_needs_a_zone(tmp_path):
 
 
 def test_hsds_3_examples(tmp_path):
-    examples = REALDATA / "hsds" / "hsds3-spec-examples"
+    examples = FEEDS / "hsds" / "hsds3-spec-examples"
     for name, path in (("full", examples / "json" / "service_full.json"),
                        ("list", examples / "json" / "service_list.json"),
                        ("tabular", examples / "csv")):
@@ -98,7 +92,7 @@ def test_hsds_3_examples(tmp_path):
 
 
 def test_open211_miami_hsds1(tmp_path, gazetteer):
-    result, backend, _ = run_import(tmp_path, str(REALDATA / "hsds" / "open211-miami-hsds1"), "--format", "hsds",
+    result, backend, _ = run_import(tmp_path, str(realdata_or_skip(REALDATA / "hsds" / "open211-miami-hsds1")), "--format", "hsds",
                                     "--timezone", "America/New_York", "--country", "US", name="miami")
     assert result.returncode == 0, result.stderr
     located = [x for x in backend.listings() if x.location is not None]

@@ -15,17 +15,18 @@ from indexers.sources.hsds import STANCE_FIELDS, read_hsds
 from service.domain import vocab
 from service.domain.schemas import load_listing
 
-from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402  (../shared/realdata, or LINKAGE_REALDATA)
-HSDS = REALDATA / "hsds"
+from tests.conftest import FEEDS, REALDATA, realdata_or_skip  # noqa: E402
+
+# The HSDS 3.0 examples and the Ohana sample are copied into the tests (tests/fixtures/feeds);
+# the 211 Miami export may not be, and is read from ../shared/realdata when present.
+HSDS = FEEDS / "hsds"
 MIAMI_OPTIONS = ReadOptions("Open211 Miami", timezone="America/New_York", country="US")
 EXAMPLE_OPTIONS = ReadOptions("HSDS example", timezone="Europe/London", country="GB")
 
 
 @pytest.fixture(scope="module")
 def hsds_data() -> Path:
-    """The shared real-data folder (skipped on a clone without it)."""
-    realdata_or_skip(HSDS / "hsds3-spec-examples")
-    realdata_or_skip(HSDS / "open211-miami-hsds1")
+    """The folder of the HSDS examples and the Ohana sample, copied into the tests."""
     return HSDS
 
 
@@ -126,8 +127,9 @@ def test_monthly_first_saturday_from_the_field_guidance_rows(hsds_data, tmp_path
 
 
 @pytest.fixture(scope="module")
-def miami(hsds_data):
-    return list(read_hsds(hsds_data / "open211-miami-hsds1", MIAMI_OPTIONS))
+def miami():
+    """The 211 Miami export (skipped on a clone without ../shared/realdata)."""
+    return list(read_hsds(realdata_or_skip(REALDATA / "hsds" / "open211-miami-hsds1"), MIAMI_OPTIONS))
 
 
 def test_miami_export_loads_at_scale(miami):

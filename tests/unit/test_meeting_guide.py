@@ -22,7 +22,7 @@ from service.domain.schemas import load_listing
 from service.render.meeting_guide import to_meeting_guide
 from tests.conftest import DEMO
 
-from tests.conftest import REALDATA, realdata_or_skip  # noqa: E402  (../shared/realdata, or LINKAGE_REALDATA)
+from tests.conftest import FEEDS  # noqa: E402  (real feeds copied into tests/fixtures/feeds)
 TIMEZONE_REASON = "no time zone: the meeting has none and the feed has none configured (--timezone)"
 STANCE_FIELDS = ("approach", "goals", "substances", "facilitation", "audiences")
 # Programs the stance table does not know (Eating Disorders Anonymous) still need stance
@@ -36,8 +36,8 @@ PLACEHOLDER_POINT = (0.0, 0.0)
 
 
 def feed_bytes(name: str) -> bytes:
-    """A real sample feed (skipped on a clone without the shared folder)."""
-    return realdata_or_skip(REALDATA / "meeting-guide" / name).read_bytes()
+    """A real sample feed (tests/fixtures/feeds/meeting-guide, with its origin and licence)."""
+    return (FEEDS / "meeting-guide" / name).read_bytes()
 
 
 def read(meetings, **options):
