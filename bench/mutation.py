@@ -50,6 +50,10 @@ MODULES = {
     "service/search/params.py": ["service.search.params.*"],
     "service/backends/sqlite/columns.py": ["service.backends.sqlite.columns.*"],
     "service/backends/engine/queries.py": ["service.backends.engine.queries.*"],
+    "service/backends/filters.py": ["service.backends.filters.*"],
+    "service/backends/time_of_day.py": ["service.backends.time_of_day.*"],
+    "service/backends/words.py": ["service.backends.words.*"],
+    "service/render/reasons.py": ["service.render.reasons.*"],
     "service/backends/sqlite/backend.py (search only)": [
         f"service.backends.sqlite.backend.x{'' if name.startswith('ǁ') else '_'}{name}__mutmut_*" for name in SQLITE_SEARCH],
 }
