@@ -24,7 +24,7 @@ from service.domain.models import Listing
 from service.domain.schemas import flatten_errors, load_listing
 from service.domain.text import normalise
 
-from indexers.records import Problem, Record, shorten
+from indexers.records import Problem, Record, plain_name, shorten
 
 # Defaults for listings whose program the stance table does not know (DESIGN.md: "program
 # stance when a feed does not say"). Groups in meeting feeds are mostly 12-step
@@ -101,6 +101,14 @@ def complete(data: dict, allowed: frozenset[str]) -> dict:
         value = getattr(stance, name)
         filled[name] = list(value) if isinstance(value, tuple) else value
     return filled
+
+
+def with_plain_name(data: dict) -> dict:
+    """The record with its name as plain text (see `indexers.records.plain_name`): whatever
+    reader made it, markup in a feed's name never reaches a listing."""
+    name = data.get("name")
+    cleaned = plain_name(name)
+    return data if cleaned == name else {**data, "name": cleaned}
 
 
 def _address_text(location: dict, street_level: bool = True) -> str:
@@ -207,7 +215,7 @@ def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
             continue
         for problem in record.problems:  # the record loads, but something in it was dropped
             result.warnings.append(_rejection(record, problem))
-        data = complete(record.data, record.defaults_allowed)
+        data = complete(with_plain_name(record.data), record.defaults_allowed)
         data, problem, geocoded = geocode_location(data, geocoder)
         if problem:
             result.rejections.append(_rejection(record, problem))
@@ -227,8 +235,22 @@ def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
 
 
 def _rejection(record: Record, problem: Problem) -> Rejection:
+    """A problem as the report shows it: the field by the feed's name, the record by the feed's
+    id and (plain) name as well as its position."""
     return Rejection(record.source, record.position, record.feed_field(problem.field), problem.problem,
-                     shorten(problem.value), shorten(record.record_id), shorten(record.record_name))
+                     shorten(problem.value), shorten(_text_or_none(record.record_id)),
+                     shorten(_text_or_none(plain_name(record.record_name))))
+
+
+def _text_or_none(value) -> str | None:
+    """An id or name as report text: numbers as digits, blanks and other values as None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
 
 
 def _rejections(record: Record, problems) -> list[Rejection]:

@@ -11,11 +11,16 @@ goes on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Mapping
 
 # Offending values are shown in reports, cut short: a 1 MB string helps nobody.
 MAX_SHOWN_VALUE = 80
+# Markup escaped more than this many times over is left as the text it then is: no tag
+# survives a pass, so what remains can only show as text, never as a tag.
+MAX_MARKUP_PASSES = 5
 
 
 def shorten(value) -> str | None:
@@ -25,6 +30,73 @@ def shorten(value) -> str | None:
     text = value if isinstance(value, str) else repr(value)
     text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
     return text if len(text) <= MAX_SHOWN_VALUE else text[:MAX_SHOWN_VALUE] + "…"
+
+
+class _TextExtractor(HTMLParser):
+    """Text of an HTML fragment: tags dropped, entities decoded, script/style bodies dropped
+    (they are code, not text), block ends as line breaks."""
+
+    _BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
+    _SKIPPED = {"script", "style"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self._SKIPPED:
+            self.skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag, attrs):
+        if tag in self._BREAKS:  # <br/>: a break, and nothing to skip until a closing tag
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIPPED:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def strip_markup(text: str) -> str:
+    """Text without HTML: tags dropped (script and style with their content), comments
+    dropped, entities decoded, block ends ("</p>", "<br>") as line breaks.
+
+    Repeated until nothing changes, so markup a feed escaped ("&lt;b&gt;Name&lt;/b&gt;")
+    is not left behind as a tag once its entities are decoded. Text that only looks a
+    little like markup ("Ages <18", "AA & Al-Anon") is kept as it is.
+    """
+    for _ in range(MAX_MARKUP_PASSES):
+        if "<" not in text and "&" not in text:
+            break
+        extractor = _TextExtractor()
+        try:
+            extractor.feed(text)
+            extractor.close()
+            stripped = "".join(extractor.parts)
+        except Exception:  # noqa: BLE001 - hostile markup must not stop a run; fall back
+            stripped = re.sub(r"<[^>]*>", "", text)
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def plain_name(value):
+    """A feed's name as plain text: markup stripped (`strip_markup`), runs of whitespace as
+    one space, trimmed. Every reader's names go through this (and the pipeline applies it
+    again to whatever a reader hands over), so no name is ever shown as literal tags.
+    Values that are not text are returned unchanged, for the schema to report."""
+    if not isinstance(value, str):
+        return value
+    return " ".join(strip_markup(value).split())
 
 
 @dataclass(frozen=True)

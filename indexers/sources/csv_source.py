@@ -11,7 +11,8 @@ and `example.csv` show it whole. In short:
 Targets are `service.domain.schemas.ListingSchema` fields (dotted for nested ones, such as
 "location.postcode"). Rows with the same id merge into one listing with several sessions.
 Every problem in a row becomes a `Problem` in that listing's `Record` (with `data=None`), so
-the report names the line and field and the rest of the sheet still loads; nothing in a
+the report names the line, the row's id and name cells and the column's header (the sheet's
+own names, never the target's) and the rest of the sheet still loads; nothing in a
 sheet makes the reader raise. A broken *mapping* does raise ValueError, naming the key.
 """
 
@@ -32,7 +33,7 @@ from marshmallow import fields as mfields
 from marshmallow import validate as mvalidate
 
 from indexers.pipeline import STANCE_FIELDS
-from indexers.records import Problem, ReadOptions, Record, shorten
+from indexers.records import Problem, ReadOptions, Record, plain_name, shorten
 from service.domain import vocab
 from service.domain.schemas import ID_UNSAFE, ListingSchema
 from service.domain.zones import known_zone
@@ -156,6 +157,33 @@ class Plan:
     columns: tuple[Column, ...] = ()
     sessions: Sessions | None = None
     defaults: dict = field(default_factory=dict)
+
+    def header_of(self, target: str) -> str:
+        """The column header a target is read from, as the sheet's maintainer knows it
+        (targets filled only by [defaults] keep their own name: that is the mapping's key)."""
+        if target == "id" and self.id_header:
+            return self.id_header
+        for column in self.columns:
+            if column.target.name == target:
+                return column.header
+        return target
+
+    def feed_fields(self, sessions: int) -> dict[str, str]:
+        """Linkage's field names -> column headers, for the report (see Record.feed_fields)."""
+        fields = {column.target.name: column.header for column in self.columns}
+        if self.id_header:
+            fields["id"] = self.id_header
+        places = [c.header for c in self.columns if c.target.name in PLACE_TARGETS[:4]]
+        if places:
+            # The geocoder's problems are about the address as a whole: the columns it is in.
+            fields["location"] = " / ".join(dict.fromkeys(places))
+        if self.sessions:
+            fields["sessions"] = self.sessions.day
+            for number in range(sessions):
+                for key, name in (("day", "weekday"), ("start", "start"), ("end", "end"), ("monthly", "monthly")):
+                    if getattr(self.sessions, key):
+                        fields[f"sessions.{number}.{name}"] = getattr(self.sessions, key)
+        return fields
 
     def headers(self) -> list[tuple[str, str]]:
         """(field, header) for every column the sheet must have."""
@@ -445,7 +473,7 @@ def _convert(column: Column, cell: str):
     target = column.target
 
     def problem(why: str, value=cell):
-        return None, Problem(target.name, f"{why} (column '{column.header}')", shorten(value))
+        return None, Problem(column.header, why, shorten(value))
 
     def translate(text: str):
         if column.map is not None:
@@ -503,6 +531,9 @@ class _Row:
     values: dict
     session: dict | None
     problems: list[Problem]
+    # The row's own id and name cells as written, for the report (None when absent).
+    raw_id: str | None = None
+    raw_name: str | None = None
 
 
 @dataclass
@@ -612,9 +643,9 @@ def _resolve(header: list[str], plan: Plan) -> tuple[dict[str, int], list[Proble
         if len(found) == 1:
             index[wanted] = found[0]
         elif found:
-            problems.append(Problem(target, f"column '{wanted}' appears {len(found)} times in the header"))
+            problems.append(Problem(wanted, f"appears {len(found)} times in the header (mapped to {target})"))
         else:
-            problems.append(Problem(target, f"column '{wanted}' is not in the header"
+            problems.append(Problem(wanted, f"not in the header (mapped to {target})"
                                             f"{_hint(wanted, [h for h in header if h])}"))
     return index, problems
 
@@ -644,14 +675,17 @@ def _row(first, last, cells, error, header, index, plan: Plan, undecodable) -> _
         if problem:
             problems.append(problem)
         elif value is not None:
-            values[column.target.name] = value
+            # Names are plain text, by the rule every reader shares.
+            values[column.target.name] = plain_name(value) if column.target.name == "name" else value
     if ("location.lat" in filled) != ("location.lon" in filled):
         given = "location.lat" if "location.lat" in filled else "location.lon"
         column = next(c for c in plan.columns if c.target.name == given)
-        problems.append(Problem(given, "latitude and longitude come together (or leave both empty)",
+        problems.append(Problem(column.header, "latitude and longitude come together (or leave both empty)",
                                 shorten(cell(column.header))))
     session = _session(plan.sessions, cell, problems) if plan.sessions else None
-    return _Row(first, values, session, problems)
+    raw_id = cell(plan.id_header) if plan.id_header else ""
+    raw_name = next((cell(c.header) for c in plan.columns if c.target.name == "name"), "")
+    return _Row(first, values, session, problems, raw_id or None, raw_name or None)
 
 
 def _session(spec: Sessions, cell, problems: list[Problem]) -> dict | None:
@@ -661,38 +695,40 @@ def _session(spec: Sessions, cell, problems: list[Problem]) -> dict | None:
         return None  # a row without a session (a service, or a helpline)
     found_problems = len(problems)
 
-    def bad(name: str, key: str, why: str):
-        problems.append(Problem(f"sessions.{name}", f"{why} (column '{getattr(spec, key)}')",
-                                shorten(texts[key]) if texts[key] else None))
+    def bad(key: str, why: str):
+        # Named by the column's header: the sheet's maintainer knows no other name.
+        problems.append(Problem(getattr(spec, key), why, shorten(texts[key]) if texts[key] else None))
 
     weekday = start = end = monthly = None
     if not texts["day"]:
-        problems.append(Problem("sessions.weekday", f"missing (column '{spec.day}')"))
+        problems.append(Problem(spec.day, "missing: a session needs its weekday"))
     else:
         weekday, why = parse_weekday(texts["day"], spec.day_base)
         if why:
-            bad("weekday", "day", why)
+            bad("day", why)
     if not texts["start"]:
-        problems.append(Problem("sessions.start", f"missing (column '{spec.start}')"))
+        problems.append(Problem(spec.start, "missing: a session needs its start time"))
     else:
         start, why = parse_time(texts["start"])
         if why:
-            bad("start", "start", why)
+            bad("start", why)
     if texts["end"]:
         end, why = parse_time(texts["end"])
         if why:
-            bad("end", "end", why)
+            bad("end", why)
     elif start and spec.duration:
         minutes = (int(start[:2]) * 60 + int(start[3:]) + spec.duration) % (24 * 60)
         end = f"{minutes // 60:02d}:{minutes % 60:02d}"
+    elif start and spec.end:
+        problems.append(Problem(spec.end, "missing (sessions.duration in the mapping can supply one)"))
     elif start:
-        where = f"column '{spec.end}'" if spec.end else "no end column"
-        problems.append(Problem("sessions.end", f"missing ({where}; sessions.duration in the mapping "
-                                                "can supply one)"))
+        # No column to name: the mapping has none, and that is where the fix goes.
+        problems.append(Problem("sessions.end", "no end column in the mapping (sessions.end, or "
+                                                "sessions.duration to supply one)"))
     if texts["monthly"]:
         monthly = parse_monthly(texts["monthly"])
         if monthly is None:
-            bad("monthly", "monthly", "not first, second, third, fourth or last")
+            bad("monthly", "not first, second, third, fourth or last")
     if len(problems) > found_problems:
         return None
     session = {"weekday": weekday, "start": start, "end": end}
@@ -708,17 +744,17 @@ def _listing_id(row: _Row, cells: list[str], index, plan: Plan, options: ReadOpt
         text = cells[position].strip() if position < len(cells) else ""
         if not text:
             if not row.problems:  # an unreadable row has said what is wrong already
-                row.problems.append(Problem("id", f"missing (column '{plan.id_header}')"))
+                row.problems.append(Problem(plan.id_header, "missing: every row needs its listing's id"))
             return ("line", row.line)
         cleaned = ID_UNSAFE.sub("-", text).strip("-")[:120]
         if not cleaned:
-            row.problems.append(Problem("id", "no letters or digits to make an id from", shorten(text)))
+            row.problems.append(Problem(plan.id_header, "no letters or digits to make an id from", shorten(text)))
             return ("line", row.line)
         listing_id = f"{options.id_prefix}:{cleaned}"
         earlier = raw_ids.setdefault(listing_id, (text, row.line))
         if earlier[0] != text:
             # "AA 12" and "AA/12" both clean to "AA-12": merging them would join two meetings.
-            row.problems.append(Problem("id", f"becomes {listing_id} like '{shorten(earlier[0])}' on line "
+            row.problems.append(Problem(plan.id_header, f"becomes {listing_id} like '{shorten(earlier[0])}' on line "
                                               f"{earlier[1]}; make the ids differ in letters or digits",
                                         shorten(text)))
             return ("line", row.line)
@@ -758,15 +794,19 @@ def _record(source: str, key, group: _Group, plan: Plan, options: ReadOptions) -
             if target not in merged:
                 merged[target], origin[target] = value, row.line
             elif not _same(merged[target], value):
-                problems.append(at(Problem(target, f"differs from line {origin[target]} "
+                problems.append(at(Problem(plan.header_of(target), f"differs from line {origin[target]} "
                                                    f"({shorten(_shown(merged[target]))})", _shown(value)), row.line))
         if row.session and row.session not in sessions:
             sessions.append(row.session)
+    # The report finds the listing by its own id and name cells (the first row's, when merged).
+    named = {"record_id": next((row.raw_id for row in group.rows if row.raw_id), None),
+             "record_name": next((row.raw_name for row in group.rows if row.raw_name), None),
+             "feed_fields": plan.feed_fields(len(sessions))}
     if problems:
-        return Record(source, position, None, tuple(problems))
+        return Record(source, position, None, tuple(problems), **named)
     data, warnings = _listing(key, merged, sessions, plan, options)
     allowed = frozenset(name for name in STANCE_FIELDS if name not in data)
-    return Record(source, position, data, tuple(warnings), allowed)
+    return Record(source, position, data, tuple(warnings), allowed, **named)
 
 
 def _same(a, b) -> bool:
@@ -795,8 +835,8 @@ def _listing(listing_id: str, merged: dict, sessions: list[dict], plan: Plan,
         if given["location.country"] == "AU" and postcode and re.fullmatch(r"\d{3}", postcode):
             given["location.postcode"] = "0" + postcode  # spreadsheets drop the 0 of 0800
         if given.get("location.lat") == 0 and given.get("location.lon") == 0:
-            warnings.append(Problem("location.lat", "0, 0 is a spreadsheet's blank, not a place: "
-                                                    "left for the geocoder", "0, 0"))
+            warnings.append(Problem(plan.header_of("location.lat"), "0, 0 is a spreadsheet's blank, not a "
+                                                                    "place: left for the geocoder", "0, 0"))
             del given["location.lat"], given["location.lon"]
     if "timezone" not in given:
         state = str(given.get("location.state", "")).upper()

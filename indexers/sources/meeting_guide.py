@@ -23,13 +23,12 @@ import math
 import re
 import unicodedata
 from datetime import datetime
-from html.parser import HTMLParser
 from typing import Iterator
 
 from marshmallow import ValidationError
 from marshmallow import validate as mm_validate
 
-from indexers.records import Problem, ReadOptions, Record, shorten
+from indexers.records import Problem, ReadOptions, Record, plain_name, shorten, strip_markup
 from indexers.sources.native import FeedError
 from service.domain import vocab
 from service.domain.geo import AU_STATE_NAMES, COUNTRIES_WITH_STATES, COUNTRY_NAMES
@@ -125,12 +124,63 @@ def _records(meetings: list, options: ReadOptions, source: str) -> Iterator[Reco
                          (Problem("_record", "not a JSON object", shorten(meeting)),))
             continue
         data, problems, warnings, defaults = _translate(meeting, options)
+        named = {"record_id": _feed_id(meeting), "record_name": _as_text(meeting.get("name")),
+                 "feed_fields": feed_fields(meeting, len(data["sessions"]))}
         if problems:
-            yield Record(source, position, None, tuple(problems), defaults)
+            yield Record(source, position, None, tuple(problems), defaults, **named)
         else:
             # Problems on a record with data are warnings: something was dropped, the
             # meeting still loads (the pipeline reports them as such).
-            yield Record(source, position, data, tuple(warnings), defaults)
+            yield Record(source, position, data, tuple(warnings), defaults, **named)
+
+
+def _feed_id(meeting: dict) -> str | None:
+    """The meeting's own identifier as its feed writes it: the slug, else the id."""
+    for key in ("slug", "id"):
+        text = _as_text(meeting.get(key))
+        if text is not None and text.strip():
+            return text.strip()
+    return None
+
+
+def feed_fields(meeting: dict, sessions: int) -> dict[str, str]:
+    """Linkage's field names -> this meeting's Meeting Guide fields, for the report.
+
+    Each session comes from `day` (one per listed day), `time` and `end_time`; the address
+    parts come from `formatted_address` (or a lone `address`) when the meeting has one,
+    else from `address`, `city`, `state` and `postal_code`.
+    """
+    whole = _plain(meeting.get("formatted_address")) is not None or not any(
+        _plain(meeting.get(key)) for key in ("city", "state", "postal_code"))
+    address = _address_key(meeting)
+    fields = {
+        "id": "slug" if _as_text(meeting.get("slug")) else "id",
+        "name": "name",
+        "description": "notes",
+        "timezone": "timezone",
+        "formats": "attendance_option",
+        "status": "attendance_option",
+        "updated_at": "updated",
+        "location": address,
+        "location.lat": "latitude",
+        "location.lon": "longitude",
+        "location.approximate": "approximate",
+        "location.country": "country" if _plain(meeting.get("country")) else address,
+        "contact.conference_url": "conference_url",
+        "contact.conference_phone": "conference_phone",
+        "contact.phone": "phone",
+        "contact.email": "email",
+        "contact.website": "url" if _plain(meeting.get("url")) else "website",
+        "sessions": "day",
+    }
+    for part, key in _ATOMIC_KEYS.items():
+        fields[f"location.{part}"] = address if whole else key
+    for native in ("languages", "audiences", "accessibility", "open_meeting", "first_visit"):
+        fields[native] = "types"
+    for number in range(sessions):
+        fields.update({f"sessions.{number}.weekday": "day", f"sessions.{number}.start": "time",
+                       f"sessions.{number}.end": "end_time"})
+    return fields
 
 
 def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem], list[Problem], frozenset[str]]:
@@ -260,7 +310,8 @@ def _name(value, problems: list[Problem]) -> str | None:
     if text is None:
         problems.append(Problem("name", "no name", shorten(value)))
         return None
-    name = " ".join(clean_text(text).split())
+    # The one rule for names every reader shares, then the hidden characters feed text loses.
+    name = " ".join(HIDDEN_CHARACTERS.sub("", plain_name(text)).split())
     if not name:
         problems.append(Problem("name", "no name left after removing markup", shorten(text)))
         return None
@@ -437,8 +488,8 @@ def _location(meeting: dict, options: ReadOptions, problems: list[Problem]) -> t
     """The listing's location (lat/lon None when the feed has none), and whether the
     country came from the meeting rather than the feed's default."""
     parts = _address_parts(meeting, problems)
-    lat = _coordinate(meeting.get("latitude"), -90, 90, "location.lat", problems)
-    lon = _coordinate(meeting.get("longitude"), -180, 180, "location.lon", problems)
+    lat = _coordinate(meeting.get("latitude"), -90, 90, "latitude", problems)
+    lon = _coordinate(meeting.get("longitude"), -180, 180, "longitude", problems)
     if lat is None or lon is None or (lat == 0 and lon == 0):
         # Half a coordinate is no position; 0,0 is the Gulf of Guinea, which feeds write
         # for "unknown". The pipeline geocodes the address instead.
@@ -468,7 +519,7 @@ def _address_parts(meeting: dict, problems: list[Problem]) -> dict | None:
         formatted = atomic["address"]
     if formatted is not None:
         if len(formatted) > MAX_ADDRESS:
-            problems.append(Problem("location.address", f"longer than {MAX_ADDRESS} characters",
+            problems.append(Problem(_address_key(meeting), f"longer than {MAX_ADDRESS} characters",
                                     shorten(formatted)))
             return None
         parts = parse_address(formatted)
@@ -482,9 +533,19 @@ def _address_parts(meeting: dict, problems: list[Problem]) -> dict | None:
     for key, limit in (("address", MAX_ADDRESS), ("locality", MAX_LOCALITY),
                        ("state", MAX_STATE), ("postcode", MAX_POSTCODE)):
         if parts[key] is not None and len(parts[key]) > limit:
-            problems.append(Problem(f"location.{key}", f"longer than {limit} characters",
-                                    shorten(parts[key])))
+            # Named as the feed has it: the part of a formatted_address, or its own field.
+            field = _address_key(meeting) if formatted is not None else _ATOMIC_KEYS[key]
+            problems.append(Problem(field, f"longer than {limit} characters", shorten(parts[key])))
     return parts
+
+
+# Linkage's location parts -> the Meeting Guide fields that give them one by one.
+_ATOMIC_KEYS = {"address": "address", "locality": "city", "state": "state", "postcode": "postal_code"}
+
+
+def _address_key(meeting: dict) -> str:
+    """The field a meeting's whole address is in: formatted_address, else a lone address."""
+    return "formatted_address" if _plain(meeting.get("formatted_address")) is not None else "address"
 
 
 def parse_address(text: str) -> dict:
@@ -671,7 +732,7 @@ def _attendance(meeting: dict, codes: list[str], location: dict | None, contact:
                 "no way to attend: no specific address and no conference_url or conference_phone",
                 shorten(meeting.get("attendance_option"))))
     if "in_person" in formats and location is None:
-        problems.append(Problem("location", "an in-person meeting without an address or coordinates"))
+        problems.append(Problem("formatted_address", "an in-person meeting without an address or coordinates"))
     return formats, status
 
 
@@ -701,49 +762,13 @@ def _description(meeting: dict, location: dict | None, formats: list[str], dial_
 # --- Text cleaning ------------------------------------------------------------------------
 
 
-class _TextExtractor(HTMLParser):
-    """Text of an HTML fragment: tags dropped, entities decoded, script/style bodies dropped
-    (they are code, not text), block ends as line breaks."""
-
-    _BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"}
-    _SKIPPED = {"script", "style"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self._SKIPPED:
-            self.skipping += 1
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in self._SKIPPED:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if not self.skipping:
-            self.parts.append(data)
-
-
 def clean_text(text: str, multiline: bool = False) -> str:
     """Plain text from feed text: markup removed, control characters removed, spaces tidied.
 
     Single-line text (names) has all whitespace collapsed; multi-line text (notes) keeps
     line breaks, at most one blank line in a row.
     """
-    if "<" in text or "&" in text:
-        extractor = _TextExtractor()
-        try:
-            extractor.feed(text)
-            extractor.close()
-            text = "".join(extractor.parts)
-        except Exception:  # noqa: BLE001 - hostile markup must not stop a run; fall back
-            text = re.sub(r"<[^>]*>", "", text)
+    text = strip_markup(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Carriage returns are line breaks by now; the other hidden characters go.
     text = HIDDEN_CHARACTERS.sub("", text)

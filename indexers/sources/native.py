@@ -42,7 +42,18 @@ def read_native(raw: bytes, options: ReadOptions, source: str) -> Iterator[Recor
         elif not isinstance(entry, dict):
             yield Record(source, position, None, (Problem("_record", "not a JSON object", entry),))
         else:
-            yield Record(source, position, entry, defaults_allowed=allowed)
+            # Native field names are the feed's own: nothing to translate for the report.
+            yield Record(source, position, entry, defaults_allowed=allowed,
+                         record_id=_text(entry.get("id")), record_name=_text(entry.get("name")))
+
+
+def _text(value) -> str | None:
+    """An id or name as the report shows it (numbers as digits; anything else is left out)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (str, int)):
+        return str(value)
+    return None
 
 
 def _lines(text: str):

@@ -359,8 +359,8 @@ def test_hostile_entries_are_reported_and_do_not_disturb_the_others():
     records = read(hostile)
     by_slug = {m.get("slug") if isinstance(m, dict) else None: r for m, r in zip(hostile, records)}
     expected = {
-        "weekday-9": "day", "bad-time": "time", "bad-lat": "location.lat", "bad-lon": "location.lon",
-        "nan-lat": "location.lat", "long-name": "name", "bad-link": "conference_url", "no-name": "name",
+        "weekday-9": "day", "bad-time": "time", "bad-lat": "latitude", "bad-lon": "longitude",
+        "nan-lat": "latitude", "long-name": "name", "bad-link": "conference_url", "no-name": "name",
     }
     for slug, field in expected.items():
         assert by_slug[slug].data is None, slug
