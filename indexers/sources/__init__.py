@@ -1,13 +1,16 @@
 """Feed readers, and choosing one: every reader yields `indexers.records.Record`s.
 
 A SOURCE on the command line is a file, a directory (an HSDS tabular data package) or an
-http(s) URL; `--format auto` looks at the content to choose the reader.
+http(s) URL; `--format auto` looks at the content to choose the reader. A BMLT root server's
+address (".../main_server", or its `client_interface/json/` query) is not downloaded as one
+file: the BMLT reader asks the server page by page.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,33 +19,31 @@ from typing import Iterator
 from indexers.records import ReadOptions, Record
 from indexers.sources.native import FeedError
 
-FORMATS = ("auto", "meeting-guide", "hsds", "csv", "native")
+FORMATS = ("auto", "meeting-guide", "bmlt", "hsds", "csv", "native")
 # A feed bigger than this is refused rather than read into memory.
 MAX_FEED_BYTES = 200 * 1024 * 1024
 FETCH_TIMEOUT_S = 60
+# All the pages of one BMLT root server together.
+ROOT_SERVER_DEADLINE_S = 10 * FETCH_TIMEOUT_S
 
 
 @dataclass(frozen=True)
 class Feed:
-    """A source's content: bytes for files and URLs, a path for directories."""
+    """A source's content: bytes for files and URLs, a path for directories. `url` is where
+    the bytes came from; a BMLT root server's address has a url and no bytes (yet)."""
 
     name: str
     raw: bytes | None = None
     directory: Path | None = None
+    url: str | None = None
 
 
 def fetch(spec: str) -> Feed:
     """Read a file, directory or http(s) URL (bounded in size and time)."""
     if spec.startswith(("http://", "https://")):
-        request = urllib.request.Request(spec, headers={"User-Agent": "linkage-indexer"})
-        try:
-            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
-                raw = response.read(MAX_FEED_BYTES + 1)
-        except OSError as exc:
-            raise FeedError(f"{spec}: could not fetch: {exc}") from None
-        if len(raw) > MAX_FEED_BYTES:
-            raise FeedError(f"{spec}: larger than {MAX_FEED_BYTES // 2**20} MB")
-        return Feed(name=spec.rstrip("/").rsplit("/", 1)[-1] or spec, raw=raw)
+        if is_bmlt_address(spec):
+            return Feed(name=spec.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or spec, url=spec)
+        return Feed(name=spec.rstrip("/").rsplit("/", 1)[-1] or spec, raw=_download(spec), url=spec)
     path = Path(spec)
     if path.is_dir():
         return Feed(name=path.name, directory=path)
@@ -54,10 +55,31 @@ def fetch(spec: str) -> Feed:
         raise FeedError(f"{spec}: cannot read: {exc.strerror or exc}") from None
 
 
+def is_bmlt_address(url: str) -> bool:
+    """A BMLT root server (".../main_server") or its JSON client interface, which the BMLT
+    reader queries itself (its tsml interface is a Meeting Guide feed, downloaded as usual)."""
+    path = urllib.parse.urlsplit(url).path.rstrip("/")
+    return path.endswith("/main_server") or "/client_interface/json" in path
+
+
+def _download(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": "linkage-indexer"})
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
+            raw = response.read(MAX_FEED_BYTES + 1)
+    except OSError as exc:
+        raise FeedError(f"{url}: could not fetch: {exc}") from None
+    if len(raw) > MAX_FEED_BYTES:
+        raise FeedError(f"{url}: larger than {MAX_FEED_BYTES // 2**20} MB")
+    return raw
+
+
 def detect(feed: Feed) -> str:
     """The format of a feed, from its shape (not its name alone)."""
     if feed.directory is not None:
         return "hsds"
+    if feed.raw is None and feed.url is not None:
+        return "bmlt"
     if feed.name.lower().endswith(".csv"):
         return "csv"
     text = feed.raw.lstrip()[:1]
@@ -70,6 +92,10 @@ def detect(feed: Feed) -> str:
     first = data[0] if isinstance(data, list) and data else data
     if isinstance(data, dict) and ("contents" in data or "organization" in data or "service_at_locations" in data):
         return "hsds"
+    from indexers.sources.bmlt import looks_like_bmlt
+
+    if looks_like_bmlt(data):
+        return "bmlt"
     if isinstance(data, dict) and isinstance(data.get("meetings"), list):
         return "meeting-guide"
     if isinstance(first, dict):
@@ -94,6 +120,8 @@ def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None
         from indexers.sources.meeting_guide import read_meeting_guide
 
         return read_meeting_guide(_bytes(feed), options, feed.name)
+    if fmt == "bmlt":
+        return _read_bmlt(feed, options)
     if fmt == "hsds":
         from indexers.sources.hsds import read_hsds
 
@@ -113,9 +141,30 @@ def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None
 
 
 def _bytes(feed: Feed) -> bytes:
+    if feed.raw is None and feed.url is not None:
+        return _download(feed.url)  # a BMLT-looking address read in another format
     if feed.raw is None:
         raise FeedError(f"{feed.name}: a directory can only be an HSDS data package")
     return feed.raw
+
+
+def _read_bmlt(feed: Feed, options: ReadOptions) -> Iterator[Record]:
+    """A saved GetSearchResults response; or, for a URL whose answer is not one (a root
+    server's page), the root server asked page by page."""
+    from indexers.sources.bmlt import fetch_root_server, read_bmlt, read_meetings
+
+    if feed.raw is not None:
+        try:
+            data = json.loads(feed.raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            data = None
+        if feed.url is None or data is not None:
+            return read_bmlt(feed.raw, options, feed.name)  # reports what is wrong with it
+    if feed.url is None:
+        raise FeedError(f"{feed.name}: a directory can only be an HSDS data package")
+    meetings, formats = fetch_root_server(feed.url, max_bytes=MAX_FEED_BYTES, timeout_s=FETCH_TIMEOUT_S,
+                                          deadline_s=ROOT_SERVER_DEADLINE_S)
+    return read_meetings(meetings, formats, options, feed.name)
 
 
 def _read_hsds_bytes(feed: Feed, options: ReadOptions) -> Iterator[Record]:
