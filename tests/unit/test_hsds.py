@@ -89,7 +89,7 @@ def test_service_full_maps_the_fields(hsds_data):
     assert data["timezone"] == "Europe/London"  # the example's numeric "timezone": 3 is not used
     # Latitude 100 is out of range: kept out, with a warning, for the pipeline to geocode.
     assert data["location"]["lat"] is None and data["location"]["address"] == "1-30 Main Street, MyVillage"
-    assert {p.field for p in record.problems} >= {"location.lat", "location.address"}
+    assert {p.field for p in record.problems} >= {"location.latitude", "address.address_type"}
 
 
 def test_service_list_item_without_location_is_an_online_listing(hsds_data):
@@ -238,7 +238,7 @@ def test_hostile_package_reports_bad_rows_and_loads_good_ones(hostile):
     by_position = {r.position: r for r in records}
 
     no_id = by_position["services.csv row 4"]
-    assert no_id.data is None and no_id.problems[0].field == "id"
+    assert no_id.data is None and no_id.problems[0].field == "service.id"
 
     short = by_position["services.csv row 8"]  # s7: named after its organisation, but nowhere
     assert short.data is None and short.problems[0].field == "location"
@@ -256,28 +256,28 @@ def test_hostile_package_reports_bad_rows_and_loads_good_ones(hostile):
         {"weekday": "fri", "start": "10:00", "end": "12:00", "monthly": "last"},
         {"weekday": "sat", "start": "10:00", "end": "12:00", "monthly": "first"},
     ]
-    messages = [p.problem for p in s1.problems if p.field == "sessions"]
-    assert any(m.startswith("schedules.csv row 3:") and "5MO" in m for m in messages)
-    assert any(m.startswith("schedules.csv row 4:") and "interval" in m for m in messages)
-    assert any(m.startswith("schedules.csv row 6:") and "YEARLY" in m for m in messages)
+    messages = {p.field: p.problem for p in s1.problems if p.field.startswith("schedule.")}
+    assert messages["schedule.byday"].startswith("schedules.csv row 3:") and "5MO" in messages["schedule.byday"]
+    assert messages["schedule.interval"].startswith("schedules.csv row 4:")
+    assert messages["schedule.freq"].startswith("schedules.csv row 6:") and "YEARLY" in messages["schedule.freq"]
 
     (s2,) = [r for r in records if r.data and r.data["id"] == "open211-miami:s2"]
     assert "email" not in s2.data["contact"]
-    assert [p.field for p in s2.problems] == ["contact.email"]
+    assert [p.field for p in s2.problems] == ["service.email"]
     assert s2.data["location"] == {"address": "1 Main St", "locality": "Miami", "state": "FL", "postcode": "33101",
                                    "country": "US", "lat": None, "lon": None, "approximate": False}
 
     (s4,) = [r for r in records if r.data and r.data["id"] == "open211-miami:s4"]
     assert s4.data["location"]["lat"] is None and s4.data["location"]["country"] == "US"
-    assert any(p.field == "location.lat" and p.problem.startswith("locations.csv row 4:") for p in s4.problems)
+    assert any(p.field == "location.latitude" and p.problem.startswith("locations.csv row 4:") for p in s4.problems)
 
     (s5,) = [r for r in records if r.data and r.data["id"] == "open211-miami:s5"]
     # "9:00am" to "5:00" is 09:00-17:00; weekday 7 is Sunday (ISO numbering, Monday = 1).
     assert s5.data["sessions"] == [{"weekday": "mon", "start": "09:00", "end": "17:00"},
                                    {"weekday": "sun", "start": "10:00", "end": "12:00"}]
-    bad_rows = {p.problem.split(":")[0] for p in s5.problems if p.field == "sessions"}
+    bad_rows = {p.problem.split(":")[0] for p in s5.problems if p.field.startswith("regular_schedule.")}
     assert bad_rows == {"regular_schedules.csv row 3", "regular_schedules.csv row 4", "regular_schedules.csv row 6"}
-    assert any(p.field == "status" for p in s5.problems) and s5.data["status"] == "active"
+    assert any(p.field == "service.status" for p in s5.problems) and s5.data["status"] == "active"
 
     (s6,) = [r for r in records if r.data and r.data["id"] == "open211-miami:s6"]
     assert len(s6.data["description"]) <= 2000 and s6.data["status"] == "inactive" and s6.data["cost"] == "fee"
@@ -308,7 +308,7 @@ def test_unreadable_table_is_reported_and_services_still_load(hostile):
 def test_no_time_zone_means_no_listing(hostile):
     records = list(read_hsds(hostile, ReadOptions("x", country="US")))
     located = [r for r in records if r.position.startswith("services.csv row 2")]
-    assert located and all(r.data is None and r.problems[0].field == "timezone" for r in located)
+    assert located and all(r.data is None and r.problems[0].field == "schedule.timezone" for r in located)
 
 
 def test_an_iana_zone_in_the_data_is_used(hostile):
@@ -352,7 +352,7 @@ def test_hostile_json_values_never_crash(tmp_path):
     records = list(read_hsds(path, MIAMI_OPTIONS))
     assert len(records) == len(items)
     assert [r.position for r in records][:2] == ["item 1", "item 2"]
-    assert records[0].data is None and records[1].problems[0].field == "id"
+    assert records[0].data is None and records[1].problems[0].field == "service.id"
     assert not [p for r in records for p in r.problems if p.field == "_record" and "could not be read" in p.problem]
     (c,) = [r for r in records if r.data and r.data["name"].startswith("CCC")]
     assert len(c.data["name"]) <= 200

@@ -47,9 +47,11 @@ Problems
 An entry that cannot become a listing is yielded with `data=None` and its problems. An entry
 that loads but lost something on the way (a schedule row that could not be read, an e-mail
 address that is not one, coordinates out of range) is yielded with its data *and* those
-problems, which the pipeline reports as warnings. Problems about rows of child tables name
-the file and row in their text ("schedules.csv row 7: ..."); the record's position names the
-service's own row ("services.csv row 12") or JSON item ("service_list item 3").
+problems, which the pipeline reports as warnings. Problems name the field by the feed's table
+and column ("location.latitude", "schedule.byday", "regular_schedule.weekday"), and those
+about rows of child tables name the file and row in their text ("schedules.csv row 7: ...");
+the record's position names the service's own row ("services.csv row 12") or JSON item
+("service_list item 3"), its `record_id` and `record_name` the service's id and name.
 
 Modules
 -------

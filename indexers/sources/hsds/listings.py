@@ -7,7 +7,7 @@ import hashlib
 import re
 from typing import Iterable, Iterator
 
-from indexers.records import Problem, ReadOptions, Record, shorten
+from indexers.records import Problem, ReadOptions, Record, plain_name, shorten
 from indexers.sources.hsds.rows import (
     as_date, as_object, as_text, cut_text, dedupe, first_nonempty, objects, one_line, plain_text, row_prefix,
     row_problems,
@@ -16,7 +16,7 @@ from indexers.sources.hsds.service_fields import (
     read_accessibility, read_cost, read_email, read_languages, read_phone, read_place, read_referral, read_status,
     read_website,
 )
-from indexers.sources.hsds.sessions import schedule_into
+from indexers.sources.hsds.sessions import schedule_into, schedule_table
 from service.domain.schemas import (  # the schema's own limits: never drift from them
     ID_PART_CHARACTERS, MAX_DESCRIPTION, MAX_ID_PART, MAX_LANGUAGES, MAX_NAME,
 )
@@ -38,17 +38,24 @@ def guarded(options: ReadOptions, position: str, build) -> Iterator[Record]:
 
 
 def build_records(service: dict, position: str, options: ReadOptions) -> list[Record]:
-    """The listings of one service (one per physical location), or one failed record."""
+    """The listings of one service (one per physical location), or one failed record.
+
+    Every record carries the service's id and name for the report (`record_id`,
+    `record_name`), and `feed_fields` naming Linkage's fields by the feed's tables and
+    columns ("location.lat" -> "location.latitude", a session's day -> "schedule.byday").
+    """
     problems: list[Problem] = list(row_problems(service))
     sid = as_text(service.get("id"))
-    if not sid:
-        return [failed_record(options, position, "id", "the service has no id", None, problems)]
     organization = as_object(service.get("organization"))
+    organization_name = _name(organization.get("name"))
+    name = _name(service.get("name")) or organization_name
+    named = {"record_id": sid, "record_name": name}
+    if not sid:
+        return [failed_record(options, position, "service.id", "the service has no id", None, problems, **named)]
     problems.extend(row_problems(organization))
-    organization_name = one_line(organization.get("name"), MAX_NAME)
-    name = one_line(service.get("name"), MAX_NAME) or organization_name
     if not name:
-        return [failed_record(options, position, "name", "neither the service nor its organization has a name", None, problems)]
+        return [failed_record(options, position, "service.name", "neither the service nor its organization has a name",
+                              None, problems, **named)]
 
     base: dict = {"kind": "service", "name": name}
     if options.program:
@@ -65,10 +72,12 @@ def build_records(service: dict, position: str, options: ReadOptions) -> list[Re
             base[field_name] = day
     base["source"] = options.source_block()
 
-    own_website = read_website(service.get("url") or service.get("website"), problems, "contact.website")
-    website = own_website or read_website(organization.get("website") or organization.get("url"), problems,
-                                      "contact.website")
-    email = read_email(service.get("email"), problems) or read_email(organization.get("email"), problems)
+    value, field = _first_of(service, "service", ("url", "website"))
+    own_website = read_website(value, problems, field)
+    value, field = _first_of(organization, "organization", ("website", "url"))
+    website = own_website or read_website(value, problems, field)
+    email = read_email(service.get("email"), problems, "service.email") or read_email(
+        organization.get("email"), problems, "organization.email")
     service_languages = read_languages(service)
 
     # Sort the places: physical ones become listings; virtual ones make the service online.
@@ -79,12 +88,13 @@ def build_records(service: dict, position: str, options: ReadOptions) -> list[Re
     for link in objects(service.get("service_at_locations")):
         location = as_object(link.get("location"))
         if not location:
-            unplaced.append(Problem("location", f"{row_prefix(link)}service_at_location names a location that is not there",
+            unplaced.append(Problem("service_at_location.location_id",
+                                    f"{row_prefix(link)}service_at_location names a location that is not there",
                                     link.get("location_id")))
             continue
         kind = (as_text(location.get("location_type")) or "").casefold()
         if kind == "virtual":
-            url = read_website(location.get("url"), problems, "contact.conference_url")
+            url = read_website(location.get("url"), problems, "location.url")
             if url:
                 virtual_urls.append(url)
             continue
@@ -112,8 +122,8 @@ def build_records(service: dict, position: str, options: ReadOptions) -> list[Re
             contact = _contact(
                 read_phone(objects(link.get("phones")) + objects(location.get("phones")) + objects(service.get("phones"))
                        + objects(organization.get("phones")), listing_problems),
-                email or read_email(location.get("email"), listing_problems),
-                website or read_website(location.get("website"), listing_problems, "contact.website"),
+                email or read_email(location.get("email"), listing_problems, "location.email"),
+                website or read_website(location.get("website"), listing_problems, "location.website"),
                 virtual_urls)
             if contact:
                 data["contact"] = contact
@@ -127,16 +137,19 @@ def build_records(service: dict, position: str, options: ReadOptions) -> list[Re
                                             objects(location.get("schedules")))
             failed = schedule_into(data, schedule_rows, options, place, listing_problems)
             label = f"{position}, location {lid}" if several else position
+            fields = feed_fields(schedule_rows, len(data.get("sessions", ())))
             if failed:
-                records.append(failed_record(options, label, failed.field, failed.problem, failed.value, listing_problems))
+                records.append(failed_record(options, label, failed.field, failed.problem, failed.value, listing_problems,
+                                             **named, feed_fields=fields))
             else:
-                records.append(Record(options.source_name, label, data, _report(listing_problems), STANCE_FIELDS))
+                records.append(Record(options.source_name, label, data, _report(listing_problems), STANCE_FIELDS,
+                                      **named, feed_fields=fields))
         return records
 
     if unplaced and not virtual_urls:
         # A service delivered at a place nobody can find: not an online service for that.
         return [failed_record(options, position, "location", "no location with coordinates or an address", None,
-                        problems + unplaced)]
+                              problems + unplaced, **named)]
     problems.extend(unplaced)
     # Only the service's own website and phones make it an online or phone service: nearly
     # every organisation has both, which says nothing about how this service is delivered.
@@ -144,7 +157,8 @@ def build_records(service: dict, position: str, options: ReadOptions) -> list[Re
                                                     for p in objects(link.get("phones"))], problems)
     formats = (["online"] if virtual_urls or own_website else []) + (["phone"] if phone else [])
     if not formats:
-        return [failed_record(options, position, "location", "no physical or virtual location", None, problems)]
+        return [failed_record(options, position, "location", "no physical or virtual location", None, problems,
+                              **named)]
     data = dict(base)
     data["id"] = _listing_id(options.id_prefix, sid, None)
     data["formats"] = formats
@@ -158,9 +172,64 @@ def build_records(service: dict, position: str, options: ReadOptions) -> list[Re
     schedule_rows = first_nonempty(objects(service.get("schedules")),
                                     [s for link in objects(service.get("service_at_locations")) for s in objects(link.get("schedules"))])
     failed = schedule_into(data, schedule_rows, options, None, problems)
+    fields = feed_fields(schedule_rows, len(data.get("sessions", ())))
     if failed:
-        return [failed_record(options, position, failed.field, failed.problem, failed.value, problems)]
-    return [Record(options.source_name, position, data, _report(problems), STANCE_FIELDS)]
+        return [failed_record(options, position, failed.field, failed.problem, failed.value, problems, **named,
+                              feed_fields=fields)]
+    return [Record(options.source_name, position, data, _report(problems), STANCE_FIELDS, **named,
+                   feed_fields=fields)]
+
+
+def _name(value) -> str | None:
+    """A service's or organisation's name: plain text by the rule every reader shares
+    (`plain_name`), then one line within the schema's length."""
+    return one_line(plain_name(value), MAX_NAME)
+
+
+def _first_of(holder: dict, table: str, keys: tuple[str, ...]) -> tuple[object, str]:
+    """The first of these columns with a value, and its name as "table.column" for a report."""
+    for key in keys:
+        if as_text(holder.get(key)):
+            return holder.get(key), f"{table}.{key}"
+    return None, f"{table}.{keys[0]}"
+
+
+# Linkage's fields -> an HSDS service's tables and columns (3.0 names; 1.x uses the same
+# columns in its physical_address table). Schedules are named per listing (schedule_table).
+_FEED_FIELDS = {
+    "id": "service.id",
+    "name": "service.name",
+    "description": "service.description",
+    "status": "service.status",
+    "cost": "service.fees_description",
+    "updated_at": "service.last_modified",
+    "verified_at": "service.assured_date",
+    "languages": "language",
+    "accessibility": "accessibility",
+    "contact.email": "service.email",
+    "contact.website": "service.url",
+    "contact.phone": "phone.number",
+    "contact.conference_url": "location.url",
+    "location": "address",
+    "location.lat": "location.latitude",
+    "location.lon": "location.longitude",
+    "location.address": "address.address_1",
+    "location.locality": "address.city",
+    "location.state": "address.state_province",
+    "location.postcode": "address.postal_code",
+    "location.country": "address.country",
+}
+
+
+def feed_fields(schedule_rows: list[dict], sessions: int) -> dict[str, str]:
+    """Linkage's field names -> the feed's, for a listing made from these schedule rows."""
+    table = schedule_table(schedule_rows)
+    day = "weekday" if table == "regular_schedule" else "byday"
+    fields = {**_FEED_FIELDS, "sessions": table, "timezone": f"{table}.timezone", "open_24_7": table}
+    for number in range(sessions):
+        fields.update({f"sessions.{number}.weekday": f"{table}.{day}", f"sessions.{number}.monthly": f"{table}.byday",
+                       f"sessions.{number}.start": f"{table}.opens_at", f"sessions.{number}.end": f"{table}.closes_at"})
+    return fields
 
 
 def _contact(phone, email, website, virtual_urls) -> dict:
@@ -170,9 +239,10 @@ def _contact(phone, email, website, virtual_urls) -> dict:
 
 
 def failed_record(options: ReadOptions, position: str, field: str, problem: str, value=None,
-                  others: Iterable[Problem] = ()) -> Record:
-    """A record that cannot become a listing: its problem first, then the others."""
-    return Record(options.source_name, position, None, _report((Problem(field, problem, value), *others)))
+                  others: Iterable[Problem] = (), **named) -> Record:
+    """A record that cannot become a listing: its problem first, then the others. `named`
+    passes on the service's `record_id`, `record_name` and `feed_fields` when there is one."""
+    return Record(options.source_name, position, None, _report((Problem(field, problem, value), *others)), **named)
 
 
 def _report(problems: Iterable[Problem]) -> tuple[Problem, ...]:

@@ -31,7 +31,7 @@ def read_status(value, problems: list[Problem]) -> str:
         return "inactive"
     if text.startswith("temporar"):
         return "temporarily_closed"
-    problems.append(Problem("status", "unknown status; listed as active", value))
+    problems.append(Problem("service.status", "unknown status; listed as active", value))
     return "active"
 
 
@@ -91,8 +91,9 @@ _URL = mm_validate.URL(schemes={"http", "https"}, require_tld=True)
 _BARE_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?([/?#]\S*)?$")
 
 
-def read_email(value, problems: list[Problem]) -> str | None:
-    """An e-mail address ("mailto:" dropped); None, with a problem, for one that is not."""
+def read_email(value, problems: list[Problem], field: str = "service.email") -> str | None:
+    """An e-mail address ("mailto:" dropped); None, with a problem on `field` (the feed's
+    table and column, "organization.email"), for one that is not."""
     text = as_text(value)
     if not text:
         return None
@@ -100,14 +101,14 @@ def read_email(value, problems: list[Problem]) -> str | None:
     try:
         _EMAIL(text)
     except ValidationError:
-        problems.append(Problem("contact.email", "not an e-mail address; left out", text))
+        problems.append(Problem(field, "not an e-mail address; left out", text))
         return None
     return text
 
 
 def read_website(value, problems: list[Problem], field: str) -> str | None:
     """An http(s) address (a bare "www.example.org" gains "http://"); None, with a problem on
-    `field`, for one that is not."""
+    `field` (the feed's table and column, "service.url"), for one that is not."""
     text = as_text(value)
     if not text:
         return None
@@ -139,7 +140,7 @@ def read_phone(rows: list[dict], problems: list[Problem]) -> str | None:
         if extension and re.fullmatch(r"\d+(\.0)?", extension):
             number = f"{number} ext. {extension.removesuffix('.0')}"
         if len(number) > MAX_PHONE or not re.search(r"\d{3}", number):
-            problems.append(Problem("contact.phone", f"{row_prefix(row)}not a phone number; left out", number))
+            problems.append(Problem("phone.number", f"{row_prefix(row)}not a phone number; left out", number))
             continue
         problems.extend(row_problems(row))
         return number
@@ -156,16 +157,18 @@ def read_place(location: dict, options: ReadOptions) -> tuple[dict | None, list[
     lat_raw, lon_raw = location.get("latitude"), location.get("longitude")
     lat, lon = as_number(lat_raw), as_number(lon_raw)
     if (lat_raw not in (None, "") or lon_raw not in (None, "")) and (lat is None or lon is None):
-        problems.append(Problem("location.lat", f"{where}latitude/longitude are not numbers; to be geocoded",
-                                f"{lat_raw}, {lon_raw}"))
+        problems.append(Problem(_bad_coordinate(lat, lon), f"{where}latitude/longitude are not numbers; "
+                                "to be geocoded", f"{lat_raw}, {lon_raw}"))
         lat = lon = None
     elif lat is not None and (not -90 <= lat <= 90 or not -180 <= lon <= 180):
-        problems.append(Problem("location.lat", f"{where}latitude/longitude out of range; to be geocoded",
+        field = "location.latitude" if not -90 <= lat <= 90 else "location.longitude"
+        problems.append(Problem(field, f"{where}latitude/longitude out of range; to be geocoded",
                                 f"{lat_raw}, {lon_raw}"))
         lat = lon = None
     elif lat == 0 and lon == 0:
         # 0,0 is in the Gulf of Guinea: a database default, not a service.
-        problems.append(Problem("location.lat", f"{where}coordinates 0,0 are a placeholder; to be geocoded", "0, 0"))
+        problems.append(Problem("location.latitude", f"{where}coordinates 0,0 are a placeholder; to be geocoded",
+                                "0, 0"))
         lat = lon = None
 
     addresses = objects(location.get("addresses"))
@@ -176,7 +179,8 @@ def read_place(location: dict, options: ReadOptions) -> tuple[dict | None, list[
     address = next((a for a in physical if _has_address(a)), None)
     if address is None and postal and next((a for a in postal if _has_address(a)), None):
         address = next(a for a in postal if _has_address(a))
-        problems.append(Problem("location.address", f"{row_prefix(address)}only a postal address is given; used as the place"))
+        problems.append(Problem("address.address_type",
+                                f"{row_prefix(address)}only a postal address is given; used as the place"))
     place: dict = {}
     if address is not None:
         street = ", ".join(filter(None, (one_line(address.get(k), MAX_ADDRESS) for k in
@@ -191,7 +195,8 @@ def read_place(location: dict, options: ReadOptions) -> tuple[dict | None, list[
             place["state"] = state
         postcode = one_line(address.get("postal_code"), 60)
         if postcode and len(postcode) > MAX_POSTCODE:
-            problems.append(Problem("location.postcode", f"{row_prefix(address)}postcode too long; left out", postcode))
+            problems.append(Problem("address.postal_code", f"{row_prefix(address)}postcode too long; left out",
+                                    postcode))
         elif postcode:
             place["postcode"] = postcode
         place["country"] = _country(address.get("country"), options, problems, address)
@@ -204,6 +209,12 @@ def read_place(location: dict, options: ReadOptions) -> tuple[dict | None, list[
     # Without a street, geocoding can only find the town: say so.
     place["approximate"] = lat is None and not place.get("address")
     return place, problems
+
+
+def _bad_coordinate(lat, lon) -> str:
+    """The coordinate column to name when latitude/longitude cannot be read: the one that is not
+    a number (latitude when both are not)."""
+    return "location.longitude" if lat is not None and lon is None else "location.latitude"
 
 
 def _has_address(address: dict) -> bool:
@@ -220,7 +231,8 @@ def _country(value, options: ReadOptions, problems: list[Problem], row: dict) ->
     code = COUNTRY_NAMES.get(name) or ALPHA3_TO_ALPHA2.get(name.upper())
     if code:
         return code
-    problems.append(Problem("location.country", f"{row_prefix(row)}not an ISO country code; {options.country} assumed", text))
+    problems.append(Problem("address.country", f"{row_prefix(row)}not an ISO country code; {options.country} assumed",
+                            text))
     return options.country
 
 

@@ -48,16 +48,29 @@ def schedule_into(data: dict, rows: list[dict], options: ReadOptions, place: dic
     unique = list({tuple(sorted(s.items())): s for s in sessions}.values())
     unique.sort(key=lambda s: (vocab.WEEKDAYS.index(s["weekday"]), s["start"], s.get("monthly") or ""))
     if len(unique) > MAX_SESSIONS:
-        problems.append(Problem("sessions", f"{len(unique)} sessions; only the first {MAX_SESSIONS} kept"))
+        problems.append(Problem(schedule_table(rows), f"{len(unique)} sessions; only the first {MAX_SESSIONS} kept"))
         unique = unique[:MAX_SESSIONS]
     if unique:
         data["sessions"] = unique
     zone = _zone(rows, options, place)
     if zone is None:
-        return Problem("timezone", "no time zone: the feed gives none and none was configured "
-                       "(set the source's timezone, e.g. America/New_York)")
+        return Problem(f"{schedule_table(rows)}.timezone", "no time zone: the feed gives none and none was "
+                       "configured (set the source's timezone, e.g. America/New_York)")
     data["timezone"] = zone
     return None
+
+
+def schedule_table(rows: list[dict]) -> str:
+    """The schedule table as the feed names it: HSDS 1.x's `regular_schedule` (rows with a
+    `weekday`), else 3.0's `schedule` (iCal rules, and the name when there are no rows)."""
+    if rows and all(_is_weekday_row(row) for row in rows):
+        return "regular_schedule"
+    return "schedule"
+
+
+def _is_weekday_row(row: dict) -> bool:
+    """True for an HSDS 1.x row, which gives a `weekday` rather than an iCal rule."""
+    return "weekday" in row and not as_text(row.get("freq")) and not as_text(row.get("byday"))
 
 
 def _zone(rows: list[dict], options: ReadOptions, place: dict | None) -> str | None:
@@ -80,13 +93,15 @@ def _row_sessions(row: dict, problems: list[Problem]) -> list[dict]:
     """Sessions from one schedule row (3.0 iCal rule or 1.x weekday); [] with a problem when
     the row cannot be read, [] silently for a row that says the place is closed."""
     where = row_prefix(row)
+    table = "regular_schedule" if _is_weekday_row(row) else "schedule"
     closed = (as_text(row.get("closed")) or "").casefold()
     opens_text, closes_text = as_text(row.get("opens_at")), as_text(row.get("closes_at"))
     if closed in ("true", "1", "yes") or (opens_text or "").casefold() == "closed":
         return []
 
-    def bad(message: str, value=None) -> list[dict]:
-        problems.append(Problem("sessions", f"{where}{message}; this schedule is left out",
+    def bad(column: str, message: str, value=None) -> list[dict]:
+        # Named by the schedule's own table and column ("schedule.byday"), as the feed has them.
+        problems.append(Problem(f"{table}.{column}", f"{where}{message}; this schedule is left out",
                                 shorten(value) if value is not None else None))
         return []
 
@@ -95,18 +110,18 @@ def _row_sessions(row: dict, problems: list[Problem]) -> list[dict]:
     byday = as_text(row.get("byday"))
     if freq or byday:
         if freq not in ("", "WEEKLY", "MONTHLY", "DAILY"):
-            return bad(f"frequency {freq} cannot be shown as weekly or monthly sessions", freq)
+            return bad("freq", f"frequency {freq} cannot be shown as weekly or monthly sessions", freq)
         interval = as_number(row.get("interval"))
         if interval is not None and interval != 1:
             # "every 2 weeks" needs a start date to know which weeks; sessions have none.
-            return bad("repeats at an interval other than 1", row.get("interval"))
+            return bad("interval", "repeats at an interval other than 1", row.get("interval"))
         if freq == "MONTHLY" and not byday:
-            return bad("monthly by day of the month (bymonthday) cannot be shown", row.get("bymonthday"))
+            return bad("bymonthday", "monthly by day of the month (bymonthday) cannot be shown", row.get("bymonthday"))
         ignored = [k for k in ("byweekno", "byyearday", "bymonthday") if as_text(row.get(k))]
         if ignored:
             # RFC 5545 allows these only with other frequencies (or, for bymonthday, instead of
             # byday): read the weekly/monthly rule and say what was ignored.
-            problems.append(Problem("sessions", f"{where}ignored {', '.join(ignored)}: not usable in a "
+            problems.append(Problem(f"{table}.{ignored[0]}", f"{where}ignored {', '.join(ignored)}: not usable in a "
                                     f"{freq or 'WEEKLY'} rule with byday", byday))
         if freq == "DAILY" and not byday:
             days = [(day, None) for day in vocab.WEEKDAYS]
@@ -117,41 +132,46 @@ def _row_sessions(row: dict, problems: list[Problem]) -> list[dict]:
             match = _RULE_DAY.match(token)
             weekday = _DAY_CODES.get(match.group(2)) if match else _weekday_name(token)
             if weekday is None:
-                return bad("byday is not a list of MO, TU, ... (with 1-4 or -1 before a day when monthly)", byday)
+                return bad("byday", "byday is not a list of MO, TU, ... (with 1-4 or -1 before a day when monthly)",
+                           byday)
             ordinal = int(match.group(1)) if match and match.group(1) else None
             if ordinal is None:
                 days.append((weekday, None))
             elif freq != "MONTHLY":
-                return bad(f"{token} (an occurrence in the month) needs freq MONTHLY", byday)
+                return bad("byday", f"{token} (an occurrence in the month) needs freq MONTHLY", byday)
             elif ordinal not in _MONTHLY:
-                return bad(f"{token}: only the 1st-4th and last (-1) weekday of a month can be shown", byday)
+                return bad("byday", f"{token}: only the 1st-4th and last (-1) weekday of a month can be shown", byday)
             else:
                 days.append((weekday, _MONTHLY[ordinal]))
         if not days:
-            return bad("no days given (byday)", byday)
+            return bad("byday", "no days given (byday)", byday)
+    elif "weekday" not in row:
+        return bad("byday", "no days given (byday)")
     else:
         raw_day = row.get("weekday")
         weekday = _weekday_value(raw_day)
         if weekday is None:
-            return bad("weekday is not a day name or a number 1-7 (Monday = 1)", raw_day)
+            return bad("weekday", "weekday is not a day name or a number 1-7 (Monday = 1)", raw_day)
         days = [(weekday, None)]
 
     if not opens_text or not closes_text:
-        return bad("no opening or closing time", row.get("original_text") or opens_text or closes_text)
+        return bad("opens_at" if not opens_text else "closes_at", "no opening or closing time",
+                   row.get("original_text") or opens_text or closes_text)
     opens, closes = _parse_time(opens_text), _parse_time(closes_text)
     if opens is None or closes is None:
-        return bad("times are not like 09:00, 09:00:00 or 9:00 AM", f"{opens_text}-{closes_text}")
+        return bad("opens_at" if opens is None else "closes_at", "times are not like 09:00, 09:00:00 or 9:00 AM",
+                   f"{opens_text}-{closes_text}")
     start, start_meridiem = opens
     end, end_meridiem = closes
     if start_meridiem and not end_meridiem and end <= start and end + 720 > start and end < 720:
         # "9:00am-5:00": a 12-hour writer who left out "pm" on the closing time only.
         end += 720
     if start == 1440:
-        return bad("opens at 24:00", opens_text)
+        return bad("opens_at", "opens at 24:00", opens_text)
     if end == 1440:
         end = 0  # closes at midnight: an end before the start means "after midnight"
     if start == end and start != 0:
-        return bad("opens and closes at the same time", f"{opens_text}-{closes_text}")
+        return bad("closes_at", "opens and closes at the same time", f"{opens_text}-{closes_text}")
     if start == 0 and end in (0, 1439):
         # Open round the clock that day (00:00-00:00, 00:00-24:00 or 00:00-23:59).
         return [{"weekday": day, "all_day": True} if monthly is None else _session(day, 0, 1439, monthly)
