@@ -163,7 +163,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
-    from service.errors import register_error_handlers, register_security_headers
+    from service.errors import register_error_handlers, register_request_limits, register_security_headers
     from service.i18n import init_i18n
     from service.views import api, health, pages, referrals as referral_views
 
@@ -187,5 +187,6 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     app.extensions["linkage_metrics"] = metrics = Metrics()
     install(app, metrics, lambda: _import_state(settings))
     register_error_handlers(app)
+    register_request_limits(app)
     register_security_headers(app)
     return app

@@ -11,6 +11,14 @@ from service.backends.contract import BackendUnavailable
 
 log = logging.getLogger("linkage")
 
+# Routes a person reads in a browser: their unexpected errors are pages, not JSON.
+PAGE_ENDPOINTS = frozenset({"pages.index", "pages.embed", "referrals.handout_page",
+                            "referrals.handout_page_with_note", "referrals.feedback_form"})
+# The longest request target (path and query) the app reads. gunicorn (service/gunicorn_conf.py)
+# lets lines up to twice this through, so that the app, not gunicorn, refuses the longer ones,
+# with the envelope and the security headers; the longest search URL is well under 2 KB.
+MAX_REQUEST_TARGET = 4094
+
 
 class ApiError(Exception):
     """An error the client should see, with the parameter it concerns when there is one."""
@@ -46,14 +54,27 @@ def _code_for(status: int) -> str:
         404: "not_found",
         405: "method_not_allowed",
         413: "too_large",
+        414: "uri_too_long",
         415: "unsupported_media_type",
         422: "invalid_body",
         429: "rate_limited",
     }.get(status, "http_error")
 
 
+def _on_a_page() -> bool:
+    """Whether the request is for a page a person reads (see PAGE_ENDPOINTS)."""
+    return request.endpoint in PAGE_ENDPOINTS
+
+
+def error_page(status: int, title: str, message: str) -> Response:
+    """An error on a page route, as a page."""
+    from service import render
+
+    return render.respond("error.html", title, message, status=status)
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Route every exception through the envelope."""
+    """Route every exception through the envelope (a page, on page routes, for 500 and 503)."""
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
@@ -62,6 +83,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(BackendUnavailable)
     def backend_unavailable(exc: BackendUnavailable):
         log.error("backend unavailable: %s", exc)
+        if _on_a_page():
+            return error_page(503, "Not available right now", "The search index is not available right now. "
+                              "Please try again in a few minutes.")
         return error_response(503, "backend_unavailable", "The search index is not available right now.")
 
     @app.errorhandler(HTTPException)
@@ -81,6 +105,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if _on_a_page():
+            return error_page(500, "Something went wrong", "Something went wrong on our side; it has been "
+                              "logged. Please try again, or go back to the search.")
         return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
@@ -92,8 +119,29 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-# Answers that are data, not documents (PDF handouts are left to the browser's viewer).
+# Answers that are data, not documents.
 DATA_TYPES = frozenset({"application/json", "application/schema+json", "text/plain", "text/calendar"})
+
+
+def register_request_limits(app: Flask) -> None:
+    """Refuse an over-long request target before any view reads it: 414 in the envelope."""
+
+    @app.before_request
+    def refuse_long_targets():
+        environ = request.environ
+        # gunicorn passes the target as sent (RAW_URI), Werkzeug's server as REQUEST_URI.
+        target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+        length = len(target) if target else len(request.path) + 1 + len(environ.get("QUERY_STRING", ""))
+        if length > MAX_REQUEST_TARGET:
+            return error_response(414, _code_for(414), f"the address is longer than {MAX_REQUEST_TARGET} "
+                                  "characters: shorten the query")
+        return None
+
+
+# A PDF opened in the browser's own viewer: nobody frames it. No fetch directives (default-src):
+# Chromium's viewer builds its page with inline styles, which `default-src 'none'` would block
+# (the PDF then shows in a strip at the top); our PDFs carry no scripts or links to load.
+PDF_POLICY = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
 def register_security_headers(app: Flask) -> None:
@@ -109,6 +157,9 @@ def register_security_headers(app: Flask) -> None:
         elif response.mimetype in DATA_TYPES:
             # A JSON or text answer opened in a browser runs nothing and is framed by no one.
             response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        elif response.mimetype == "application/pdf":
+            response.headers.setdefault("Content-Security-Policy", PDF_POLICY)
+            response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -50,8 +50,11 @@ def new_code() -> str:
 
 
 def normalise_code(text: str) -> str | None:
-    """A code as typed (any case, dashes or spaces, O for 0) in its stored form; None if malformed."""
-    cleaned = "".join(_READ_AS.get(ch, ch) for ch in re.sub(r"[\s-]", "", text.upper()))
+    """A code as typed (any case, dashes or spaces, O for 0) in its stored form; None if malformed.
+
+    Only the spaces and dashes a person types between groups are dropped: a tab, a line break
+    or any other control character makes the code malformed, so it never reaches a header."""
+    cleaned = "".join(_READ_AS.get(ch, ch) for ch in re.sub(r"[ -]", "", text.upper()))
     if len(cleaned) != CODE_CHARS or any(ch not in _ALPHABET for ch in cleaned):
         return None
     return cleaned

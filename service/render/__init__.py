@@ -38,6 +38,8 @@ FORMATS: dict[str, Renderer] = {
     "html": Renderer(html_pages.page_html, "text/html"),
     # Handout -> the printable page (print_on_load=True opens the print dialog)
     "handout.html": Renderer(handout.handout_html, "text/html"),
+    # title, message -> a page saying what went wrong (errors on page routes)
+    "error.html": Renderer(html_pages.error_page_html, "text/html"),
     # () -> the page for an unknown or expired handout code
     "handout-missing.html": Renderer(handout.missing_html, "text/html"),
     # Handout -> the same page as an A4 PDF
@@ -57,7 +59,11 @@ __all__ = ["FORMATS", "Renderer", "item_document", "listing_ids", "respond", "se
 def respond(format_name: str, *args, status: int = 200, **kwargs) -> Response:
     """An HTTP response: the named format's rendering of `args`, served as its media type."""
     renderer = FORMATS[format_name]
-    return Response(renderer.render(*args, **kwargs), status=status, mimetype=renderer.media_type)
+    body = renderer.render(*args, **kwargs)
+    if ";" in renderer.media_type:
+        # Already says its charset: as `mimetype`, Werkzeug would add a second one.
+        return Response(body, status=status, content_type=renderer.media_type)
+    return Response(body, status=status, mimetype=renderer.media_type)
 
 
 def to_json(data, status: int = 200) -> Response:

@@ -26,6 +26,10 @@ PER_PAGE = {"default": 20, "max": 50}
 # Engines refuse to page past 10,000 results; the embedded store keeps the same limit.
 MAX_RESULT_WINDOW = 10_000
 MAX_TEXT = 200
+# The years `at` may name. A search reads days ahead of and behind its moment, which past
+# the ends of Python's calendar (years 1 and 9999) cannot be counted; no directory answers
+# for 1970 or 3000 either, so the bounds are kept well inside.
+AT_YEARS = (1970, 2999)
 
 # An offset written into a URL without encoding arrives with its "+" turned into a space.
 _UNENCODED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
@@ -202,6 +206,9 @@ def parse_at(text: str | None, viewer_tz: str | None, now: datetime) -> datetime
             raise ApiError(400, "bad_parameter", "at needs a UTC offset (e.g. +10:00) or a tz "
                            "parameter to read it in", "at")
         moment = moment.replace(tzinfo=ZoneInfo(viewer_tz))
+    if not AT_YEARS[0] <= moment.year <= AT_YEARS[1]:
+        raise ApiError(400, "bad_parameter", f"at must be a moment in the years {AT_YEARS[0]} to {AT_YEARS[1]} "
+                       f"(got the year {moment.year})", "at")
     return moment
 
 

@@ -59,8 +59,13 @@ def document(blueprint, schema, *, query=None, body=None, errors=(), status=200,
 
     decorators = [blueprint.alt_response(status, schema=schema, content_type=content_type,
                                          description=description or "Success", success=True)]
-    # Any operation can fail unexpectedly; that answer has the same envelope.
-    decorators += [blueprint.alt_response(code, schema=ErrorSchema, description=ERROR_MEANINGS[code])
+    # Any operation can fail unexpectedly; that answer has the same envelope, or is a page
+    # on a page route (service.errors.PAGE_ENDPOINTS).
+    page = content_type == "text/html"
+    decorators += [blueprint.alt_response(500, schema={"type": "string"}, content_type="text/html",
+                                          description="An unexpected error, as a page (logged with the request id)")
+                   if page and code == 500 else
+                   blueprint.alt_response(code, schema=ErrorSchema, description=ERROR_MEANINGS[code])
                    for code in sorted(set(errors) | {500})]
     manual = {}
     if query is not None:

@@ -135,7 +135,6 @@ def index():
     error = None
     unavailable = False
     result = None
-    info = _demo_info()
     if args.get("near") or args.get("q"):
         try:
             query, matches, items = run_search(args)
@@ -146,9 +145,12 @@ def index():
         except BackendUnavailable:
             error = "The search index is not available right now."
             unavailable = True
+    # The index's counts only after the search: when the engine has hung, the search has
+    # already waited out its timeout, and asking again would make the person wait twice.
+    info = {"demo_count": 0, "listing_count": 0} if unavailable else _demo_info()
     return render.to_html(
         "index.html",
-        status=503 if unavailable else 400 if error and "near" in args else 200,
+        status=503 if unavailable else 400 if error else 200,
         args=args,
         result=result,
         error=error,

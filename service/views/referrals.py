@@ -90,7 +90,10 @@ class FeedbackRequest(Schema):
 
 def _json_body(schema: Schema) -> dict:
     """The request's JSON body through a schema: 400 when not JSON, 422 naming the bad field."""
-    data = request.get_json(silent=True, force=True)
+    try:
+        data = request.get_json(silent=True, force=True)
+    except RecursionError:  # json.loads gives up on deep nesting this way, not with a ValueError
+        raise ApiError(400, "bad_json", "the body is nested too deeply to read: it must be a JSON object") from None
     if data is None:
         raise ApiError(400, "bad_json", "the body must be a JSON object")
     if not isinstance(data, dict):
@@ -131,7 +134,7 @@ class _MissingPage(Exception):
 
 @blueprint.errorhandler(_MissingPage)
 def _missing(_exc):
-    return render.respond("handout-missing.html", status=404)
+    return _not_kept(render.respond("handout-missing.html", status=404))
 
 
 def _suggestion_place(chosen, near: str | None) -> Place | None:
@@ -265,7 +268,9 @@ def _note_form() -> tuple[str | None, bool]:
 
 
 def _not_kept(response: Response) -> Response:
-    """A copy carrying the clinician's note: no cache, proxy or browser history keeps it."""
+    """A handout in any form: no cache, proxy or browser history keeps it. It says which services
+    one person was referred to (and a copy may carry the clinician's note), and a shared
+    computer in a waiting room must not show it to the next person."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -285,11 +290,11 @@ def get_referral(code: str):
         document["dead_links"] = list(item.dead_links)  # already matched to the snapshot's links
         document["change"] = item.status  # beside the listing's own status (active, closed...)
         items.append(document)
-    return render.to_json({
+    return _not_kept(render.to_json({
         "code": handout.display_code, "url": handout.url, "expires_at": handout.expires_at.isoformat(),
         "goal": handout.goal, "language": handout.language, "seven_day_goal": referral.seven_day_goal,
         "timezone": referral.timezone, "items": items,
-    })
+    }))
 
 
 def _record_outcome(code_text: str, listing_id: str, outcome: str, page: bool) -> Referral:
@@ -335,7 +340,7 @@ def feedback_form(code: str):
                         description="No handout with that code (a page for people)")
 def handout_page(code: str):
     """The printable handout."""
-    return render.respond("handout.html", _handout(code, page=True))
+    return _not_kept(render.respond("handout.html", _handout(code, page=True)))
 
 
 @blueprint.post("/r/<code>")
@@ -369,8 +374,10 @@ def handout_page_with_note(code: str):
 def handout_pdf_with_note(code: str):
     """The handout as a PDF with the clinician's note, rendered for this download only."""
     note, _print = _note_form()
-    response = render.respond("handout.pdf", _handout(code, page=True, note=note))
-    response.headers["Content-Disposition"] = f'attachment; filename="linkage-{code}.pdf"'
+    handout = _handout(code, page=True, note=note)
+    response = render.respond("handout.pdf", handout)
+    # The stored code as shown, never the code as typed (which may carry any character).
+    response.headers["Content-Disposition"] = f'attachment; filename="linkage-{handout.display_code}.pdf"'
     return _not_kept(response)
 
 
@@ -389,10 +396,12 @@ def handout_file(code: str, fmt: str):
     """The handout as PDF, SMS text or calendar."""
     if fmt not in HANDOUT_FILES:
         raise _MissingPage()
-    response = render.respond(f"handout.{fmt}", _handout(code, page=True))
+    handout = _handout(code, page=True)
+    response = render.respond(f"handout.{fmt}", handout)
     if fmt != "txt":
-        response.headers["Content-Disposition"] = f'inline; filename="linkage-{code}.{fmt}"'
-    return response
+        # The stored code as shown, never the code as typed (which may carry any character).
+        response.headers["Content-Disposition"] = f'inline; filename="linkage-{handout.display_code}.{fmt}"'
+    return _not_kept(response)
 
 
 def _require_admin() -> None:
