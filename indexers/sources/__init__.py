@@ -162,9 +162,9 @@ def _read_bmlt(feed: Feed, options: ReadOptions) -> Iterator[Record]:
             return read_bmlt(feed.raw, options, feed.name)  # reports what is wrong with it
     if feed.url is None:
         raise FeedError(f"{feed.name}: a directory can only be an HSDS data package")
-    meetings, formats = fetch_root_server(feed.url, max_bytes=MAX_FEED_BYTES, timeout_s=FETCH_TIMEOUT_S,
-                                          deadline_s=ROOT_SERVER_DEADLINE_S)
-    return read_meetings(meetings, formats, options, feed.name)
+    meetings, formats, default_closed = fetch_root_server(
+        feed.url, max_bytes=MAX_FEED_BYTES, timeout_s=FETCH_TIMEOUT_S, deadline_s=ROOT_SERVER_DEADLINE_S)
+    return read_meetings(meetings, formats, options, feed.name, default_closed)
 
 
 def _read_hsds_bytes(feed: Feed, options: ReadOptions) -> Iterator[Record]:

@@ -50,6 +50,11 @@ from service.domain.zones import known_zone
 # BMLT is Narcotics Anonymous' software; a feed of another fellowship says so with --program.
 DEFAULT_PROGRAM = "Narcotics Anonymous"
 
+# A meeting marked neither open nor closed is closed unless the server says otherwise
+# (GetServerInfo `default_closed_status`, true as BMLT ships; bmlt-server's NAWS export
+# reads it the same way).
+DEFAULT_CLOSED = True
+
 # The server's default duration when a meeting has none (GetServerInfo `defaultDuration`,
 # "01:00" as BMLT ships and as the recorded server-info.json says).
 DEFAULT_DURATION_MINUTES = 60
@@ -206,13 +211,15 @@ def read_bmlt(raw: bytes, options: ReadOptions, source: str) -> Iterator[Record]
     return read_meetings(meetings, formats, options, source)
 
 
-def read_meetings(meetings: list, formats: list | None, options: ReadOptions, source: str) -> Iterator[Record]:
-    """Records for meetings already parsed, with the server's formats (None: BMLT's stock set)."""
+def read_meetings(meetings: list, formats: list | None, options: ReadOptions, source: str,
+                  default_closed: bool = DEFAULT_CLOSED) -> Iterator[Record]:
+    """Records for meetings already parsed, with the server's formats (None: BMLT's stock set)
+    and its `default_closed_status`."""
     if options.timezone is not None and known_zone(options.timezone) is None:
         raise FeedError(f"{source}: configured time zone {shorten(options.timezone)!r} "
                         "is not an IANA zone (e.g. Australia/Sydney)")
     table = FormatTable.of(formats if formats is not None else STOCK_FORMATS)
-    return _records(meetings, table, options, source)
+    return _records(meetings, table, options, source, default_closed)
 
 
 def parse_response(raw: bytes, source: str) -> tuple[list, list | None]:
@@ -244,7 +251,8 @@ def looks_like_bmlt(data) -> bool:
     return "id_bigint" in meetings[0] or "weekday_tinyint" in meetings[0]
 
 
-def _records(meetings: list, table: FormatTable, options: ReadOptions, source: str) -> Iterator[Record]:
+def _records(meetings: list, table: FormatTable, options: ReadOptions, source: str,
+             default_closed: bool) -> Iterator[Record]:
     for number, meeting in enumerate(meetings, start=1):
         position = f"record {number}"
         if not isinstance(meeting, dict):
@@ -252,14 +260,14 @@ def _records(meetings: list, table: FormatTable, options: ReadOptions, source: s
             continue
         record_id = _text(meeting.get("id_bigint"))
         record_name = _text(meeting.get("meeting_name"))
-        data, problems, warnings, defaults = _translate(meeting, table, options)
+        data, problems, warnings, defaults = _translate(meeting, table, options, default_closed)
         if problems:
             yield Record(source, position, None, tuple(problems), defaults, record_id, record_name, FEED_FIELDS)
         else:
             yield Record(source, position, data, tuple(warnings), defaults, record_id, record_name, FEED_FIELDS)
 
 
-def _translate(meeting: dict, table: FormatTable, options: ReadOptions):
+def _translate(meeting: dict, table: FormatTable, options: ReadOptions, default_closed: bool = DEFAULT_CLOSED):
     """One meeting as native data, the problems that prevent it, the warnings (something
     dropped from a meeting that still loads), and the fields the program's stance may fill."""
     problems: list[Problem] = []
@@ -316,8 +324,10 @@ def _translate(meeting: dict, table: FormatTable, options: ReadOptions):
         data["languages"] = list(dict.fromkeys(said["languages"]))
     if said.get("open_meeting"):
         # Marked both open and closed: closed, since sending a non-member to a closed
-        # meeting is the worse mistake.
+        # meeting is the worse mistake (the server reads it so too).
         data["open_meeting"] = False not in said["open_meeting"]
+    else:
+        data["open_meeting"] = not default_closed
     return data, problems, warnings, frozenset(defaults)
 
 
@@ -453,6 +463,10 @@ def _location(meeting: dict, options: ReadOptions, venue: str | None, problems: 
         lat = lon = None
     if not any(parts.values()) and lat is None:
         return None
+    if venue == "virtual" and lat is None:
+        # A virtual meeting's town without coordinates would have to be geocoded, and a
+        # failed lookup would reject a meeting anyone can join; its service area says enough.
+        return None
     nation = _plain(meeting.get("location_nation"))
     country = _country_code(nation)
     if nation and country is None:
@@ -537,8 +551,9 @@ def _attendance(meeting: dict, venue: str | None, said: dict, location: dict | N
     closed = "temporarily_closed" in said.get("status", [])
     if closed:
         in_person = False  # the room is shut; an online part may carry on
+    link_reported = any(p.field == "virtual_meeting_link" for p in problems)
     if remote and not (has_url or has_phone) and not _text(meeting.get("virtual_meeting_additional_info")):
-        if venue == "virtual" and not closed:
+        if venue == "virtual" and not closed and not link_reported:
             problems.append(Problem("virtual_meeting_link", "a virtual meeting (venue_type 2) with no "
                                     "virtual_meeting_link, phone_meeting_number or joining instructions"))
         remote = False
@@ -552,8 +567,8 @@ def _attendance(meeting: dict, venue: str | None, said: dict, location: dict | N
     status = "active"
     if _text(meeting.get("published")) == "0":
         status = "inactive"  # only a signed-in administrator's answer holds unpublished meetings
-    elif closed:
-        status = "temporarily_closed"
+    elif closed and not formats:
+        status = "temporarily_closed"  # the room is shut and nothing runs online meanwhile
     if not formats and not problems:
         if status != "active":
             # Nothing runs now: the listing keeps the way it meets when it runs.
@@ -656,8 +671,9 @@ def endpoint(url: str) -> tuple[str, dict[str, str]]:
 
 
 def fetch_root_server(url: str, *, max_bytes: int, timeout_s: float, deadline_s: float,
-                      page_size: int = PAGE_SIZE) -> tuple[list, list]:
-    """(meetings, formats) from a root server: GetFormats, then GetSearchResults page by page.
+                      page_size: int = PAGE_SIZE) -> tuple[list, list, bool]:
+    """(meetings, formats, default_closed) from a root server: GetFormats, GetServerInfo, then
+    GetSearchResults page by page.
 
     Bounded like any fetch: each request by `timeout_s`, all of them together by `max_bytes`
     and `deadline_s`. A server too old to page answers every page with the same meetings:
@@ -689,6 +705,12 @@ def fetch_root_server(url: str, *, max_bytes: int, timeout_s: float, deadline_s:
     formats = get({"switcher": "GetFormats"})
     if not isinstance(formats, list):
         raise FeedError(f"{base}?switcher=GetFormats: expected a JSON array of formats")
+    try:
+        info = get({"switcher": "GetServerInfo"})
+    except FeedError:
+        info = None  # only the open/closed default comes from it: the shipped one will do
+    info = info[0] if isinstance(info, list) and info and isinstance(info[0], dict) else {}
+    default_closed = info.get("default_closed_status", DEFAULT_CLOSED) not in (False, "0", "false", 0)
     meetings: list = []
     seen: set = set()
     params = {"switcher": "GetSearchResults", **search}
@@ -707,7 +729,7 @@ def fetch_root_server(url: str, *, max_bytes: int, timeout_s: float, deadline_s:
         meetings.extend(fresh)
         if len(answer) < page_size:
             break
-    return meetings, formats
+    return meetings, formats, default_closed
 
 
 def _page_key(meeting: dict):
