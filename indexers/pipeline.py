@@ -209,12 +209,13 @@ def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
         result.read += 1
         if progress and result.read % 1000 == 0:
             progress(result.read)
+        # A reader's own problems already name the feed's fields; the pipeline's are translated.
         if record.data is None:
             problems = record.problems or (Problem("_record", "could not be read"),)
-            result.rejections.extend(_rejections(record, problems))
+            result.rejections.extend(_rejection(record, p, translated=True) for p in problems)
             continue
         for problem in record.problems:  # the record loads, but something in it was dropped
-            result.warnings.append(_rejection(record, problem))
+            result.warnings.append(_rejection(record, problem, translated=True))
         data = complete(with_plain_name(record.data), record.defaults_allowed)
         data, problem, geocoded = geocode_location(data, geocoder)
         if problem:
@@ -234,10 +235,16 @@ def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
     return result
 
 
-def _rejection(record: Record, problem: Problem) -> Rejection:
+def _rejection(record: Record, problem: Problem, translated: bool = False) -> Rejection:
     """A problem as the report shows it: the field by the feed's name, the record by the feed's
-    id and (plain) name as well as its position."""
-    return Rejection(record.source, record.position, record.feed_field(problem.field), problem.problem,
+    id and (plain) name as well as its position.
+
+    `translated`: the problem's field is the feed's name already (a reader's own problem), so
+    it is not looked up again; a feed's name can look like a Linkage one ("location.latitude"
+    in HSDS begins like Linkage's "location") and would be translated twice.
+    """
+    field = problem.field if translated else record.feed_field(problem.field)
+    return Rejection(record.source, record.position, field, problem.problem,
                      shorten(problem.value), shorten(_text_or_none(record.record_id)),
                      shorten(_text_or_none(plain_name(record.record_name))))
 
