@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from service.domain import vocab
+
 # Meeting Guide counts days from Sunday = 0; listings name them.
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
@@ -69,4 +73,63 @@ TYPE_CODES: dict[str, tuple[str, object]] = {
     # formats and status itself; the writer writes them from those.
     "ONL": ("formats", "online"),
     "TC": ("status", "temporarily_closed"),
+}
+
+# Every type code the spec defines (code4recovery/spec data/types.json, commit 404117a,
+# 2026-03-06). ONL is not one: the spec removed it, and TSML UI derives "online" from
+# conference_url and conference_phone. The export writes only these; `linkage
+# check-meeting-guide` reports any other code a feed carries.
+SPEC_TYPE_CODES = frozenset({
+    "11", "12x12", "A", "ABSI", "AF", "AL", "AL-AN", "AM", "AR", "ASL", "B", "BA", "BE", "BG",
+    "BI", "BRK", "C", "CAN", "CF", "D", "DA", "DB", "DD", "DE", "DR", "EL", "EN", "FA", "FF",
+    "FI", "FR", "G", "GR", "H", "HE", "HI", "HR", "HU", "IS", "ITA", "JA", "KA", "KOR", "L",
+    "LGBTQ", "LIT", "LS", "LT", "M", "MED", "ML", "MT", "N", "NB", "NDG", "NE", "NL", "NO", "O",
+    "OUT", "P", "POA", "POC", "POL", "POR", "PUN", "RUS", "S", "SEN", "SK", "SL", "SM", "SP",
+    "ST", "SV", "T", "TC", "TH", "TL", "TR", "TUR", "UK", "W", "X", "XB", "XT", "Y",
+})
+
+# Conference services TSML UI recognises in a conference_url, by the end of the link's host
+# (TSML UI 1.8, its default `conference_providers` setting). A link to any other host is
+# dropped by TSML UI, so the meeting is not shown as online: the export then also offers the
+# link as the meeting's `website`, and the export check warns about it.
+CONFERENCE_PROVIDERS = {
+    "bluejeans.com": "Bluejeans", "discord.gg": "Discord", "freeconference.com": "Free Conference",
+    "freeconferencecall.com": "FreeConferenceCall", "goto.com": "GoTo", "gotomeet.me": "GoTo",
+    "gotomeeting.com": "GoTo", "horizon.meta.com": "Virtual Reality",
+    "maps.secondlife.com": "Virtual Reality", "meet.google.com": "Google Meet",
+    "meet.jit.si": "Jitsi", "meetings.dialpad.com": "Dialpad", "signal.group": "Signal",
+    "skype.com": "Skype", "slurl.com": "Virtual Reality", "teams.live.com": "Teams",
+    "teams.microsoft.com": "Teams", "vrchat.com": "Virtual Reality", "webex.com": "WebEx",
+    "zoho.com": "Zoho", "zoom.us": "Zoom",
+}
+
+# The fewest dial-string characters (digits, "+", ",", "#") TSML UI accepts as a
+# conference_phone; a shorter one is dropped with a console warning.
+MIN_DIAL_LENGTH = 10
+
+
+def conference_provider(url: str) -> str | None:
+    """The name TSML UI shows for a conference link ("Zoom"), or None when it does not know
+    the link's host. A host matches a provider's domain or any subdomain of it."""
+    host = (urlsplit(url).hostname or "").lower()
+    for domain, name in CONFERENCE_PROVIDERS.items():
+        if host == domain or host.endswith("." + domain):
+            return name
+    return None
+
+
+# Where an online meeting without an address of its own comes from, as the spec's FAQ asks
+# ("use approximate locations ... that imply the time zone"): the Australian state of its
+# service area, else of its time zone. Zones shared by two states name the larger one.
+ZONE_STATES = {zone: code for code, zone in reversed(vocab.STATES.items())} | {
+    "Australia/Broken_Hill": "NSW", "Australia/Lord_Howe": "NSW",
+    "Australia/Lindeman": "QLD", "Australia/Eucla": "WA", "Australia/Currie": "TAS",
+}
+# A point for such an approximate location: the state's capital, to two decimals (about a
+# kilometre). TSML UI ignores the point of an approximate location; a reader that needs a
+# point (Linkage's own, re-importing the feed) gets one without a geocoder.
+STATE_POINTS = {
+    "NSW": (-33.87, 151.21), "VIC": (-37.81, 144.96), "QLD": (-27.47, 153.03),
+    "SA": (-34.93, 138.6), "WA": (-31.95, 115.86), "TAS": (-42.88, 147.33),
+    "NT": (-12.46, 130.84), "ACT": (-35.28, 149.13),
 }

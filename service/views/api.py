@@ -67,11 +67,25 @@ def program_explainers():
 @blueprint.get("/v1/feeds/meeting-guide.json")
 @document(blueprint, MeetingGuideMeetingSchema(many=True), errors=(429, 503))
 def meeting_guide_feed():
-    """Every group, in Meeting Guide format, for TSML UI and other Meeting Guide clients."""
+    """Every group, in Meeting Guide format, for TSML UI and other Meeting Guide clients.
+
+    One meeting per weekly session. Monthly sessions are left out (the format is weekly only):
+    the X-Linkage-Left-Out header counts them and says why; X-Linkage-Meetings counts the
+    meetings.
+    """
+    from flask import Response
+
+    from service.render.meeting_guide import NOT_WEEKLY, meeting_guide_feed as published_feed
+
     svc = services()
-    response = render.respond("meeting-guide.json", svc.backend, svc.clock())
-    # A public feed anyone may read, from any site.
+    feed = published_feed(svc.backend, svc.clock())
+    response = Response(feed.text, mimetype="application/json")
+    response.headers["X-Linkage-Meetings"] = str(feed.meetings)
+    response.headers["X-Linkage-Left-Out"] = f"{feed.left_out} sessions ({NOT_WEEKLY})"
+    # A public feed anyone may read, from any site (TSML UI fetches it from the site that
+    # embeds it), counts included.
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "X-Linkage-Meetings, X-Linkage-Left-Out"
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
