@@ -23,7 +23,10 @@ import os
 import shutil
 import tempfile
 
+import logging
+
 import gunicorn.config
+from gunicorn.glogging import Logger
 
 # Each sync worker holds its own copy of the app, its caches and (with SQLite) the index's
 # columns, so memory grows with workers: past this many, run another instance instead.
@@ -62,9 +65,12 @@ worker_class = "sync"
 preload_app = True
 
 # Request size limits before the app sees anything (the app itself refuses bodies over 64 KB):
-# a request line of at most 4 KB (the longest search URL is well under 2 KB), at most 50
-# headers of at most 8 KB each. gunicorn answers larger ones itself (414, or 400 for headers).
-limit_request_line = 4094
+# a request line of at most 8 KB, gunicorn's largest, at most 50 headers of at most 8 KB each.
+# The app refuses targets over 4 KB itself (service.errors.MAX_REQUEST_TARGET: the longest
+# search URL is well under 2 KB), with the error envelope and the security headers. Only what
+# is larger than gunicorn's limits gets gunicorn's own bare answer (414, or 400/431 for
+# headers): a short fixed HTML page with the reason, no input echoed but its size.
+limit_request_line = 8190
 limit_request_fields = 50
 limit_request_field_size = 8190
 
@@ -82,12 +88,70 @@ keepalive = 5
 # backwards), growing the metrics directory and every scrape. A crashed worker is replaced.
 max_requests = 0
 
-# Access log lines on standard output, the app's JSON logs on standard error. The line names
-# the path without its query string (which may carry a searched address or words) and leaves
-# out the referring page (an embedding site's own URL may carry its visitor's search).
+# Access log lines on standard output, the app's JSON logs on standard error. Every line goes
+# through PrivateLogger (below): the request line with its coordinates rounded and no search
+# words, as the app's own log keeps them, and no referring page (an embedding site's own URL
+# may carry its visitor's search), whatever the format names.
 accesslog = "-"
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
+logger_class = "service.gunicorn_conf.PrivateLogger"
+
+
+class _PrivateText(logging.Filter):
+    """gunicorn's error lines quote requests. An invalid request's line is quoted in pieces
+    (`Invalid HTTP Version: 'words HTTP/1.1'`) that no rule can tell apart: the quote is left
+    out. A request whose handling failed is named by its target, which goes through the same
+    rule as the access log's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from service.observability import loggable_text
+
+        message = record.getMessage()
+        if message.startswith("Invalid request from") and "'" in message:
+            record.msg, record.args = message.split("'", 1)[0] + "(the request's text is not logged)", ()
+        elif "?" in message:
+            record.msg, record.args = loggable_text(message), ()
+        return True
+
+
+class PrivateLogger(Logger):
+    """gunicorn's logger, writing no precise place and no search words.
+
+    Every atom an access-log format can name that carries the request target (the request
+    line, path, query string, the raw target in the environ) passes through
+    `service.observability.loggable_target`, the rule the app's request log follows; the
+    referring page is dropped. Error lines are filtered the same way (_PrivateText).
+    """
+
+    # Atoms and environ entries that hold the target, and those that hold a referring page.
+    _TARGET_ENVIRON = ("{raw_uri}e", "{request_uri}e", "{path_info}e", "{query_string}e", "{script_name}e")
+    _REFERRER = ("f", "{referer}i", "{http_referer}e")
+
+    def setup(self, cfg):
+        """gunicorn's setup (run again on reload), with the error log's filter added once."""
+        super().setup(cfg)
+        if not any(isinstance(f, _PrivateText) for f in self.error_log.filters):
+            self.error_log.addFilter(_PrivateText())
+
+    def atoms(self, resp, req, environ, request_time):
+        """gunicorn's atoms, the target's ones made loggable."""
+        from service.observability import loggable_target
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        raw = environ.get("RAW_URI") or environ.get("PATH_INFO", "")
+        target = loggable_target(raw)
+        path, _mark, query = target.partition("?")
+        atoms["r"] = f"{environ.get('REQUEST_METHOD', '-')} {target} {environ.get('SERVER_PROTOCOL', '-')}"
+        atoms["U"] = path
+        atoms["q"] = query
+        for key in self._TARGET_ENVIRON:
+            if atoms.get(key):
+                atoms[key] = loggable_target(atoms[key]) if key != "{query_string}e" else query
+        for key in self._REFERRER:
+            if key in atoms:
+                atoms[key] = "-"
+        return atoms
 
 # gunicorn 25.1+ opens a control socket under $HOME by default; the app user's home is not
 # writable in the image, and several servers may share a machine (tests, benchmarks).

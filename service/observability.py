@@ -2,8 +2,13 @@
 
 Logs never hold a searched place more precisely than about 1 km, nor the words of a
 search: coordinates in `lat`, `lon` and `near` are rounded to two decimals, a `near` that is
-more than a postcode or a place name (a street address) is not written, and `q` is logged only
-as "given". Messages and tracebacks pass through `privacy.scrub_identifying` as a second line.
+more than a postcode or a place name (a street address) is not written, `q` is logged only
+as "given", and so is any parameter whose value is not a choice from a fixed list, a number or
+a moment; parameters the service does not know are only counted (their names are free text
+too). Messages and tracebacks pass through `privacy.scrub_identifying` as a second line.
+
+That one rule (`loggable_query`, and `loggable_target` for a raw `path?query`) serves the
+app's request log and gunicorn's access and error logs (`service.gunicorn_conf.PrivateLogger`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import re
 import time
 import uuid
 from datetime import datetime, timezone
+from urllib.parse import parse_qsl, quote
 
 from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
@@ -29,8 +35,18 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _COORDINATE = re.compile(r"-?\d{1,3}\.\d+")
 # A `near` worth keeping in a log: coordinates, a postcode, or a place name without numbers.
 _COARSE_PLACE = re.compile(r"^\s*(?:-?\d{1,3}(?:\.\d+)?\s*,\s*-?\d{1,3}(?:\.\d+)?|\d{4}|[^\d@]{1,60})\s*$")
-# Query parameters that carry words a person typed: never logged.
-_WORDS = ("q",)
+# Query parameters that carry words a person typed (or a key): logged as "(given)".
+_WORDS = ("q", "key")
+# Query parameters whose values are choices from fixed lists, numbers, flags or moments:
+# logged (numbers rounded like coordinates, in case one is a place).
+_CHOICES = frozenset({
+    "radius_km", "format", "goal", "substance", "kind", "approach", "audience", "language", "day", "time",
+    "tonight", "starts_within", "open_now", "at", "tz", "sort", "page", "per_page", "limit", "for", "thanks",
+    "print"})
+_PLACES = ("lat", "lon", "near")
+# Where a raw request target with a query string appears in free text (gunicorn's error
+# lines quote request lines): up to the protocol, a quote or the end of the text.
+_TARGET_IN_TEXT = re.compile(r"/[^\s'\"?]*\?.*?(?=\s+HTTP/\d|['\"]|$)", re.M)
 
 
 def round_coordinates(text: str) -> str:
@@ -39,17 +55,46 @@ def round_coordinates(text: str) -> str:
 
 
 def loggable_query(args) -> dict:
-    """The query string as logs may keep it: coordinates rounded, no search words, no street address."""
+    """The query string as logs may keep it: coordinates rounded, no search words, no street
+    address, no free text; unknown parameters only counted (as "(others)": "N given")."""
     kept = {}
+    others = 0
     for key, value in args.items():
         if key in _WORDS:
             value = "(given)"
         elif key == "near" and not _COARSE_PLACE.match(value):
             value = "(an address)"
-        elif key in ("lat", "lon", "near"):
+        elif key in _PLACES or key in _CHOICES:
             value = round_coordinates(value)
+        else:
+            others += 1
+            continue
         kept[key] = value[:100]
+    if others:
+        kept["(others)"] = f"{others} given"
     return kept
+
+
+def loggable_target(target: str) -> str:
+    """A raw request target (`/v1/search?lat=-33.867891&q=...`) as logs may keep it: the path
+    with its numbers rounded, the query through `loggable_query`, re-encoded."""
+    path, mark, query = target.partition("?")
+    kept = round_coordinates(path)[:200]
+    if mark:
+        args = {}
+        for key, value in parse_qsl(query, keep_blank_values=True):
+            args.setdefault(key, value)  # the first of repeated parameters, as request.args.get
+        kept += "?" + "&".join(f"{quote(k, safe='()')}={quote(v, safe='(),:')}"
+                               for k, v in loggable_query(args).items())
+    return kept
+
+
+def loggable_text(text: str) -> str:
+    """Free log text with every request target in it (anything from a `/` to its query string's
+    end) passed through `loggable_target`."""
+    if "?" not in text:
+        return text
+    return _TARGET_IN_TEXT.sub(lambda m: loggable_target(m.group()), text)
 
 
 class JsonFormatter(logging.Formatter):
