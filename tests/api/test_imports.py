@@ -104,9 +104,14 @@ def test_hostile_feed_is_reported_record_by_record_and_the_good_ones_load(tmp_pa
     assert {"location.lat", "location.lon"} <= by_record["record 9"]
     assert by_record["record 10"] == {"sessions.0.weekday"}
     assert by_record["record 11"] == {"_record"}
+    # Each report line names the record by its own id and name (plain text) as well.
+    named = {line["position"]: (line["record_id"], line["record_name"]) for line in lines}
+    assert named["record 9"] == ("hostile:coords", RECORDS[8]["name"])
+    assert named["record 11"] == (None, None)
     backend = SQLiteBackend(db)
-    # The script-bearing name is kept as text: pages escape it (see test_pages).
+    # Names are plain text: the script and its tags go at import, the words stay.
     assert {x.id for x in backend.listings()} == {r["id"] for r in good} | {"hostile:script"}
+    assert backend.get("hostile:script").name == "Group"
     assert "rejected 5" in result.stdout
 
 

@@ -61,7 +61,10 @@ def test_edmonton_meeting_guide(tmp_path, gazetteer):
     numbers = counts(result)
     assert numbers["read"] == 315 and numbers["loaded"] >= 0.95 * 315
     assert numbers["geocoded"] > 200  # the feed has no coordinates at all
-    assert all(r["field"] == "location" for r in rejections)
+    # Addresses the geocoder cannot place, named as the feed has them: one `address` string
+    # per meeting (no formatted_address, no city), and each meeting by its slug and name.
+    assert all(r["field"] == "address" for r in rejections)
+    assert all(r["record_id"] and r["record_name"] for r in rejections)
     found = search(backend, gazetteer, {"near": "Edmonton, CA", "per_page": "50"})
     assert found["total"] > 100
     assert all(i["location"] is None or i["location"]["approximate"] for i in found["items"])
@@ -73,6 +76,7 @@ def test_eating_disorders_anonymous_needs_a_zone(tmp_path):
     assert result.returncode == 1
     assert rejections and all(r["field"] == "timezone" for r in rejections)
     assert "no time zone" in rejections[0]["problem"]
+    assert all(r["record_id"] and r["record_name"] for r in rejections)  # each meeting's slug and name
     result, backend, _ = run_import(tmp_path, feed, "--program", "Eating Disorders Anonymous",
                                     "--timezone", "America/New_York", "--country", "US", name="eda-zoned")
     numbers = counts(result)
