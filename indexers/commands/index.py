@@ -44,11 +44,34 @@ def report(summary: ImportSummary, report_path: str | None) -> None:
             print(f"{outcome.name}: not loaded: {outcome.error}", file=sys.stderr)
     if summary.load_error:
         print(f"load failed, the previous index keeps serving: {summary.load_error}", file=sys.stderr)
+    for line in common_problems(summary.rejections):
+        print(line, file=sys.stderr)
     if report_path:
         with open(report_path, "w", encoding="utf-8") as fh:
             for rejection in summary.rejections:
                 fh.write(rejection.as_json() + "\n")
     print(summary.line())
+
+
+# Past this many rejections the lines scroll off a terminal: a tally of the commonest
+# problems follows them, so a feed that is wrong everywhere in one way says so in one line.
+TALLY_AFTER = 20
+TALLY_LINES = 5
+
+
+def common_problems(rejections: list) -> list[str]:
+    """The commonest problems of a long report, one line each ("315 records: timezone: no
+    time zone ..."); nothing for a report short enough to read whole."""
+    if len(rejections) <= TALLY_AFTER:
+        return []
+    counts: dict[tuple[str, str, str], set[str]] = {}
+    for rejection in rejections:
+        counts.setdefault((rejection.source, rejection.field, rejection.problem), set()).add(rejection.position)
+    ranked = sorted(counts.items(), key=lambda item: -len(item[1]))[:TALLY_LINES]
+    lines = [f"most common problems ({len(rejections)} in all):"]
+    lines += [f"  {len(positions)} record{'s' if len(positions) != 1 else ''}: {source}: {field}: {problem}"
+              for (source, field, problem), positions in ranked]
+    return lines
 
 
 def source_name_for(location: str, given: str | None, several: bool) -> str:

@@ -369,3 +369,24 @@ def test_a_report_line_reads_on_one_terminal_line():
     assert str(rejection) == (f"feed.json: record 3 (id slug\ufffd[31m, '{name}'): latitude: out of range (-90 to 90) "
                               "(value: 95\ufffd)")
     assert "\n" not in rejection.as_json()
+
+
+def test_a_long_report_ends_with_its_commonest_problems(capsys):
+    """A feed wrong everywhere in one way (no zone) says so in one line after the flood."""
+    from indexers.commands.index import report
+    from indexers.imports import ImportSummary
+
+    zone = "no time zone: the meeting has none and the feed has none configured (--timezone)"
+    rejections = [Rejection("mg.json", f"record {n}", "timezone", zone, None, f"m{n}", f"Meeting {n}")
+                  for n in range(1, 31)]
+    rejections += [Rejection("mg.json", "record 31", "day", "must be 0-6 (Sunday = 0) or a list of those", "9")] * 2
+    report(ImportSummary(rejections=rejections), None)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"rejected: mg.json: record 1 (id m1, 'Meeting 1'): timezone: {zone}"
+    assert err[-3:] == [
+        "most common problems (32 in all):",
+        f"  30 records: mg.json: timezone: {zone}",
+        "  1 record: mg.json: day: must be 0-6 (Sunday = 0) or a list of those",
+    ]
+    report(ImportSummary(rejections=rejections[:20]), None)
+    assert "most common" not in capsys.readouterr().err
