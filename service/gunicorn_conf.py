@@ -27,6 +27,7 @@ import logging
 
 import gunicorn.config
 from gunicorn.glogging import Logger
+from gunicorn.workers.sync import SyncWorker
 
 # Each sync worker holds its own copy of the app, its caches and (with SQLite) the index's
 # columns, so memory grows with workers: past this many, run another instance instead.
@@ -57,8 +58,10 @@ wsgi_app = "service.wsgi:app"
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or default_workers())
 # Sync workers: searches are CPU-bound Python, and a buffering reverse proxy (nginx, a cloud
-# load balancer, an ingress) in front absorbs slow clients.
-worker_class = "sync"
+# load balancer, an ingress) in front absorbs slow clients. gunicorn's own sync worker, whose
+# own error answers (a request it cannot parse, or larger than its limits) also carry the
+# security headers (HeaderedSyncWorker, below).
+worker_class = "service.gunicorn_conf.HeaderedSyncWorker"
 
 # Load the app once in the master: a broken configuration fails before any worker starts,
 # and workers share the loaded code's memory pages (copy-on-write).
@@ -96,6 +99,38 @@ accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 logger_class = "service.gunicorn_conf.PrivateLogger"
+
+
+# The headers every answer carries (service.errors.register_security_headers), for the
+# answers gunicorn writes itself: a short HTML page that runs nothing and is framed by no one.
+GUNICORN_ERROR_HEADERS = (b"X-Content-Type-Options: nosniff\r\n"
+                          b"Referrer-Policy: strict-origin-when-cross-origin\r\n"
+                          b"Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+                          b"X-Frame-Options: DENY\r\n")
+
+
+class _HeaderedSocket:
+    """A client socket that adds GUNICORN_ERROR_HEADERS after the status line of what is sent
+    through it: gunicorn writes each error answer in one piece, status line first."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def sendall(self, data: bytes):
+        """Send the answer with the headers added after its first line."""
+        status, newline, rest = data.partition(b"\r\n")
+        return self._sock.sendall(status + newline + GUNICORN_ERROR_HEADERS + rest if newline else data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class HeaderedSyncWorker(SyncWorker):
+    """gunicorn's sync worker; its own error answers carry the security headers too."""
+
+    def handle_error(self, req, client, addr, exc):
+        """gunicorn's error handling, writing through a socket that adds the headers."""
+        super().handle_error(req, _HeaderedSocket(client), addr, exc)
 
 
 class _PrivateText(logging.Filter):

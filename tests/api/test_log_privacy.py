@@ -87,9 +87,14 @@ def test_no_log_line_holds_a_precise_place_or_search_words(sqlite_backend, tmp_p
         long_query = urllib.parse.urlencode({"lat": LAT, "lon": LON, "q": WORDS + " x" * 2500})
         assert call(f"{base}/v1/search?{long_query}") == 414
         longer = urllib.parse.urlencode({"lat": LAT, "lon": LON, "q": WORDS + " x" * 5000})
-        assert raw_request(port, f"GET /v1/search?{longer} HTTP/1.1".encode()).startswith(b"HTTP/1.1 414")
+        too_long = raw_request(port, f"GET /v1/search?{longer} HTTP/1.1".encode())
         malformed = raw_request(port, f"GET /v1/search?lat={LAT}&q={WORDS} HTTP/1.1".encode())
-        assert malformed.startswith(b"HTTP/1.1 400")
+        assert too_long.startswith(b"HTTP/1.1 414") and malformed.startswith(b"HTTP/1.1 400")
+        # gunicorn's own answers carry the headers every answer of the app carries.
+        for answer in (too_long, malformed):
+            head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+            assert "\r\nX-Content-Type-Options: nosniff\r\n" in head, head
+            assert "\r\nX-Frame-Options: DENY\r\n" in head and "frame-ancestors 'none'" in head, head
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
