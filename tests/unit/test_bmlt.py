@@ -230,8 +230,8 @@ def test_each_bad_value_is_reported_by_bmlt_field_and_meeting_id_while_the_good_
 
 
 def test_schema_problems_are_named_as_bmlt_names_them():
-    # A problem the schema finds (here a language code the reader was not given) is reported
-    # through feed_fields: native "location.lat" is BMLT's "latitude".
+    # A problem the schema or the pipeline finds names Linkage's field; the record's
+    # feed_fields turn it into BMLT's: native "location.lat" is "latitude".
     record = by_id(records(HANDMADE, ReadOptions("NA", timezone="Australia/Sydney")))["9003"]
     assert record.feed_field("location.lat") == "latitude"
     assert record.feed_field("sessions.0.start") == "start_time"
@@ -392,10 +392,10 @@ def test_a_page_that_is_not_a_bmlt_answer_is_a_clear_error(root_server):
 
 
 def test_endpoint_addresses():
-    assert endpoint("https://na.example.org/main_server/") == ("https://na.example.org/main_server/client_interface/json/", {})
+    interface = "https://na.example.org/main_server/client_interface/json/"
+    assert endpoint("https://na.example.org/main_server/") == (interface, {})
     base, search = endpoint("https://na.example.org/main_server/client_interface/json/"
                             "?switcher=GetSearchResults&services=5&recursive=1&page_num=3")
-    assert base == "https://na.example.org/main_server/client_interface/json/"
-    assert search == {"services": "5", "recursive": "1"}
+    assert base == interface and search == {"services": "5", "recursive": "1"}
     with pytest.raises(FeedError, match="GetSearchResults"):
         endpoint("https://na.example.org/main_server/client_interface/json/?switcher=GetFormats")
