@@ -42,7 +42,8 @@ def fetch(spec: str) -> Feed:
     """Read a file, directory or http(s) URL (bounded in size and time)."""
     if spec.startswith(("http://", "https://")):
         if is_bmlt_address(spec):
-            return Feed(name=spec.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or spec, url=spec)
+            # Reports name the server: every BMLT address ends the same way (main_server, json).
+            return Feed(name=urllib.parse.urlsplit(spec).netloc or spec, url=spec)
         return Feed(name=spec.rstrip("/").rsplit("/", 1)[-1] or spec, raw=_download(spec), url=spec)
     path = Path(spec)
     if path.is_dir():

@@ -366,6 +366,7 @@ def test_a_root_server_url_is_detected_and_imported(root_server):
     handler, url = root_server
     feed = fetch(url + "/")
     assert feed.raw is None and detect(feed) == "bmlt"
+    assert feed.name == url.split("/")[2]  # 127.0.0.1:port: reports name the server
     found = list(read(feed, "auto", NEW_YORK))
     assert len(found) == 169 and all(r.data is not None for r in found)
 
