@@ -10,6 +10,7 @@ import sys
 from service import create_app
 from service.backends.sqlite.backend import SQLiteBackend
 from tests.conftest import FEEDS, FIXED_NOW, ROOT
+from tests.unit.test_bmlt import root_server  # noqa: F401 - a stand-in root server (pytest fixture)
 
 BMLT = FEEDS / "bmlt"
 
@@ -102,3 +103,16 @@ def test_a_feed_without_zones_and_no_timezone_is_reported_meeting_by_meeting(tmp
     assert len(rejections) == 53 and {r["field"] for r in rejections} == {"time_zone"}
     # day2 record 1: id 2566 "Step up and Be Free".
     assert (rejections[0]["record_id"], rejections[0]["record_name"]) == ("2566", "Step up and Be Free")
+
+
+def test_a_root_server_url_imports_every_page(tmp_path, gazetteer, root_server):  # noqa: F811
+    # The stand-in server pages the three recordings (169 meetings) as bmlt-server does.
+    handler, url = root_server
+    result, backend, rejections = run_import(tmp_path, "na-server", url, "--timezone", "America/New_York",
+                                             "--country", "US")
+    assert result.returncode == 0, result.stderr
+    assert not rejections and backend.count() == 169
+    assert [q["switcher"] for q in handler.asked] == ["GetFormats", "GetServerInfo", "GetSearchResults"]
+    # day4 id 1802 "We Together Hand in Hand", 10 Prospect St., Auburn NY (42.944002,-76.53942).
+    found = search(backend, gazetteer, {"lat": "42.944002", "lon": "-76.53942", "radius_km": "1", "day": "wed"})
+    assert "We Together Hand in Hand" in {item["name"] for item in found["items"]}
