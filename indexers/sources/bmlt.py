@@ -235,6 +235,9 @@ def parse_response(raw: bytes, source: str) -> tuple[list, list | None]:
     except RecursionError:
         raise FeedError(f"{source}: invalid JSON: nested too deeply") from None
     if isinstance(data, list):
+        first = data[0] if data and isinstance(data[0], dict) else {}
+        if "key_string" in first and "id_bigint" not in first:
+            raise FeedError(f"{source}: a GetFormats answer, not GetSearchResults: it lists formats, not meetings")
         return data, None
     if isinstance(data, dict) and isinstance(data.get("meetings"), list):
         formats = data.get("formats")

@@ -265,6 +265,7 @@ def test_numbers_where_strings_are_expected_are_read():
     (b"{not json", "invalid JSON"),
     (b'{"formats": []}', "GetSearchResults"),
     (b'"text"', "GetSearchResults"),
+    ((BMLT / "formats.json").read_bytes(), "a GetFormats answer"),
 ])
 def test_an_unreadable_response_is_one_clear_error(raw, message):
     with pytest.raises(FeedError, match=message):
