@@ -31,9 +31,11 @@ def test_index_reports_bad_records_by_position_and_field_and_loads_the_rest(tmp_
     db = tmp_path / "index.sqlite"
     result = run_cli("index", "--sqlite-path", str(db), "--max-reject", "0.9", str(feed))
     assert result.returncode == 0, result.stderr
-    assert "feed.json: record 2: sessions.0.weekday:" in result.stderr
-    assert "feed.json: record 4: location.lat:" in result.stderr
-    assert "feed.json: record 5: name:" in result.stderr
+    # Each record as its maintainer finds it: position, then the feed's own id and name.
+    assert f"feed.json: record 2 (id {records[1]['id']}, {records[1]['name']!r}): sessions.0.weekday:" in result.stderr
+    assert f"feed.json: record 4 (id {records[3]['id']}, {records[3]['name']!r}): location.lat:" in result.stderr
+    assert f"feed.json: record 5 (id {records[4]['id']}, 'xxxx" in result.stderr  # the name, cut short
+    assert "): name:" in result.stderr
     assert "feed.json: record 7: _record: not a JSON object" in result.stderr
     assert len(max(result.stderr.splitlines(), key=len)) < 400  # the huge value is not echoed
     assert "read 7, loaded 3, rejected 4, geocoded 0, merged as duplicates 0, removed 0" in result.stdout
