@@ -14,7 +14,7 @@ from service.domain.models import Session
 from service.domain.programs import stance_for
 from service.domain.schemas import load_listing
 from service.render.meeting_guide import NOT_WEEKLY, dial_string, export_listings, left_out_sessions, to_meeting_guide
-from tests.conftest import DEMO
+from tests.conftest import DEMO, FEEDS
 from tests.unit.test_meeting_guide import DAY_NAMES, carried, complete, feed_bytes, meeting, read, validated
 
 
@@ -348,3 +348,57 @@ def test_long_ids_give_slugs_within_the_specs_64_characters_and_stay_apart():
     assert len(slugs) == len(set(slugs)) == 8
     assert all(len(s) <= 64 for s in slugs)
     assert [m["slug"] for m in to_meeting_guide(listings[0])] == slugs[:2]  # the same each time
+
+
+# --- linkage check-feed ---------------------------------------------------------------------
+
+
+def test_check_feed_reports_what_the_index_export_leaves_out_and_what_tsml_ui_would_not_use(
+        demo_listings, tmp_path, capsys):
+    from indexers.cli import main
+    from service.backends.sqlite.backend import SQLiteBackend
+
+    index = tmp_path / "demo.sqlite"
+    SQLiteBackend(index).load(demo_listings)
+    assert main(["check-feed", "--backend", "sqlite", "--sqlite-path", str(index)]) == 0
+    out = capsys.readouterr().out
+    raw = _demo_raw_groups()
+    monthly = [(r["id"], s) for r in raw for s in r["sessions"] if s.get("monthly")]
+    weekly = [(r, s) for r in raw for s in r["sessions"] if not s.get("monthly")]
+    assert f"left out: {len(monthly)} sessions of {len({i for i, _ in monthly})} listings, not weekly" in out
+    # The demo's conference links are all on example.org, a service TSML UI does not know.
+    on_example = sum(1 for r, _ in weekly if (r["contact"].get("conference_url") or "").startswith("https://example.org/"))
+    assert (f"warning: {on_example} meetings: conference link to a service TSML UI does not recognise: it drops "
+            "the link; the meeting's website button still leads to it") in out
+    assert f"checked {len(weekly)} meetings from the index's Meeting Guide export: 0 errors" in out
+
+
+def test_check_feed_reads_a_saved_feed_and_fails_on_what_tsml_ui_drops(tmp_path, capsys):
+    from indexers.cli import main
+
+    sussex = FEEDS / "meeting-guide" / "sussex-county-de-aa.json"
+    meetings = json.loads(sussex.read_text(encoding="utf-8"))
+    with_onl = sum(1 for m in meetings if "ONL" in (m.get("types") or []))
+    assert main(["check-feed", "--file", str(sussex), "--page-timezone", "America/New_York"]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: {with_onl} meetings: type codes the spec does not define: ONL" in out
+    assert f"checked {len(meetings)} meetings from {sussex}: 0 errors" in out
+    # Without the page's zone TSML UI has none for these meetings (the feed gives none).
+    assert main(["check-feed", "--file", str(sussex)]) == 1
+    assert f"error: {len(meetings)} meetings: no timezone" in capsys.readouterr().out
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"name": "A", "slug": "a", "day": 1, "time": "19:00", "timezone": "UTC"},
+                               {"name": "B", "slug": "a", "day": 7, "time": "7pm", "timezone": "UTC",
+                                "formatted_address": "1 Main St, Springfield, IL 62701, USA",
+                                "conference_phone": "555-1234"}]))
+    assert main(["check-feed", "--file", str(bad)]) == 1
+    out = capsys.readouterr().out
+    for line in ("error: 1 meeting: no address information: TSML UI drops the meeting\n  a  'A'",
+                 "error: 1 meeting: repeated slug", "error: 1 meeting: day 7 is not 0-6",
+                 "error: 1 meeting: time '7pm' is not HH:MM",
+                 "warning: 1 meeting: conference_phone under 10 digits"):
+        assert line in out, line
+    bad.write_text('{"meeting": []}')
+    assert main(["check-feed", "--file", str(bad)]) == 1
+    assert "not a Meeting Guide feed" in capsys.readouterr().err
