@@ -236,6 +236,14 @@ def test_hybrid_meeting_page_offers_its_link_and_phone(tsml, live_server, site):
     group, session = hybrid["group"], hybrid["session"]
     feed = page.request.get(f"{live_server}/v1/feeds/meeting-guide.json", headers={"Origin": site})
     assert feed.headers["access-control-allow-origin"] == "*"
+    # The counts are readable from the embedding site's own scripts too (exposed to CORS).
+    counts = page.evaluate("""async (url) => { const r = await fetch(url);
+        return [r.headers.get('X-Linkage-Meetings'), r.headers.get('X-Linkage-Left-Out')]; }""",
+                           f"{live_server}/v1/feeds/meeting-guide.json")
+    monthly = sum(1 for r in json.loads(DEMO.read_text(encoding="utf-8")) if r["kind"] == "group"
+                  and r["status"] != "inactive" for s in r["sessions"] if s.get("monthly"))
+    assert counts[0] == str(len(demo_meetings()))
+    assert counts[1].startswith(f"{monthly} sessions (not weekly")
     [item] = [m for m in feed.json() if m["name"] == group["name"]
               and (m["day"], m["time"]) == ((ISO_WEEKDAYS[session["weekday"]] % 7), session["start"])]
     page.evaluate("(hash) => { window.location.hash = hash; }", f"#/{item['slug']}")
