@@ -47,6 +47,9 @@ NOT_WEEKLY = "not weekly: the Meeting Guide format lists weekly meetings only"
 MAX_SLUG = 64
 _DIGEST = 10
 
+# A tag ("<img src=x>", "</b>", "<!-- -->"); "Ages <18" and "AA & Al-Anon" are not tags.
+_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
+
 # Characters a dial string keeps (the spec: digits, "+" for international dialling, "," "*"
 # "#" for one-tap links); anything else (spaces, dashes, brackets, words) is dropped.
 _NOT_DIALLED = re.compile(r"[^0-9+,*#]")
@@ -142,6 +145,7 @@ def to_meeting_guide(listing, at: datetime | None = None) -> list[dict]:
     if listing.kind != "group":
         raise ValueError(f"{listing.id}: only group listings are meetings (kind is {listing.kind})")
     base = _export_base(listing, at)
+    name = plain_text(listing.name, one_line=True)
     weekly = [s for s in listing.sessions if not s.monthly]
     if listing.sessions and not weekly:
         return []
@@ -157,13 +161,14 @@ def to_meeting_guide(listing, at: datetime | None = None) -> list[dict]:
         if slug in seen:
             continue
         seen.add(slug)
-        meeting = {"name": listing.name, "slug": slug}
+        meeting = {"name": name, "slug": slug}
         if session is not None:
             meeting |= {"day": DAY_NAMES.index(session.weekday), "time": session.start,
                         "end_time": session.end}
         meeting |= base
-        if listing.description:
-            meeting["notes"] = listing.description
+        notes = plain_text(listing.description)
+        if notes:
+            meeting["notes"] = notes
         meetings.append(meeting)
     return meetings
 
@@ -192,6 +197,20 @@ def slug_for(listing_id: str, session, *, with_end: bool = False) -> str:
         digest = hashlib.sha256(listing_id.encode()).hexdigest()[:_DIGEST]
         root = f"{root[:MAX_SLUG - len(tail) - _DIGEST - 1]}-{digest}"
     return f"{root}{tail}"
+
+
+def plain_text(text: str, *, one_line: bool = False) -> str:
+    """Text without tags, as the spec wants names and notes ("No HTML ... It is plain text").
+
+    Import already makes names plain text; this keeps the feed plain whatever a store holds
+    (an index built before that, a listing written by another tool). Entities are left as
+    they are: a store holds text, not HTML. `one_line` also turns runs of white space into
+    one space.
+    """
+    previous = None
+    while previous != text:
+        previous, text = text, _TAG.sub("", text)
+    return " ".join(text.split()) if one_line else text.strip()
 
 
 def dial_string(phone: str | None) -> str | None:
@@ -245,7 +264,7 @@ def _export_base(listing, at: datetime | None) -> dict:
     if contact.website:
         base["url"] = contact.website
     # A group listing is the group; TSML UI lists a group's other meetings on each one's page.
-    base["group"] = listing.name
+    base["group"] = plain_text(listing.name, one_line=True)
     for key, value in (("website", website), ("email", contact.email), ("phone", contact.phone),
                        ("entity", listing.source.name), ("entity_url", listing.source.url)):
         if value:
@@ -279,11 +298,14 @@ def _place(listing, in_person: bool) -> dict:
     if country is None:
         return {}
     place: dict = {"country": country, "approximate": "yes"}
-    if state is not None:
-        place["formatted_address"] = f"{AU_STATE_NAMES[state]}, {COUNTRY_IN_ADDRESS['AU']}"
+    country_name = COUNTRY_IN_ADDRESS.get(country, country)
+    if state in STATE_POINTS and country == "AU":
+        place["formatted_address"] = f"{AU_STATE_NAMES[state]}, {country_name}"
         place["latitude"], place["longitude"] = STATE_POINTS[state]
+    elif state is not None:
+        place["formatted_address"] = f"{state}, {country_name}"
     else:
-        place["formatted_address"] = COUNTRY_IN_ADDRESS.get(country, country)
+        place["formatted_address"] = country_name
     return place | _regions(state, None, country)
 
 
@@ -296,6 +318,10 @@ def _service_area_place(listing) -> tuple[str | None, str | None]:
     for area in areas:
         if area == "AU":
             return "AU", ZONE_STATES.get(listing.timezone)
+    for area in areas:
+        if "-" in area:  # ISO 3166-2, "US-DE": the country, then its subdivision
+            country, subdivision = area.split("-", 1)
+            return country, subdivision
     return (areas[0], None) if areas else (None, None)
 
 

@@ -402,3 +402,27 @@ def test_check_feed_reads_a_saved_feed_and_fails_on_what_tsml_ui_drops(tmp_path,
     bad.write_text('{"meeting": []}')
     assert main(["check-feed", "--file", str(bad)]) == 1
     assert "not a Meeting Guide feed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("area, zone, address, regions", [
+    (("QLD",), "Australia/Brisbane", "Queensland, Australia", ["Queensland"]),
+    (("AU",), "Australia/Perth", "Western Australia, Australia", ["Western Australia"]),
+    (("AU",), "Australia/Broken_Hill", "New South Wales, Australia", ["New South Wales"]),
+    (("US-DE",), "America/New_York", "DE, USA", ["DE"]),
+    (("NZ",), "Pacific/Auckland", "New Zealand", None),
+])
+def test_online_meetings_without_an_address_come_from_their_service_area(area, zone, address, regions):
+    demo = json.loads(DEMO.read_text(encoding="utf-8"))
+    online = load_listing(next(r for r in demo if r["kind"] == "group" and r["formats"] == ["online"]))
+    [item] = to_meeting_guide(replace(online, service_area=area, timezone=zone, sessions=online.sessions[:1]))
+    assert (item["formatted_address"], item["approximate"], item.get("regions")) == (address, "yes", regions)
+
+
+def test_names_and_notes_are_plain_text_whatever_the_store_holds():
+    demo = json.loads(DEMO.read_text(encoding="utf-8"))
+    hostile = load_listing(next(r for r in demo if r["name"].startswith("<img")))
+    assert hostile.name == "<img src=x onerror=alert(1)> Demo group"  # as the demo file has it
+    noted = replace(hostile, description="Ring the bell.<br>\n<b>Upstairs</b>, ages <18 & up <!-- x -->")
+    [item] = to_meeting_guide(noted)[:1]
+    assert item["name"] == item["group"] == "Demo group"
+    assert item["notes"] == "Ring the bell.\nUpstairs, ages <18 & up"
