@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from service import make_backend, make_geocoder
 from service.backends.contract import ROLLBACK, BackendUnavailable
@@ -75,10 +76,18 @@ def common_problems(rejections: list) -> list[str]:
 
 
 def source_name_for(location: str, given: str | None, several: bool) -> str:
-    """--source-name for one source, else the file or URL's name without extension."""
+    """--source-name for one source, else the file's name without extension; for a URL, the
+    file it names ("meetings.json" -> "meetings"), else its host: a root server's address or
+    search (".../main_server/client_interface/json/?switcher=...") names an interface, and
+    the server is what a maintainer recognises."""
     if given and not several:
         return given
-    stem = Path(location.rstrip("/").rsplit("/", 1)[-1]).stem or "feed"
+    parts = urlsplit(location)
+    if parts.scheme in ("http", "https"):
+        last = Path(parts.path.rstrip("/").rsplit("/", 1)[-1])
+        stem = (last.stem if last.suffix and not parts.query else parts.hostname) or "feed"
+    else:
+        stem = Path(location.rstrip("/").rsplit("/", 1)[-1]).stem or "feed"
     return f"{given}-{stem}" if given else stem
 
 
@@ -147,7 +156,7 @@ def add_target_options(parser) -> None:
 
 def add_parser(sub) -> None:
     """The `linkage index` command line."""
-    index = sub.add_parser("index", help="import feeds (Meeting Guide, HSDS, CSV, native JSON)")
+    index = sub.add_parser("index", help="import feeds (Meeting Guide, BMLT, HSDS, CSV, native JSON)")
     index.add_argument("sources", nargs="*", metavar="SOURCE", help="a file, a directory (HSDS package) or a URL")
     index.add_argument("--format", choices=FORMATS, default="auto")
     index.add_argument("--source-name", help="the feed's name (ids, reports, refresh); default: the file name")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from indexers.commands.index import source_name_for
 from tests.conftest import DEMO, ROOT
 
 
@@ -97,3 +98,19 @@ def test_makefile_and_ci_wire_the_two_commands():
     assert "\nrun:" in makefile and "\ntest:" in makefile
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("exec make test")
     assert Path(ROOT / "README.md").read_text().index("make run") < 400
+
+
+@pytest.mark.parametrize("location, given, several, expected", [
+    ("feeds/sussex.json", None, False, "sussex"),
+    ("feeds/sussex.json", "Sussex AA", False, "Sussex AA"),
+    ("feeds/sussex.json", "AA", True, "AA-sussex"),
+    ("https://aa.example.org/meetings.json", None, False, "meetings"),
+    # A search on a BMLT root server: the path ends in the interface's name, the query says
+    # what was asked; the server is what a maintainer recognises.
+    ("https://bmlt.example.org/main_server/client_interface/json/?switcher=GetSearchResults&services=4",
+     None, False, "bmlt.example.org"),
+    ("https://bmlt.example.org/main_server/", None, False, "bmlt.example.org"),
+    ("https://bmlt.example.org/", None, False, "bmlt.example.org"),
+])
+def test_a_source_is_named_after_its_file_or_its_server(location, given, several, expected):
+    assert source_name_for(location, given, several) == expected
