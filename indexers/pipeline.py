@@ -22,7 +22,7 @@ from service.domain import geo
 from service.domain import vocab
 from service.domain.models import Listing
 from service.domain.schemas import flatten_errors, load_listing
-from service.domain.text import normalise
+from service.domain.text import BIDI_CONTROLS, normalise
 
 from indexers.records import Problem, Record, plain_name, shorten
 
@@ -101,6 +101,19 @@ def complete(data: dict, allowed: frozenset[str]) -> dict:
         value = getattr(stance, name)
         filled[name] = list(value) if isinstance(value, tuple) else value
     return filled
+
+
+def without_bidi_controls(value):
+    """Every text in a record without the bidirectional controls (`BIDI_CONTROLS`), whatever
+    reader made it and whichever field holds it: a name or address must read on the page in
+    the order its characters are stored."""
+    if isinstance(value, str):
+        return BIDI_CONTROLS.sub("", value)
+    if isinstance(value, dict):
+        return {key: without_bidi_controls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_bidi_controls(item) for item in value]
+    return value
 
 
 def with_plain_name(data: dict) -> dict:
@@ -216,7 +229,7 @@ def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
             continue
         for problem in record.problems:  # the record loads, but something in it was dropped
             result.warnings.append(_rejection(record, problem, translated=True))
-        data = complete(with_plain_name(record.data), record.defaults_allowed)
+        data = complete(with_plain_name(without_bidi_controls(record.data)), record.defaults_allowed)
         data, problem, geocoded = geocode_location(data, geocoder)
         if problem:
             result.rejections.append(_rejection(record, problem))

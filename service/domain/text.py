@@ -9,9 +9,13 @@ from urllib.parse import urldefrag, urlsplit
 # Listing text never carries them: the schema rejects them, feed readers remove them.
 _CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 CONTROL_CHARACTERS = re.compile(rf"[{_CONTROLS}]")
-# The same rule widened for free text from feeds: C1 controls too, and the bidirectional
-# overrides and isolates, which can make text display in a different order from how it reads.
-HIDDEN_CHARACTERS = re.compile(rf"[{_CONTROLS}\x80-\x9f\u202a-\u202e\u2066-\u2069]")
+# The bidirectional embeddings, overrides and isolates: they make text display in a different
+# order from how it reads (U+202E turns "exe.txt" around), so no listing text keeps them. The
+# marks (U+200E, U+200F, U+061C) stay: right-to-left text needs them and they reorder nothing.
+_BIDI_CONTROLS = r"\u202a-\u202e\u2066-\u2069"
+BIDI_CONTROLS = re.compile(rf"[{_BIDI_CONTROLS}]")
+# The same rule widened for free text from feeds: C1 controls too, and the bidi controls.
+HIDDEN_CHARACTERS = re.compile(rf"[{_CONTROLS}\x80-\x9f{_BIDI_CONTROLS}]")
 
 # The contact fields that hold links a client would follow (and the link checker checks).
 LINK_FIELDS = ("website", "conference_url", "registration_url")

@@ -73,6 +73,18 @@ def test_duplicate_ids_in_one_feed_are_rejected():
     assert len(result.listings) == 1 and result.rejections[0].field == "id"
 
 
+def test_bidi_controls_are_removed_from_every_text_at_import():
+    # U+202E (right-to-left override) makes "Group \u202eenilno" display as "Group online";
+    # U+2066..U+2069 isolate; U+202A..U+202D embed and override. U+200F (a mark) stays.
+    location = {**RECORD["location"], "address": "\u202a21 Pattern Place\u202c"}
+    data = bare(program="AA", name="Group \u202eenilno", description="Fine \u2066print\u2069 here \u200f.",
+                location=location)
+    (listing,) = prepare([Record("feed", "record 1", data, defaults_allowed=STANCE)], None).listings
+    assert listing.name == "Group enilno"
+    assert listing.description == "Fine print here \u200f."
+    assert listing.location.address == "21 Pattern Place"
+
+
 def test_dedupe_needs_program_time_place_and_name(demo_listings):
     group = next(x for x in demo_listings if x.kind == "group" and x.location and x.sessions)
     other_source = replace(group.source, name="Another feed")
