@@ -73,13 +73,12 @@ def meeting_guide_feed():
     the X-Linkage-Left-Out header counts them and says why; X-Linkage-Meetings counts the
     meetings.
     """
-    from flask import Response
-
     from service.render.meeting_guide import NOT_WEEKLY, meeting_guide_feed as published_feed
 
     svc = services()
+    # Built once per index build: the counts here and the body below come from the same export.
     feed = published_feed(svc.backend, svc.clock())
-    response = Response(feed.text, mimetype="application/json")
+    response = render.respond("meeting-guide.json", svc.backend, svc.clock())
     response.headers["X-Linkage-Meetings"] = str(feed.meetings)
     response.headers["X-Linkage-Left-Out"] = f"{feed.left_out} sessions ({NOT_WEEKLY})"
     # A public feed anyone may read, from any site (TSML UI fetches it from the site that
