@@ -56,6 +56,14 @@ COUNTRY_IN_ADDRESS = {
 # Countries whose addresses name a state or province ("Edmonton, Alberta, Canada").
 COUNTRIES_WITH_STATES = frozenset({"US", "CA", "AU"})
 
+# The two-letter codes of US states (with DC and Puerto Rico) and Canadian provinces and
+# territories (USPS and Canada Post abbreviations): the code an address there ends with
+# ("Rehoboth Beach, DE"), which may also be a country's ("DE" is Germany's).
+US_STATE_CODES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY".split())
+CA_PROVINCE_CODES = frozenset("AB BC MB NB NL NS NT NU ON PE QC SK YT".split())
+
 
 # --- Australian states and territories ------------------------------------------------------
 _AU_STATE_NAMES = {

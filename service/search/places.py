@@ -194,22 +194,36 @@ class OfflineGazetteer:
                 return entries + abroad, False
         if country == "AU" or state:
             return [], False
-        # A trailing country ("..., Alberta, CA", "Edmonton Canada") narrows the cities; if
-        # nothing matches in that country (it may be a US state: "Los Angeles, CA"), all count.
-        wanted = words[-1].upper() if words and len(words[-1]) == 2 else None
+        # A trailing country ("Edmonton Canada", "..., Alberta, CA") or North American state
+        # code ("Rehoboth Beach, DE", "Paris, TX") names the only countries searched, the
+        # country first ("CA" is Canada, then California); a place not found there is not
+        # looked for elsewhere ("Atlantis, US" is no town in South Africa).
+        within = self._countries_named(words[-1]) if words else ()
         for size in (2, 1):
             if len(words) > size and " ".join(words[-size:]) in _COUNTRY_NAMES:
-                wanted, words = _COUNTRY_NAMES[" ".join(words[-size:])], words[:-size]
+                within, words = (_COUNTRY_NAMES[" ".join(words[-size:])],), words[:-size]
                 break
-        for in_country in (True, False) if wanted in self._countries else (False,):
+        for country_code in within or (None,):
             for size in range(min(4, len(words)), 0, -1):
                 # Abroad only the city is known: its centre stands in for the address.
                 for start in range(0, len(words) - size + 1):
                     name = " ".join(words[start:start + size])
-                    entries = [e for e in self._world.get(name, ()) if not in_country or e.country == wanted]
+                    entries = [e for e in self._world.get(name, ()) if country_code in (None, e.country)]
                     if entries:
                         return entries, True
         return [], False
+
+    def _countries_named(self, word: str) -> tuple[str, ...]:
+        """The countries a trailing two-letter word may name: the country with that code,
+        then the US or Canada when it is one of their state or province codes; () for any
+        other word (no country named: every country is searched)."""
+        code = word.upper()
+        if len(code) != 2:
+            return ()
+        named = [code] if code in self._countries else []
+        named += ["US"] if code in geo.US_STATE_CODES else []
+        named += ["CA"] if code in geo.CA_PROVINCE_CODES else []
+        return tuple(dict.fromkeys(named))
 
     def _well_known_name(self, entry: GazetteerEntry, within_km: float = 3.0) -> GazetteerEntry:
         """Name a postcode after a well-known place at its centre ("2000" is Sydney, not Barangaroo)."""

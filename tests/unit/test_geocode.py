@@ -82,3 +82,29 @@ def test_state_names_cover_the_states_table_and_read_back():
     for code, name in geo.AU_STATE_NAMES.items():
         assert geo.au_state_code(name.upper()) == geo.au_state_code(code.lower()) == code
     assert geo.au_state_code("Ontario") is None
+
+
+# Where each city is, from an atlas: the country and a box around it (lat, lon). A trailing
+# country or North American state code names the only countries searched.
+@pytest.mark.parametrize("query, country, box", [
+    ("Edmonton, CA", "CA", ((53, 54), (-114, -113))),        # CA is Canada first ...
+    ("Los Angeles, CA", "US", ((33.5, 34.5), (-119, -118))),  # ... then California
+    ("Berlin, DE", "DE", ((52, 53), (13, 14))),               # DE is Germany ...
+    ("Paris, TX", "US", ((25, 37), (-107, -93))),             # a Texan code is no French city
+    ("Toronto ON", "CA", ((43, 44), (-80, -79))),
+    ("Perth, Scotland", "GB", ((56, 57), (-4, -3))),
+])
+def test_a_trailing_country_or_state_code_names_the_countries_searched(gazetteer, query, country, box):
+    found = gazetteer.geocode(query)
+    (lat_low, lat_high), (lon_low, lon_high) = box
+    assert found is not None and found.raw["country"] == country, (query, found)
+    assert lat_low <= found.latitude <= lat_high and lon_low <= found.longitude <= lon_high
+
+
+@pytest.mark.parametrize("query", [
+    "Atlantis, US",          # Atlantis is a town in South Africa, not in the United States
+    "Rehoboth Beach, DE",    # Delaware (or Germany), never Rehoboth in Namibia
+])
+def test_a_place_not_found_in_the_named_country_is_not_taken_from_another(gazetteer, query):
+    found = gazetteer.geocode(query, exactly_one=False)
+    assert all(entry.raw["country"] in ("US", "DE") for entry in found), found
