@@ -1,5 +1,5 @@
 """The `linkage` command: serve the app, import feeds, refresh every configured feed, purge
-expired referrals, manage embed keys, check links."""
+expired referrals, manage embed keys, check links, check the Meeting Guide feed."""
 
 from __future__ import annotations
 
