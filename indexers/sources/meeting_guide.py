@@ -31,7 +31,7 @@ from marshmallow import validate as mm_validate
 from indexers.records import Problem, ReadOptions, Record, plain_name, shorten, strip_markup
 from indexers.sources.native import FeedError
 from service.domain import vocab
-from service.domain.geo import AU_STATE_NAMES, COUNTRIES_WITH_STATES, COUNTRY_NAMES
+from service.domain.geo import AU_STATE_NAMES, COUNTRIES_WITH_STATES, COUNTRY_NAMES, au_state_code
 from service.domain.meeting_guide import DAY_NAMES, TYPE_CODES
 from service.domain.programs import canonical_program
 from service.domain.schemas import (  # the schema's own limits: never drift from them
@@ -244,6 +244,11 @@ def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem]
         # Online attendance reaches anyone in the country, hybrid meetings included: the
         # meeting's own country when its address names one, else the feed's.
         data["service_area"] = [location["country"] if location and country_known else options.country]
+        if "in_person" not in formats and _region_only(location):
+            # An online meeting placed only in a state (the spec asks online meetings for an
+            # approximate place): the state is whom it serves, not a place to go.
+            data["service_area"] = [location["state"]] if location["state"] else [location["country"]]
+            data["location"] = None
 
     defaults = {"approach", "goals", "substances", "facilitation"}
     audiences: list[str] = []
@@ -509,6 +514,14 @@ def _location(meeting: dict, options: ReadOptions, problems: list[Problem]) -> t
              "approximate": approximate}, country is not None)
 
 
+def _region_only(location: dict | None) -> bool:
+    """An approximate place that names only an Australian state or a country, without
+    coordinates: no street, town or postcode to stand for."""
+    return bool(location and location["approximate"] and location["lat"] is None
+                and not (location["address"] or location["locality"] or location["postcode"])
+                and (location["state"] is None or location["state"] in AU_STATE_NAMES))
+
+
 def _address_parts(meeting: dict, problems: list[Problem]) -> dict | None:
     """address/locality/state/postcode/country from the feed's address fields, or None."""
     formatted = _plain(meeting.get("formatted_address"))
@@ -585,6 +598,12 @@ def parse_address(text: str) -> dict:
         if _STATE_CODE.fullmatch(tail) or (
                 result["country"] in COUNTRIES_WITH_STATES and not re.search(r"[0-9]", tail)):
             result["state"] = parts.pop()
+    if (result["state"] is None and result["locality"] is None and len(parts) == 1
+            and result["country"] == "AU" and (state := au_state_code(parts[0]))):
+        # A state on its own ("Victoria, Australia"): the approximate place an online
+        # meeting gives (our own feed writes it so), not a town called Victoria.
+        result["state"] = state
+        parts.pop()
     if result["locality"] is None and parts and (len(parts) >= 2 or not re.search(r"[0-9]", parts[-1])):
         result["locality"] = parts.pop()
     result["address"] = ", ".join(parts) or None

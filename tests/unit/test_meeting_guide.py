@@ -520,3 +520,27 @@ def carried(listing) -> dict:
         "description": listing.description,
         "updated_at": listing.updated_at,
     }
+
+
+@pytest.mark.parametrize("address, area", [
+    ("Victoria, Australia", ["VIC"]),
+    ("New South Wales, Australia", ["NSW"]),
+    ("Australia", ["AU"]),
+])
+def test_an_online_meeting_placed_only_in_a_state_serves_that_state(address, area):
+    # The spec asks online meetings for an approximate place; a state (or a country) on its
+    # own is whom the meeting serves, not a place to go and not a town called Victoria.
+    [record] = read([meeting(formatted_address=address, latitude=..., longitude=..., approximate="yes",
+                             attendance_option="online", conference_url="https://zoom.us/j/1",
+                             timezone="Australia/Melbourne")], country="AU")
+    assert record.data["location"] is None
+    assert record.data["service_area"] == area
+    assert record.data["formats"] == ["online"]
+
+
+def test_a_town_in_a_state_stays_a_place():
+    [record] = read([meeting(formatted_address="Ballarat, Victoria, Australia", latitude=..., longitude=...,
+                             approximate="yes", attendance_option="online", conference_url="https://zoom.us/j/1",
+                             timezone="Australia/Melbourne")], country="AU")
+    assert (record.data["location"]["locality"], record.data["location"]["state"]) == ("Ballarat", "Victoria")
+    assert record.data["service_area"] == ["AU"]
