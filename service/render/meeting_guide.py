@@ -39,7 +39,7 @@ for _code, _target in TYPE_CODES.items():
     if _code != "ONL":
         _CODE_FOR_VALUE.setdefault(_target, _code)
 
-# Why a session is left out of the export (the text `linkage check-meeting-guide` and the
+# Why a session is left out of the export (the text `linkage check-feed` and the
 # feed's X-Linkage-Left-Out header give).
 NOT_WEEKLY = "not weekly: the Meeting Guide format lists weekly meetings only"
 
