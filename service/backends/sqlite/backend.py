@@ -14,13 +14,17 @@ unit vectors with cos(radius / R), which is the same circle with no trigonometry
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
 import sqlite3
+import stat
 import threading
+import time
 import uuid
 from collections import OrderedDict
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -121,6 +125,15 @@ INDEX_FORMAT = 4  # 3: the listings' (weekday, part of day) slots; 4: without th
 # Connections inherited from a parent process: kept referenced so they are never closed here.
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 
+# A damaged file is looked for where it costs least: once per file and process, when the file
+# is first opened (at warm-up in a preloading master, whose workers inherit the verdict, and
+# after every swap). quick_check reads every page and checks each b-tree's structure, without
+# integrity_check's cross-check of indexes against tables: 85 ms for a 49 MB index here.
+# The argument bounds the problems it lists, not the pages it reads.
+QUICK_CHECK_PROBLEMS = 3
+# A staging file older than this is a leftover of a killed load, removed by the next load.
+LEFTOVER_AGE_SECONDS = 3600
+
 
 def _has_current_layout(conn: sqlite3.Connection) -> bool:
     """Whether an unversioned file already has the current layout (grid cell, no slots)."""
@@ -135,6 +148,31 @@ def _has_current_layout(conn: sqlite3.Connection) -> bool:
     return False
 
 
+def _not_a_file(mode: int) -> str | None:
+    """What a path that should be an index file is instead, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+
+
+class _OpenIndex:
+    """One index file as this process reads it: its identity, a connection, its filter columns.
+
+    Shared by every thread: after a swap, whichever read finishes last with the old file
+    closes it, so no idle thread (and no forked worker) keeps the replaced file's space.
+    """
+
+    def __init__(self, identity: tuple[int, int], conn: sqlite3.Connection):
+        self.identity = identity
+        self.conn: sqlite3.Connection | None = conn
+        self.pid = os.getpid()
+        self.readers = 0
+        self.retired = False
+        self.columns: columns.Columns | None = None
+        self.text_cache: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()  # reading the columns once, the text cache's order
+
+
 class SQLiteBackend:
     """Listings in one SQLite file, replaced atomically on load."""
 
@@ -144,94 +182,224 @@ class SQLiteBackend:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._local = threading.local()
+        self._current: _OpenIndex | None = None
+        # (identity, why) of the last file refused (damaged, another format): not checked again.
+        self._refused: tuple[tuple[int, int], str] | None = None
+        self._lock = threading.Lock()
+        self._pinned = threading.local()  # the file this thread's read is on
 
     # -- connections -----------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        """A read-only connection to the current file, reopened after a swap."""
+    def _identity(self) -> tuple[int, int]:
+        """(inode, mtime) of the file at the path now: a new pair means a swap."""
         try:
-            stat = self.path.stat()
+            found = self.path.stat()
         except FileNotFoundError:
             raise BackendUnavailable(f"no index at {self.path.name}: run `linkage index`") from None
-        identity = (stat.st_ino, stat.st_mtime_ns)
-        cached = getattr(self._local, "conn", None)
-        if cached is not None and self._local.pid != os.getpid():
-            # Forked since (a worker of a master that warmed up): a SQLite connection must not
-            # cross a fork, so the inherited one is left alone, neither used nor closed, and
-            # this process opens its own. Columns read from the same file are kept, shared
-            # with the master's pages.
-            _INHERITED_CONNECTIONS.append(cached)
-            if self._local.identity == identity:
-                self._local.conn, self._local.pid = self._open(), os.getpid()
-                return self._local.conn
-            cached = None
-        if cached is not None and self._local.identity == identity:
-            return cached
-        if cached is not None:
-            cached.close()
-        conn = self._open()
-        self._local.conn, self._local.identity, self._local.pid = conn, identity, os.getpid()
-        self._local.columns = None
-        self._local.text_cache = OrderedDict()
-        return conn
+        except OSError as exc:
+            raise BackendUnavailable(f"the index {self.path.name} cannot be read: {exc.strerror}") from None
+        problem = _not_a_file(found.st_mode)
+        if problem:
+            raise BackendUnavailable(self._path_problem(self.path.name, problem))
+        return found.st_ino, found.st_mtime_ns
 
-    def _open(self) -> sqlite3.Connection:
-        """A read-only connection, refused when the file is in another format."""
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+    @staticmethod
+    def _path_problem(shown: str | Path, problem: str) -> str:
+        return (f"the index path {shown} is {problem}, not an index file: set LINKAGE_SQLITE_PATH "
+                "(or --sqlite-path) to the file `linkage index` writes")
+
+    def _acquire(self) -> _OpenIndex:
+        """The current file, opened (and checked) after a swap, counted as read until _release."""
+        identity = self._identity()
+        with self._lock:
+            current = self._current
+            if current is None or current.identity != identity:
+                current = self._switch(identity)
+            elif current.pid != os.getpid() or current.conn is None:
+                # Forked since (a worker of a master that warmed up), or warmed: a SQLite
+                # connection must not cross a fork, so an inherited one is left alone, neither
+                # used nor closed, and this process opens its own. The columns read from the
+                # same file are kept, shared with the master's pages; its verdict too.
+                if current.pid != os.getpid() and current.conn is not None:
+                    _INHERITED_CONNECTIONS.append(current.conn)
+                current.conn, current.pid, current.readers = self._connect(), os.getpid(), 0
+            current.readers += 1
+            return current
+
+    def _release(self, index: _OpenIndex) -> None:
+        """One read less on `index`; the last read of a swapped-out file closes it."""
+        with self._lock:
+            index.readers -= 1
+            if index.retired and index.readers <= 0:
+                self._close(index)
+
+    def _close(self, index: _OpenIndex) -> None:
+        """Close `index`'s connection if this process opened it (one inherited is kept)."""
+        if index.conn is None:
+            return
+        if index.pid == os.getpid():
+            index.conn.close()
+        else:
+            _INHERITED_CONNECTIONS.append(index.conn)
+        index.conn = None
+
+    def _switch(self, identity: tuple[int, int]) -> _OpenIndex:
+        """Open the file now at the path, refused when damaged or in another format; the file
+        it replaces is closed now if nothing reads it, else by its last read. Under _lock."""
+        old = self._current
+        if old is not None:
+            self._current = None
+            old.retired = True
+            if old.readers <= 0 or old.pid != os.getpid():
+                self._close(old)
+        if self._refused is not None and self._refused[0] == identity:
+            raise BackendUnavailable(self._refused[1])
+        conn = self._connect()
+        try:
+            self._check(conn)
+        except BackendUnavailable as exc:
+            conn.close()
+            self._refused = (identity, str(exc))
+            raise
+        self._current = _OpenIndex(identity, conn)
+        return self._current
+
+    def _connect(self) -> sqlite3.Connection:
+        """A read-only connection to the path (no check)."""
+        try:
+            return sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
+                                   check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
+
+    def _check(self, conn: sqlite3.Connection) -> None:
+        """Refuse a file in another format, or whose pages SQLite's quick_check finds damaged."""
         try:
             found = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise BackendUnavailable(f"index unreadable: {exc}") from exc
+            raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
         if found == 0 and _has_current_layout(conn):
             found = INDEX_FORMAT  # written just before the format was recorded; same layout
         if found != INDEX_FORMAT:
-            conn.close()
             raise BackendUnavailable(
                 f"the index {self.path.name} is in format {found}, this version of Linkage reads format "
                 f"{INDEX_FORMAT}: rebuild it with `linkage refresh` or `linkage index` (or `make run`)")
-        return conn
+        try:
+            problems = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})")]
+        except sqlite3.DatabaseError as exc:
+            problems = [str(exc)]
+        if problems != ["ok"]:
+            found_problems = "; ".join(" ".join(p.split()) for p in problems)[:300]
+            raise BackendUnavailable(
+                f"the index {self.path.name} is damaged (SQLite quick_check: {found_problems}): "
+                "rebuild it with `linkage refresh` or `linkage index`")
+
+    @contextmanager
+    def _reading(self) -> Iterator[_OpenIndex]:
+        """One read on one file, whatever swaps meanwhile; SQLite's errors as BackendUnavailable."""
+        pinned = getattr(self._pinned, "index", None)
+        if pinned is not None:  # inside a read already: the same file
+            yield pinned
+            return
+        index = self._acquire()
+        self._pinned.index = index
+        try:
+            yield index
+        except sqlite3.DatabaseError as exc:
+            raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
+        finally:
+            self._pinned.index = None
+            self._release(index)
+
+    def _connection(self) -> sqlite3.Connection:
+        """The connection this thread's read is on, else the current file's."""
+        pinned = getattr(self._pinned, "index", None)
+        if pinned is not None:
+            return pinned.conn
+        index = self._acquire()
+        self._release(index)
+        return index.conn
 
     def warm(self) -> None:
         """Read the filter columns now (in a preloading master, before workers fork), so
-        workers start ready and share those pages; nothing to do without an index yet."""
+        workers start ready and share those pages, then let the file go: nothing open
+        crosses the fork, and a swapped-out file is not kept by the master.
+
+        Nothing to do without an index yet, or with one /readyz reports as unusable; an
+        index path that is not a file stops here, naming it."""
         try:
             self._columns()
-        except BackendUnavailable:
-            pass
+        except BackendUnavailable as exc:
+            try:
+                problem = _not_a_file(self.path.stat().st_mode)
+            except OSError:
+                problem = None
+            if problem:
+                raise BackendUnavailable(self._path_problem(self.path, problem)) from exc
+            return
+        with self._lock:
+            current = self._current
+            if current is not None and current.readers <= 0:
+                self._close(current)
 
     def _columns(self) -> columns.Columns:
-        """This file's filter columns as arrays, read once per file and worker."""
-        conn = self._connection()
-        if self._local.columns is None:
-            try:
-                self._local.columns = columns.read_columns(conn)
-            except sqlite3.DatabaseError as exc:
-                raise BackendUnavailable(f"index unreadable: {exc}") from exc
-        return self._local.columns
+        """This file's filter columns as arrays, read once per file (and shared with forks)."""
+        with self._reading() as index:
+            if index.columns is None:
+                with index.lock:
+                    if index.columns is None:
+                        index.columns = columns.read_columns(index.conn)
+            return index.columns
 
     def _execute(self, sql: str, params=()):
+        """Run one statement on this read's file (the one place a search talks to SQLite)."""
         try:
             return self._connection().execute(sql, params)
         except sqlite3.DatabaseError as exc:
-            raise BackendUnavailable(f"index unreadable: {exc}") from exc
+            raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
+
+    def _stored(self, text: str) -> dict:
+        """A stored listing's document; a damaged one says so instead of failing the request."""
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise BackendUnavailable(f"the index {self.path.name} is damaged: a stored listing "
+                                     "is not JSON; rebuild it with `linkage refresh`") from None
 
     # -- loading ---------------------------------------------------------------------
 
     def load(self, listings: Iterable[Listing]) -> LoadReport:
-        """Write a new file beside the current one, then swap it in with os.replace."""
+        """Write a new file beside the current one, flush it to disk, then swap it in with
+        os.replace and flush the directory, so a crash leaves the old file or the new one."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers()
         # Unique per load: containers all run as pid 1, and two imports must not share a file.
         staging = self.path.with_name(f"{self.path.name}.new-{uuid.uuid4().hex}")
         staging.unlink(missing_ok=True)
         try:
             loaded = self._write(staging, sorted(listings, key=lambda item: item.id))
+            _fsync(staging)
             os.replace(staging, self.path)
         except BaseException:
             staging.unlink(missing_ok=True)
             raise
+        _fsync(self.path.parent)
         return LoadReport(loaded=loaded, target=self.path.name)
+
+    def _remove_leftovers(self) -> int:
+        """Remove staging files a killed load left beside the index (only those older than
+        LEFTOVER_AGE_SECONDS: a younger one may be another load's, still being written)."""
+        removed = 0
+        cutoff = time.time() - LEFTOVER_AGE_SECONDS
+        for name in glob.glob(glob.escape(str(self.path)) + ".new-*"):
+            leftover = Path(name)
+            try:
+                if leftover.lstat().st_mtime < cutoff and stat.S_ISREG(leftover.lstat().st_mode):
+                    leftover.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # gone meanwhile
+        return removed
 
     @staticmethod
     def _write(target: Path, listings: list[Listing]) -> int:
@@ -280,23 +448,33 @@ class SQLiteBackend:
 
     def get(self, listing_id: str) -> Listing | None:
         """One listing by id (inactive ones too: a handout may point at them)."""
-        row = self._execute(
-            "SELECT d.doc FROM listings l JOIN docs d ON d.rid = l.rid WHERE l.id = ?", (listing_id,)
-        ).fetchone()
-        return listing_from_trusted(json.loads(row[0])) if row else None
+        with self._reading():
+            row = self._execute(
+                "SELECT d.doc FROM listings l JOIN docs d ON d.rid = l.rid WHERE l.id = ?", (listing_id,)
+            ).fetchone()
+            return listing_from_trusted(self._stored(row[0])) if row else None
 
     def listings(self) -> Iterator[Listing]:
-        """Every listing, in id order (rids follow ids)."""
-        for (doc,) in self._execute("SELECT doc FROM docs ORDER BY rid"):
-            yield listing_from_trusted(json.loads(doc))
+        """Every listing, in id order (rids follow ids), all from one file."""
+        # Not pinned to the thread: the caller runs between rows, and may read another file.
+        index = self._acquire()
+        try:
+            for (doc,) in index.conn.execute("SELECT doc FROM docs ORDER BY rid"):
+                yield listing_from_trusted(self._stored(doc))
+        except sqlite3.DatabaseError as exc:
+            raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
+        finally:
+            self._release(index)
 
     def count(self) -> int:
         """Listings in the index."""
-        return self._execute("SELECT COUNT(*) FROM listings").fetchone()[0]
+        with self._reading():
+            return self._execute("SELECT COUNT(*) FROM listings").fetchone()[0]
 
     def info(self) -> dict:
         """Build time and counts, from the file's meta table."""
-        meta = dict(self._execute("SELECT key, value FROM meta").fetchall())
+        with self._reading():
+            meta = dict(self._execute("SELECT key, value FROM meta").fetchall())
         return {
             "backend": "sqlite",
             "built_at": meta.get("built_at"),
@@ -310,9 +488,10 @@ class SQLiteBackend:
             return {}
         marks = ",".join("?" * len(rids))
         found = {}
-        for rid, text in self._execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})", rids):
-            document = json.loads(text)
-            found[rid] = (listing_from_trusted(document), document)
+        with self._reading():
+            for rid, text in self._execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})", rids):
+                document = self._stored(text)
+                found[rid] = (listing_from_trusted(document), document)
         return found
 
     def _listings(self, rids: list[int]) -> dict[int, Listing]:
@@ -321,6 +500,10 @@ class SQLiteBackend:
 
     def search(self, query: SearchQuery) -> Matches:
         """R*Tree and FTS5 narrow; numpy filters, counts, facets and orders; zoneinfo settles times."""
+        with self._reading():  # every step on one file, whatever swaps meanwhile
+            return self._search(query)
+
+    def _search(self, query: SearchQuery) -> Matches:
         cols = self._columns()
         box = self._box_rows(query, cols) if query.place else None
         text_rows, text_scores = self._text_rows(query)
@@ -400,27 +583,39 @@ class SQLiteBackend:
         """(rows, relevance) matching `q` in FTS5, or (None, None) without text.
 
         FTS5's bm25 costs over a microsecond a row and a common word matches a fifth of the
-        directory, so each worker keeps the last few answers; they depend only on the
+        directory, so each worker keeps the last few answers (per file, shared by its threads); they depend only on the
         words and the file, and a swapped file starts a fresh cache.
         """
         expression = fts_expression(query.text) if query.text else None
         if expression is None:
             return None, None
-        self._connection()
-        cache = self._local.text_cache
-        if expression in cache:
-            cache.move_to_end(expression)
-            return cache[expression]
-        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-        found = self._execute(
-            f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ? ORDER BY rowid", (expression,)
-        ).fetchall()
-        rows = np.array([r[0] for r in found], dtype=np.int64) - 1
-        answer = (rows, np.array([r[1] for r in found], dtype=np.float64))
-        cache[expression] = answer
-        if len(cache) > TEXT_CACHE_SIZE:
-            cache.popitem(last=False)
-        return answer
+        with self._reading() as index:
+            cache = index.text_cache
+            with index.lock:
+                answer = cache.get(expression)
+                if answer is not None:
+                    cache.move_to_end(expression)
+                    return answer
+            weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+            found = self._execute(
+                f"SELECT rowid, -bm25(fts, {weights}) FROM fts WHERE fts MATCH ? ORDER BY rowid", (expression,)
+            ).fetchall()
+            rows = np.array([r[0] for r in found], dtype=np.int64) - 1
+            answer = (rows, np.array([r[1] for r in found], dtype=np.float64))
+            with index.lock:
+                cache[expression] = answer
+                if len(cache) > TEXT_CACHE_SIZE:
+                    cache.popitem(last=False)
+            return answer
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a directory's entries') data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
