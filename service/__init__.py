@@ -28,6 +28,9 @@ class Services:
     clock: Callable[[], datetime]
     referrals: object
     keys: object  # the embed key store (service.embed.store)
+    # Per-client allowances (renders, stored referrals) in the rate limiter's storage.
+    allowances: object = None  # service.limits.Allowances
+    renders: object = None  # rendered handouts (service.referrals.render_cache.RenderCache)
 
 
 def utc_now() -> datetime:
@@ -88,6 +91,31 @@ def make_key_store(settings: Settings, backend):
     return EngineKeyStore(backend.transport, prefix=_state_prefix(settings))
 
 
+def state_beside(settings: Settings, referrals) -> Path:
+    """The referrals' SQLite file (the given store's, else the setting's): local state of
+    this server (rate-limit counts, rendered handouts) is kept beside it."""
+    return Path(getattr(referrals, "path", None) or settings.referrals_path)
+
+
+def ratelimit_storage_uri(settings: Settings, referrals) -> str:
+    """Where rate-limit counts live: LINKAGE_RATELIMIT_STORAGE, else a SQLite file beside the
+    referrals that every worker of this server shares (service.limits)."""
+    from service.limits import default_storage_path, sqlite_uri
+
+    if settings.ratelimit_storage:
+        return settings.ratelimit_storage
+    return sqlite_uri(default_storage_path(state_beside(settings, referrals)))
+
+
+def make_render_cache(settings: Settings, referrals):
+    """Rendered handouts, in a SQLite file shared by this server's workers (on an engine
+    backend too: each server renders a handout once)."""
+    from service.referrals.render_cache import RenderCache, default_cache_path
+
+    path = settings.render_cache_path or default_cache_path(state_beside(settings, referrals))
+    return RenderCache(path, settings.render_cache_bytes, settings.render_cache_hours * 3600)
+
+
 def make_geocoder(settings: Settings, for_import: bool = False):
     """The geocoder named by settings: the offline gazetteer (no network), or a self-hosted
     Nominatim, Pelias or Photon behind a rate limiter and a persistent cache.
@@ -144,13 +172,25 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.json.ensure_ascii = False
     backend = backend if backend is not None else make_backend(settings)
+    referrals = referrals if referrals is not None else make_referral_store(settings, backend)
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    from service.limits import Allowances
+
+    # One limiter per app, counting in storage every worker of the server shares (see
+    # service.limits): the API per address (per key and address with an embed key),
+    # anonymous feedback per address, more tightly.
+    limiter = Limiter(get_remote_address, app=app, storage_uri=ratelimit_storage_uri(settings, referrals))
     app.extensions["linkage"] = Services(
         settings=settings,
         backend=backend,
         geocoder=geocoder if geocoder is not None else make_geocoder(settings),
         clock=clock or utc_now,
-        referrals=referrals if referrals is not None else make_referral_store(settings, backend),
+        referrals=referrals,
         keys=keys if keys is not None else make_key_store(settings, backend),
+        allowances=Allowances(limiter.storage),
+        renders=make_render_cache(settings, referrals),
     )
     from service.observability import Metrics, configure_logging, install
 
@@ -159,9 +199,6 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     # The engine clients log every request at INFO: noise, and a cost on every search.
     for name in ("opensearch", "elastic_transport.transport"):
         logging.getLogger(name).setLevel(logging.WARNING)
-
-    from flask_limiter import Limiter
-    from flask_limiter.util import get_remote_address
 
     from service.errors import register_error_handlers, register_request_limits, register_security_headers
     from service.i18n import init_i18n
@@ -173,9 +210,6 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from service.embed.cors import install_cors
     from service.embed.keys import KeyCache, rate_limit_key
 
-    # One limiter per app (its counts are per app too): the API per embed key or address,
-    # anonymous feedback per address, more tightly.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.ratelimit_storage)
     limiter.limit(settings.api_rate_limit, key_func=rate_limit_key)(api.blueprint)
     for endpoint in ("referrals.feedback", "referrals.feedback_form"):
         app.view_functions[endpoint] = limiter.limit(settings.feedback_rate_limit)(app.view_functions[endpoint])

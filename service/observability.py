@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qsl, quote
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -143,6 +143,13 @@ class Metrics:
         self.last_import = Gauge("linkage_source_last_success_timestamp_seconds",
                                  "When each source last imported successfully", ["source"], registry=self.registry,
                                  multiprocess_mode="mostrecent")
+        # Requests a cost or abuse limit refused: `limit` is render (handout renders per
+        # client), referral_client (referrals stored per client) or referral_store_total.
+        self.limit_refusals = Counter("linkage_limit_refusals", "Requests refused by a cost or abuse limit",
+                                      ["limit"], registry=self.registry)
+        # Handouts served, by format and whether they were rendered or came from the render cache.
+        self.handouts = Counter("linkage_handouts_served", "Handout files and pages served, by format and source",
+                                ["format", "source"], registry=self.registry)
         self.import_ok = Gauge("linkage_source_last_result_ok", "1 when a source's last import succeeded",
                                ["source"], registry=self.registry, multiprocess_mode="mostrecent")
 

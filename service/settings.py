@@ -15,6 +15,10 @@ from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
+# A handout PDF's share of LINKAGE_RENDER_RATE_LIMIT: about a second of CPU, where the page,
+# the text and the calendar take milliseconds (60/minute allows 12 PDFs a minute).
+PDF_RENDER_COST = 5
+
 # The repository (or installed tree) root: data/ sits beside service/.
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,11 +52,28 @@ class Settings:
     referrals_path: str = str(ROOT / "var" / "referrals.sqlite")
     # What `linkage check-links` found, kept apart from the index so imports do not erase it.
     link_checks_path: str = str(ROOT / "var" / "link-checks.sqlite")
-    # Anonymous feedback is rate-limited per address; a Redis URL shares counts between workers.
+    # Anonymous feedback is rate-limited per address.
     feedback_rate_limit: str = "20/minute"
-    # Search and the rest of the API, per embed key (or per address without one).
+    # Search and the rest of the API, per address (and per embed key and address with a key).
     api_rate_limit: str = "300/minute"
-    ratelimit_storage: str = "memory://"
+    # Where rate-limit counts live (a `limits` storage URI). Unset: a SQLite file beside the
+    # referrals, shared by every worker of this server (service.limits); `redis://host:6379`
+    # shares them between servers too. `memory://` counts per worker process.
+    ratelimit_storage: str | None = None
+    # Handout renders (a cache miss: the first fetch of a format) per client address; repeats
+    # are served from the render cache and not counted. A PDF costs about a second of CPU,
+    # the other formats a few milliseconds: a PDF counts as PDF_RENDER_COST renders.
+    render_rate_limit: str = "60/minute;1000/day"
+    # Rendered handouts are kept (service.referrals.render_cache) up to this many bytes in
+    # total and this many hours each; the oldest go first. 0 bytes keeps none.
+    render_cache_bytes: int = 256 * 1024 * 1024
+    render_cache_hours: float = 24.0
+    # Unset: a SQLite file beside the referrals, shared by the server's workers.
+    render_cache_path: str | None = None
+    # Referrals one client address may store, and how many the store holds in all (expired
+    # ones are purged when it is full): a 429 and a 507 beyond them.
+    referral_client_limit: str = "120/minute;2000/day"
+    referral_store_max: int = 500_000
     # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx, an ingress): 0 when
     # clients connect directly. Without it, rate limits would count every client as the proxy.
     proxy_hops: int = 0
@@ -65,6 +86,8 @@ class Settings:
         # Frozen, so the converted values are set past the dataclass's guard.
         for name, kind in _field_types(type(self)).items():
             object.__setattr__(self, name, _convert(name, kind, getattr(self, name)))
+        for name in ("feedback_rate_limit", "api_rate_limit", "render_rate_limit", "referral_client_limit"):
+            _check_limits(name, getattr(self, name))
 
     def public_base(self, request_root: str | None = None) -> str:
         """The public address without a trailing slash: the setting, else the request's own
@@ -167,3 +190,13 @@ def _number(name: str, value) -> float:
     if number is None or not math.isfinite(number) or number < 0:
         raise SettingsError(f"{variable(name)} must be a number, 0 or more, got {value!r}")
     return number
+
+
+def _check_limits(name: str, value: str) -> None:
+    """Rate limits in the `limits` notation ("20/minute;200/day"), or SettingsError naming the variable."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise SettingsError(f"{variable(name)} must be limits such as 20/minute;200/day, got {value!r}") from None

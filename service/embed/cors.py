@@ -57,6 +57,12 @@ def install_cors(app: Flask, keys: KeyCache) -> None:
         if found is None:
             g.linkage_key_refused = True
             raise ApiError(403, "bad_key", "unknown embed key: the site's web team needs a key from the directory's operators", "key")
+        if not origin and not same_origin_browser():
+            # A key copied out of a site's HTML must not be usable from anywhere else: a
+            # browser on the key's site always sends its Origin with these requests.
+            raise ApiError(403, "origin_required",
+                           "an embed key is accepted only with an Origin header naming one of its sites: "
+                           "call without the key from a server, or from a page on the key's site", "key")
         if origin and not own_origin(origin) and origin not in found.origins:
             g.linkage_key_refused = True
             raise ApiError(403, "origin_not_allowed",
@@ -77,6 +83,12 @@ def install_cors(app: Flask, keys: KeyCache) -> None:
             if found and origin in found.origins:
                 _allow(response, origin)
         return response
+
+
+def same_origin_browser() -> bool:
+    """True for a browser's request from our own pages: browsers send no Origin on a
+    same-origin GET, and say so with Sec-Fetch-Site instead (our pages need no key anyway)."""
+    return request.headers.get("Sec-Fetch-Site") == "same-origin"
 
 
 def _allow(response, origin: str) -> None:

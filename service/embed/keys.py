@@ -1,7 +1,8 @@
 """Embedding: public keys that name the sites allowed to call the API from a browser.
 
 A key is public (it sits in the site's HTML); what it grants is CORS for its origins
-(`service.embed.cors`) and its own rate-limit bucket. Requests carry it as the `key` query
+(`service.embed.cors`) and rate-limit buckets of its own, one per visitor's address; it is
+accepted only with the Origin it was registered for. Requests carry it as the `key` query
 parameter or the `X-Linkage-Key` header. Same-origin use (our own pages) needs no key.
 Keys are kept by `service.embed.store`.
 """
@@ -88,6 +89,10 @@ def presented_key() -> str | None:
 
 
 def rate_limit_key() -> str:
-    """Rate-limit bucket: the embed key when one is presented, else the caller's address."""
+    """Rate-limit bucket: the caller's address, under the embed key when one is presented.
+
+    A key is public (it sits in the site's HTML), so a bucket per key alone could be emptied
+    by anyone who copies it, and the site's visitors would be refused; per key and address,
+    each visitor has an allowance of their own."""
     key = presented_key()
-    return f"key:{key}" if key else f"ip:{request.remote_addr}"
+    return f"key:{key}:ip:{request.remote_addr}" if key else f"ip:{request.remote_addr}"

@@ -990,3 +990,43 @@ def handout_ics(handout: Handout) -> bytes:
                 last_date=max(ends).date() + timedelta(days=366),
             )
         return calendar.to_ical()
+
+
+# --- Cache keys ----------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def renderer_fingerprint() -> str:
+    """A digest of everything besides the handout that shapes its renderings (this package's
+    code, the templates, the stylesheet, the translations, WeasyPrint's version): a cached
+    rendering made by another release is never served."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent.parent
+    files = sorted([*(package / "render").glob("*.py"), *(package / "templates").glob("*.html"),
+                    *STATIC.glob("*.css"), *(package / "translations").glob("*/LC_MESSAGES/*.mo")])
+    for path in files:
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        digest.update(version("weasyprint").encode())
+    except PackageNotFoundError:
+        pass
+    return digest.hexdigest()
+
+
+def rendering_key(handout: Handout, format_name: str) -> str:
+    """The cache key of a handout's rendering in `format_name` ("handout.pdf"): equal keys give
+    equal bodies. It covers the handout as built for this request (its items' status and
+    next sessions, dead links, URL) with the reasons no format prints left out (the minutes
+    until a session starts change every minute and are shown nowhere), where the page's
+    static files are served from, and `renderer_fingerprint`. A handout with a note has no key:
+    that copy is never kept."""
+    import hashlib
+
+    if handout.note is not None:
+        raise ValueError("a handout with a note is rendered for one answer and never kept")
+    shown = dataclasses.replace(handout, items=tuple(
+        dataclasses.replace(item, why=tuple(r for r in item.why if shown_reason(r))) for item in handout.items))
+    text = "\0".join((format_name, renderer_fingerprint(), _static_href(STYLESHEET), repr(shown)))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Response, redirect, request
+from flask import Response, current_app, redirect, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service import render
+from service.render.handout import rendering_key
 from service.render.reasons import reason_text
+from service.settings import PDF_RENDER_COST
 
 from service.search import scoring
 
@@ -192,8 +194,34 @@ def _suggestions(chosen, lacking: set[str], goal: str | None, place: Place | Non
     return found
 
 
+def _refused(limit: str, status: int, code: str, message: str) -> ApiError:
+    """A refusal by a cost or abuse limit, counted for /metrics."""
+    current_app.extensions["linkage_metrics"].limit_refusals.labels(limit).inc()
+    return ApiError(status, code, message)
+
+
+def _make_room(now) -> None:
+    """Room for one more referral: 507 when the store holds its ceiling of unexpired ones
+    (expired ones are purged first), 429 when this address has stored its share."""
+    svc = services()
+    ceiling = svc.settings.referral_store_max
+    if svc.referrals.referral_count() >= ceiling:
+        svc.referrals.purge(now)
+        if svc.referrals.referral_count() >= ceiling:
+            raise _refused("referral_store_total", 507, "storage_full",
+                           f"the referral store holds {ceiling} referrals, its ceiling (LINKAGE_REFERRAL_STORE_MAX): "
+                           "no more can be stored until older ones expire")
+    used_up = svc.allowances.take(svc.settings.referral_client_limit, "referrals", request.remote_addr or "")
+    if used_up:
+        raise _refused("referral_client", 429, "referral_limit",
+                       f"this address has stored {used_up} referrals, the most one client may "
+                       "(LINKAGE_REFERRAL_CLIENT_LIMIT): try again later")
+
+
 @blueprint.post("/v1/referrals")
 @document(blueprint, ReferralCreatedSchema, body=ReferralRequest, errors=(400, 413, 422, 429, 503), status=201)
+@blueprint.alt_response(507, schema=ErrorSchema, description="The referral store holds its ceiling of referrals "
+                        "(LINKAGE_REFERRAL_STORE_MAX); none can be stored until older ones expire.")
 def create_referral():
     """Freeze the chosen listings into a handout; 201 with its code and URL."""
     svc = services()
@@ -211,6 +239,7 @@ def create_referral():
         suggestions = _suggestions(listings, lacking, body["goal"], place, body)
         warnings.append(message)
     now = svc.clock()
+    _make_room(now)
     referral = Referral(
         code=new_code(), created_at=now, expires_at=expiry(now), goal=body["goal"],
         language=body["language"], items=tuple(dump_listing(x) for x in listings),
@@ -252,6 +281,34 @@ def _handout(code: str, page: bool, note: str | None = None):
     return build_handout(referral, _current(referral), svc.clock(), public_base(),
                          dead_links_of(referral.listing_ids), note=note,
                          stale_after_days=svc.settings.stale_after_days)
+
+
+def _kept_rendering(format_name: str, handout) -> Response:
+    """A handout without a note in one format, rendered once per server and then served from
+    the render cache; a render (not a repeat) draws on the client's render allowance (429
+    beyond it)."""
+    svc = services()
+    renderer = render.FORMATS[format_name]
+
+    def allow() -> None:
+        cost = PDF_RENDER_COST if format_name == "handout.pdf" else 1
+        used_up = svc.allowances.take(svc.settings.render_rate_limit, "renders", request.remote_addr or "", cost)
+        if used_up:
+            raise _refused("render", 429, "render_limit",
+                           f"this address has had {used_up} handouts rendered, the most one client may "
+                           f"(LINKAGE_RENDER_RATE_LIMIT; a PDF counts as {PDF_RENDER_COST}): try again later; "
+                           "handouts already rendered are still served")
+
+    def made() -> bytes:
+        body = renderer.render(handout)
+        return body.encode("utf-8") if isinstance(body, str) else body
+
+    body, rendered = svc.renders.fetch(rendering_key(handout, format_name), made, allow)
+    current_app.extensions["linkage_metrics"].handouts.labels(
+        format_name.removeprefix("handout."), "rendered" if rendered else "cache").inc()
+    if ";" in renderer.media_type:  # already says its charset (as render.respond does)
+        return Response(body, content_type=renderer.media_type)
+    return Response(body, mimetype=renderer.media_type)
 
 
 def _note_form() -> tuple[str | None, bool]:
@@ -335,12 +392,12 @@ def feedback_form(code: str):
 
 @blueprint.get("/r/<code>")
 @document(blueprint, {"type": "string"}, content_type="text/html", description="The printable handout",
-          errors=(503,))
+          errors=(429, 503))
 @blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
                         description="No handout with that code (a page for people)")
 def handout_page(code: str):
     """The printable handout."""
-    return _not_kept(render.respond("handout.html", _handout(code, page=True)))
+    return _not_kept(_kept_rendering("handout.html", _handout(code, page=True)))
 
 
 @blueprint.post("/r/<code>")
@@ -390,6 +447,8 @@ def handout_pdf_with_note(code: str):
                         description="fmt=ics: the sessions as calendar events")
 @blueprint.alt_response(404, schema={"type": "string"}, content_type="text/html",
                         description="No handout with that code, or a format other than pdf, txt, ics")
+@blueprint.alt_response(429, schema=ErrorSchema, description="This address has had its share of handouts rendered "
+                        "(LINKAGE_RENDER_RATE_LIMIT); handouts already rendered are still served.")
 @blueprint.alt_response(500, schema=ErrorSchema, description=ERROR_MEANINGS[500])
 @blueprint.alt_response(503, schema=ErrorSchema, description=ERROR_MEANINGS[503])
 def handout_file(code: str, fmt: str):
@@ -397,7 +456,7 @@ def handout_file(code: str, fmt: str):
     if fmt not in HANDOUT_FILES:
         raise _MissingPage()
     handout = _handout(code, page=True)
-    response = render.respond(f"handout.{fmt}", handout)
+    response = _kept_rendering(f"handout.{fmt}", handout)
     if fmt != "txt":
         # The stored code as shown, never the code as typed (which may carry any character).
         response.headers["Content-Disposition"] = f'inline; filename="linkage-{handout.display_code}.{fmt}"'
