@@ -5,21 +5,28 @@ source). An import replaces only the sources it read: the index is rebuilt from 
 cached source, deduplicated, and loaded atomically, so re-importing one feed updates its
 records, removes the ones it dropped, and leaves the other feeds as they were. A source
 that cannot be read, or whose rejections exceed the limit, keeps its previous listings.
+
+One import at a time per target: each holds a lock file in the source cache's folder
+(see import_lock), since two at once would each rebuild the index from the cache without
+the other's source, and the later swap would drop the earlier's listings.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from service.backends.contract import BackendUnavailable
 from service.domain.models import Listing
 from service.domain.schemas import dump_listing, listing_from_trusted
-from service.source_state import read_state, write_state
+from service.source_state import STATE_FILE, flush_folder, read_state, write_state
 
 from indexers import sources
 from indexers.pipeline import Prepared, Rejection, dedupe, prepare
@@ -64,6 +71,7 @@ class ImportSummary:
     warnings: list[Rejection] = field(default_factory=list)
     merged: int = 0
     load_error: str | None = None
+    state_problem: str | None = None  # the recorded state was unreadable (and was replaced)
 
     @property
     def ok(self) -> bool:
@@ -111,15 +119,27 @@ class SourceCache:
         with open(staging, "w", encoding="utf-8") as fh:
             for listing in listings:
                 fh.write(json.dumps(dump_listing(listing), ensure_ascii=False) + "\n")
+            # On disk before the rename: after a crash the next index is built from these.
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(staging, path)
+        flush_folder(self.directory)
 
     def state(self) -> dict:
         """Per source: last success time and counts (state.json)."""
         return read_state(self.directory)
 
-    def record(self, outcomes: list[SourceOutcome], when: datetime) -> None:
-        """Remember each source's result; successes update `last_success`."""
-        state = self.state()
+    def record(self, outcomes: list[SourceOutcome], when: datetime) -> str | None:
+        """Remember each source's result; successes update `last_success`. An unreadable
+        state file (torn by a crash) must not stop every later import: it is replaced by
+        this run's results, and what was wrong is returned to be reported."""
+        problem = None
+        try:
+            state = self.state()
+        except ValueError as exc:
+            problem = (f"{STATE_FILE} in {self.directory} was unreadable ({exc}); it is replaced "
+                       "by this run's results, and other sources' history starts again")
+            state = {}
         for outcome in outcomes:
             entry = state.setdefault(outcome.name, {})
             entry["last_attempt"] = when.isoformat(timespec="seconds")
@@ -128,6 +148,7 @@ class SourceCache:
                 entry.update(last_success=entry["last_attempt"], loaded=outcome.loaded,
                              rejected=outcome.rejected)
         write_state(self.directory, state)
+        return problem
 
     def bootstrap(self, backend) -> None:
         """Seed an empty cache from what the backend already serves, grouped by id prefix,
@@ -152,11 +173,82 @@ def read_source(spec: SourceSpec, geocoder, progress=None) -> Prepared:
     return prepare(records, geocoder, progress)
 
 
+class ImportLocked(RuntimeError):
+    """Another import into the same target is running."""
+
+
+LOCK_FILE = "import.lock"
+# `linkage index` and `refresh` exit with this when another import holds the lock
+# (EX_TEMPFAIL from sysexits.h: a temporary failure, try again later).
+EXIT_LOCKED = 75
+
+
+def _lock_holder(path: Path) -> str:
+    """Who holds the lock, as its holder wrote it ("pid 12, since 2026-...")."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        text = ""
+    return text or "pid unknown"
+
+
+@contextmanager
+def import_lock(directory: Path, wait_seconds: float = 0.0,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the import lock of the target whose source cache is `directory` for the block.
+
+    An flock on `import.lock` in that folder: the kernel lets it go when the holder exits,
+    however it ends, so a killed import never blocks the next. When another import holds
+    it, wait up to `wait_seconds` (telling `on_wait` once), then raise ImportLocked naming
+    the holder's pid and start time.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK_FILE
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    with open(path, "a+", encoding="utf-8") as fh:
+        told = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _lock_holder(path)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ImportLocked(
+                        f"another import is running ({holder}) into the same target (lock {path}); "
+                        "try again when it has finished, or give --wait SECONDS") from None
+                if on_wait and not told:
+                    on_wait(f"waiting up to {wait_seconds:g} s for another import ({holder}) to finish")
+                    told = True
+                time.sleep(min(0.2, left))
+        try:
+            fh.seek(0)
+            fh.truncate()
+            since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            fh.write(f"pid {os.getpid()}, since {since}\n")
+            fh.flush()
+            yield
+        finally:
+            fh.truncate(0)  # still held: nobody reads a finished import as the holder
+
+
 def import_sources(specs: list[SourceSpec], backend, geocoder, cache: SourceCache, *,
                    max_reject: float = 0.05, dry_run: bool = False,
                    progress: Callable[[str, int], None] | None = None,
-                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> ImportSummary:
-    """Import sources into the backend, replacing only their own listings."""
+                   now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                   wait_seconds: float = 0.0, on_wait: Callable[[str], None] | None = None) -> ImportSummary:
+    """Import sources into the backend, replacing only their own listings; one import at a
+    time per target (ImportLocked when another runs past `wait_seconds`)."""
+    with import_lock(cache.directory, wait_seconds, on_wait):
+        return _import_locked(specs, backend, geocoder, cache, max_reject=max_reject, dry_run=dry_run,
+                              progress=progress, now=now)
+
+
+def _import_locked(specs: list[SourceSpec], backend, geocoder, cache: SourceCache, *, max_reject: float,
+                   dry_run: bool, progress, now: Callable[[], datetime]) -> ImportSummary:
+    """import_sources, with the lock held."""
     summary = ImportSummary()
     staged: dict[str, list[Listing]] = {}
     cache.bootstrap(backend)
@@ -183,8 +275,33 @@ def import_sources(specs: list[SourceSpec], backend, geocoder, cache: SourceCach
         staged[spec.name] = prepared.listings
         outcome.loaded = len(prepared.listings)
         outcome.removed = len(previous - {listing.id for listing in prepared.listings})
-    if not staged:
+    if dry_run:
+        if staged:
+            _merge(staged, cache, summary)
         return summary
+    if staged:
+        merged = _merge(staged, cache, summary)
+        try:
+            report = backend.load(merged)
+        except Exception as exc:  # the backend keeps serving its old index; say why and stop
+            summary.load_error = f"{type(exc).__name__}: {exc}"
+            for outcome in summary.outcomes:
+                if outcome.name in staged:
+                    outcome.error = f"the load failed ({summary.load_error}); the previous index keeps serving"
+                    outcome.loaded = 0
+        else:
+            for listing_id, reason in getattr(report, "failures", ()):
+                summary.rejections.append(Rejection("engine", listing_id, "_document", reason))
+            for name, listings in staged.items():
+                cache.save(name, listings)
+    # Every attempt is recorded, failures too: a run where every source failed must not
+    # leave the last success's "ok" standing.
+    summary.state_problem = cache.record(summary.outcomes, now())
+    return summary
+
+
+def _merge(staged: dict[str, list[Listing]], cache: SourceCache, summary: ImportSummary) -> list[Listing]:
+    """The sources just read with every other cached source, deduplicated."""
     # A listing id belongs to whichever source gave it last: the sources just read win.
     fresh_ids = {listing.id for listings in staged.values() for listing in listings}
     combined: list[Listing] = []
@@ -194,20 +311,4 @@ def import_sources(specs: list[SourceSpec], backend, geocoder, cache: SourceCach
         else:
             combined.extend(x for x in cache.load(name) if x.id not in fresh_ids)
     merged, summary.merged = dedupe(combined)
-    if dry_run:
-        return summary
-    try:
-        report = backend.load(merged)
-    except Exception as exc:  # the backend keeps serving its old index; say why and stop
-        summary.load_error = f"{type(exc).__name__}: {exc}"
-        for outcome in summary.outcomes:
-            if outcome.name in staged:
-                outcome.error = "the load failed; the previous index keeps serving"
-                outcome.loaded = 0
-        return summary
-    for listing_id, reason in getattr(report, "failures", ()):
-        summary.rejections.append(Rejection("engine", listing_id, "_document", reason))
-    for name, listings in staged.items():
-        cache.save(name, listings)
-    cache.record([o for o in summary.outcomes], now())
-    return summary
+    return merged

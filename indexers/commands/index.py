@@ -11,7 +11,7 @@ from service.backends.contract import ROLLBACK, BackendUnavailable
 from service.settings import Settings
 
 from indexers.commands import add_backend_options, settings_for
-from indexers.imports import ImportSummary, SourceCache, SourceSpec, import_sources
+from indexers.imports import EXIT_LOCKED, ImportLocked, ImportSummary, SourceCache, SourceSpec, import_sources
 from indexers.records import ReadOptions
 from indexers.sources import FORMATS
 
@@ -45,6 +45,8 @@ def report(summary: ImportSummary, report_path: str | None) -> None:
             print(f"{outcome.name}: not loaded: {outcome.error}", file=sys.stderr)
     if summary.load_error:
         print(f"load failed, the previous index keeps serving: {summary.load_error}", file=sys.stderr)
+    if summary.state_problem:
+        print(f"warning: {summary.state_problem}", file=sys.stderr)
     for line in common_problems(summary.rejections):
         print(line, file=sys.stderr)
     if report_path:
@@ -73,6 +75,17 @@ def common_problems(rejections: list) -> list[str]:
     lines += [f"  {len(positions)} record{'s' if len(positions) != 1 else ''}: {source}: {field}: {problem}"
               for (source, field, problem), positions in ranked]
     return lines
+
+
+def say_waiting(message: str) -> None:
+    """Tell the operator an import is waiting for the lock (standard error)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def locked(exc: ImportLocked) -> int:
+    """Report that another import holds the lock; the exit status that means "try later"."""
+    print(f"not imported: {exc}", file=sys.stderr)
+    return EXIT_LOCKED
 
 
 def source_name_for(location: str, given: str | None, several: bool) -> str:
@@ -134,8 +147,12 @@ def run(args) -> int:
         )
         for location in args.sources
     ]
-    summary = import_sources(specs, backend, make_geocoder(settings, for_import=True), cache_for(settings),
-                             max_reject=args.max_reject, dry_run=args.dry_run, progress=_progress())
+    try:
+        summary = import_sources(specs, backend, make_geocoder(settings, for_import=True), cache_for(settings),
+                                 max_reject=args.max_reject, dry_run=args.dry_run, progress=_progress(),
+                                 wait_seconds=args.wait, on_wait=say_waiting)
+    except ImportLocked as exc:
+        return locked(exc)
     report(summary, args.report)
     return 0 if summary.ok else 1
 
@@ -152,6 +169,9 @@ def add_target_options(parser) -> None:
                         "is rejected (default 0.05)")
     parser.add_argument("--dry-run", action="store_true", help="read, check and report; load nothing")
     parser.add_argument("--report", metavar="FILE", help="write every rejection as JSON lines")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="when another import into the same target is running, wait up to this long "
+                        f"for it (default 0: stop at once with exit status {EXIT_LOCKED})")
 
 
 def add_parser(sub) -> None:

@@ -9,8 +9,8 @@ from service import make_backend, make_geocoder
 from service.settings import ROOT
 
 from indexers.commands import settings_for
-from indexers.commands.index import _progress, add_target_options, cache_for, report
-from indexers.imports import SourceSpec, import_sources
+from indexers.commands.index import _progress, add_target_options, cache_for, locked, report, say_waiting
+from indexers.imports import ImportLocked, SourceSpec, import_sources
 from indexers.records import ReadOptions
 
 SOURCES_TOML = ROOT / "data" / "sources.toml"
@@ -47,9 +47,12 @@ def run(args) -> int:
     specs = load_sources_toml(Path(args.config))
     if args.only:
         specs = [s for s in specs if s.name in args.only]
-    summary = import_sources(specs, make_backend(settings), make_geocoder(settings, for_import=True),
-                             cache_for(settings), max_reject=args.max_reject, dry_run=args.dry_run,
-                             progress=_progress())
+    try:
+        summary = import_sources(specs, make_backend(settings), make_geocoder(settings, for_import=True),
+                                 cache_for(settings), max_reject=args.max_reject, dry_run=args.dry_run,
+                                 progress=_progress(), wait_seconds=args.wait, on_wait=say_waiting)
+    except ImportLocked as exc:
+        return locked(exc)
     report(summary, args.report)
     for outcome in summary.outcomes:
         print(f"{outcome.name}: {'ok' if not outcome.error else 'FAILED'} (read {outcome.read}, "
