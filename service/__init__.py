@@ -92,9 +92,15 @@ def make_key_store(settings: Settings, backend):
 
 
 def state_beside(settings: Settings, referrals) -> Path:
-    """The referrals' SQLite file (the given store's, else the setting's): local state of
-    this server (rate-limit counts, rendered handouts) is kept beside it."""
-    return Path(getattr(referrals, "path", None) or settings.referrals_path)
+    """The file this server's local state (rate-limit counts, rendered handouts) is named
+    after and kept beside: the referrals' SQLite file; with referrals on an engine, a name
+    after their index prefix in the referrals file's folder (two deployments on one cluster
+    keep apart)."""
+    if getattr(referrals, "path", None):
+        return Path(referrals.path)
+    base = Path(settings.referrals_path)
+    prefix = getattr(referrals, "prefix", None)
+    return base.with_name(f"{prefix}.sqlite") if prefix else base
 
 
 def ratelimit_storage_uri(settings: Settings, referrals) -> str:
