@@ -187,7 +187,16 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     # One limiter per app, counting in storage every worker of the server shares (see
     # service.limits): the API per address (per key and address with an embed key),
     # anonymous feedback per address, more tightly.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=ratelimit_storage_uri(settings, referrals))
+    from limits.errors import ConfigurationError
+
+    from service.settings import SettingsError
+
+    storage_uri = ratelimit_storage_uri(settings, referrals)
+    try:
+        limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri)
+    except (ConfigurationError, ValueError) as exc:
+        # An unknown scheme, or redis:// without the redis package: say which setting.
+        raise SettingsError(f"LINKAGE_RATELIMIT_STORAGE={storage_uri!r} cannot be used: {exc}") from None
     app.extensions["linkage"] = Services(
         settings=settings,
         backend=backend,

@@ -70,3 +70,4 @@ def test_the_api_limit_holds_across_three_gunicorn_workers(sqlite_backend, tmp_p
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
