@@ -62,6 +62,8 @@ class RenderCache:
         if getattr(self._local, "owner", None) != owner:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            # Evicted handouts are overwritten with zeros, as deleted referrals are.
+            conn.execute("PRAGMA secure_delete = ON")
             conn.execute("PRAGMA journal_mode = WAL")
             # A lost render after a power cut is only rendered again.
             conn.execute("PRAGMA synchronous = NORMAL")
