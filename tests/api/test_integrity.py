@@ -120,6 +120,18 @@ def test_damage_quick_check_cannot_see_still_gives_503_not_500(tmp_path, demo_li
     assert_unavailable(client.get("/v1/feeds/meeting-guide.json"))
 
 
+def test_a_meta_table_holding_garbage_is_not_ready_rather_than_a_500(tmp_path, demo_listings):
+    path = tmp_path / "linkage.sqlite"
+    build(path, demo_listings[:5])
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = 'yesterday-ish' WHERE key = 'built_at'")
+    conn.commit()
+    conn.close()
+    ready = app_over(SQLiteBackend(path), tmp_path).test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert "damaged" in ready.get_json()["reason"]
+
+
 # -- 5. a path that is not a file ---------------------------------------------------------
 
 

@@ -59,7 +59,7 @@ def test_the_new_index_and_the_state_are_flushed_to_disk_around_their_renames(tm
                      prefix=("strace", "-f", "-y", "-qq", "-e", "trace=fsync,fdatasync,rename,renameat,renameat2",
                              "-o", str(trace)))
     assert result.returncode == 0, result.stderr
-    calls = [line.split(" ", 1)[1] for line in trace.read_text().splitlines() if " " in line]
+    calls = [line.split(None, 1)[1] for line in trace.read_text().splitlines() if " " in line]  # less the pid
 
     def position(pattern):
         found = [i for i, call in enumerate(calls) if re.search(pattern, call)]

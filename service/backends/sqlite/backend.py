@@ -131,6 +131,9 @@ _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 # integrity_check's cross-check of indexes against tables: 85 ms for a 49 MB index here.
 # The argument bounds the problems it lists, not the pages it reads.
 QUICK_CHECK_PROBLEMS = 3
+# SQLite's primary result codes for a failure that may pass (SQLITE_BUSY, SQLITE_NOMEM,
+# SQLITE_IOERR, SQLITE_CANTOPEN): the file is tried again on the next read, not refused.
+_PASSING_ERRORS = frozenset({5, 7, 10, 14})
 # A staging file older than this is a leftover of a killed load, removed by the next load.
 LEFTOVER_AGE_SECONDS = 3600
 
@@ -256,11 +259,14 @@ class SQLiteBackend:
             raise BackendUnavailable(self._refused[1])
         conn = self._connect()
         try:
-            self._check(conn)
-        except BackendUnavailable as exc:
+            refusal = self._check(conn)
+        except BaseException:
             conn.close()
-            self._refused = (identity, str(exc))
             raise
+        if refusal is not None:
+            conn.close()
+            self._refused = (identity, refusal)  # lasting: this file is not read again
+            raise BackendUnavailable(refusal)
         self._current = _OpenIndex(identity, conn)
         return self._current
 
@@ -272,26 +278,25 @@ class SQLiteBackend:
         except sqlite3.DatabaseError as exc:
             raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
 
-    def _check(self, conn: sqlite3.Connection) -> None:
-        """Refuse a file in another format, or whose pages SQLite's quick_check finds damaged."""
+    def _check(self, conn: sqlite3.Connection) -> str | None:
+        """Why the file must not be read (another format, pages SQLite's quick_check finds
+        damaged), or None; a passing failure to read it (I/O, memory) raises BackendUnavailable."""
         try:
             found = conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
-        if found == 0 and _has_current_layout(conn):
-            found = INDEX_FORMAT  # written just before the format was recorded; same layout
-        if found != INDEX_FORMAT:
-            raise BackendUnavailable(
-                f"the index {self.path.name} is in format {found}, this version of Linkage reads format "
-                f"{INDEX_FORMAT}: rebuild it with `linkage refresh` or `linkage index` (or `make run`)")
-        try:
+            if found == 0 and _has_current_layout(conn):
+                found = INDEX_FORMAT  # written just before the format was recorded; same layout
+            if found != INDEX_FORMAT:
+                return (f"the index {self.path.name} is in format {found}, this version of Linkage reads "
+                        f"format {INDEX_FORMAT}: rebuild it with `linkage refresh` or `linkage index` (or `make run`)")
             problems = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})")]
         except sqlite3.DatabaseError as exc:
-            problems = [str(exc)]
-        if problems != ["ok"]:
-            found_problems = "; ".join(" ".join(p.split()) for p in problems)[:300]
-            raise BackendUnavailable(
-                f"the index {self.path.name} is damaged (SQLite quick_check: {found_problems}): "
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _PASSING_ERRORS:
+                raise BackendUnavailable(f"index {self.path.name} unreadable: {exc}") from exc
+            problems = [str(exc)]  # "file is not a database", "database disk image is malformed"
+        if problems == ["ok"]:
+            return None
+        found_problems = "; ".join(" ".join(p.split()) for p in problems)[:300]
+        return (f"the index {self.path.name} is damaged (SQLite quick_check: {found_problems}): "
                 "rebuild it with `linkage refresh` or `linkage index`")
 
     @contextmanager
@@ -475,12 +480,16 @@ class SQLiteBackend:
         """Build time and counts, from the file's meta table."""
         with self._reading():
             meta = dict(self._execute("SELECT key, value FROM meta").fetchall())
-        return {
-            "backend": "sqlite",
-            "built_at": meta.get("built_at"),
-            "listing_count": int(meta.get("listing_count", 0)),
-            "demo_count": int(meta.get("demo_count", 0)),
-        }
+        try:
+            return {
+                "backend": "sqlite",
+                "built_at": datetime.fromisoformat(meta["built_at"]).isoformat() if meta.get("built_at") else None,
+                "listing_count": int(meta.get("listing_count", 0)),
+                "demo_count": int(meta.get("demo_count", 0)),
+            }
+        except (TypeError, ValueError):
+            raise BackendUnavailable(f"the index {self.path.name} is damaged: its meta table does not "
+                                     "hold a build time and counts; rebuild it with `linkage refresh`") from None
 
     def _documents(self, rids: list[int]) -> dict[int, tuple[Listing, dict]]:
         """Stored listings by rid, with the stored document itself for rendering."""
