@@ -10,8 +10,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import socket
 import sys
 import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,7 @@ import pytest
 from service import create_app, warm_up
 from service.backends.contract import BackendUnavailable
 from service.backends.sqlite.backend import SQLiteBackend
-from tests.conftest import FIXED_NOW, ROOT
+from tests.conftest import DEMO, FIXED_NOW, ROOT
 
 
 def build(path: Path, listings) -> SQLiteBackend:
@@ -232,3 +235,64 @@ def test_warming_holds_no_file_open_and_a_forked_worker_lets_the_old_one_go(tmp_
         answer = pipe.read()
     os.waitpid(child, 0)
     assert answer == "40,60,0"
+
+
+def held_by(pid: int) -> set[tuple[int, int]]:
+    """(device, inode) of every file process `pid` holds open."""
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found = os.stat(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        held.add((found.st_dev, found.st_ino))
+    return held
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (gunicorn's workers)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def wait_ready(base: str, server) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("linkage serve did not become ready")
+        time.sleep(0.2)
+
+
+def test_gunicorns_master_and_worker_let_a_swapped_out_index_go(tmp_path):
+    db = tmp_path / "linkage.sqlite"
+    index = [sys.executable, "-m", "indexers", "index", "--sqlite-path", str(db), str(DEMO)]
+    assert subprocess.run(index, cwd=ROOT, capture_output=True, timeout=180).returncode == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "indexers", "serve", "--port", str(port), "--workers", "1"], cwd=ROOT,
+        env={**os.environ, "LINKAGE_SQLITE_PATH": str(db), "LINKAGE_REFERRALS_PATH": str(tmp_path / "r.sqlite"),
+             "LINKAGE_LINK_CHECKS_PATH": str(tmp_path / "l.sqlite")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, server)
+        with urllib.request.urlopen(base + "/v1/search?near=2000", timeout=30) as response:
+            assert response.status == 200
+        old = identity(db)
+        assert old in held_by(children(server.pid)[0])  # the worker reads the file it serves
+
+        assert subprocess.run(index, cwd=ROOT, capture_output=True, timeout=180).returncode == 0
+        assert identity(db) != old
+        wait_ready(base, server)  # the worker's next read is on the new file
+        for pid in [server.pid, *children(server.pid)]:
+            assert old not in held_by(pid), f"process {pid} still holds the swapped-out index"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
