@@ -151,6 +151,8 @@ def app(backend, gazetteer, tmp_path_factory):
     keys = key_store_beside(store)
     yield create_app({"admin_token": "test-token", "public_url": "https://linkage.example",
                       "link_checks_path": str(tmp_path_factory.mktemp("links") / "link-checks.sqlite"),
+                      # Rate-limit counts and rendered handouts live beside the referrals.
+                      "referrals_path": str(tmp_path_factory.mktemp("state") / "referrals.sqlite"),
                       "feedback_rate_limit": "1000/minute", "api_rate_limit": "1000000/minute"}, backend=backend, geocoder=gazetteer,
                      clock=lambda: FIXED_NOW, referrals=store, keys=keys)
     drop_store(store)

@@ -62,7 +62,7 @@
   const KEPT = "The handout link keeps only the options you chose, the goal, the 7-day goal, the language and " +
     "the client's time zone. Your note is sent only to print this one copy or make its PDF; " +
     "Linkage does not store or log it.";
-  const KEY_ERRORS = ["bad_key", "origin_not_allowed", "key_required"];
+  const KEY_ERRORS = ["bad_key", "origin_not_allowed", "key_required", "origin_required"];
   // Why a key was refused, in the widget's own words: the server's text may name other sites.
   const KEY_REASONS = { bad_key: "unknown embed key", key_required: "no embed key given", missing: "no embed key given" };
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -36,7 +36,8 @@ def keyed(backend, gazetteer, tmp_path):
     store = referral_store_for(backend, Factory(), name=f"keys-{uuid.uuid4().hex[:8]}")
     keys = key_store_beside(store)
     keys.add_key("pk_test_clinic", "Clinic", [SITE])
-    app = create_app({"api_rate_limit": "5/minute"}, backend=backend, geocoder=gazetteer,
+    app = create_app({"api_rate_limit": "5/minute", "referrals_path": str(tmp_path / "state" / "referrals.sqlite")},
+                     backend=backend, geocoder=gazetteer,
                      clock=lambda: FIXED_NOW, referrals=store, keys=keys)
     yield app.test_client()
     drop_store(store)
@@ -154,11 +155,12 @@ def test_meeting_guide_feed_stays_open_to_all(keyed):
 
 
 def test_api_is_rate_limited_per_key_and_per_address(keyed):
-    statuses = [keyed.get("/v1/places?q=syd&key=pk_test_clinic").status_code for _ in range(6)]
+    site = {"Origin": SITE}  # a key is accepted only with the origin it was registered for
+    statuses = [keyed.get("/v1/places?q=syd&key=pk_test_clinic", headers=site).status_code for _ in range(6)]
     assert statuses[:5] == [200] * 5 and statuses[5] == 429
     # The address has its own bucket, apart from the key's.
     assert keyed.get("/v1/places?q=syd").status_code == 200
-    limited = keyed.get("/v1/places?q=syd&key=pk_test_clinic")
+    limited = keyed.get("/v1/places?q=syd&key=pk_test_clinic", headers=site)
     assert limited.get_json()["error"]["status"] == 429
 
 
