@@ -155,7 +155,7 @@ def _not_a_file(mode: int) -> str | None:
     """What a path that should be an index file is instead, or None for a regular file."""
     if stat.S_ISREG(mode):
         return None
-    return "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+    return "a directory" if stat.S_ISDIR(mode) else "a special file (a pipe, socket or device)"
 
 
 class _OpenIndex:
