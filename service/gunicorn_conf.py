@@ -245,6 +245,14 @@ def pre_fork(server, worker):
     those pages, and the replaced file's space is freed. The one place warm-up happens."""
     if not server.cfg.preload_app:
         return  # no app in the master: each worker loads its own
-    from service import warm_up
+    from gunicorn.errors import HaltServer
 
-    warm_up(server.app.wsgi())
+    from service import warm_up
+    from service.backends.contract import BackendUnavailable
+
+    try:
+        warm_up(server.app.wsgi())
+    except BackendUnavailable as exc:
+        # An index that cannot serve (a directory, another format, a damaged file) stops the
+        # server with one line naming it, not a traceback.
+        raise HaltServer(str(exc), 3) from None
