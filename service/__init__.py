@@ -217,15 +217,18 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
 
     from service.errors import register_error_handlers, register_request_limits, register_security_headers
     from service.i18n import init_i18n
-    from service.views import api, health, pages, referrals as referral_views
+    from service.views import api, fhir, health, hsds, pages, referrals as referral_views
 
     from service.openapi import install_openapi
 
-    install_openapi(app, (api.blueprint, health.blueprint, pages.blueprint, referral_views.blueprint))
+    install_openapi(app, (api.blueprint, health.blueprint, pages.blueprint, referral_views.blueprint,
+                          hsds.blueprint, fhir.blueprint))
     from service.embed.cors import install_cors
     from service.embed.keys import KeyCache, rate_limit_key
 
-    limiter.limit(settings.api_rate_limit, key_func=rate_limit_key)(api.blueprint)
+    # The open-standard APIs are public like the search API, and limited the same way.
+    for public in (api.blueprint, hsds.blueprint, fhir.blueprint):
+        limiter.limit(settings.api_rate_limit, key_func=rate_limit_key)(public)
     for endpoint in ("referrals.feedback", "referrals.feedback_form"):
         app.view_functions[endpoint] = limiter.limit(settings.feedback_rate_limit)(app.view_functions[endpoint])
     # Making handouts stores data: the API's limit applies to it too.
