@@ -10,7 +10,7 @@ is_number() { case ${1:-} in ''|*[!0-9]*) return 1;; esac; return 0; }
 is_ours() {
     [ -n "$1" ] && [ -n "$2" ] || return 1
     kill -0 "$1" 2>/dev/null || return 1
-    args=$(ps -p "$1" -o args= 2>/dev/null) || return 1
+    args=$(ps -ww -p "$1" -o args= 2>/dev/null) || return 1
     case $args in *"$MAIN"*"$2"*) return 0;; esac
     return 1
 }
