@@ -371,3 +371,109 @@ def page_of(items: list, page_number: int, per_page: int) -> tuple[list, int]:
     """The items on one page (numbered from 1), and how many there are in all."""
     start = (page_number - 1) * per_page
     return items[start:start + per_page], len(items)
+
+
+# --- the tabular data package ------------------------------------------------------------------
+
+# The HSDS 3.0 tables Linkage writes: table -> (file name, its columns in the specification's
+# order, then Linkage's extension columns). The files and columns are those of the
+# specification's tabular schema (schema/compiled/tabular.json).
+TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "organization": ("organizations.csv", (
+        "id", "name", "alternate_name", "description", "email", "website", "tax_status", "tax_id",
+        "year_incorporated", "legal_status", "logo", "uri", "parent_organization_id")),
+    "program": ("programs.csv", ("id", "organization_id", "name", "alternate_name", "description")),
+    "service": ("services.csv", (
+        "id", "organization_id", "program_id", "name", "alternate_name", "description", "url", "email", "status",
+        "interpretation_services", "application_process", "fees_description", "wait_time", "fees", "accreditations",
+        "eligibility_description", "minimum_age", "maximum_age", "assured_date", "assurer_email", "licenses", "alert",
+        "last_modified",
+        "linkage_id", "linkage_kind", "linkage_timezone", "linkage_open_24_7", "linkage_registration_url",
+        "linkage_source_name", "linkage_source_url", "linkage_source_licence")),
+    "service_at_location": ("service_at_location.csv", ("id", "service_id", "location_id", "description")),
+    "location": ("locations.csv", (
+        "id", "location_type", "url", "organization_id", "name", "alternate_name", "description", "transportation",
+        "latitude", "longitude", "external_identifier", "external_identifier_type", "linkage_approximate")),
+    "address": ("addresses.csv", (
+        "id", "location_id", "attention", "address_1", "address_2", "city", "region", "state_province",
+        "postal_code", "country", "address_type")),
+    "phone": ("phones.csv", (
+        "id", "location_id", "service_id", "organization_id", "contact_id", "service_at_location_id", "number",
+        "extension", "type", "description")),
+    "schedule": ("schedules.csv", (
+        "id", "service_id", "location_id", "service_at_location_id", "valid_from", "valid_to", "dtstart", "timezone",
+        "until", "count", "wkst", "freq", "interval", "byday", "byweekno", "bymonthday", "byyearday", "description",
+        "opens_at", "closes_at", "schedule_link", "attending_type", "notes", "linkage_timezone")),
+    "service_area": ("service_areas.csv", ("id", "service_id", "name", "description", "extent", "extent_type", "uri")),
+    "language": ("languages.csv", ("id", "service_id", "location_id", "phone_id", "name", "code", "note")),
+    "accessibility": ("accessibility.csv", ("id", "location_id", "description", "details", "url")),
+    "cost_option": ("cost_options.csv", (
+        "id", "service_id", "valid_from", "valid_to", "option", "currency", "amount", "amount_description")),
+    "attribute": ("attributes.csv", ("id", "link_id", "taxonomy_term_id", "link_type", "link_entity", "value")),
+    "taxonomy_term": ("taxonomy_terms.csv", (
+        "id", "code", "name", "description", "parent_id", "taxonomy", "language", "taxonomy_id", "term_uri")),
+    "taxonomy": ("taxonomies.csv", ("id", "name", "description", "uri", "version")),
+}
+
+
+def tabular_rows(listings) -> dict[str, list[dict]]:
+    """Every listing as rows of the HSDS tables (TABLES), each organisation, program, location
+    and taxonomy term once; the rows hold the same values as the JSON objects."""
+    tables: dict[str, dict[str, dict]] = {name: {} for name in TABLES}
+
+    def add(table: str, row: dict) -> None:
+        tables[table].setdefault(row["id"], {k: v for k, v in row.items() if not isinstance(v, (list, dict))})
+
+    by_organization: dict[str, list[Listing]] = {}
+    for listing in listings:
+        by_organization.setdefault(organization_id(listing), []).append(listing)
+        service = to_service(listing)
+        source = service.get("linkage_source") or {}
+        add("service", {**service, "linkage_source_name": source.get("name"), "linkage_source_url": source.get("url"),
+                        "linkage_source_licence": source.get("licence")})
+        if "program" in service:
+            add("program", service["program"])
+        for table, key in (("phone", "phones"), ("schedule", "schedules"), ("service_area", "service_areas"),
+                           ("language", "languages"), ("cost_option", "cost_options"), ("attribute", "attributes")):
+            for row in service.get(key, ()):
+                add(table, row)
+        for attribute in service.get("attributes", ()):
+            add("taxonomy_term", attribute["taxonomy_term"])
+        for link in service.get("service_at_locations", ()):
+            add("service_at_location", link)
+            location = link["location"]
+            add("location", location)
+            for table, key in (("address", "addresses"), ("accessibility", "accessibility"), ("phone", "phones")):
+                for row in location.get(key, ()):
+                    add(table, row)
+    for members in by_organization.values():
+        add("organization", to_organization(members))
+    add("taxonomy", taxonomy.TAXONOMY)
+    for term in taxonomy.TERMS.values():
+        if term.parent_id is None:  # the vocabularies' own terms, parents of those used
+            add("taxonomy_term", to_taxonomy_term(term))
+    return {table: list(rows.values()) for table, rows in tables.items()}
+
+
+def cell(value) -> str:
+    """A value as a CSV cell: empty for none, true/false for booleans."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def datapackage(listings_count: int) -> dict:
+    """The package's datapackage.json: its tables and where their files are."""
+    return {
+        "name": "linkage-hsds",
+        "title": "Linkage listings as Open Referral HSDS 3.0",
+        "profile": "tabular-data-package",
+        "description": f"{listings_count} listings; each service's linkage_source_* columns name where it "
+                       "came from and under which licence.",
+        "resources": [{"name": table, "path": path, "profile": "tabular-data-resource", "format": "csv",
+                       "mediatype": "text/csv", "encoding": "utf-8",
+                       "schema": {"fields": [{"name": column} for column in columns]}}
+                      for table, (path, columns) in TABLES.items()],
+    }

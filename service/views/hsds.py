@@ -13,6 +13,7 @@ SQLite and the search engine give the same answers.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from threading import Lock
 
@@ -186,8 +187,10 @@ def _filters(args: dict, found: Catalogue):
 
 def _moment(text: str, parameter: str | None = "modified_after") -> datetime:
     """An ISO 8601 day or moment as an aware datetime (a day, or a moment without an offset, in UTC)."""
+    # A "+" left unencoded in a query string arrives as a space: put it back before the offset.
+    text = re.sub(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", r"\1+\2", text.strip())
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "+"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(400, "bad_parameter", f"{parameter} must be an ISO 8601 date or date-time such as "
                        "2026-03-01 or 2026-03-01T09:00:00+10:00", parameter) from None

@@ -4,6 +4,7 @@ what HSDS carries reads back through our own HSDS reader unchanged."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from functools import lru_cache
@@ -227,3 +228,58 @@ def test_round_trip_through_our_hsds_reader(demo_listings, tmp_path):
         assert not record.problems, (listing.id, record.problems)
         compared += 1
     assert compared == 459
+
+
+# --- the tabular data package (linkage export --format hsds-tabular) ----------------------------
+
+
+def _tabular_spec() -> dict:
+    """The specification's tables (compiled/tabular.json): name -> its file and columns."""
+    spec = json.loads((SCHEMAS / "compiled" / "tabular.json").read_text(encoding="utf-8"))
+    return {name: value.get("items", value) for name, value in spec["properties"].items()}
+
+
+def test_the_package_has_the_specification_s_files_and_columns(demo_listings, tmp_path):
+    from indexers.commands.export import write_hsds_package
+
+    counts = write_hsds_package(demo_listings, tmp_path)
+    spec = _tabular_spec()
+    assert counts["service"] == len(demo_listings)
+    descriptor = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
+    assert {r["name"]: r["path"] for r in descriptor["resources"]} == {t: spec[t]["path"] for t in hsds.TABLES}
+    for table, (path, columns) in hsds.TABLES.items():
+        assert path == spec[table]["path"]
+        scalar = [c for c, d in spec[table]["properties"].items() if d.get("type") not in ("array", "object", None)]
+        with open(tmp_path / path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+            header = list(rows[0]) if rows else []
+        assert [c for c in header if not c.startswith("linkage_")] == scalar, table
+        required = set(spec[table].get("required", ())) | set(spec[table].get("tabular_required", ()))
+        for row in rows:
+            assert all(row[c] != "" for c in required if c not in ("address_1", "city", "postal_code")), (table, row)
+            for column, definition in spec[table]["properties"].items():
+                if row.get(column) and definition.get("format") == "uuid":
+                    assert UUID.match(row[column]), (table, column, row[column])
+    # Each shared row once: 13 programs in the demo file, so 13 program rows.
+    demo = json.loads(DEMO.read_text(encoding="utf-8"))
+    assert counts["program"] == len({e["program"] for e in demo if e["program"]})
+    assert counts["schedule"] == sum(len(e["sessions"]) + e["open_24_7"] for e in demo)
+
+
+def test_round_trip_of_the_package_through_our_hsds_reader(demo_listings, tmp_path):
+    from indexers.commands.export import write_hsds_package
+
+    write_hsds_package(demo_listings, tmp_path)
+    records = list(read_hsds(tmp_path, ReadOptions("hsds-export", timezone="Australia/Sydney", country="AU")))
+    assert len(records) == len(demo_listings)
+    assert all(r.data is not None and not r.problems for r in records), [r.problems for r in records if r.problems][:3]
+    by_service = {hsds.service_id(listing): listing for listing in demo_listings}
+    for record in records:
+        listing = by_service[record.data["id"].split(":", 1)[1]]
+        got, expected = _carried(record.data), _carried(dump_listing(listing))
+        # In the tables each service names its organisation, and the reader notes who
+        # provides a service in its description when the description does not say.
+        provided = f"Provided by {listing.program}.\n\n"
+        if listing.program and got["description"] == provided + expected["description"]:
+            got["description"] = expected["description"]
+        assert got == expected, listing.id
