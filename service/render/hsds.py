@@ -247,11 +247,13 @@ def attribute_codes(listing: Listing) -> list[str]:
     return codes
 
 
-def to_taxonomy_term(term: taxonomy.Term) -> dict:
-    """A term of the Linkage taxonomy as an HSDS taxonomy_term."""
+def to_taxonomy_term(term: taxonomy.Term, *, with_taxonomy: bool = True) -> dict:
+    """A term of the Linkage taxonomy as an HSDS taxonomy_term; `with_taxonomy` nests the
+    taxonomy itself (left out in attributes, where it would repeat in every row)."""
     out = {"id": term.id, "code": term.code, "name": term.name, "description": term.description,
-           "taxonomy": taxonomy.TAXONOMY["name"], "taxonomy_id": taxonomy.TAXONOMY_ID,
-           "taxonomy_detail": dict(taxonomy.TAXONOMY), "language": "en"}
+           "taxonomy": taxonomy.TAXONOMY["name"], "taxonomy_id": taxonomy.TAXONOMY_ID, "language": "en"}
+    if with_taxonomy:
+        out["taxonomy_detail"] = dict(taxonomy.TAXONOMY)
     if term.parent_id:
         out["parent_id"] = term.parent_id
     return out
@@ -264,7 +266,8 @@ def attributes(listing: Listing, link_id: str, link_entity: str) -> list[dict]:
         term = taxonomy.TERMS[code]
         rows.append({"id": hsds_id("attribute", f"{listing.id}:{code}"), "link_id": link_id,
                      "link_type": code.split(":")[0], "link_entity": link_entity, "taxonomy_term_id": term.id,
-                     "value": code.split(":", 1)[1], "taxonomy_term": to_taxonomy_term(term)})
+                     "value": code.split(":", 1)[1],
+                     "taxonomy_term": to_taxonomy_term(term, with_taxonomy=False)})
     return rows
 
 

@@ -150,7 +150,8 @@ def test_near_finds_places_within_the_radius_and_remote_listings_covering_it(cli
     found = ids(client, f"near={sydney[0]},{sydney[1]}&radius_km=10")
     in_person = {e["id"] for e in demo if e["location"] and "in_person" in e["formats"]
                  and great_circle(sydney, (e["location"]["lat"], e["location"]["lon"])).km <= 10}
-    remote = {e["id"] for e in demo if set(e["formats"]) & {"online", "phone"} and {"AU", "NSW"} & set(e["service_area"])}
+    remote = {e["id"] for e in demo
+              if set(e["formats"]) & {"online", "phone"} and {"AU", "NSW"} & set(e["service_area"])}
     assert in_person and in_person <= found
     assert found - in_person <= remote and {e["id"] for e in demo if "AU" in e["service_area"]} <= found
 

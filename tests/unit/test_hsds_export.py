@@ -133,7 +133,8 @@ def test_monthly_sessions_and_24_7_helplines(demo_listings):
     # online (its conference link a virtual location); demo:h0001 is open 24/7 by phone and
     # online across Australia.
     first = hsds.to_service(_demo(demo_listings, "demo:g0008"))["schedules"]
-    assert [(s["freq"], s["byday"], s["opens_at"], s["closes_at"]) for s in first] == [("MONTHLY", "1SA", "10:00", "11:30")]
+    assert [(s["freq"], s["byday"], s["opens_at"], s["closes_at"]) for s in first] \
+        == [("MONTHLY", "1SA", "10:00", "11:30")]
     last = hsds.to_service(_demo(demo_listings, "demo:g0009"))
     assert [(s["freq"], s["byday"]) for s in last["schedules"]] == [("MONTHLY", "-1TU")]
     assert [(link["location"]["location_type"], link["location"]["url"]) for link in last["service_at_locations"]] \
@@ -283,3 +284,23 @@ def test_round_trip_of_the_package_through_our_hsds_reader(demo_listings, tmp_pa
         if listing.program and got["description"] == provided + expected["description"]:
             got["description"] = expected["description"]
         assert got == expected, listing.id
+
+
+def test_the_export_command_writes_the_index_as_a_package(demo_listings, tmp_path, capsys):
+    import argparse
+
+    from indexers.commands import export
+    from service.backends.sqlite.backend import SQLiteBackend
+
+    index = tmp_path / "linkage.sqlite"
+    SQLiteBackend(index).load(demo_listings)
+    parser = argparse.ArgumentParser()
+    export.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["export", "--format", "hsds-tabular", "--backend", "sqlite", "--sqlite-path", str(index),
+                              str(tmp_path / "package")])
+    assert args.func(args) == 0
+    assert f"wrote {len(demo_listings)} services" in capsys.readouterr().out
+    with open(tmp_path / "package" / "services.csv", encoding="utf-8", newline="") as handle:
+        assert sorted(row["linkage_id"] for row in csv.DictReader(handle)) == sorted(l.id for l in demo_listings)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["export", "--format", "csv", str(tmp_path / "other")])
