@@ -324,6 +324,21 @@ def code_system(base: str, name: str) -> dict:
             "concept": [{"code": code, "display": display(code)} for code in codes]}
 
 
+def capability_statement(base: str, today: str, parameters: dict[str, dict[str, tuple[str, str]]]) -> dict:
+    """The server's CapabilityStatement: FHIR R4, JSON, read and search-type on each type,
+    with its search parameters (type -> name -> (FHIR search type, what it does))."""
+    return {"resourceType": "CapabilityStatement", "id": "linkage", "status": "active", "date": today, "publisher": "Linkage",
+            "kind": "instance", "implementation": {"description": "Linkage: peer support groups, treatment "
+                                                   "services and helplines", "url": f"{base}/fhir"},
+            "fhirVersion": FHIR_VERSION, "format": ["json"],
+            "rest": [{"mode": "server", "resource": [
+                {"type": resource_type, **({"profile": PROFILES[resource_type]} if resource_type in PROFILES else {}),
+                 "interaction": [{"code": "read"}, {"code": "search-type"}],
+                 "searchParam": [{"name": name, "type": kind, "documentation": words}
+                                 for name, (kind, words) in names.items()]}
+                for resource_type, names in parameters.items()]}]}
+
+
 def bundle(resources: list[dict], total: int, base: str, links: dict[str, str]) -> dict:
     """A searchset Bundle of one page of `resources`, `total` matches in all, with its links
     (relation -> URL: self, first, previous, next)."""
@@ -347,5 +362,5 @@ def instant(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-__all__ = ["FHIR_VERSION", "MEDIA_TYPE", "area_location", "bundle", "code_system", "fhir_id", "healthcare_service",
+__all__ = ["FHIR_VERSION", "MEDIA_TYPE", "area_location", "bundle", "capability_statement", "code_system", "fhir_id", "healthcare_service",
            "instant", "last_updated", "location", "operation_outcome", "organization", "organization_id"]

@@ -46,6 +46,11 @@ NEAR_DEFAULT_KM = 25.0
 # UCUM units a `near` distance may be in, in kilometres.
 NEAR_UNITS = {"km": 1.0, "m": 0.001, "[mi_i]": 1.609344, "mi_i": 1.609344}
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le")
+# `_format` values meaning JSON; XML and Turtle are not served.
+FORMATS = ("json", "application/json", "application/fhir+json")
+# Resources are kept per public base (their links name it); without a configured public URL
+# the base is the request's host, so only a few are kept.
+MAX_CACHED = 4
 # Cap on values a parameter may list (`_id=a,b,...`), so a request cannot ask for unbounded work.
 MAX_IDS = 100
 
@@ -55,6 +60,7 @@ _COMMON = {
     "_offset": ({"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
                 "How many matches to skip (the Bundle's next and previous links set it)."),
     "_id": ({"type": "string"}, "Comma-separated resource ids."),
+    "_format": ({"type": "string", "enum": list(FORMATS)}, "JSON only (clients that ask for it by name are served)."),
     "_lastUpdated": ({"type": "array", "items": {"type": "string"}},
                      "meta.lastUpdated: eq (default), ne, gt, lt, ge or le, then a date or dateTime "
                      "(`ge2026-01-01`); repeat for a range."),
@@ -67,7 +73,7 @@ PARAMETERS = {
     "HealthcareService": {**_COMMON, "location.near": (_NEAR[0], "The service's Location is near: " + _NEAR[1])},
     "Location": {**_COMMON, "near": _NEAR},
     "Organization": dict(_COMMON),
-    "CodeSystem": {k: v for k, v in _COMMON.items() if k in ("_count", "_offset", "_id")},
+    "CodeSystem": {k: v for k, v in _COMMON.items() if k in ("_count", "_offset", "_id", "_format")},
 }
 
 _SCHEMA_BUNDLE = {"type": "object", "required": ["resourceType", "type", "total", "link"],
@@ -187,6 +193,8 @@ def catalogue() -> Catalogue:
             return cached[1]
     found = build_catalogue(svc.backend.listings(), base)
     with _lock:
+        if key not in _cache and len(_cache) >= MAX_CACHED:
+            _cache.clear()
         _cache[key] = (built, found)
     return found
 
@@ -303,6 +311,9 @@ def search(resource_type: str) -> Response:
     count = _integer("_count", 0, COUNT["max"])
     count = COUNT["default"] if count is None else count
     offset = _integer("_offset", 0, MAX_OFFSET) or 0
+    # "application/fhir+json" unencoded in a URL arrives with a space for its "+".
+    if "_format" in request.args and _single("_format").strip().replace(" ", "+") not in FORMATS:
+        raise FhirError(400, "not-supported", f"_format: only JSON is served ({', '.join(FORMATS)})", "_format")
     ids = None
     if "_id" in request.args:
         ids = {part.strip() for part in _single("_id").split(",") if part.strip()}
@@ -370,8 +381,13 @@ def documented(resource_type: str, single: bool):
     schema = _resource_schema(resource_type) if single else _SCHEMA_BUNDLE
     decorators = [blueprint.alt_response(200, schema=schema, content_type=render_fhir.MEDIA_TYPE,
                                          description="Success", success=True)]
-    for status, meaning in ((404, "No resource has that id (an OperationOutcome)."),) if single else (
-            (400, "A parameter is malformed or unknown (an OperationOutcome naming it)."),):
+    if not single:
+        failures = ((400, "A parameter is malformed or unknown (an OperationOutcome naming it)."),)
+    elif resource_type in PARAMETERS:
+        failures = ((404, "No resource has that id (an OperationOutcome)."),)
+    else:  # the CapabilityStatement: always there
+        failures = ()
+    for status, meaning in failures:
         decorators.append(blueprint.alt_response(status, schema=_SCHEMA_OUTCOME,
                                                  content_type=render_fhir.MEDIA_TYPE, description=meaning))
     decorators.append(blueprint.alt_response(503, schema=_SCHEMA_OUTCOME, content_type=render_fhir.MEDIA_TYPE,
@@ -391,6 +407,17 @@ def documented(resource_type: str, single: bool):
         return view
 
     return decorate
+
+
+@blueprint.get("/metadata")
+@documented("CapabilityStatement", single=True)
+def capability_statement():
+    """What this FHIR server does: reads and searches, and the parameters each type takes."""
+    search_types = {"_id": "token", "_lastUpdated": "date", "near": "special", "location.near": "special"}
+    return fhir_response(render_fhir.capability_statement(
+        public_base(), services().clock().date().isoformat(),
+        {resource_type: {name: (search_types[name], words) for name, (_, words) in names.items() if name in search_types}
+         for resource_type, names in PARAMETERS.items()}))
 
 
 @blueprint.get("/HealthcareService")

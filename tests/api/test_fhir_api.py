@@ -245,7 +245,7 @@ def test_documented_in_openapi_with_the_parameters_the_search_accepts(client):
     assert {"/fhir/HealthcareService", "/fhir/Location", "/fhir/Organization", "/fhir/CodeSystem"} <= paths
     operation = document["paths"]["/fhir/Location"]["get"]
     names = {p["name"] for p in operation["parameters"]}
-    assert names == {"_count", "_offset", "_id", "_lastUpdated", "near"}
+    assert names == {"_count", "_offset", "_id", "_format", "_lastUpdated", "near"}
     assert "application/fhir+json" in operation["responses"]["400"]["content"]
     for name in names:
         client_answer = client.get(f"/fhir/Location?{name}=%00")
@@ -261,3 +261,25 @@ def test_sqlite_and_engine_give_the_same_resources(request):
     engine_resources = build_catalogue(request.getfixturevalue("engine_backend").listings(), BASE).resources
     assert sqlite_resources == engine_resources
     assert [r["id"] for r in sqlite_resources["HealthcareService"]] == EXPECTED["HealthcareService"]
+
+
+def test_capability_statement_lists_what_each_search_accepts(client):
+    """/fhir/metadata: a valid CapabilityStatement naming each type's search parameters."""
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    statement = CapabilityStatement.model_validate(get_fhir(client, "/fhir/metadata"))
+    assert statement.fhirVersion == "4.0.1"
+    declared = {r.type: {p.name for p in r.searchParam or []} for r in statement.rest[0].resource}
+    assert declared["Location"] == {"_id", "_lastUpdated", "near"}
+    assert declared["HealthcareService"] == {"_id", "_lastUpdated", "location.near"}
+    for resource_type, names in declared.items():
+        for name in names:
+            assert "not-supported" not in client.get(f"/fhir/{resource_type}?{name}=x").get_data(as_text=True)
+
+
+def test_format_json_is_accepted_and_xml_is_not(client):
+    """_format=json (or the FHIR JSON media type, even with its "+" unencoded) is served; XML is not."""
+    for value in ("json", "application/fhir%2Bjson", "application/fhir+json"):
+        assert get_fhir(client, f"/fhir/Organization?_format={value}&_count=1")["total"] == len(EXPECTED["Organization"])
+    outcome = get_fhir(client, "/fhir/Organization?_format=xml", status=400)
+    assert outcome["issue"][0]["expression"] == ["_format"]
