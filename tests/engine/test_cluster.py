@@ -42,6 +42,9 @@ QUERIES = (
     SearchQuery(at=FIXED_NOW, kinds=("group",), formats=("online",)),
 )
 LOAD_THREADS = 3
+# A steady load, not a flood: a failed search comes back in milliseconds, and unpaced threads
+# would then take the CPU the rejoining nodes need (this machine has 2 cores).
+PAUSE_S = 0.02
 
 
 def cluster(*args: str) -> subprocess.CompletedProcess:
@@ -68,8 +71,17 @@ def node_urls():
 
 
 def health(transport, index: str = "", **params) -> dict:
-    """Cluster health (of one index if given) as node 1 sees it."""
-    return transport.request("GET", f"/_cluster/health/{index}", params={"timeout": WAIT, **params}, timeout=130)
+    """Cluster health (of one index if given) as node 1 sees it; when a wait for a status times
+    out, the failure shows the shards' recoveries and why a shard is not allocated."""
+    try:
+        return transport.request("GET", f"/_cluster/health/{index}", params={"timeout": WAIT, **params}, timeout=130)
+    except EngineError as exc:
+        recoveries = transport.request("GET", "/_cat/recovery", params={"format": "json", "active_only": "true"})
+        try:
+            why = transport.request("GET", "/_cluster/allocation/explain", timeout=30)
+        except EngineError as no_unassigned:
+            why = no_unassigned.body
+        pytest.fail(f"cluster health {params}: {exc}\nrecoveries: {recoveries}\nallocation: {str(why)[:1500]}")
 
 
 def copies(transport, index: str) -> list[str]:
@@ -104,6 +116,7 @@ class Load:
                 self.counts[self.phase] = (run + 1, failed + (not ok))
                 if problem:
                     self.errors.append((self.phase, problem))
+            self._stop.wait(PAUSE_S)
 
     def __enter__(self):
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(LOAD_THREADS)]
