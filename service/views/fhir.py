@@ -1,5 +1,6 @@
 """FHIR R4 resources, read-only: /fhir/HealthcareService, /fhir/Location, /fhir/Organization
-(searchset Bundles and single reads) and the Linkage CodeSystems, /fhir/CodeSystem.
+(searchset Bundles and single reads), the Linkage CodeSystems (/fhir/CodeSystem) and the
+server's CapabilityStatement (/fhir/metadata).
 
 The resources are built from every listing once per index build (service.render.fhir does
 the mapping) and kept, like the Meeting Guide feed: a directory polls these, and filtering
@@ -12,7 +13,8 @@ strict handling answers, so a typo never silently widens a search):
 - every type: `_count` (page size, 0 gives only the total, at most 100), `_offset` (where the
   page starts; the Bundle's next/previous links carry it), `_id` (comma-separated ids),
   `_lastUpdated` (repeatable; `eq` (default), `ne`, `gt`, `lt`, `ge`, `le` before a date or
-  dateTime, compared as FHIR compares ranges: `2026-03` means all of March);
+  dateTime, compared as FHIR compares ranges: `2026-03` means all of March; resources
+  without a date, the service areas, never match);
 - Location: `near=lat|lon|distance|units` as FHIR defines it (distance default 25, units `km`
   (default), `m` or `[mi_i]`), only Locations with a position, nearest first;
 - HealthcareService: `location.near`, the same on the service's Location (the chained form of
