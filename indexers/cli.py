@@ -8,10 +8,10 @@ import sys
 
 from service.settings import SettingsError
 
-from indexers.commands import backup, check_feed, check_links, index, keys, purge, refresh, serve
+from indexers.commands import backup, check_feed, check_links, export, index, keys, purge, refresh, serve
 
 # One module of indexers.commands per command, in the order `linkage --help` lists them.
-COMMANDS = (serve, index, refresh, purge, keys, check_links, check_feed, backup)
+COMMANDS = (serve, index, refresh, purge, keys, check_links, check_feed, backup, export)
 
 
 def build_parser() -> argparse.ArgumentParser:

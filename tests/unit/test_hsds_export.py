@@ -176,15 +176,16 @@ def test_the_page_envelope():
 # - kind, approach, goals, substances, audiences, facilitation: published as Linkage taxonomy
 #   attributes, which the reader does not read (it leaves the stance to the program defaults).
 # - program, source: the reader takes them from its own options (the feed being imported).
-# - timezone: HSDS's schedule timezone is a UTC offset; the zone travels as the extension
-#   `linkage_timezone`, which the reader does not read yet (it uses the state's zone).
+# - timezone of a listing without schedule rows: HSDS's schedule timezone is a UTC offset, so
+#   the IANA zone travels as the schedule extension `linkage_timezone`; without a schedule it
+#   has nowhere to go (the reader then uses the state's zone or the one configured).
 # - service_area, formats of listings without a place, conference_phone, registration_url,
 #   registration_required, open_meeting, first_visit, location.approximate: the reader has no
 #   field for them (the formats of a listing without a place it infers from website and phone,
 #   and a listing with a place is never "by phone" to it).
 # - accessibility of a listing without a place: HSDS keeps accessibility on locations.
 COMPARED = ("name", "description", "status", "cost", "referral", "updated_at", "verified_at", "languages",
-            "sessions", "open_24_7", "contact.phone", "contact.email", "contact.website",
+            "sessions", "open_24_7", "timezone (of listings with schedules)", "contact.phone", "contact.email", "contact.website",
             "contact.conference_url", "location", "accessibility", "formats (of listings with a place, less phone)")
 
 
@@ -204,6 +205,7 @@ def _carried(data: dict) -> dict:
         "sessions": sorted(tuple(sorted((k, v) for k, v in s.items() if v is not None))
                            for s in data.get("sessions") or []),
         "open_24_7": bool(data.get("open_24_7")),
+        "timezone": data.get("timezone") if data.get("sessions") or data.get("open_24_7") else None,
         "contact": {k: contact.get(k) for k in ("phone", "email", "website", "conference_url")},
         "location": {k: v for k, v in location.items() if k != "approximate"} if location else None,
         "accessibility": list(data.get("accessibility") or []) if location else None,

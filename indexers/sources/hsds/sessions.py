@@ -79,9 +79,12 @@ def _zone(rows: list[dict], options: ReadOptions, place: dict | None) -> str | N
     from UTC; a fixed offset is wrong for half of each year wherever clocks change, so a
     number is never turned into a zone."""
     for row in rows:
-        name = as_text(row.get("timezone"))
-        if name and known_zone(name):
-            return name
+        # `linkage_timezone`: the IANA zone Linkage's own HSDS export keeps beside the spec's
+        # numeric offset (left out there), so a re-import keeps Lord Howe on its half hour.
+        for key in ("timezone", "linkage_timezone"):
+            name = as_text(row.get(key))
+            if name and known_zone(name):
+                return name
     if options.timezone and known_zone(options.timezone):
         return options.timezone
     if place and place.get("country") == "AU":
