@@ -282,7 +282,7 @@ class ReadinessSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    status = fields.String(required=True, validate=validate.OneOf(("ok", "empty", "unavailable")))
+    status = fields.String(required=True, validate=validate.OneOf(("ok", "degraded", "empty", "unavailable")))
     listing_count = fields.Integer()
     index_age_seconds = fields.Integer(allow_none=True)
     warnings = fields.List(fields.String())

@@ -33,6 +33,11 @@ def readyz():
         return render.to_json({"status": "unavailable", "reason": str(exc)}, status=503)
     status = "ok" if count > 0 else "empty"
     warnings = []
+    if count > 0 and info.get("health") in ("yellow", "red"):
+        # Still answering, from fewer copies than configured: worth a page, not a restart.
+        status = "degraded"
+        warnings.append(f"the search cluster is {info['health']}: some shard copies are missing "
+                        "(a node is down or recovering)")
     age_seconds = None
     if info.get("built_at"):
         age_seconds = int((services().clock() - datetime.fromisoformat(info["built_at"])).total_seconds())

@@ -225,11 +225,6 @@ def test_searches_keep_answering_while_a_copy_of_every_shard_lives(node_urls, de
             backend._delete_quietly(name)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "/readyz reads only the index mapping and its count: it says ok on a yellow index, and 503 "
-    "'unavailable' when the node has no cluster manager although it still serves searches; "
-    "EngineBackend.info() and _zone_names() read the mapping from the cluster manager "
-    "(needs ?local=true) and info() says nothing of the cluster's health"))
 def test_readiness_says_degraded_while_nodes_are_lost():
     if "alone readyz" not in SEEN:
         pytest.skip("the node-loss test above did not run")

@@ -335,8 +335,11 @@ class EngineBackend:
         return self._request_on_alias("GET", f"/{self.alias}/_count")["count"]
 
     def info(self) -> dict:
-        """Build time and counts from the index's mapping metadata."""
-        mapping = self._request_on_alias("GET", f"/{self.alias}/_mapping")
+        """Build time and counts from the index's mapping metadata, and the index's health
+        (green, yellow: a copy of some shard missing, red: a shard missing; None when the
+        cluster cannot say). The mapping is read from the node asked (`local`): a cluster that
+        has lost its manager still serves searches, and should not look down."""
+        mapping = self._request_on_alias("GET", f"/{self.alias}/_mapping", params={"local": "true"})
         index, body = sorted(mapping.items())[-1]
         meta = body["mappings"].get("_meta", {})
         return {
@@ -345,11 +348,20 @@ class EngineBackend:
             "built_at": meta.get("built_at"),
             "listing_count": int(meta.get("listing_count", 0)),
             "demo_count": int(meta.get("demo_count", 0)),
+            "health": self._health(index),
         }
 
-    def _request_on_alias(self, method: str, path: str, body=None):
+    def _health(self, index: str) -> str | None:
         try:
-            return self.transport.request(method, path, body)
+            answer = self.transport.request("GET", f"/_cluster/health/{index}",
+                                            params={"local": "true", "timeout": "0s"})
+        except (EngineError, BackendUnavailable):
+            return None
+        return answer.get("status")
+
+    def _request_on_alias(self, method: str, path: str, body=None, params=None):
+        try:
+            return self.transport.request(method, path, body, params=params)
         except EngineError as exc:
             if exc.status == 404:
                 raise BackendUnavailable(f"no index behind alias {self.alias}: run `linkage index`") from None
@@ -358,7 +370,7 @@ class EngineBackend:
     def _zone_names(self) -> tuple[str, ...]:
         cache = self._zones
         if cache.index is None or self._clock() - cache.fetched > ZONES_TTL_S:
-            info = self._request_on_alias("GET", f"/{self.alias}/_mapping")
+            info = self._request_on_alias("GET", f"/{self.alias}/_mapping", params={"local": "true"})
             index, body = sorted(info.items())[-1]
             zones = tuple(body["mappings"].get("_meta", {}).get("timezones", ()))
             self._zones = _ZoneCache(index, zones, self._clock())
