@@ -24,6 +24,15 @@ from service.domain import vocab
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 DEFAULT_LANGUAGE = "en"
+# The ten languages most spoken at home after English (2021 Census), as catalogue names.
+CLIENT_LANGUAGES = ("zh_Hans", "ar", "vi", "zh_Hant", "pa", "el", "it", "fil", "hi", "es")
+RIGHT_TO_LEFT = frozenset({"ar"})
+BASE_ALIASES = {"tl": "fil"}
+
+
+def direction(language: str) -> str:
+    """The text direction of a catalogue language: "rtl" or "ltr" (for `dir` attributes)."""
+    return "rtl" if language.split("_", 1)[0] in RIGHT_TO_LEFT else "ltr"
 
 
 def available_languages() -> tuple[str, ...]:
@@ -52,7 +61,14 @@ def negotiate(language: str | None) -> str:
     available = available_languages()
     if wanted in available:
         return wanted
-    base = wanted.split("_", 1)[0].lower()
+    parts = wanted.split("_")
+    base = parts[0].lower()
+    # Chinese is chosen by script, which a browser tag gives directly (zh-Hant) or by region
+    # (zh-TW); Tagalog's tag `tl` is read as Filipino, the catalogue's CLDR name.
+    if base == "zh":
+        script = "zh_Hant" if any(p.lower() in ("hant", "tw", "hk", "mo") for p in parts[1:]) else "zh_Hans"
+        return script if script in available else DEFAULT_LANGUAGE
+    base = BASE_ALIASES.get(base, base)
     return base if base in available else DEFAULT_LANGUAGE
 
 
