@@ -197,9 +197,11 @@ class EngineBackend:
             # (safe to delete once replaced) from one still loading.
             "complete": False,
         }
-        self.transport.request("PUT", f"/{index}", queries.index_body(meta, self.replicas),
-                               timeout=ADMIN_TIMEOUT_S)
         try:
+            # Inside the try: a create that times out may still have made the index on the
+            # cluster, and an incomplete index is one other imports' clean-up leaves alone.
+            self.transport.request("PUT", f"/{index}", queries.index_body(meta, self.replicas),
+                                   timeout=ADMIN_TIMEOUT_S)
             failures = self._bulk(index, items)
             if items and len(failures) / len(items) > self.max_failed_ratio:
                 raise LoadFailed(
