@@ -127,3 +127,16 @@ def test_tonight_counts_elapsed_minutes_over_a_clock_change():
     # before, local midnight never comes; the change itself is 120 minutes away.
     at = datetime(2026, 3, 8, 3, 0, tzinfo=timezone.utc)  # 22:00 CST (UTC-5)
     assert minutes_to_midnight(at, "America/Havana") == 119
+
+
+def test_a_service_is_in_the_parts_it_is_open_and_one_open_24_7_in_every_part(demo_listings):
+    from dataclasses import replace
+
+    service = next(x for x in demo_listings if x.kind == "service" and not x.open_24_7)
+    friday_midday = replace(service, sessions=(Session("fri", "11:30", "13:00"),))
+    afternoon = SearchQuery(at=NOW, days=("fri",), times=("afternoon",))
+    assert listing_in_time(friday_midday, afternoon) is True  # open at 12:00: a service counts by its hours
+    assert listing_in_time(replace(friday_midday, open_24_7=True, sessions=()),
+                           SearchQuery(at=NOW, times=("evening",))) is True
+    assert listing_in_time(replace(friday_midday, sessions=()), SearchQuery(at=NOW)) is True  # no time asked
+    assert listing_in_time(replace(friday_midday, sessions=()), afternoon) is False
