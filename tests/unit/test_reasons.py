@@ -70,6 +70,8 @@ def session_in(minutes: float, *, running: bool = False) -> Occurrence:
     # Not focused on what was asked, but open to any substance.
     (replace(IN_PERSON, substances=("any",)), SearchQuery(at=AT, substances=("opioids",)), None, (),
      (Reason("any_substance"),)),
+    # ...which goes without saying when no substance was asked.
+    (replace(IN_PERSON, substances=("any",)), SearchQuery(at=AT), None, (), ()),
     # The distance as given, for an in-person listing when a place was searched...
     (IN_PERSON, SearchQuery(at=AT, place=HERE), 1.046, (), (Reason("distance_km", (1.046,)),)),
     # ...and not without a place, nor for a listing that is not in person.
