@@ -215,7 +215,7 @@ class Reason:
 
 @dataclass(frozen=True)
 class RankedHit:
-    """A hit after the post-search steps: next sessions, reasons, sort key."""
+    """A hit after the post-search steps: next sessions, open now, reasons."""
 
     listing: Listing
     distance_km: float | None
@@ -224,5 +224,4 @@ class RankedHit:
     why: tuple[Reason, ...]
     # False for a listing restricted to particular audiences (pages head those "For particular groups").
     for_everyone: bool = True
-    score: float = 0.0
     document: dict | None = field(default=None, compare=False, repr=False)

@@ -12,7 +12,7 @@ from service.domain.ordering import for_everyone
 from service.search.reasons import reasons
 
 
-def rank_hit(hit: Hit, query: SearchQuery, score: float = 0.0) -> RankedHit:
+def rank_hit(hit: Hit, query: SearchQuery) -> RankedHit:
     """One hit with its next three sessions, open-now flag and reasons."""
     occurrences = schedule.next_occurrences(hit.listing, query.at, count=3)
     # Reported to the metre, and quoted in the reasons as reported: a page that writes one
@@ -26,7 +26,6 @@ def rank_hit(hit: Hit, query: SearchQuery, score: float = 0.0) -> RankedHit:
         open_now=schedule.is_open(hit.listing, occurrences),
         why=reasons(hit.listing, query, distance, occurrences),
         for_everyone=for_everyone(hit.listing),
-        score=score,
         document=hit.document,
     )
 
