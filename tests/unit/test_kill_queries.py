@@ -286,3 +286,26 @@ def test_the_soonest_walk_bodies():
                  {"id": "asc"}],
         "size": 64, "track_total_hits": False, "track_scores": True, "_source": ["doc"],
     }
+
+
+def test_a_distance_sorted_page_with_a_time_of_day_reads_each_zone_on_the_searchers_clock():
+    from dataclasses import replace
+
+    query = SearchQuery(at=AT, place=replace(SYDNEY, timezone="Australia/Sydney"), sort="distance",
+                        times=("evening",))
+    body = queries.page_body(query, zones=("Australia/Perth", "Australia/Sydney"))
+
+    def scripts(node):
+        if isinstance(node, dict):
+            if "script" in node and isinstance(node["script"], dict) and "params" in node["script"]:
+                yield node["script"]["params"]
+            for value in node.values():
+                yield from scripts(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from scripts(value)
+
+    shift = next(params["shift"] for params in scripts(body["query"]) if "shift" in params)
+    assert set(shift) == {"Australia/Perth", "Australia/Sydney"}
+    # On 26 November Perth keeps UTC+8 and Sydney daylight time UTC+11: three hours apart.
+    assert shift["Australia/Perth"] - shift["Australia/Sydney"] == 180
