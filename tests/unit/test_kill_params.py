@@ -23,6 +23,7 @@ def test_a_comma_list_reads_synonyms_spacing_and_repeats():
     assert field.synonyms == {"face to face": "in_person"}
     assert field.deserialize(" Online, face-to-face,,online ") == ("online", "in_person")
     assert field.deserialize("Face to face") == ("in_person",)
+    assert field.deserialize(", ,online") == ("online",)  # empty items are skipped, not the end
 
 
 def test_a_comma_list_refuses_in_words():
