@@ -4,8 +4,10 @@
      <script src="https://LINKAGE-HOST/widget.js" defer></script>
      <linkage-search api="https://LINKAGE-HOST" near="2000" mode="full"></linkage-search>
    Attributes: api (base URL; default this page's origin), key (sent as X-Linkage-Key),
-   near, radius (km), formats, goals (comma lists), lang, tz (IANA zone to show times in; by default
-   the searched place's, with a switch to this device's),
+   near, radius (km), formats, goals (comma lists), lang (the interface language, e.g. "vi", "zh-Hant",
+   "ar"; by default the host page's <html lang>, else English: its catalogue comes from
+   /i18n/widget/<code>.json, and "why it fits" from the API in the same language), tz (IANA zone to
+   show times in; by default the searched place's, with a switch to this device's),
    mode (compact | full), demo-notice ("page" when the page around it already says the data
    is fictional, so the widget does not repeat it). Theme: --linkage-accent, --linkage-font, --linkage-radius,
    --linkage-bg, --linkage-ink (and --linkage-focus, --linkage-muted, --linkage-line).
@@ -24,23 +26,27 @@
   const SOON_MINUTES = 120;
   const DEBOUNCE_MS = 150;
 
+  // Marks a message for extraction (`pybabel extract`, babel-widget.cfg) where it is written; it is
+  // translated where it is shown, with the widget's own catalogue (`this.t`).
+  const N_ = (text) => text;
+
   // Plain words for vocabulary values (the same as service/domain/vocab.py LABELS).
   const LABELS = {
-    in_person: "In person", online: "Online", phone: "By phone",
-    abstinence: "Stopping completely", moderation: "Cutting down", harm_reduction: "Using more safely",
-    undecided: "Not sure yet", group: "Support group", service: "Treatment service", helpline: "Helpline",
-    self_management: "Self-management (CBT-based tools)", twelve_step: "12-step fellowship",
-    secular_peer: "Secular peer support", buddhist: "Buddhist-inspired recovery", clinical: "Clinical treatment",
-    free: "Free", low_cost: "Low cost", fee: "Fees apply",
-    alcohol: "Alcohol", methamphetamine: "Methamphetamine / ice", cannabis: "Cannabis", opioids: "Opioids",
-    any: "Other drugs",
-    women: "Women", young_people: "Young people", lgbtiq: "LGBTIQ+ people",
-    aboriginal_torres_strait_islander: "Aboriginal and Torres Strait Islander people",
-    family_friends: "Family and friends", men: "Men", veterans: "Veterans",
-    cald: "Culturally and linguistically diverse communities",
-    morning: "Morning (5 am to noon)", afternoon: "Afternoon (noon to 5 pm)", evening: "Evening (5 pm to midnight)",
-    wheelchair_access: "wheelchair access", accessible_toilet: "accessible toilet", hearing_loop: "hearing loop",
-    auslan_interpreter: "Auslan interpreter", parking: "parking", public_transport: "near public transport",
+    in_person: N_("In person"), online: N_("Online"), phone: N_("By phone"),
+    abstinence: N_("Stopping completely"), moderation: N_("Cutting down"), harm_reduction: N_("Using more safely"),
+    undecided: N_("Not sure yet"), group: N_("Support group"), service: N_("Treatment service"), helpline: N_("Helpline"),
+    self_management: N_("Self-management (CBT-based tools)"), twelve_step: N_("12-step fellowship"),
+    secular_peer: N_("Secular peer support"), buddhist: N_("Buddhist-inspired recovery"), clinical: N_("Clinical treatment"),
+    free: N_("Free"), low_cost: N_("Low cost"), fee: N_("Fees apply"),
+    alcohol: N_("Alcohol"), methamphetamine: N_("Methamphetamine / ice"), cannabis: N_("Cannabis"), opioids: N_("Opioids"),
+    any: N_("Other drugs"),
+    women: N_("Women"), young_people: N_("Young people"), lgbtiq: N_("LGBTIQ+ people"),
+    aboriginal_torres_strait_islander: N_("Aboriginal and Torres Strait Islander people"),
+    family_friends: N_("Family and friends"), men: N_("Men"), veterans: N_("Veterans"),
+    cald: N_("Culturally and linguistically diverse communities"),
+    morning: N_("Morning (5 am to noon)"), afternoon: N_("Afternoon (noon to 5 pm)"), evening: N_("Evening (5 pm to midnight)"),
+    wheelchair_access: N_("wheelchair access"), accessible_toilet: N_("accessible toilet"), hearing_loop: N_("hearing loop"),
+    auslan_interpreter: N_("Auslan interpreter"), parking: N_("parking"), public_transport: N_("near public transport"),
   };
   const GOALS = ["abstinence", "moderation", "harm_reduction", "undecided"];
   const FORMATS = ["in_person", "online", "phone"];
@@ -51,23 +57,21 @@
   const TIMES = ["morning", "afternoon", "evening"];
   // The referral API's SEVEN_DAY_GOALS (service/referrals/model.py), in the same words.
   const SEVEN_DAY_GOALS = {
-    go_to_one_meeting: "Go to one meeting or group",
-    call_one_service: "Call one service",
-    try_online_or_phone: "Try one online or phone session",
-    see_gp_again: "Book a follow-up with my GP or clinician",
-    count_days: "Keep count of using or drinking days",
-    tell_someone: "Tell one person I trust about my plan",
+    go_to_one_meeting: N_("Go to one meeting or group"),
+    call_one_service: N_("Call one service"),
+    try_online_or_phone: N_("Try one online or phone session"),
+    see_gp_again: N_("Book a follow-up with my GP or clinician"),
+    count_days: N_("Keep count of using or drinking days"),
+    tell_someone: N_("Tell one person I trust about my plan"),
   };
   // What a handout keeps, word for word as the search page and the embed guide say it.
-  const KEPT = "The handout link keeps only the options you chose, the goal, the 7-day goal, the language and " +
-    "the client's time zone. Your note is sent only to print this one copy or make its PDF; " +
-    "Linkage does not store or log it.";
+  const KEPT = N_("The handout link keeps only the options you chose, the goal, the 7-day goal, the language and the client's time zone. Your note is sent only to print this one copy or make its PDF; Linkage does not store or log it.");
   const KEY_ERRORS = ["bad_key", "origin_not_allowed", "key_required", "origin_required"];
   // Why a key was refused, in the widget's own words: the server's text may name other sites.
-  const KEY_REASONS = { bad_key: "unknown embed key", key_required: "no embed key given", missing: "no embed key given" };
+  const KEY_REASONS = { bad_key: N_("unknown embed key"), key_required: N_("no embed key given"), missing: N_("no embed key given") };
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  const DAYS = { mon: "Monday", tue: "Tuesday", wed: "Wednesday", thu: "Thursday", fri: "Friday", sat: "Saturday", sun: "Sunday" };
-  const SORTS = { best: "Best match", distance: "Nearest", soonest: "Soonest" };
+  const DAYS = { mon: N_("Monday"), tue: N_("Tuesday"), wed: N_("Wednesday"), thu: N_("Thursday"), fri: N_("Friday"), sat: N_("Saturday"), sun: N_("Sunday") };
+  const SORTS = { best: N_("Best match"), distance: N_("Nearest"), soonest: N_("Soonest") };
   const ZONES = ["Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Adelaide",
     "Australia/Darwin", "Australia/Perth", "Australia/Hobart", "Australia/Lord_Howe"];
   // Which control shows an API error that names a parameter.
@@ -78,11 +82,10 @@
 
   const label = (value) => LABELS[value] || String(value || "").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
   const list = (text) => String(text || "").split(",").map((s) => s.trim()).filter(Boolean);
-  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const zoneCity = (zone) => String(zone || "").split("/").pop().replace(/_/g, " ");
   const isTouch = () => { try { return matchMedia("(hover: none) and (pointer: coarse)").matches; } catch (e) { return false; } };
-  const languageName = (code) => {
-    try { return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code; } catch (e) { return String(code); }
+  const languageName = (code, locale) => {
+    try { return new Intl.DisplayNames([locale || "en"], { type: "language" }).of(code) || code; } catch (e) { return String(code); }
   };
   /** `2026-01-13` -> `13 Jan 2026` (the text itself when it is not such a date). */
   const dayText = (iso) => {
@@ -101,6 +104,41 @@
     }
     return km.toFixed(1);
   };
+  // The interface languages: English (the source) and the ten of service/i18n.py CLIENT_LANGUAGES.
+  const LANGUAGES = ["en", "zh_Hans", "ar", "vi", "zh_Hant", "pa", "el", "it", "fil", "hi", "es"];
+  const RIGHT_TO_LEFT = ["ar"];
+  /** A language tag ("vi", "zh-TW", "tl", "ar-EG") -> one of LANGUAGES, as service.i18n.negotiate maps it:
+      the exact code, Chinese by script (or region), Tagalog as Filipino, else the base language, else English. */
+  const negotiate = (tag) => {
+    const wanted = String(tag || "").trim().replace(/-/g, "_");
+    if (!wanted) return "en";
+    const exact = LANGUAGES.find((code) => code.toLowerCase() === wanted.toLowerCase());
+    if (exact) return exact;
+    const parts = wanted.split("_");
+    const base = parts[0].toLowerCase();
+    if (base === "zh") return parts.slice(1).some((p) => ["hant", "tw", "hk", "mo"].includes(p.toLowerCase())) ? "zh_Hant" : "zh_Hans";
+    const alias = base === "tl" ? "fil" : base;
+    return LANGUAGES.includes(alias) ? alias : "en";
+  };
+  /** A catalogue code as a BCP 47 tag for `lang` attributes and Intl ("zh_Hans" -> "zh-Hans"). */
+  const bcp47 = (code) => String(code).replace(/_/g, "-");
+  /** `{name}` placeholders filled from `values` (text as it is when a value is missing). */
+  const fill = (text, values) => (values ? String(text).replace(/\{(\w+)\}/g, (whole, name) =>
+    (Object.prototype.hasOwnProperty.call(values, name) && values[name] != null ? String(values[name]) : whole)) : String(text));
+  // Widget catalogues by address, fetched once per page and shared by every widget that speaks the language.
+  const catalogues = new Map(); // url -> Promise<catalogue or null>
+  const loadedCatalogues = new Map(); // url -> catalogue or null, once the fetch has settled
+  function fetchCatalogue(url) {
+    if (!catalogues.has(url)) {
+      // No custom headers (no key): a simple request, so no preflight, and the answer is cached for long.
+      catalogues.set(url, fetch(url, { credentials: "omit" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((data) => (data && data.messages && typeof data.messages === "object" ? data : null))
+        .catch(() => null)
+        .then((data) => { loadedCatalogues.set(url, data); return data; }));
+    }
+    return catalogues.get(url);
+  }
   const deviceZone = () => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; } };
 
   /** Build an element: attributes from `props` (on* become listeners), children as nodes or text. */
@@ -147,7 +185,7 @@ button, input, select, textarea { font: inherit; color: inherit; }
 input, select, textarea { background: var(--linkage-bg, #fff); border: 1px solid var(--line); border-radius: var(--radius);
   padding: .4rem .5rem; min-height: 2.5rem; max-width: 100%; }
 textarea { width: 100%; min-height: 4.5rem; }
-input[type=checkbox] { min-height: 0; width: 1.15rem; height: 1.15rem; margin: 0 .35rem 0 0; accent-color: var(--accent); }
+input[type=checkbox] { min-height: 0; width: 1.15rem; height: 1.15rem; margin: 0; margin-inline-end: .35rem; accent-color: var(--accent); }
 button { cursor: pointer; border: 2px solid var(--accent); background: var(--accent); color: #fff;
   border-radius: var(--radius); padding: .4rem 1rem; min-height: 2.5rem; }
 button.quiet { background: transparent; color: var(--accent); }
@@ -160,7 +198,7 @@ button[disabled] { opacity: .6; cursor: default; }
 .place > label { flex: 1 0 100%; font-weight: 600; }
 .combo { position: relative; flex: 1 1 12rem; min-width: 0; }
 .combo input { width: 100%; }
-[role=listbox] { position: absolute; z-index: 10; left: 0; right: 0; margin: 2px 0 0; padding: .25rem 0; list-style: none;
+[role=listbox] { position: absolute; z-index: 10; inset-inline: 0; margin: 2px 0 0; padding: .25rem 0; list-style: none;
   background: var(--linkage-bg, #fff); border: 1px solid var(--line); border-radius: var(--radius); box-shadow: 0 4px 12px rgba(0,0,0,.2); }
 [role=option] { padding: .4rem .75rem; cursor: pointer; }
 [role=option][aria-selected=true], [role=option]:hover { background: var(--accent); color: #fff; }
@@ -177,12 +215,14 @@ fieldset label { display: flex; align-items: center; margin: .2rem 0; }
 .keys { color: var(--muted); font-size: .9rem; margin: .5rem 0; }
 kbd { font: inherit; font-family: ui-monospace, monospace; border: 1px solid var(--line); border-radius: 3px; padding: 0 .3rem; }
 .error { color: #a40000; font-weight: 600; }
-.warnings { background: #fff4ce; color: #4d3c00; border-left: 4px solid #8a6d00; padding: .25rem .75rem .25rem 1.75rem; }
+.warnings { background: #fff4ce; color: #4d3c00; border-inline-start: 4px solid #8a6d00; padding-block: .25rem;
+  padding-inline: 1.75rem .75rem; }
 .status { font-weight: 600; margin: .75rem 0 .25rem; }
 .cols { display: grid; gap: 1rem; grid-template-columns: minmax(0, 1fr); }
 @container (min-width: 701px) {
   .full .cols { grid-template-columns: minmax(0, 2fr) minmax(15rem, 1fr); }
-  /* The panel comes first in the page (reachable at once on a phone) but sits on the right here. */
+  /* The panel comes first in the page (reachable at once on a phone) but sits at the line's end here
+     (the right, or the left in Arabic: grid columns follow the direction). */
   .full .cols > .found { grid-column: 1; grid-row: 1; }
   .full .cols > .panel { grid-column: 2; grid-row: 1; }
   .panel { position: sticky; top: .5rem; align-self: start; max-height: calc(100vh - 1rem); overflow: auto; }
@@ -193,13 +233,13 @@ kbd { font: inherit; font-family: ui-monospace, monospace; border: 1px solid var
 .group { font-size: 1.1rem; margin: 1.25rem 0 .5rem; padding-top: .5rem; border-top: 3px solid var(--line); }
 .checks { margin: .25rem 0; }
 .checks .gp { font-weight: 700; }
-.kept { border-left: 4px solid var(--accent); padding-left: .5rem; }
+.kept { border-inline-start: 4px solid var(--accent); padding-inline-start: .5rem; }
 .files { display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: .5rem 0; padding: 0; list-style: none; }
 ol.results { list-style: none; padding: 0; margin: 0; }
 .result { border: 1px solid var(--line); border-radius: var(--radius); padding: .75rem; margin: 0 0 .75rem; }
 .meta, .source, .hint { color: var(--muted); font-size: .9rem; }
 .distance { font-weight: 600; }
-.sessions ul, .chosen { margin: .1rem 0; padding-left: 1.25rem; }
+.sessions ul, .chosen { margin: .1rem 0; padding-inline-start: 1.25rem; }
 .label { font-weight: 600; }
 details { margin: .25rem 0; }
 summary { cursor: pointer; color: var(--accent); }
@@ -210,6 +250,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
 .chosen li { margin: .2rem 0; }
 .made { margin-top: .75rem; border-top: 1px solid var(--line); padding-top: .5rem; }
 .made a.url { word-break: break-all; }
+.sms-count { margin: .25rem 0; }
+bdi { unicode-bidi: isolate; }
 .more { margin: .5rem 0; }
 .found > h2 { margin-top: .75rem; }
 `;
@@ -256,10 +298,14 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
     get selection() { return Array.from(this._selection.keys()); }
 
     connectedCallback() {
-      if (!this._built) this._build();
       document.addEventListener("keydown", this._onDocumentKey);
-      this._checkKey();
-      if (this._els.place.value.trim() && !this._searched) this.search();
+      if (this._built) return;
+      this._withCatalogue(() => {
+        if (this._built || !this.isConnected) return;
+        this._build();
+        this._checkKey();
+        if (this._els.place.value.trim() && !this._searched) this.search();
+      });
     }
 
     disconnectedCallback() {
@@ -274,18 +320,85 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._rebuildQueued = true;
       queueMicrotask(() => {
         this._rebuildQueued = false;
-        this._build();
-        this._checkKey();
-        if (this._els.place.value.trim()) this.search();
+        // A new `lang` may need its catalogue first; the others rebuild at once.
+        this._withCatalogue(() => {
+          this._build();
+          this._checkKey();
+          if (this._els.place.value.trim()) this.search();
+        });
       });
     }
 
     _base() { return (this.getAttribute("api") || "").replace(/\/+$/, ""); }
 
+    /** The interface language asked for: the element's `lang`, else the host page's, else English. */
+    _wantedLanguage() {
+      return negotiate(this.getAttribute("lang") || document.documentElement.lang || "en");
+    }
+
+    /** The language the widget speaks: the one asked for when its catalogue loaded, else English. */
+    get language() { return (this._catalogue && this._catalogue.language) || "en"; }
+
+    _catalogueUrl(code) { return `${this._base()}/i18n/widget/${encodeURIComponent(code)}.json`; }
+
+    /** Load the catalogue of the language asked for (none for English), then call `then`: at once
+        when it is already here, else when it arrives (English when it cannot be had). */
+    _withCatalogue(then) {
+      const code = this._wantedLanguage();
+      if (code === "en") { this._catalogue = null; then(); return; }
+      const url = this._catalogueUrl(code);
+      if (loadedCatalogues.has(url)) { this._catalogue = loadedCatalogues.get(url); then(); return; }
+      const asked = (this._asked = url);
+      fetchCatalogue(url).then((catalogue) => {
+        if (this._asked !== asked) return; // another language was asked for meanwhile
+        this._catalogue = catalogue;
+        then();
+      });
+    }
+
+    /** A message in the widget's language, `{name}` placeholders filled from `values`. */
+    t(message, values) {
+      const found = this._catalogue && this._catalogue.messages[message];
+      return fill(typeof found === "string" && found ? found : message, values);
+    }
+
+    /** A message that depends on a count `n` (`{n}` is filled too), by the catalogue's plural rule. */
+    tn(singular, pluralText, n, values) {
+      const all = Object.assign({ n }, values || {});
+      const catalogue = this._catalogue;
+      const forms = catalogue && catalogue.messages[singular];
+      if (Array.isArray(forms) && Array.isArray(catalogue.plural)) {
+        // The rule as a table for 0..199 (gettext rules look at n, n % 10 and n % 100 only).
+        const whole = Math.abs(Math.trunc(Number(n) || 0));
+        const index = catalogue.plural[whole < 200 ? whole : 100 + (whole % 100)];
+        if (typeof forms[index] === "string" && forms[index]) return fill(forms[index], all);
+      }
+      return fill(Number(n) === 1 ? singular : pluralText, all);
+    }
+
+    /** A vocabulary value in plain words, translated. */
+    _label(value) { return this.t(label(value)); }
+
+    /** The locale for dates and times: the interface language's (an English page's own English, else
+        Australian English: day before month). */
     _locale() {
-      let lang = this.getAttribute("lang") || document.documentElement.lang || navigator.language || "en-AU";
-      if (/^en$/i.test(lang)) lang = "en-AU"; // an Australian directory: day before month
+      if (this.language !== "en") return bcp47(this.language);
+      let lang = this.getAttribute("lang") || document.documentElement.lang || "en-AU";
+      if (!/^en(-|$)/i.test(lang) || /^en$/i.test(lang)) lang = "en-AU";
       try { return Intl.DateTimeFormat.supportedLocalesOf(lang).length ? lang : "en-AU"; } catch (e) { return "en-AU"; }
+    }
+
+    /** `2026-01-13` -> `13 Jan 2026` in English, the locale's medium date otherwise (other text as it is). */
+    _dayText(iso) {
+      if (this.language === "en") return dayText(iso);
+      const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(iso || ""));
+      if (!m) return String(iso || "");
+      try {
+        return new Intl.DateTimeFormat(this._locale(), { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })
+          .format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))));
+      } catch (e) {
+        return dayText(iso);
+      }
     }
 
     /** The zone times are shown in: the one chosen, else the searched place's, else the listing's own. */
@@ -307,7 +420,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (!text || !response.ok) { try { data = JSON.parse(raw); } catch (e) { data = null; } }
       if (!response.ok) {
         const problem = (data && data.error) || {};
-        const error = new Error(problem.message || `The directory answered ${response.status}; please try again.`);
+        const error = new Error(problem.message || this.t("The directory answered {status}; please try again.", { status: response.status }));
         error.parameter = problem.parameter;
         error.code = problem.code;
         error.status = response.status;
@@ -364,30 +477,30 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         "aria-expanded": "false", "aria-controls": "place-list", "aria-describedby": "place-error",
         autocomplete: "off", autocapitalize: "off", spellcheck: "false", enterkeyhint: "search", value: attrNear,
         oninput: () => this._onPlaceInput(), onkeydown: (e) => this._onPlaceKey(e), onblur: () => this._closeList() });
-      E.list = h("ul", { id: "place-list", role: "listbox", "aria-label": "Suggested places", hidden: true });
+      E.list = h("ul", { id: "place-list", role: "listbox", "aria-label": this.t("Suggested places"), hidden: true });
       E.locate = navigator.geolocation && window.isSecureContext
-        ? h("button", { type: "button", class: "quiet", onclick: () => this._locate() }, "Use my location") : null;
+        ? h("button", { type: "button", class: "quiet", onclick: () => this._locate() }, this.t("Use my location")) : null;
       // A skip link to the handout panel, a Tab or two from the place box.
       E.jump = full ? h("a", { href: "#handout-heading", class: "jump", onclick: (e) => { e.preventDefault(); this._goToPanel(); } },
-        "Handout (0)") : null;
+        this.t("Handout ({n})", { n: 0 })) : null;
       E.errors = { near: h("p", { id: "place-error", class: "error", hidden: true }) };
       // A refused embed key, right under the place box where the site's web team looks first.
       E.keyError = h("p", { class: "error key-error", role: "alert", hidden: true });
 
-      const form = h("form", { role: "search", "aria-label": "Find support", novalidate: true,
+      const form = h("form", { role: "search", "aria-label": this.t("Find support"), novalidate: true,
         onsubmit: (e) => { e.preventDefault(); this.search(); } },
       h("div", { class: "place" },
-        h("label", { for: "place" }, "Postcode, suburb or address"),
+        h("label", { for: "place" }, this.t("Postcode, suburb or address")),
         h("div", { class: "combo" }, E.place, E.list),
-        h("button", { type: "submit" }, "Search"),
+        h("button", { type: "submit" }, this.t("Search")),
         E.jump,
         E.locate),
       E.errors.near,
       E.keyError,
       full ? this._buildFilters() : null);
 
-      E.demo = h("p", { class: "demo", role: "note", hidden: true }, h("strong", {}, "Demo data — fictional."),
-        " These listings are invented for trying Linkage out. Do not refer anyone to them.");
+      E.demo = h("p", { class: "demo", role: "note", hidden: true }, h("strong", {}, this.t("Demo data — fictional.")),
+        " ", this.t("These listings are invented for trying Linkage out. Do not refer anyone to them."));
       E.status = h("p", { class: "status", role: "status", "aria-live": "polite", "aria-atomic": "true" });
       E.error = h("p", { class: "error", role: "alert", hidden: true });
       E.warnings = h("ul", { class: "warnings", hidden: true });
@@ -396,16 +509,18 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.zone = h("p", { class: "zone", hidden: true }, E.zoneNote, E.zoneSwitch);
       E.results = h("ol", { class: "results", "aria-labelledby": "results-heading" });
       // Options only for particular groups, apart, under their own heading (searches with no audience).
-      E.groupHeading = h("h3", { class: "group", id: "group-heading" }, "For particular groups (check the person is one of them)");
+      E.groupHeading = h("h3", { class: "group", id: "group-heading" }, this.t("For particular groups (check the person is one of them)"));
       E.groupResults = h("ol", { class: "results", "aria-labelledby": "group-heading" });
       E.group = h("div", { class: "particular", hidden: true }, E.groupHeading, E.groupResults);
       E.more = h("button", { type: "button", class: "quiet more", hidden: true, onclick: () => this.search(this._page + 1) });
-      E.resultsHeading = h("h2", { id: "results-heading", tabindex: "-1" }, "Options");
-      E.hint = h("p", { class: "hint" }, "Type a postcode, suburb or address to see groups and services near it, online and by phone.");
+      E.resultsHeading = h("h2", { id: "results-heading", tabindex: "-1" }, this.t("Options"));
+      E.hint = h("p", { class: "hint" }, this.t("Type a postcode, suburb or address to see groups and services near it, online and by phone."));
       const results = h("section", { class: "found", "aria-labelledby": "results-heading" },
         E.resultsHeading, E.hint, E.status, E.error, E.warnings, E.zone, E.results, E.group, E.more);
 
-      const wrap = h("div", { class: `lk ${this.mode}`, lang: this._locale() },
+      // The interface language on the root: `lang` for screen readers and fonts, `dir` so Arabic mirrors.
+      const wrap = h("div", { class: `lk ${this.mode}`, lang: bcp47(this.language),
+        dir: RIGHT_TO_LEFT.includes(this.language) ? "rtl" : "ltr" },
         E.demo,
         form,
         full ? this._buildKeysHelp() : null,
@@ -422,7 +537,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         E.errors[name] = h("p", { class: "error", id: `${name}-error`, hidden: true });
         E[name] = h("fieldset", { "aria-describedby": `${name}-error` }, h("legend", {}, legend),
           values.map((v) => h("label", {}, h("input", { type: "checkbox", name, value: v, checked: chosen.includes(v),
-            onchange: () => this._refilter() }), typeof v === "string" && DAYS[v] ? DAYS[v] : label(v))),
+            onchange: () => this._refilter() }), typeof v === "string" && DAYS[v] ? this.t(DAYS[v]) : this._label(v))),
           extra || null,
           E.errors[name]);
         return E[name];
@@ -438,8 +553,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const device = deviceZone();
       const zones = Array.from(new Set([device, ...(zone ? [zone] : []), ...ZONES]));
       // Who the options are for: the person themselves unless the caller is family or a friend.
-      E.forWhom = h("fieldset", { class: "for-whom" }, h("legend", {}, "Who is it for?"),
-        [["me", "For me (the person who uses)"], ["family_friends", "For a family member or friend"]].map(([value, text]) =>
+      E.forWhom = h("fieldset", { class: "for-whom" }, h("legend", {}, this.t("Who is it for?")),
+        [["me", this.t("For me (the person who uses)")], ["family_friends", this.t("For a family member or friend")]].map(([value, text]) =>
           h("label", {}, h("input", { type: "radio", name: "for-whom", value, checked: value === "me",
             onchange: () => this._refilter() }), text)));
       E.errors.soon = h("p", { class: "error", id: "soon-error", hidden: true });
@@ -447,28 +562,28 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.tonight = h("input", { type: "checkbox", id: "tonight", onchange: () => this._refilter() });
       // Open on wide screens; on a phone the results matter more than the form.
       E.filters = h("details", { class: "filters-box", open: this.getBoundingClientRect().width > 700 },
-        h("summary", {}, "Filters"));
+        h("summary", {}, this.t("Filters")));
       E.filters.append(h("div", { class: "filters" },
         E.forWhom,
-        checks("substance", "Substance", SUBSTANCES, []),
-        checks("goal", "Goal", GOALS, goals),
-        checks("format", "Format", FORMATS, formats),
-        checks("kind", "Kind", KINDS, []),
+        checks("substance", this.t("Substance"), SUBSTANCES, []),
+        checks("goal", this.t("Goal"), GOALS, goals),
+        checks("format", this.t("Format"), FORMATS, formats),
+        checks("kind", this.t("Kind"), KINDS, []),
         // Not "only": the API puts groups for these people first, then groups for everyone.
-        checks("audience", "The person is… (their groups shown first)", AUDIENCES, []),
-        checks("day", "Days", Object.keys(DAYS), []),
-        checks("time", "Time of day", TIMES, [], [
-          h("label", { for: "tonight" }, E.tonight, "Tonight (from now until midnight there)"),
-          h("label", { for: "soon" }, E.soon, "Starts within 2 hours"), E.errors.soon]),
-        field("radius", "Within (km)", h("input", { type: "number", min: 1, max: 500, step: 1, inputmode: "numeric",
+        checks("audience", this.t("The person is… (their groups shown first)"), AUDIENCES, []),
+        checks("day", this.t("Days"), Object.keys(DAYS), []),
+        checks("time", this.t("Time of day"), TIMES, [], [
+          h("label", { for: "tonight" }, E.tonight, this.t("Tonight (from now until midnight there)")),
+          h("label", { for: "soon" }, E.soon, this.t("Starts within 2 hours")), E.errors.soon]),
+        field("radius", this.t("Within (km)"), h("input", { type: "number", min: 1, max: 500, step: 1, inputmode: "numeric",
           value: this.getAttribute("radius") || 25, onchange: () => this._refilter() })),
-        field("sort", "Order", h("select", { onchange: () => this._refilter() },
-          Object.keys(SORTS).map((s) => h("option", { value: s }, SORTS[s])))),
-        field("words", "Words (optional)", h("input", { type: "text", placeholder: "e.g. SMART, online",
+        field("sort", this.t("Order"), h("select", { onchange: () => this._refilter() },
+          Object.keys(SORTS).map((s) => h("option", { value: s }, this.t(SORTS[s]))))),
+        field("words", this.t("Words (optional)"), h("input", { type: "text", placeholder: this.t("e.g. SMART, online"),
           onchange: () => this._refilter() })),
-        field("tz", "Show times in", h("select", { onchange: () => { this._tzChoice = this._els.tz.value; this._refilter(true); } },
-          h("option", { value: "", selected: !zone }, "The searched place's time"),
-          zones.map((z) => h("option", { value: z, selected: z === zone }, z === device ? `${zoneCity(z)} time (this device)` : `${zoneCity(z)} time`))))));
+        field("tz", this.t("Show times in"), h("select", { onchange: () => { this._tzChoice = this._els.tz.value; this._refilter(true); } },
+          h("option", { value: "", selected: !zone }, this.t("The searched place's time")),
+          zones.map((z) => h("option", { value: z, selected: z === zone }, z === device ? this.t("{city} time (this device)", { city: zoneCity(z) }) : this.t("{city} time", { city: zoneCity(z) })))))));
       return E.filters;
     }
 
@@ -479,9 +594,9 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.keysOn = h("input", { type: "checkbox", id: "keys-on", checked: true });
       const k = (key) => h("kbd", {}, key);
       return h("p", { class: "keys", id: "keys-help" },
-        h("label", { for: "keys-on" }, E.keysOn, "Single-key shortcuts:"), " ",
-        k("/"), " place, ", k("j"), " / ", k("k"), " next / previous result, ", k("a"), " add or remove, ",
-        k("h"), " create handout, ", k("Esc"), " leave a text box.");
+        h("label", { for: "keys-on" }, E.keysOn, this.t("Single-key shortcuts:")), " ",
+        k("/"), " ", this.t("place"), ", ", k("j"), " / ", k("k"), " ", this.t("next / previous result"), ", ", k("a"), " ",
+        this.t("add or remove"), ", ", k("h"), " ", this.t("create handout"), ", ", k("Esc"), " ", this.t("leave a text box."));
     }
 
     _buildPanel() {
@@ -490,23 +605,23 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.chosen = h("ol", { class: "chosen", "aria-labelledby": "handout-heading" });
       E.errors.seven = h("p", { id: "seven-error", class: "error", hidden: true });
       E.seven = h("select", { id: "seven", "aria-describedby": "seven-error" },
-        h("option", { value: "" }, "None chosen"),
-        Object.entries(SEVEN_DAY_GOALS).map(([value, text]) => h("option", { value }, text)));
+        h("option", { value: "" }, this.t("None chosen")),
+        Object.entries(SEVEN_DAY_GOALS).map(([value, text]) => h("option", { value }, this.t(text))));
       E.errors.note = h("p", { id: "note-error", class: "error", hidden: true });
       E.note = h("textarea", { id: "note", maxlength: 500, rows: 3, "aria-describedby": "note-hint note-error" });
       E.errors.handout = h("p", { class: "error", role: "alert", hidden: true });
-      E.create = h("button", { type: "button", onclick: () => this.createHandout() }, "Create handout");
+      E.create = h("button", { type: "button", onclick: () => this.createHandout() }, this.t("Create handout"));
       E.made = h("div", { class: "made", hidden: true });
       E.say = h("p", { class: "sr", role: "status", "aria-live": "polite" });
       // The controls wait until something is chosen, so the panel stays short above a phone's results.
       E.panelBody = h("div", { class: "panel-body", hidden: true },
-        h("div", { class: "field" }, h("label", { for: "seven" }, "Goal for the next 7 days (optional)"), E.seven, E.errors.seven),
-        h("label", { for: "note" }, "Note for the client's copy (optional)"),
-        h("p", { id: "note-hint", class: "hint" }, "Up to 500 characters, printed on this one copy only."),
+        h("div", { class: "field" }, h("label", { for: "seven" }, this.t("Goal for the next 7 days (optional)")), E.seven, E.errors.seven),
+        h("label", { for: "note" }, this.t("Note for the client's copy (optional)")),
+        h("p", { id: "note-hint", class: "hint" }, this.t("Up to {n} characters, printed on this one copy only.", { n: 500 })),
         E.note, E.errors.note,
-        h("p", { class: "kept hint" }, KEPT),
+        h("p", { class: "kept hint" }, this.t(KEPT)),
         h("div", { class: "actions" }, E.create));
-      E.panelHeading = h("h2", { id: "handout-heading", tabindex: "-1" }, "Handout");
+      E.panelHeading = h("h2", { id: "handout-heading", tabindex: "-1" }, this.t("Handout"));
       const panel = h("aside", { class: "panel", id: "handout", "aria-labelledby": "handout-heading" },
         E.panelHeading,
         E.count, E.chosen, E.panelBody,
@@ -611,7 +726,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
 
     _locate() {
       this._clearErrors();
-      this._announce("Finding your location…");
+      this._announce(this.t("Finding your location…"));
       navigator.geolocation.getCurrentPosition((position) => {
         // About 100 m: enough for distances, no more precise than that.
         const { latitude, longitude } = position.coords;
@@ -619,8 +734,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         this.search();
       }, (error) => {
         this._announce("");
-        this._fieldError("near", error.code === 1 ? "Location permission was refused; type a postcode or suburb instead."
-          : "Your location is not available; type a postcode or suburb instead.");
+        this._fieldError("near", error.code === 1 ? this.t("Location permission was refused; type a postcode or suburb instead.")
+          : this.t("Your location is not available; type a postcode or suburb instead."));
       }, { maximumAge: 600000, timeout: 10000 });
     }
 
@@ -658,6 +773,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         sort: E.sort ? E.sort.value : "best",
         // Only a zone someone chose: by default times read in the searched place's zone.
         tz: this._tzChoice || "",
+        // "Why it fits" in the interface language (English needs no parameter).
+        lang: this.language === "en" ? "" : this.language,
         per_page: String(PER_PAGE),
         page: String(page),
       };
@@ -672,7 +789,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._clearErrors();
       const params = this.query(page);
       if (!params.near && !params.q) {
-        this._fieldError("near", "Type a postcode, suburb or address.");
+        this._fieldError("near", this.t("Type a postcode, suburb or address."));
         return;
       }
       this._searched = true;
@@ -680,7 +797,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (this._searchAbort) this._searchAbort.abort();
       const control = (this._searchAbort = new AbortController());
       E.results.setAttribute("aria-busy", "true");
-      if (page === 1) this._announce("Searching…");
+      if (page === 1) this._announce(this.t("Searching…"));
       let data;
       let programs;
       try {
@@ -717,10 +834,11 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const shown = page === 1 ? this._showReadWords(data.query) : [];
       if (page === 1) {
         this._announce(this._summary() + (shown.length
-          ? `. Your words were read as filters, now ticked in the form: ${shown.join("; ")}.` : ""));
+          ? ". " + this.t("Your words were read as filters, now ticked in the form: {filters}.", { filters: shown.join("; ") }) : ""));
       }
       else {
-        this._announce(`${plural(items.length, "more option")} shown, ${this._items.length} of ${this._total}`);
+        this._announce(this.tn("{n} more option shown, {shown} of {total}", "{n} more options shown, {shown} of {total}",
+          items.length, { shown: this._items.length, total: this._total }));
         const added = this._articles()[first];
         if (added) added.focus();
       }
@@ -739,17 +857,17 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         if (!input) {
           // A value the form does not offer (cocaine, veterans): add its box rather than hide the filter.
           input = h("input", { type: "checkbox", name, value, onchange: () => this._refilter() });
-          box.insertBefore(h("label", {}, input, label(value)), E.errors[name]);
+          box.insertBefore(h("label", {}, input, this._label(value)), E.errors[name]);
         }
         if (input.checked) return;
         input.checked = true; // no change event: the search that read the words has just run
-        ticked.push(text || label(value));
+        ticked.push(text || this._label(value));
       };
       for (const value of Array.isArray(echo.substance) ? echo.substance : []) tick(E.substance, "substance", value);
       for (const value of Array.isArray(echo.audience) ? echo.audience : []) {
         if (value === "family_friends") {
           const family = E.forWhom.querySelector('input[value="family_friends"]');
-          if (!family.checked) { family.checked = true; ticked.push("For a family member or friend"); }
+          if (!family.checked) { family.checked = true; ticked.push(this.t("For a family member or friend")); }
         } else if (value !== "everyone") tick(E.audience, "audience", value);
       }
       if (ticked.length && E.words && "q" in echo) E.words.value = echo.q == null ? "" : String(echo.q);
@@ -757,8 +875,9 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
     }
 
     _summary() {
-      const where = this._near ? ` near ${this._near}` : "";
-      return `${plural(this._total, "option")}${where}`;
+      return this._near
+        ? this.tn("{n} option near {place}", "{n} options near {place}", this._total, { place: this._near })
+        : this.tn("{n} option", "{n} options", this._total);
     }
 
     _forEveryone(item) {
@@ -777,7 +896,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       });
       E.group.hidden = !E.groupResults.children.length;
       if (this._searched && !this._items.length) {
-        E.results.append(h("li", { class: "empty" }, "Nothing matched. Try a wider distance, fewer filters, or online options."));
+        E.results.append(h("li", { class: "empty" }, this.t("Nothing matched. Try a wider distance, fewer filters, or online options.")));
       }
       E.hint.hidden = this._searched;
       const demo = this._items.some((i) => i && i.source && /^Demo data/.test(String(i.source.name || "")));
@@ -785,7 +904,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       E.demo.hidden = !demo || this.getAttribute("demo-notice") === "page";
       const left = this._total - this._items.length;
       E.more.hidden = left <= 0;
-      E.more.textContent = `Show ${Math.min(left, PER_PAGE)} more (${this._items.length} of ${this._total} shown)`;
+      E.more.textContent = this.t("Show {more} more ({shown} of {total} shown)", { more: Math.min(left, PER_PAGE), shown: this._items.length, total: this._total });
     }
 
     /** Which zone the times read in, and a switch between the searched place's zone and this device's. */
@@ -796,12 +915,17 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const place = this._placeZone;
       if (!this._searched || !place || (place === device && shown === place)) { E.zone.hidden = true; return; }
       E.zone.hidden = false;
-      const whose = shown === place ? ` (the time at ${this._near || "the place searched"})` : shown === device ? " (this device's time)" : "";
-      E.zoneNote.textContent = `Times are in ${zoneCity(shown)} time${whose}.`;
+      const city = zoneCity(shown);
+      E.zoneNote.textContent = shown === place
+        ? (this._near ? this.t("Times are in {city} time (the time at {place}).", { city, place: this._near })
+          : this.t("Times are in {city} time (the time at the place searched).", { city }))
+        : shown === device ? this.t("Times are in {city} time (this device's time).", { city })
+          : this.t("Times are in {city} time.", { city });
       const target = shown === device ? place : device;
-      E.zoneSwitch.textContent = target === device ? `Show this device's time (${zoneCity(device)})` : `Show ${zoneCity(place)} time`;
+      E.zoneSwitch.textContent = target === device ? this.t("Show this device's time ({city})", { city: zoneCity(device) })
+        : this.t("Show {city} time", { city: zoneCity(place) });
       E.zoneSwitch.dataset.zone = target === place ? "" : target;
-      if (E.tz && E.tz.options[0]) E.tz.options[0].textContent = `${zoneCity(place)} time (the searched place)`;
+      if (E.tz && E.tz.options[0]) E.tz.options[0].textContent = this.t("{city} time (the searched place)", { city: zoneCity(place) });
     }
 
     _switchZone() {
@@ -809,7 +933,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._tzChoice = E.zoneSwitch.dataset.zone || "";
       if (E.tz) {
         if (this._tzChoice && !Array.from(E.tz.options).some((o) => o.value === this._tzChoice)) {
-          E.tz.append(h("option", { value: this._tzChoice }, `${zoneCity(this._tzChoice)} time`));
+          E.tz.append(h("option", { value: this._tzChoice }, this.t("{city} time", { city: zoneCity(this._tzChoice) })));
         }
         E.tz.value = this._tzChoice;
       }
@@ -823,9 +947,9 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const full = this.mode === "full";
       const heading = this._id("result");
       const formats = Array.isArray(item.formats) ? item.formats : [];
-      const meta = [label(item.kind), item.program, item.approach && label(item.approach),
-        formats.map(label).join(", ")].filter(Boolean).join(" · ");
-      const source = (item.source && item.source.name) || "unknown";
+      const meta = [item.kind && this._label(item.kind), item.program, item.approach && this._label(item.approach),
+        formats.map((f) => this._label(f)).join(", ")].filter(Boolean).join(" · ");
+      const source = (item.source && item.source.name) || this.t("unknown");
       const article = h("article", { class: "result", tabindex: "-1", "aria-labelledby": heading,
         "data-id": item.id, "data-kind": item.kind || "", "data-goals": (item.goals || []).join(" "),
         "data-formats": formats.join(" "), "data-distance-km": item.distance_km == null ? "" : item.distance_km,
@@ -835,7 +959,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._distance(item, formats),
       this._sessions(item),
       Array.isArray(item.why) && item.why.length
-        ? h("p", { class: "why" }, h("span", { class: "label" }, "Why it fits: "), item.why.map(String).join(" · ")) : null,
+        ? h("p", { class: "why" }, h("span", { class: "label" }, this.t("Why it fits:"), " "), item.why.map(String).join(" · ")) : null,
       this._checks(item),
       this._explainer(item),
       this._firstVisit(item),
@@ -843,30 +967,31 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._source(item, source),
       full ? h("div", { class: "actions" }, h("button", { type: "button", class: "quiet add", "data-id": item.id,
         "aria-pressed": String(this._selection.has(item.id)), "aria-describedby": heading,
-        onclick: () => this.toggle(item) }, "Add to handout")) : null);
+        onclick: () => this.toggle(item) }, this.t("Add to handout"))) : null);
       return article;
     }
 
     /** Where a listing came from and when it was last checked, said once: "last checked 13 Jan 2026 — may be out of date". */
     _source(item, source) {
       const checked = (item.stale && item.stale.verified_at) || item.verified_at;
-      const when = checked ? ` · last checked ${dayText(checked)}` : "";
-      return h("p", { class: "source" }, `Source: ${source}${when}`,
-        item.stale ? h("strong", { class: "stale" }, checked ? " — may be out of date" : " · may be out of date") : null);
+      const text = checked ? this.t("Source: {source} · last checked {date}", { source, date: this._dayText(checked) })
+        : this.t("Source: {source}", { source });
+      return h("p", { class: "source" }, text,
+        item.stale ? h("strong", { class: "stale" }, checked ? " — " : " · ", this.t("may be out of date")) : null);
     }
 
     /** What a clinician checks before referring: a GP referral, cost, access, languages. */
     _checks(item) {
       const parts = [];
-      if (item.referral === "gp_referral") parts.push(h("span", { class: "gp" }, "GP referral needed"));
-      else if (item.referral === "self") parts.push(h("span", {}, "No referral needed"));
-      if (item.cost) parts.push(h("span", { class: "cost" }, `Cost: ${label(item.cost).toLowerCase()}`));
+      if (item.referral === "gp_referral") parts.push(h("span", { class: "gp" }, this.t("GP referral needed")));
+      else if (item.referral === "self") parts.push(h("span", {}, this.t("No referral needed")));
+      if (item.cost) parts.push(h("span", { class: "cost" }, this.t("Cost: {cost}", { cost: this._label(item.cost).toLocaleLowerCase(this._locale()) })));
       const access = Array.isArray(item.accessibility) ? item.accessibility.filter(Boolean) : [];
       parts.push(h("span", { class: "access" }, access.length
-        ? `Access: ${access.map(label).join(", ")}` : "Access: not recorded"));
+        ? this.t("Access: {access}", { access: access.map((a) => this._label(a)).join(", ") }) : this.t("Access: not recorded")));
       const languages = Array.isArray(item.languages) ? item.languages.filter(Boolean) : [];
       if (languages.length && !(languages.length === 1 && /^en\b/i.test(languages[0]))) {
-        parts.push(h("span", { class: "languages" }, `Languages: ${languages.map(languageName).join(", ")}`));
+        parts.push(h("span", { class: "languages" }, this.t("Languages: {languages}", { languages: languages.map((l) => languageName(l, this._locale())).join(", ") })));
       }
       return h("p", { class: "checks" }, parts.map((p, i) => (i ? [" · ", p] : p)));
     }
@@ -875,10 +1000,15 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const remote = formats.filter((f) => f !== "in_person");
       const km = item.distance_km == null || item.distance_km === "" ? NaN : Number(item.distance_km);
       if (Number.isFinite(km)) {
-        const text = `${kmText(km)} km away`;
-        return h("p", { class: "distance" }, remote.length ? `${text} · also ${remote.map(label).join(", ").toLowerCase()}` : text);
+        // The distance is a number with its unit: kept left to right inside Arabic text.
+        const text = this.t("{km} km away", { km: kmText(km) });
+        const also = remote.map((f) => this._label(f)).join(", ").toLocaleLowerCase(this._locale());
+        return h("p", { class: "distance" }, remote.length ? this.t("{distance} · also {formats}", { distance: text, formats: also }) : text);
       }
-      if (remote.length) return h("p", { class: "distance" }, `${remote.map(label).join(" or ")}: no travel needed`);
+      if (remote.length) {
+        return h("p", { class: "distance" }, this.t("{formats}: no travel needed",
+          { formats: remote.map((f) => this._label(f)).join(this.t(" or ")) }));
+      }
       return null;
     }
 
@@ -909,38 +1039,40 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
 
     _sessions(item) {
       const sessions = Array.isArray(item.next_sessions) ? item.next_sessions.filter((x) => x && x.start).slice(0, 2) : [];
-      if (!sessions.length) return item.open_24_7 ? h("p", { class: "sessions" }, "Open 24/7") : null;
+      if (!sessions.length) return item.open_24_7 ? h("p", { class: "sessions" }, this.t("Open 24/7")) : null;
       const viewer = this._displayZone(item);
       const own = item.timezone;
       const rows = sessions.map((s) => {
         const mine = this._when(s.start, viewer);
         const theirs = own ? this._when(s.start, own) : mine;
-        const lead = s.in_progress && s.end ? `On now, ends ${this._time(s.end, viewer)}` : s.in_progress ? "On now" : mine;
+        const lead = s.in_progress && s.end ? this.t("On now, ends {time}", { time: this._time(s.end, viewer) })
+          : s.in_progress ? this.t("On now") : mine;
         // The listing's own clock too, when it reads differently (time alone if the day is the same).
         let other = "";
         if (own && theirs !== mine && !s.in_progress) {
           const sameDay = this._day(s.start, viewer) === this._day(s.start, own);
-          other = ` (${sameDay ? this._time(s.start, own) : theirs} ${zoneCity(own)} time)`;
+          other = [" (", h("bdi", {}, this.t("{time} {city} time", { time: sameDay ? this._time(s.start, own) : theirs, city: zoneCity(own) })), ")"];
         }
-        return h("li", {}, h("time", { datetime: s.start }, lead), ` ${zoneCity(viewer)} time`, other);
+        // Each time with its zone is an isolated run, so a right-to-left line keeps it readable.
+        return h("li", {}, h("bdi", {}, h("time", { datetime: s.start }, lead), " ", this.t("{city} time", { city: zoneCity(viewer) })), other);
       });
-      return h("div", { class: "sessions" }, h("span", { class: "label" }, item.open_24_7 ? "Open 24/7. Next sessions:" : "Next sessions:"),
+      return h("div", { class: "sessions" }, h("span", { class: "label" }, item.open_24_7 ? this.t("Open 24/7. Next sessions:") : this.t("Next sessions:")),
         h("ul", {}, rows));
     }
 
     _explainer(item) {
       const program = item.program && this._programs && this._programs.get(String(item.program).toLowerCase());
       if (!program) return null;
-      return h("details", { class: "explainer" }, h("summary", {}, `What is ${item.program}?`), h("p", {}, String(program.explainer)));
+      return h("details", { class: "explainer" }, h("summary", {}, this.t("What is {program}?", { program: item.program })), h("p", {}, String(program.explainer)));
     }
 
     _firstVisit(item) {
       const v = item.first_visit || {};
-      const notes = [v.can_attend_while_using && "you can come while still using", v.camera_optional && "camera optional",
-        v.no_need_to_speak && "no need to speak"].filter(Boolean);
+      const notes = [v.can_attend_while_using && this.t("you can come while still using"), v.camera_optional && this.t("camera optional"),
+        v.no_need_to_speak && this.t("no need to speak")].filter(Boolean);
       if (!notes.length && !v.what_to_expect) return null;
       const text = notes.join(" · ").replace(/^./, (c) => c.toUpperCase());
-      return h("p", { class: "first-visit" }, h("span", { class: "label" }, "First visit: "),
+      return h("p", { class: "first-visit" }, h("span", { class: "label" }, this.t("First visit:"), " "),
         text, text && v.what_to_expect ? ". " : "", v.what_to_expect ? String(v.what_to_expect) : "");
     }
 
@@ -954,17 +1086,20 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       }
       if (c.phone) {
         const dial = String(c.phone).replace(/[^\d+]/g, "");
-        parts.push(dial ? h("a", { href: `tel:${dial}` }, `Phone ${c.phone}`) : h("span", {}, `Phone ${c.phone}`));
+        // The number itself runs left to right, whatever the language around it.
+        const number = h("bdi", { dir: "ltr" }, String(c.phone));
+        const words = [this.t("Phone"), " ", number];
+        parts.push(dial ? h("a", { href: `tel:${dial}` }, words) : h("span", {}, words));
       }
       // Links the service's last link check found gone are still shown, with a warning.
       const dead = new Map((item.dead_links || []).flatMap((d) => (d.fields || []).map((f) => [f, d])));
       const link = (field, text) => {
         const href = safeUrl(c[field]);
         const gone = dead.get(field);
-        return href ? [h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, text, h("span", { class: "sr" }, " (opens in a new tab)")),
-          gone ? h("strong", { class: "dead-link" }, ` (did not work when checked ${gone.checked_at})`) : null] : null;
+        return href ? [h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow" }, text, h("span", { class: "sr" }, " ", this.t("(opens in a new tab)"))),
+          gone ? h("strong", { class: "dead-link" }, " ", this.t("(did not work when checked {date})", { date: gone.checked_at })) : null] : null;
       };
-      parts.push(link("website", "Website"), link("conference_url", "Join online"), link("registration_url", "Register"));
+      parts.push(link("website", this.t("Website")), link("conference_url", this.t("Join online")), link("registration_url", this.t("Register")));
       const shown = parts.filter(Boolean);
       if (!shown.length) return null;
       return h("p", { class: "contact" }, shown.map((p, i) => (i ? [" · ", p] : p)));
@@ -981,7 +1116,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         selected = false;
       } else {
         if (chosen.size >= MAX_CHOICES) {
-          this._say(`A handout holds at most ${MAX_CHOICES} options; remove one first.`);
+          this._say(this.t("A handout holds at most {max} options; remove one first.", { max: MAX_CHOICES }));
           return false;
         }
         chosen.set(listing.id, listing);
@@ -992,7 +1127,8 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       }
       if (this._els.made && !this._els.made.hidden) this._els.madeStale.hidden = false;
       this._renderSelection();
-      this._say(`${selected ? "Added" : "Removed"} ${listing.name}. ${plural(chosen.size, "option")} on the handout.`);
+      this._say((selected ? this.t("Added {name}.", { name: listing.name }) : this.t("Removed {name}.", { name: listing.name })) + " " +
+        this.tn("{n} option on the handout.", "{n} options on the handout.", chosen.size));
       this._emit("linkage:select", { listing, selected, selection: this.selection });
       return selected;
     }
@@ -1005,16 +1141,17 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const E = this._els;
       if (!E.chosen) return;
       const n = this._selection.size;
-      E.count.textContent = n ? `${n} of ${MAX_CHOICES} chosen.` : `Nothing chosen yet. Add up to ${MAX_CHOICES} options.`;
+      E.count.textContent = n ? this.t("{n} of {max} chosen.", { n, max: MAX_CHOICES })
+        : this.t("Nothing chosen yet. Add up to {max} options.", { max: MAX_CHOICES });
       E.chosen.replaceChildren(...Array.from(this._selection.values()).map((listing) => h("li", {},
         String(listing.name || listing.id), " ",
-        h("button", { type: "button", class: "quiet small", "aria-label": `Remove ${listing.name || listing.id}`,
-          onclick: () => this.toggle(listing) }, "Remove"))));
+        h("button", { type: "button", class: "quiet small", "aria-label": this.t("Remove {name}", { name: listing.name || listing.id }),
+          onclick: () => this.toggle(listing) }, this.t("Remove")))));
       E.chosen.hidden = !n;
       E.panelBody.hidden = !n;
       if (E.jump) {
-        E.jump.textContent = `Handout (${n})`;
-        E.jump.setAttribute("aria-label", `Handout: ${plural(n, "option")} chosen`);
+        E.jump.textContent = this.t("Handout ({n})", { n });
+        E.jump.setAttribute("aria-label", this.tn("Handout: {n} option chosen", "Handout: {n} options chosen", n));
       }
     }
 
@@ -1024,7 +1161,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (!E.create) return;
       this._clearErrors();
       if (!this._selection.size) {
-        this._fieldError("handout", "Add at least one option to the handout first.");
+        this._fieldError("handout", this.t("Add at least one option to the handout first."));
         return;
       }
       const goals = this._checked("goal").filter((g) => GOALS.includes(g));
@@ -1042,7 +1179,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       if (substances.length) body.substances = substances;
       if (audiences) body.audiences = list(audiences);
       E.create.disabled = true;
-      this._say("Creating the handout…");
+      this._say(this.t("Creating the handout…"));
       let data;
       try {
         data = await this._request("/v1/referrals", { method: "POST", body });
@@ -1050,7 +1187,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         this._say("");
         if (KEY_ERRORS.includes(error.code)) {
           this._showKeyError(error.code);
-          this._fieldError("handout", "The handout was not made: see the embed key message at the top.");
+          this._fieldError("handout", this.t("The handout was not made: see the embed key message at the top."));
         }
         else this._fieldError(CONTROL_FOR[error.parameter] === "seven" ? "seven" : "handout", error.message);
         return;
@@ -1077,7 +1214,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       this._shadow.append(form);
       form.submit();
       form.remove();
-      this._say(print ? "The handout opens in a new tab to print." : "The PDF with the note opens in a new tab.");
+      this._say(print ? this.t("The handout opens in a new tab to print.") : this.t("The PDF with the note opens in a new tab."));
     }
 
     _showHandout(data) {
@@ -1086,41 +1223,57 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       const code = String(data.code || "");
       this._made = { code, url };
       const file = (field, suffix) => safeUrl(data[field]) || (url ? url + suffix : "");
-      const heading = h("h3", { tabindex: "-1", id: "made-heading" }, code ? `Handout ready: ${code}` : "Handout ready");
-      E.sms = h("textarea", { id: "sms", readonly: true, rows: 5 });
-      E.madeStale = h("p", { class: "warnings", hidden: true }, "The choice has changed since; create the handout again to include it.");
-      const copy = h("button", { type: "button", class: "quiet", onclick: () => this._copySms(copy) }, "Copy text");
+      const heading = h("h3", { tabindex: "-1", id: "made-heading" }, code ? this.t("Handout ready: {code}", { code }) : this.t("Handout ready"));
+      // The referral's SMS, when the directory sends it with its count: {text, encoding, characters, segments}.
+      const sms = data.sms && typeof data.sms === "object" && typeof data.sms.text === "string" ? data.sms : null;
+      E.smsCount = this._smsCount(sms);
+      E.sms = h("textarea", { id: "sms", readonly: true, rows: 5, "aria-describedby": E.smsCount ? "sms-count" : null });
+      E.madeStale = h("p", { class: "warnings", hidden: true }, this.t("The choice has changed since; create the handout again to include it."));
+      const copy = h("button", { type: "button", class: "quiet", onclick: () => this._copySms(copy) }, this.t("Copy text"));
       const expires = data.expires_at ? new Date(data.expires_at) : null;
       const warnings = Array.isArray(data.warnings) ? data.warnings.filter((w) => w != null) : [];
       const suggestions = Array.isArray(data.suggestions) ? data.suggestions.filter((s) => s && s.id) : [];
       const link = (href, text, more) => (href ? h("li", {}, h("a", Object.assign({ href, target: "_blank", rel: "noopener" }, more || {}),
-        text, h("span", { class: "sr" }, " (opens in a new tab)"))) : null);
+        text, h("span", { class: "sr" }, " ", this.t("(opens in a new tab)")))) : null);
       E.made.replaceChildren(h("div", {}, heading, E.madeStale,
-        h("p", {}, "Link: ", url ? h("a", { class: "url", href: url, target: "_blank", rel: "noopener" }, url) : "none"),
-        h("p", { class: "hint" }, "The handout page has a QR code to scan and prints on one page.",
-          expires && !isNaN(expires) ? ` It expires on ${expires.toLocaleDateString(this._locale(), { day: "numeric", month: "long", year: "numeric" })}.` : ""),
+        h("p", {}, this.t("Link:"), " ", url ? h("a", { class: "url", href: url, target: "_blank", rel: "noopener", dir: "ltr" }, url) : this.t("none")),
+        h("p", { class: "hint" }, this.t("The handout page has a QR code to scan and prints on one page."),
+          expires && !isNaN(expires) ? " " + this.t("It expires on {date}.", { date: expires.toLocaleDateString(this._locale(), { day: "numeric", month: "long", year: "numeric" }) }) : ""),
         h("div", { class: "actions" },
-          h("button", { type: "button", class: "print", onclick: () => this._postNote("", true) }, "Print"),
-          h("button", { type: "button", class: "quiet pdf-note", onclick: () => this._postNote(".pdf", false) }, "PDF with note")),
-        h("p", { class: "hint" }, "Print and PDF with note put the note above on this copy only."),
-        h("ul", { class: "files", "aria-label": "The handout's files" },
-          link(url, "Open handout (QR code)", { class: "open" }),
-          link(file("pdf", ".pdf"), "PDF", { class: "file-pdf" }),
-          link(file("ics", ".ics"), "Calendar file (.ics)", { class: "file-ics" }),
-          link(file("txt", ".txt"), "Text version", { class: "file-txt" })),
-        h("label", { for: "sms" }, "Text message (SMS)"), E.sms,
+          h("button", { type: "button", class: "print", onclick: () => this._postNote("", true) }, this.t("Print")),
+          h("button", { type: "button", class: "quiet pdf-note", onclick: () => this._postNote(".pdf", false) }, this.t("PDF with note"))),
+        h("p", { class: "hint" }, this.t("Print and PDF with note put the note above on this copy only.")),
+        h("ul", { class: "files", "aria-label": this.t("The handout's files") },
+          link(url, this.t("Open handout (QR code)"), { class: "open" }),
+          link(file("pdf", ".pdf"), this.t("PDF"), { class: "file-pdf" }),
+          link(file("ics", ".ics"), this.t("Calendar file (.ics)"), { class: "file-ics" }),
+          link(file("txt", ".txt"), this.t("Text version"), { class: "file-txt" })),
+        h("label", { for: "sms" }, this.t("Text message (SMS)")), E.sms, E.smsCount,
         h("div", { class: "actions" }, copy),
         warnings.length ? h("ul", { class: "warnings" }, warnings.map((w) => h("li", {}, String(w)))) : null,
         suggestions.length ? h("div", { class: "suggestions" },
-          h("p", { class: "label" }, "To widen the choice, consider:"),
+          h("p", { class: "label" }, this.t("To widen the choice, consider:")),
           h("ul", {}, suggestions.map((s) => h("li", {}, String(s.name || s.id),
             Array.isArray(s.why) && s.why.length ? ` (${s.why.filter((w) => w != null).map(String).join(", ")})` : "", " ",
             h("button", { type: "button", class: "quiet small add", "data-id": s.id, "aria-pressed": String(this._selection.has(s.id)),
-              "aria-label": `Add ${s.name || s.id} to the handout`, onclick: () => this.toggle(this._items.find((i) => i.id === s.id) || { id: s.id, name: s.name }) }, "Add"))))) : null));
+              "aria-label": this.t("Add {name} to the handout", { name: s.name || s.id }), onclick: () => this.toggle(this._items.find((i) => i.id === s.id) || { id: s.id, name: s.name }) }, this.t("Add")))))) : null));
       E.made.hidden = false;
       heading.focus();
-      this._say(code ? `Handout ready: ${code}.` : "Handout ready.");
-      this._loadSms(code, url, typeof data.sms === "string" ? data.sms : "");
+      this._say(code ? this.t("Handout ready: {code}.", { code }) : this.t("Handout ready."));
+      if (sms) E.sms.value = sms.text; // the text the count is of
+      else this._loadSms(code, url, typeof data.sms === "string" ? data.sms : "");
+    }
+
+    /** "160 characters, 1 SMS segment" (as a phone counts them) before sending, when the directory counted. */
+    _smsCount(sms) {
+      if (!sms) return null;
+      const characters = Number(sms.characters);
+      const segments = Number(sms.segments);
+      if (!Number.isFinite(characters) || !Number.isFinite(segments)) return null;
+      const text = this.t("{characters}, {segments}", {
+        characters: this.tn("{n} character", "{n} characters", characters),
+        segments: this.tn("{n} SMS segment", "{n} SMS segments", segments) });
+      return h("p", { id: "sms-count", class: "hint sms-count", "data-encoding": sms.encoding || "" }, text);
     }
 
     async _loadSms(code, url, given) {
@@ -1133,16 +1286,16 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
         try { text = await this._request(this._handoutPath(code, ".txt"), { text: true }); } catch (e) { text = ""; }
       }
       if (E.sms !== sms) return;
-      sms.value = text || given || (url ? `Options to try: ${url}` : "");
+      sms.value = text || given || (url ? this.t("Options to try: {url}", { url }) : "");
     }
 
     async _copySms(button) {
       try {
         await navigator.clipboard.writeText(this._els.sms.value);
-        this._say("Text copied.");
+        this._say(this.t("Text copied."));
       } catch (e) {
         this._els.sms.select();
-        this._say("Select the text and copy it.");
+        this._say(this.t("Select the text and copy it."));
       }
       button.focus();
     }
@@ -1177,8 +1330,11 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
     /** An embed key the directory refused, in the widget's own words (never the server's, which may
         name commands or other sites): the public sees it too, the site's web team acts on it. */
     _keyMessage(code) {
-      const reason = KEY_REASONS[code] ? ` (${KEY_REASONS[code]})` : "";
-      return `This site's embed key is not valid for ${window.location.origin}${reason}; the site's web team needs to fix it.`;
+      const site = window.location.origin;
+      return KEY_REASONS[code]
+        ? this.t("This site's embed key is not valid for {site} ({reason}); the site's web team needs to fix it.",
+          { site, reason: this.t(KEY_REASONS[code]) })
+        : this.t("This site's embed key is not valid for {site}; the site's web team needs to fix it.", { site });
     }
 
     _showKeyError(code) {
@@ -1198,7 +1354,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
       else if (error.name === "TypeError" && this._crossOrigin() && !this.getAttribute("key")) {
         // Without a key another site's requests get no CORS answer, so the browser hides why.
         this._showKeyError("missing");
-      } else this._fieldError("", error.name === "TypeError" ? "The directory could not be reached; please try again." : error.message);
+      } else this._fieldError("", error.name === "TypeError" ? this.t("The directory could not be reached; please try again.") : error.message);
     }
 
     // ---------------------------------------------------------------- keyboard shortcuts (full mode)
@@ -1246,7 +1402,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
 
     _step(delta) {
       const articles = this._articles();
-      if (!articles.length) { this._say("No results yet: press / and type a place."); return; }
+      if (!articles.length) { this._say(this.t("No results yet: press / and type a place.")); return; }
       const from = this._focusedIndex();
       const next = from < 0 ? (delta > 0 ? 0 : articles.length - 1) : Math.min(articles.length - 1, Math.max(0, from + delta));
       this._current = next;
@@ -1256,7 +1412,7 @@ button[aria-pressed=true]::before { content: "\\2713  " / ""; }
     _toggleCurrent() {
       const index = this._focusedIndex();
       const article = this._articles()[index];
-      if (!article) { this._say("Move to a result first (j / k)."); return; }
+      if (!article) { this._say(this.t("Move to a result first (j / k).")); return; }
       const item = this._items.find((i) => i.id === article.dataset.id);
       if (item) this.toggle(item);
     }
