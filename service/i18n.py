@@ -14,6 +14,7 @@ so those modules stay free of Flask.
 from __future__ import annotations
 
 import ast
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +52,26 @@ def _languages_in(directories: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(found | {DEFAULT_LANGUAGE}))
 
 
+def catalogue_name(tag: str | None) -> str | None:
+    """The catalogue name ("en" or one of `CLIENT_LANGUAGES`) a language tag stands for, or
+    None: "zh-TW" -> "zh_Hant", "zh" -> "zh_Hans", "tl" -> "fil", "vi-VN" -> "vi", "en-AU" -> "en".
+    Whether that catalogue is compiled here is `negotiate`'s question, not this one's."""
+    if not tag or not isinstance(tag, str):
+        return None
+    wanted = tag.strip().replace("-", "_")
+    known = (DEFAULT_LANGUAGE, *CLIENT_LANGUAGES)
+    if wanted in known:
+        return wanted
+    parts = wanted.split("_")
+    base = parts[0].lower()
+    # Chinese is chosen by script, which a browser tag gives directly (zh-Hant) or by region
+    # (zh-TW); Tagalog's tag `tl` is read as Filipino, the catalogue's CLDR name.
+    if base == "zh":
+        return "zh_Hant" if any(p.lower() in ("hant", "tw", "hk", "mo") for p in parts[1:]) else "zh_Hans"
+    base = BASE_ALIASES.get(base, base)
+    return base if base in known else None
+
+
 def negotiate(language: str | None) -> str:
     """The catalogue to use for a handout's `language` ("en", "en-AU", "vi"...): the exact
     one, else its base language, else English. Never raises, so an odd stored language
@@ -61,15 +82,56 @@ def negotiate(language: str | None) -> str:
     available = available_languages()
     if wanted in available:
         return wanted
-    parts = wanted.split("_")
-    base = parts[0].lower()
-    # Chinese is chosen by script, which a browser tag gives directly (zh-Hant) or by region
-    # (zh-TW); Tagalog's tag `tl` is read as Filipino, the catalogue's CLDR name.
-    if base == "zh":
-        script = "zh_Hant" if any(p.lower() in ("hant", "tw", "hk", "mo") for p in parts[1:]) else "zh_Hans"
-        return script if script in available else DEFAULT_LANGUAGE
-    base = BASE_ALIASES.get(base, base)
-    return base if base in available else DEFAULT_LANGUAGE
+    name = catalogue_name(language)
+    if name is None:
+        # Not one of ours, but a catalogue may still be installed for its base language.
+        name = BASE_ALIASES.get(wanted.split("_")[0].lower(), wanted.split("_")[0].lower())
+    return name if name in available else DEFAULT_LANGUAGE
+
+
+REVIEW_HEADER = "X-Linkage-Review"
+NOT_REVIEWED = "not reviewed"
+_REVIEW_LINE = re.compile(r"^X-Linkage-Review:\s*(.*?)\s*$", re.I | re.M)
+
+
+def review_state(language: str) -> str:
+    """A catalogue's review state, its `X-Linkage-Review` header: "not reviewed", or "reviewed
+    by NAME, YYYY-MM-DD" once a qualified translator has signed it off. English, the source
+    language, counts as reviewed; a catalogue without the header counts as not reviewed.
+
+    Read from the `.po` beside the compiled `.mo` in the app's translation directories: Babel
+    keeps only the standard header fields, so neither its Catalog nor a compiled `.mo` carries
+    this one. Read once per process (catalogues arrive with a deploy)."""
+    if language == DEFAULT_LANGUAGE:
+        return "reviewed (source language)"
+    directories = (str(TRANSLATIONS),)
+    if has_app_context() and "babel" in current_app.extensions:
+        directories = tuple(get_babel().translation_directories)
+    return _review_in(directories, language)
+
+
+@lru_cache(maxsize=64)
+def _review_in(directories: tuple[str, ...], language: str) -> str:
+    for directory in directories:
+        path = Path(directory) / language / "LC_MESSAGES" / "messages.po"
+        if path.is_file():
+            return _header_review(path.read_text(encoding="utf-8"))
+    return NOT_REVIEWED
+
+
+def _header_review(po_text: str) -> str:
+    # The header is the msgstr of the first (empty) msgid: quoted lines up to the first blank line.
+    header = po_text.split("\n\n", 2)
+    head = next((block for block in header if 'msgid ""' in block), "")
+    lines = "".join(re.findall(r'^"(.*)"\s*$', head, re.M)).replace("\\n", "\n")
+    found = _REVIEW_LINE.search(lines)
+    return found.group(1) if found and found.group(1) else NOT_REVIEWED
+
+
+def reviewed(language: str) -> bool:
+    """True when the catalogue of `language` has been signed off by a reviewer (or is English)."""
+    state = review_state(language)
+    return state != NOT_REVIEWED and state.lower().startswith("reviewed")
 
 
 def select_locale() -> str:

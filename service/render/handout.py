@@ -668,17 +668,61 @@ def handout_context(handout: Handout, language: str, for_pdf: bool) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Voice:
+    """One language a handout speaks in: the client's, and English beside it to check against.
+    The template sets `_ = voice.gettext` inside each block, so a block's words come from its
+    own catalogue while `pybabel extract` still finds every `_()`."""
+
+    language: str                       # catalogue name: "ar", "zh_Hans", "en"
+    tag: str                            # for `lang`: "ar", "zh-Hans"
+    direction: str                      # for `dir`: "rtl" or "ltr"
+    english: bool                       # the English copy printed beside a translation
+    context: dict                       # `handout_context` in this language
+
+    def gettext(self, message: str, **variables) -> str:
+        """`message` from this voice's catalogue, with its `%(name)s` variables filled in."""
+        with force_locale(self.language):
+            return _(message, **variables)
+
+
+def review_note(language: str) -> str | None:
+    """The small print while a catalogue is not yet signed off by a qualified translator
+    (its `X-Linkage-Review` header); None for English and for a reviewed catalogue."""
+    if language == i18n.DEFAULT_LANGUAGE or i18n.reviewed(language):
+        return None
+    return _("Translation not yet reviewed by a qualified translator.")
+
+
+def voices(handout: Handout, for_pdf: bool) -> list[Voice]:
+    """The languages the handout is printed in: the client's first, then English unless the
+    client's is English (or has no catalogue here, when the handout is English alone)."""
+    languages = [i18n.negotiate(handout.language)]
+    if languages[0] != i18n.DEFAULT_LANGUAGE:
+        languages.append(i18n.DEFAULT_LANGUAGE)
+    found = []
+    for index, language in enumerate(languages):
+        with force_locale(language):
+            context = handout_context(handout, language, for_pdf)
+            context["review_note"] = review_note(languages[0])
+        found.append(Voice(language, language.replace("_", "-"), i18n.direction(language), index > 0, context))
+    return found
+
+
 def handout_html(handout: Handout, *, print_on_load: bool = False, for_pdf: bool = False) -> str:
-    """The handout page in the handout's language (English when it has no catalogue).
+    """The handout page in the handout's language, with English beside each block when that is
+    not English (English alone when the language has no catalogue).
 
     `print_on_load` adds our one static script, which opens the print dialog once the page
     has loaded (the clinician's "Print" with a note); otherwise the page has no script.
     `for_pdf` links the stylesheet through the PDF fetcher's scheme and leaves out the
     feedback forms (a PDF cannot post them). Needs an app context (`init_i18n` done).
     """
-    language = i18n.negotiate(handout.language)
-    with force_locale(language):
-        context = handout_context(handout, language, for_pdf)
+    spoken = voices(handout, for_pdf)
+    client = spoken[0]
+    with force_locale(client.language):
+        context = dict(client.context, voices=spoken, client=client, bilingual=len(spoken) > 1,
+                       direction=client.direction)
         if print_on_load and not for_pdf:
             context["print_script"] = _static_href(PRINT_SCRIPT)
         return render_template("handout.html", **context)

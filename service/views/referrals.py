@@ -8,8 +8,9 @@ from flask import Response, current_app, redirect, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from service import render
+from service import i18n, render
 from service.render.handout import rendering_key
+from service.render.sms import sms_document
 from service.render.reasons import reason_text
 from service.settings import PDF_RENDER_COST
 
@@ -24,6 +25,7 @@ from service.search.places import PlaceError, resolve_place
 from service.referrals.model import (MAX_ITEMS, MAX_NOTE, OUTCOMES, SEVEN_DAY_GOALS, Referral, choice_warning, differs,
                          display_code, expiry, new_code, normalise_code)
 from service.openapi import ErrorSchema, RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
+from service.render.sms import GSM7, UCS2
 from service.domain.schemas import dump_listing
 from service.views import ERROR_MEANINGS, dead_links_of, document, public_base, services
 
@@ -37,6 +39,49 @@ def _known_zone(name: str) -> None:
     """An IANA zone name zoneinfo knows, or a validation error naming it."""
     if known_zone(name) is None:
         raise ValidationError(f"unknown time zone {name[:60]!r} (use an IANA name such as Australia/Perth)")
+
+
+HANDOUT_LANGUAGES = (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES)
+
+
+class HandoutLanguage(fields.String):
+    """A handout's language: a catalogue name ("en", "zh_Hans", "ar"...) or a browser tag that
+    stands for one ("zh-TW" -> "zh_Hant", "tl" -> "fil", "vi-VN" -> "vi"), loaded as the name."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        name = i18n.catalogue_name(text)
+        if name is None:
+            raise ValidationError(f"unknown language {text[:40]!r}: use one of {', '.join(HANDOUT_LANGUAGES)} "
+                                  "(or a browser tag such as zh-TW or vi-VN)")
+        return name
+
+
+class SmsSchema(Schema):
+    """The handout as a text message, counted as phones count it (`service.render.sms`)."""
+
+    text = fields.String(required=True, metadata={"description": "The message: the client's language, then "
+                                                                "English, then the handout's link."})
+    encoding = fields.String(required=True, validate=validate.OneOf((GSM7, UCS2)), metadata={
+        "description": "GSM-7 when every character is in the GSM alphabet, else UCS-2."})
+    characters = fields.Integer(required=True, metadata={
+        "description": "Length in the encoding's units: GSM-7 septets (an extension character such as € "
+                       "counts 2) or UTF-16 code units (an emoji counts 2)."})
+    segments = fields.Integer(required=True, metadata={
+        "description": "Segments a phone sends it in: 160 septets in one, 153 a segment beyond; "
+                       "UCS-2 70 in one, 67 a segment beyond."})
+
+
+class ReferralCreatedWithSmsSchema(ReferralCreatedSchema):
+    """POST /v1/referrals: the handout's code, where to find it, and its text message counted."""
+
+    sms = fields.Nested(SmsSchema, required=True)
+
+
+class ReferralWithSmsSchema(ReferralSchema):
+    """GET /v1/referrals/{code}: the referral, with its handout's text message counted."""
+
+    sms = fields.Nested(SmsSchema, required=True)
 
 
 class ReferralRequest(Schema):
@@ -54,7 +99,10 @@ class ReferralRequest(Schema):
                                    metadata={"description": "One goal for the next seven days, from a short list."})
     timezone = fields.String(load_default=None, allow_none=True, validate=_known_zone, metadata={
         "description": "The client's IANA time zone (the searched place's); times in another zone are labelled."})
-    language = fields.String(load_default="en", validate=validate.OneOf(("en",)))
+    language = HandoutLanguage(load_default=i18n.DEFAULT_LANGUAGE, metadata={
+        "enum": list(HANDOUT_LANGUAGES),
+        "description": "The client's language: the handout prints it first with English beside it. A catalogue "
+                       "name, or a browser tag read as one (zh-TW -> zh_Hant, zh-CN -> zh_Hans, tl -> fil)."})
     near = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200), metadata={
         "description": "The place searched (postcode, suburb or lat,lon), for suggestions only; not stored."})
     formats = fields.List(fields.String(validate=validate.OneOf(vocab.FORMATS)), load_default=list, metadata={
@@ -112,6 +160,9 @@ def _json_body(schema: Schema) -> dict:
         problem = problem[0] if isinstance(problem, list) else problem
         if isinstance(problem, dict):  # a list's item: {0: ["Must be one of ..."]}
             problem = next(iter(problem.values()))[0]
+        if field_name == "language" and field_name in schema.fields:
+            # A language Linkage has no catalogue for is a bad request, not a bad listing choice.
+            raise ApiError(400, "invalid_language", f"language: {problem}", "language") from None
         if field_name == "note":
             problem = NOTE_NOT_STORED
         elif field_name not in schema.fields:
@@ -219,7 +270,7 @@ def _make_room(now) -> None:
 
 
 @blueprint.post("/v1/referrals")
-@document(blueprint, ReferralCreatedSchema, body=ReferralRequest, errors=(400, 413, 422, 429, 503), status=201)
+@document(blueprint, ReferralCreatedWithSmsSchema, body=ReferralRequest, errors=(400, 413, 422, 429, 503), status=201)
 @blueprint.alt_response(507, schema=ErrorSchema, description="The referral store holds its ceiling of referrals "
                         "(LINKAGE_REFERRAL_STORE_MAX); none can be stored until older ones expire.")
 def create_referral():
@@ -251,7 +302,7 @@ def create_referral():
     document = {
         "code": display_code(referral.code),
         "url": handout.url,
-        "sms": render.FORMATS["handout.txt"].render(handout),
+        "sms": sms_document(render.FORMATS["handout.txt"].render(handout)),
         "pdf": handout.url + ".pdf",
         "ics": handout.url + ".ics",
         "txt": handout.url + ".txt",
@@ -334,7 +385,7 @@ def _not_kept(response: Response) -> Response:
 
 
 @blueprint.get("/v1/referrals/<code>")
-@document(blueprint, ReferralSchema, errors=(404, 503))
+@document(blueprint, ReferralWithSmsSchema, errors=(404, 503))
 def get_referral(code: str):
     """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
     handout = _handout(code, page=False)
@@ -351,6 +402,7 @@ def get_referral(code: str):
         "code": handout.display_code, "url": handout.url, "expires_at": handout.expires_at.isoformat(),
         "goal": handout.goal, "language": handout.language, "seven_day_goal": referral.seven_day_goal,
         "timezone": referral.timezone, "items": items,
+        "sms": sms_document(render.FORMATS["handout.txt"].render(handout)),
     }))
 
 

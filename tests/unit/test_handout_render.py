@@ -464,7 +464,7 @@ def test_handout_is_printed_in_its_language(demo_listings, tmp_path):
         # A Perth client: the Sydney options' times name their zone.
         handout = make_handout(varied(demo_listings, 2), language="vi", client_zone="Australia/Perth")
         html = render.handout_html(handout)
-        assert '<html lang="vi">' in html
+        assert '<html lang="vi" dir="ltr">' in html
         for message in ("‹Options to try›", "‹Next:›", "‹One goal for the next seven days›",
                         "‹Support group›", "‹I went›", "‹Demo data — fictional.›"):
             assert message in html
