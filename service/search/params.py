@@ -85,6 +85,14 @@ class Flag(fields.Boolean):
     truthy = fields.Boolean.truthy | {"", "on"}
 
 
+# The interface language of the words a response carries ("why it fits"): a language tag.
+LANG_MAX = 35
+LANG_DESCRIPTION = ("The language to write `why` (\"why it fits\") in: one of en, zh_Hans, ar, vi, zh_Hant, pa, el, "
+                    "it, fil, hi, es, or a browser tag (zh-TW, tl, vi-VN) read as one of them. A language without "
+                    "a catalogue gives English, with a warning. Not the `language` filter, which asks for services "
+                    "that speak a language.")
+
+
 class SearchArgs(Schema):
     """The query string of GET /v1/search."""
 
@@ -137,6 +145,8 @@ class SearchArgs(Schema):
     sort = fields.String(validate=validate.OneOf(vocab.SORTS))
     page = fields.Integer(validate=validate.Range(min=1, error="page must be 1 or more"))
     per_page = fields.Integer(validate=validate.Range(min=1, error="per_page must be 1 or more"))
+    lang = fields.String(validate=validate.Length(max=LANG_MAX, error=f"lang must be at most {LANG_MAX} characters"),
+                         metadata={"description": LANG_DESCRIPTION, "example": "vi"})
 
     @validates_schema
     def check_pairs(self, data, **kwargs):
@@ -171,6 +181,8 @@ class ListingArgs(Schema):
     at = fields.String(metadata={"description": "List sessions from this moment (ISO 8601 with an offset, "
                                                   "or naive with tz); default now."})
     tz = fields.String(metadata={"description": "IANA zone to show session times in as well."})
+    lang = fields.String(validate=validate.Length(max=LANG_MAX, error=f"lang must be at most {LANG_MAX} characters"),
+                         metadata={"description": LANG_DESCRIPTION, "example": "vi"})
 
 
 def load_args(schema: Schema, args) -> dict:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_babel import force_locale
 from flask_smorest import Blueprint
 
-from service import render
+from service import i18n, render
 
 from service.search import scoring
 from service.backends.contract import Matches
@@ -17,6 +18,21 @@ from service.views import dead_links_of, document, services, stale_before
 
 PLACES_ARGS = PlacesArgs()
 LISTING_ARGS = ListingArgs()
+SEARCH_LANG = SearchArgs(only=("lang",))
+
+
+def response_language(args) -> tuple[str, str | None]:
+    """The catalogue to write `why` in for the request's `lang` (English when absent), and a
+    warning when a language was asked for that has no catalogue (then English, not a 400:
+    the results are still useful). A `lang` over the length limit is a 400 naming it."""
+    raw = (load_args(SEARCH_LANG, args).get("lang") or "").strip()
+    if not raw:
+        return i18n.DEFAULT_LANGUAGE, None
+    language = i18n.negotiate(raw)
+    if language == i18n.DEFAULT_LANGUAGE and raw.replace("-", "_").split("_")[0].lower() != "en":
+        return language, (f"lang {raw[:20]!r} has no catalogue here; why it fits is in English "
+                          f"(languages: {', '.join(i18n.available_languages())})")
+    return language, None
 
 blueprint = Blueprint("api", __name__, description="Search listings, places and programs.")
 
@@ -33,10 +49,16 @@ def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
 @blueprint.get("/v1/search")
 @document(blueprint, SearchResultSchema, query=SearchArgs, errors=(400, 429, 503))
 def search():
-    """Search listings near a place or online, filtered by format, goal and more."""
+    """Search listings near a place or online, filtered by format, goal and more; `why` in the
+    language `lang` names."""
+    language, warning = response_language(request.args)
     query, matches, items = run_search(request.args)
-    return render.to_json(render.search_document(query, matches, items, stale_before(query.at),
-                                                 dead_links_of(render.listing_ids(items))))
+    with force_locale(language):
+        document = render.search_document(query, matches, items, stale_before(query.at),
+                                          dead_links_of(render.listing_ids(items)))
+    if warning:
+        document["warnings"].append(warning)
+    return render.to_json(document)
 
 
 @blueprint.get("/v1/places")
@@ -103,7 +125,8 @@ def listing_schema():
 @blueprint.get("/v1/listings/<path:listing_id>")
 @document(blueprint, ResultItemSchema, query=ListingArgs, errors=(400, 404, 429, 503))
 def listing(listing_id: str):
-    """One listing with its next sessions (from `at`, shown also in `tz`)."""
+    """One listing with its next sessions (from `at`, shown also in `tz`); `why` in the language
+    `lang` names (a language without a catalogue gives English)."""
     svc = services()
     found = svc.backend.get(listing_id)
     if found is None:
@@ -113,5 +136,7 @@ def listing(listing_id: str):
     at = parse_at(args.get("at"), viewer_tz, svc.clock())
     query = SearchQuery(at=at, viewer_tz=viewer_tz)
     hit = scoring.rank_hit(Hit(listing=found, distance_km=None), query)
-    return render.to_json(render.item_document(hit, viewer_tz, stale_before(at),
-                                               dead_links_of([found.id]).get(found.id, ())))
+    language, _warning = response_language(request.args)  # a listing has no warnings to carry it
+    with force_locale(language):
+        document = render.item_document(hit, viewer_tz, stale_before(at), dead_links_of([found.id]).get(found.id, ()))
+    return render.to_json(document)
