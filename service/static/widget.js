@@ -1260,8 +1260,7 @@ bdi { unicode-bidi: isolate; }
       E.made.hidden = false;
       heading.focus();
       this._say(code ? this.t("Handout ready: {code}.", { code }) : this.t("Handout ready."));
-      if (sms) E.sms.value = sms.text; // the text the count is of
-      else this._loadSms(code, url, typeof data.sms === "string" ? data.sms : "");
+      this._loadSms(code, url, sms ? sms.text : typeof data.sms === "string" ? data.sms : "", sms);
     }
 
     /** "160 characters, 1 SMS segment" (as a phone counts them) before sending, when the directory counted. */
@@ -1273,10 +1272,10 @@ bdi { unicode-bidi: isolate; }
       const text = this.t("{characters}, {segments}", {
         characters: this.tn("{n} character", "{n} characters", characters),
         segments: this.tn("{n} SMS segment", "{n} SMS segments", segments) });
-      return h("p", { id: "sms-count", class: "hint sms-count", "data-encoding": sms.encoding || "" }, text);
+      return h("p", { id: "sms-count", class: "hint sms-count", "data-encoding": sms.encoding || "", hidden: true }, text);
     }
 
-    async _loadSms(code, url, given) {
+    async _loadSms(code, url, given, counted) {
       const E = this._els;
       const sms = E.sms;
       // The text version from the Linkage this widget talks to (CORS for the key's sites), else the
@@ -1287,6 +1286,8 @@ bdi { unicode-bidi: isolate; }
       }
       if (E.sms !== sms) return;
       sms.value = text || given || (url ? this.t("Options to try: {url}", { url }) : "");
+      // The count is of the referral's SMS text: shown only while that is the text in the box.
+      if (E.smsCount) E.smsCount.hidden = !counted || sms.value !== counted.text;
     }
 
     async _copySms(button) {
