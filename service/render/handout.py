@@ -48,6 +48,9 @@ PRINT_SCRIPT = "handout-print.js"
 # fetcher, which reads it from the static folder; no server, no file path in the HTML.
 PDF_STATIC_SCHEME = "linkage-static:"
 SMS_LIMIT = 480
+# The English short form after a translated SMS: enough for the clinician to check it, not a
+# second message of the same length (a translated SMS is UCS-2 for most languages: 67 a segment).
+SMS_ENGLISH_LIMIT = 200
 MAX_SESSIONS = 3
 # Names in a static file: letters, digits, dot, dash, underscore; no leading dot, no slash,
 # so a fetched name can never climb out of the static folder.
@@ -838,11 +841,27 @@ _SMS_PLANS = ((2, None, 2), (1, None, 2), (1, None, 1), (1, 48, 1), (1, 36, 1), 
 
 
 def handout_text(handout: Handout) -> str:
-    """The handout as one SMS: the options (with next times, zones named when they are not
-    all the client's) and the link, never more than 480 characters. Options no longer listed
-    are left out (the others keep their numbers from the printed handout); when options must
-    go, the last go first and the link stays. Never a note."""
+    """The handout as a text message: in English, the options (with next times, zones named
+    when they are not all the client's) and the link, never more than 480 characters.
+
+    In another language, the client's message first (at most 480 characters, fitted as the
+    English one is), then an English short form for the clinician to check (at most 200:
+    options drop to "+N more at the link" first), then the link once, in the client's words.
+    Never a note."""
     language = i18n.negotiate(handout.language)
+    if language == i18n.DEFAULT_LANGUAGE:
+        return _sms_text(handout, language, with_link=True)
+    client = _sms_text(handout, language, with_link=False)
+    english = _sms_text(handout, i18n.DEFAULT_LANGUAGE, with_link=False, limit=SMS_ENGLISH_LIMIT)
+    with force_locale(language):
+        link = _("Details: %(url)s", url=handout.url)
+    return f"{client}\n\n{english}\n\n{link}"
+
+
+def _sms_text(handout: Handout, language: str, *, with_link: bool, limit: int = SMS_LIMIT) -> str:
+    """One language's message, at most `limit` characters (the link included with `with_link`).
+    Options no longer listed are left out (the others keep their numbers from the printed
+    handout); when options must go, the last go first and the link stays."""
     with force_locale(language):
         entries = [(n, item) for n, item in enumerate(handout.items, 1) if item.status != "removed"]
         show_zone = handout.label_zones
@@ -871,20 +890,21 @@ def handout_text(handout: Handout) -> str:
                 parts.append(_("+%(count)s more at the link.", count=more))
             if cheer:
                 parts.append(encourage)
-            parts.append(tail)
+            if with_link:
+                parts.append(tail)
             return " ".join(parts)
 
         for sessions, name_limit, detail in _SMS_PLANS:
             text = compose(len(entries), sessions, name_limit, detail, True)
-            if len(text) <= SMS_LIMIT:
+            if len(text) <= limit:
                 return text
         for count in range(len(entries) - 1, -1, -1):
             for cheer in (True, False):
                 text = compose(count, 0, _SMS_PLANS[-1][1], 1, cheer)
-                if len(text) <= SMS_LIMIT:
+                if len(text) <= limit:
                     return text
         # Only an absurdly long public URL gets here: the link is what matters.
-        return handout.url[:SMS_LIMIT]
+        return handout.url[:limit] if with_link else head[:limit]
 
 
 # --- iCalendar -----------------------------------------------------------------------
@@ -955,6 +975,18 @@ def availability(item: HandoutItem, client_zone: str | None, at: datetime, langu
     return (_("No set times — contact them to arrange"),)
 
 
+def in_both(language: str, words, separator: str) -> str:
+    """`words(lang)` in the client's `language`, then (unless that is English) in English after
+    `separator`, each made under its own locale: a calendar entry the clinician can check."""
+    with force_locale(language):
+        client = words(language)
+    if language == i18n.DEFAULT_LANGUAGE:
+        return client
+    with force_locale(i18n.DEFAULT_LANGUAGE):
+        english = words(i18n.DEFAULT_LANGUAGE)
+    return client if english == client else client + separator + english
+
+
 def handout_ics(handout: Handout) -> bytes:
     """The handout as an iCalendar file. A group's next sessions (up to three) are timed
     events in the listing's own zone (TZID, with a VTIMEZONE for every zone used); helplines,
@@ -989,14 +1021,15 @@ def handout_ics(handout: Handout) -> bytes:
                 event.add("dtstamp", stamp)
                 event.add("dtstart", made_on)
                 event.add("dtend", made_on + timedelta(days=1))
-                event.add("summary", _("To contact: %(name)s", name=name))
+                event.add("summary", in_both(language, lambda _lang: _("To contact: %(name)s", name=name), " / "))
                 event.add("transp", "TRANSPARENT")
                 # Outlook reads its own busy flag rather than TRANSP.
                 event.add("x-microsoft-cdo-busystatus", "FREE")
                 if location:
                     event.add("location", location)
                 event.add("url", link or handout.url)
-                event.add("description", event_description(item, handout.url, when, language))
+                event.add("description", in_both(language, lambda lang: event_description(
+                    item, handout.url, availability(item, handout.timezone, handout.created_at, lang), lang), "\n\n"))
                 calendar.add_component(event)
                 notes.append(f"{name}: {'; '.join(when)}")
                 continue
@@ -1018,9 +1051,12 @@ def handout_ics(handout: Handout) -> bytes:
                 # The calendar shows the time in the device's zone; the description names the
                 # zones as the handout does (the client's first for an option joined from home).
                 lead, other = time_zones(listing, handout.timezone, handout.created_at)
-                when = (_("When: %(when)s", when=session_label(
-                    dataclasses.replace(occurrence, in_progress=False), lead, language, other_zone=other)),)
-                event.add("description", event_description(item, handout.url, when, language))
+                def described(lang, occurrence=occurrence, lead=lead, other=other):
+                    when = (_("When: %(when)s", when=session_label(
+                        dataclasses.replace(occurrence, in_progress=False), lead, lang, other_zone=other)),)
+                    return event_description(item, handout.url, when, lang)
+
+                event.add("description", in_both(language, described, "\n\n"))
                 calendar.add_component(event)
                 starts.append(start)
                 ends.append(end)
