@@ -4,7 +4,8 @@
      <script src="https://LINKAGE-HOST/widget.js" defer></script>
      <linkage-search api="https://LINKAGE-HOST" near="2000" mode="full"></linkage-search>
    Attributes: api (base URL; default this page's origin), key (sent as X-Linkage-Key),
-   near, radius (km), formats, goals (comma lists), lang (the interface language, e.g. "vi", "zh-Hant",
+   near, radius (km), formats, goals, languages (comma lists; languages filters services that speak
+   one, e.g. "vi"), lang (the interface language, e.g. "vi", "zh-Hant",
    "ar"; by default the host page's <html lang>, else English: its catalogue comes from
    /i18n/widget/<code>.json, and "why it fits" from the API in the same language), tz (IANA zone to
    show times in; by default the searched place's, with a switch to this device's),
@@ -55,6 +56,9 @@
   const SUBSTANCES = ["alcohol", "methamphetamine", "cannabis", "opioids", "any"];
   const AUDIENCES = ["women", "young_people", "lgbtiq", "aboriginal_torres_strait_islander"];
   const TIMES = ["morning", "afternoon", "evening"];
+  // The language filter (services that speak it), apart from the interface language: listings' codes
+  // (ISO 639, so one "zh" for both written Chinese catalogues).
+  const SPOKEN = ["ar", "zh", "vi", "pa", "el", "it", "fil", "hi", "es"];
   // The referral API's SEVEN_DAY_GOALS (service/referrals/model.py), in the same words.
   const SEVEN_DAY_GOALS = {
     go_to_one_meeting: N_("Go to one meeting or group"),
@@ -77,7 +81,7 @@
   // Which control shows an API error that names a parameter.
   const CONTROL_FOR = { near: "near", lat: "near", lon: "near", radius_km: "radius", goal: "goal", format: "format",
     kind: "kind", day: "day", starts_within: "soon", q: "words", tz: "tz", sort: "sort", note: "note",
-    substance: "substance", audience: "audience", time: "time", tonight: "time", listing_ids: "handout",
+    substance: "substance", audience: "audience", time: "time", language: "speaks", tonight: "time", listing_ids: "handout",
     seven_day_goal: "seven", timezone: "handout" };
 
   const label = (value) => LABELS[value] || String(value || "").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
@@ -272,7 +276,7 @@ bdi { unicode-bidi: isolate; }
 
   class LinkageSearch extends HTMLElement {
     static get observedAttributes() {
-      return ["api", "key", "near", "radius", "formats", "goals", "lang", "tz", "mode", "demo-notice"];
+      return ["api", "key", "near", "radius", "formats", "goals", "languages", "lang", "tz", "mode", "demo-notice"];
     }
 
     constructor() {
@@ -581,6 +585,10 @@ bdi { unicode-bidi: isolate; }
           Object.keys(SORTS).map((s) => h("option", { value: s }, this.t(SORTS[s]))))),
         field("words", this.t("Words (optional)"), h("input", { type: "text", placeholder: this.t("e.g. SMART, online"),
           onchange: () => this._refilter() })),
+        field("speaks", this.t("Services that speak"), h("select", { onchange: () => this._refilter() },
+          h("option", { value: "" }, this.t("Any language")),
+          SPOKEN.map((code) => h("option", { value: code, lang: code, selected: list(this.getAttribute("languages")).includes(code) },
+            languageName(code, this._locale()))))),
         field("tz", this.t("Show times in"), h("select", { onchange: () => { this._tzChoice = this._els.tz.value; this._refilter(true); } },
           h("option", { value: "", selected: !zone }, this.t("The searched place's time")),
           zones.map((z) => h("option", { value: z, selected: z === zone }, z === device ? this.t("{city} time (this device)", { city: zoneCity(z) }) : this.t("{city} time", { city: zoneCity(z) })))))));
@@ -763,6 +771,7 @@ bdi { unicode-bidi: isolate; }
         goal: this._checked("goal").join(","),
         substance: this._checked("substance").join(","),
         format: this._checked("format").join(","),
+        language: E.speaks ? E.speaks.value : list(this.getAttribute("languages")).join(","),
         kind: this._checked("kind").join(","),
         audience: (family ? ["family_friends"] : []).concat(this._checked("audience")).join(","),
         day: this._checked("day").join(","),
@@ -952,7 +961,8 @@ bdi { unicode-bidi: isolate; }
       const source = (item.source && item.source.name) || this.t("unknown");
       const article = h("article", { class: "result", tabindex: "-1", "aria-labelledby": heading,
         "data-id": item.id, "data-kind": item.kind || "", "data-goals": (item.goals || []).join(" "),
-        "data-formats": formats.join(" "), "data-distance-km": item.distance_km == null ? "" : item.distance_km,
+        "data-formats": formats.join(" "), "data-languages": (Array.isArray(item.languages) ? item.languages : []).join(" "),
+        "data-distance-km": item.distance_km == null ? "" : item.distance_km,
         "data-for-everyone": String(this._forEveryone(item)) },
       h("h3", { id: heading }, String(item.name || "")),
       h("p", { class: "meta" }, meta),
@@ -1006,8 +1016,9 @@ bdi { unicode-bidi: isolate; }
         return h("p", { class: "distance" }, remote.length ? this.t("{distance} · also {formats}", { distance: text, formats: also }) : text);
       }
       if (remote.length) {
+        const or = this.t(" or "); // apart: pybabel does not extract a call nested in another's arguments
         return h("p", { class: "distance" }, this.t("{formats}: no travel needed",
-          { formats: remote.map((f) => this._label(f)).join(this.t(" or ")) }));
+          { formats: remote.map((f) => this._label(f)).join(or) }));
       }
       return null;
     }
@@ -1269,9 +1280,10 @@ bdi { unicode-bidi: isolate; }
       const characters = Number(sms.characters);
       const segments = Number(sms.segments);
       if (!Number.isFinite(characters) || !Number.isFinite(segments)) return null;
-      const text = this.t("{characters}, {segments}", {
-        characters: this.tn("{n} character", "{n} characters", characters),
-        segments: this.tn("{n} SMS segment", "{n} SMS segments", segments) });
+      // Each count on its own first: pybabel does not extract a call nested in another's arguments.
+      const characterCount = this.tn("{n} character", "{n} characters", characters);
+      const segmentCount = this.tn("{n} SMS segment", "{n} SMS segments", segments);
+      const text = this.t("{characters}, {segments}", { characters: characterCount, segments: segmentCount });
       return h("p", { id: "sms-count", class: "hint sms-count", "data-encoding": sms.encoding || "", hidden: true }, text);
     }
 

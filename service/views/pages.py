@@ -44,6 +44,9 @@ PLURAL_TABLE_SIZE = 200
 SUBSTANCE_CHOICES = ("alcohol", "methamphetamine", "cannabis", "opioids", "any")
 AUDIENCE_CHOICES = ("women", "young_people", "lgbtiq", "aboriginal_torres_strait_islander")
 TIMES = ("morning", "afternoon", "evening")
+# The language filter's choices (services that speak it, as listings code it): apart from the
+# page's own language. The same list as widget.js SPOKEN.
+SPOKEN = ("ar", "zh", "vi", "pa", "el", "it", "fil", "hi", "es")
 CHOICE_LABELS = {"methamphetamine": N_("Methamphetamine / ice"), "any": N_("Other drugs"),
                  "morning": N_("Morning (5 am to noon)"), "afternoon": N_("Afternoon (noon to 5 pm)"),
                  "evening": N_("Evening (5 pm to midnight)"), "lgbtiq": N_("LGBTIQ+ people")}
@@ -172,7 +175,8 @@ def _catalogue_body(path: str, modified: float) -> tuple[str, str]:
             continue  # the header
         if isinstance(message.id, (tuple, list)):
             forms = list(message.string) if isinstance(message.string, (tuple, list)) else [message.string]
-            if any(forms):
+            # An untranslated plural compiles to its English forms: leave it out, like other untranslated ones.
+            if any(forms) and forms != list(message.id):
                 messages[message.id[0]] = forms
         elif message.string:
             messages[message.id] = message.string
@@ -307,6 +311,7 @@ def _index(language: str):
         language_tag=language.replace("_", "-"),
         direction=i18n.direction(language),
         languages=language_choices(),
+        spoken=SPOKEN,
         kept_args=[(k, v) for k, v in request.args.items(multi=True) if k != "lang" and v != ""],
     )
 
