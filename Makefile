@@ -15,16 +15,24 @@ export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Debian's libraries for PDF handouts (Pango, HarfBuzz, a font) and pdftotext for their tests.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+# Debian's libraries for PDF handouts (Pango, HarfBuzz, fonts) and pdftotext for their tests.
+# Noto shapes every client language: fonts-noto-core (Arabic, Devanagari, Gurmukhi, Greek,
+# Latin with Vietnamese marks), fonts-noto-cjk (Simplified and Traditional Chinese).
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core \
+	fonts-noto-cjk poppler-utils
+# A language without a Noto font for its script prints as boxes or unshaped: fc-list must find one.
+FONT_LANGS := ar hi pa el vi zh-cn zh-tw
 
 $(VENV)/.installed: pyproject.toml
-	@command -v pdftotext >/dev/null && ldconfig -p | grep -q libpangoft2-1.0.so.0 || \
-	  (apt-get update -q && apt-get install -y -q $(SYSTEM_PACKAGES))
+	@missing=; command -v pdftotext >/dev/null || missing=pdftotext; \
+	  ldconfig -p | grep -q libpangoft2-1.0.so.0 || missing="$$missing pango"; \
+	  for lang in $(FONT_LANGS); do fc-list ":lang=$$lang" family | grep -qi noto || missing="$$missing noto:$$lang"; done; \
+	  if [ -n "$$missing" ]; then echo "system packages missing:$$missing"; \
+	    apt-get update -q && apt-get install -y -q $(SYSTEM_PACKAGES); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/pybabel compile -d service/translations
+	$(BIN)/pybabel compile -d service/translations -D "messages widget"
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
@@ -101,8 +109,10 @@ engine-stop:
 # Refresh the message catalogues after changing user-facing text.
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -o service/translations/messages.pot --project=Linkage --version=0.1.0 --copyright-holder="Linkage contributors" --sort-by-file --no-wrap .
+	$(BIN)/pybabel extract -F babel-widget.cfg -k t -o service/translations/widget.pot --project=Linkage --version=0.1.0 --copyright-holder="Linkage contributors" --sort-by-file --no-wrap .
 	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations --no-wrap --no-fuzzy-matching --ignore-obsolete
-	$(BIN)/pybabel compile -d service/translations
+	$(BIN)/pybabel update -D widget -i service/translations/widget.pot -d service/translations --no-wrap --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d service/translations -D "messages widget"
 
 demo-data:
 	$(PYTHON) data/demo/generate.py
