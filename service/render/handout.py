@@ -131,6 +131,14 @@ def zone_place(zone_name: str) -> str:
     return zone_name.rsplit("/", 1)[-1].replace("_", " ")
 
 
+def place_in(zone_name: str, language: str) -> str:
+    """`zone_place` as printed in a sentence of `language`: in a right-to-left language the
+    (Latin) place name is a directional isolate (FSI ... PDI), so the parentheses and words
+    around it keep their order ("(بتوقيت Sydney)" does not turn into "(Sydney (بتوقيت")."""
+    place = zone_place(zone_name)
+    return f"\u2068{place}\u2069" if i18n.direction(language) == "rtl" else place
+
+
 def site_base(handout: Handout) -> str:
     """The public site's base URL (with a trailing slash), from the handout's own URL."""
     return handout.url.rsplit("/r/", 1)[0].rstrip("/") + "/"
@@ -174,9 +182,10 @@ def session_label(occurrence: Occurrence, zone_name: str, language: str = "en", 
         if theirs.date() != start.date():
             other = _("%(day)s, %(time)s", day=_day(theirs, language), time=other)
         text = _("%(day)s, %(time)s (%(place)s time; %(other)s %(other_place)s time)", day=day,
-                 time=time_text, place=zone_place(zone_name), other=other, other_place=zone_place(other_zone))
+                 time=time_text, place=place_in(zone_name, language), other=other,
+                 other_place=place_in(other_zone, language))
     elif show_zone:
-        text = _("%(day)s, %(time)s (%(place)s time)", day=day, time=time_text, place=zone_place(zone_name))
+        text = _("%(day)s, %(time)s (%(place)s time)", day=day, time=time_text, place=place_in(zone_name, language))
     else:
         text = _("%(day)s, %(time)s", day=day, time=time_text)
     return text + " — " + _("on now") if occurrence.in_progress else text
@@ -265,12 +274,12 @@ def hours_lines(listing: dict, language: str = "en", *, show_zone: bool = True,
         span = f"{_clock_at(first, language)} – {_clock_at(last, language)}"
         text = _("%(days)s, %(hours)s", days=day_text, hours=span)
         if show_zone or lead != zone_name:
-            place = zone_place(lead)
+            place = place_in(lead, language)
             # The option's own hours in the same line only when they fall on the same days.
             if lead != zone_name and 0 <= first - to_lead and last - to_lead <= 24 * 60:
                 own = f"{_clock_at(first - to_lead, language)} – {_clock_at(last - to_lead, language)}"
                 text += " " + _("(%(place)s time; %(other)s %(other_place)s time)", place=place, other=own,
-                                other_place=zone_place(zone_name))
+                                other_place=place_in(zone_name, language))
             else:
                 text += " " + _("(%(place)s time)", place=place)
         lines.append(text)
@@ -617,7 +626,7 @@ def zone_note(handout: Handout) -> str | None:
     """"All times are Sydney time": said once when no time names its own zone and any is printed."""
     if handout.label_zones or not any(item.listing.get("sessions") for item in handout.items):
         return None
-    return _("All times are %(place)s time.", place=zone_place(handout.timezone))
+    return _("All times are %(place)s time.", place=place_in(handout.timezone, str(get_locale() or "en")))
 
 
 def times_note(handout: Handout) -> str | None:
@@ -630,7 +639,7 @@ def times_note(handout: Handout) -> str | None:
     joined_from_home = any(time_zones(x, handout.timezone, handout.created_at)[0] == handout.timezone
                            and remote_only(x) for x in timed)
     gone_to = any(not remote_only(x) for x in timed)
-    place = zone_place(handout.timezone)
+    place = place_in(handout.timezone, str(get_locale() or "en"))
     if joined_from_home and gone_to:
         return _("Online and phone times are in %(place)s time; in-person times are the place's own.", place=place)
     if joined_from_home:
@@ -734,10 +743,12 @@ def handout_html(handout: Handout, *, print_on_load: bool = False, for_pdf: bool
 def missing_html() -> str:
     """The friendly page for an unknown or expired code (the view sets status 404)."""
     locale = get_locale()
+    language = str(locale) if locale else i18n.DEFAULT_LANGUAGE
     return render_template(
         "handout_missing.html",
         stylesheet=_stylesheet_href(False),
-        language=str(locale) if locale else i18n.DEFAULT_LANGUAGE,
+        language=language,
+        direction=i18n.direction(language),
         lifetime_days=DEFAULT_LIFETIME.days,
     )
 
