@@ -185,6 +185,17 @@ class ListingArgs(Schema):
                          metadata={"description": LANG_DESCRIPTION, "example": "vi"})
 
 
+class ProgramsArgs(Schema):
+    """The query string of GET /v1/programs."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lang = fields.String(validate=validate.Length(max=LANG_MAX, error=f"lang must be at most {LANG_MAX} characters"),
+                         metadata={"description": "The language to write the explainers in (as for /v1/search); "
+                                                  "program names stay as the programs write them.", "example": "vi"})
+
+
 def load_args(schema: Schema, args) -> dict:
     """Request args (a mapping of str -> str) through a schema, or ApiError(400) naming the
     first bad parameter. Parameters the schema does not know are left out."""

@@ -436,9 +436,11 @@ bdi { unicode-bidi: isolate; }
     /** The program explainers (a Map by lower-cased name), and the error when the request failed. */
     _fetchPrograms() {
       // Per base and key: the same request is the load-time check of the key.
-      const id = `${this._base()}\n${this.getAttribute("key") || ""}`;
+      const lang = this.language === "en" ? "" : this.language;
+      const id = `${this._base()}\n${this.getAttribute("key") || ""}\n${lang}`;
       if (!programsByBase.has(id)) {
-        programsByBase.set(id, this._request("/v1/programs").then((data) => {
+        // The explainers in the widget's language (program names stay as the programs write them).
+        programsByBase.set(id, this._request("/v1/programs", lang ? { params: { lang } } : {}).then((data) => {
           const found = new Map();
           for (const p of (data && data.items) || []) if (p && p.name && p.explainer) found.set(String(p.name).toLowerCase(), p);
           return { found, error: null };

@@ -13,12 +13,13 @@ from service.backends.contract import Matches
 from service.errors import ApiError
 from service.domain.models import Hit, SearchQuery
 from service.openapi import MeetingGuideMeetingSchema, PlacesSchema, ProgramsSchema, ResultItemSchema, SearchResultSchema
-from service.search.params import ListingArgs, PlacesArgs, SearchArgs, load_args, parse_at, parse_search, parse_zone
+from service.search.params import ListingArgs, PlacesArgs, ProgramsArgs, SearchArgs, load_args, parse_at, parse_search, parse_zone
 from service.views import dead_links_of, document, services, stale_before
 
 PLACES_ARGS = PlacesArgs()
 LISTING_ARGS = ListingArgs()
 SEARCH_LANG = SearchArgs(only=("lang",))
+
 
 
 def response_language(args) -> tuple[str, str | None]:
@@ -76,14 +77,18 @@ def places():
 
 
 @blueprint.get("/v1/programs")
-@document(blueprint, ProgramsSchema, errors=(429,))
+@document(blueprint, ProgramsSchema, query=ProgramsArgs, errors=(400, 429))
 def program_explainers():
-    """Plain-language explainers of the programs, for GPs and community sites."""
+    """Plain-language explainers of the programs, for GPs and community sites; in the language
+    `lang` names (program names stay as the programs write them)."""
     from service.domain.programs import STANCES
 
-    return render.to_json({"items": [
-        {"name": name, "approach": stance.approach, "goals": list(stance.goals), "explainer": stance.explainer}
-        for name, stance in STANCES.items()]})
+    language, _warning = response_language(request.args)
+    with force_locale(language):
+        return render.to_json({"items": [
+            {"name": name, "approach": stance.approach, "goals": list(stance.goals),
+             "explainer": i18n.explainer(stance.explainer)}
+            for name, stance in STANCES.items()]})
 
 
 @blueprint.get("/v1/feeds/meeting-guide.json")
