@@ -18,6 +18,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, has_app_context
 from flask_babel import Babel, get_babel, gettext
 
@@ -91,17 +92,18 @@ def negotiate(language: str | None) -> str:
 
 REVIEW_HEADER = "X-Linkage-Review"
 NOT_REVIEWED = "not reviewed"
-_REVIEW_LINE = re.compile(r"^X-Linkage-Review:\s*(.*?)\s*$", re.I | re.M)
+_REVIEW_LINE = re.compile(r"^#\s*X-Linkage-Review:\s*(.*?)\s*$", re.I | re.M)
 
 
 def review_state(language: str) -> str:
-    """A catalogue's review state, its `X-Linkage-Review` header: "not reviewed", or "reviewed
-    by NAME, YYYY-MM-DD" once a qualified translator has signed it off. English, the source
-    language, counts as reviewed; a catalogue without the header counts as not reviewed.
+    """A catalogue's review state, the `X-Linkage-Review:` line of its header comment: "not
+    reviewed", or "reviewed by NAME, YYYY-MM-DD" once a qualified translator has signed it
+    off. English, the source language, counts as reviewed; a catalogue without the line
+    counts as not reviewed.
 
-    Read from the `.po` beside the compiled `.mo` in the app's translation directories: Babel
-    keeps only the standard header fields, so neither its Catalog nor a compiled `.mo` carries
-    this one. Read once per process (catalogues arrive with a deploy)."""
+    A line of the header *comment*, not a header field: `pybabel update` keeps the comment
+    and drops header fields it does not know, and a compiled `.mo` keeps neither, so it is
+    read from the `.po` beside the `.mo`, once per process (catalogues arrive with a deploy)."""
     if language == DEFAULT_LANGUAGE:
         return "reviewed (source language)"
     directories = (str(TRANSLATIONS),)
@@ -115,17 +117,10 @@ def _review_in(directories: tuple[str, ...], language: str) -> str:
     for directory in directories:
         path = Path(directory) / language / "LC_MESSAGES" / "messages.po"
         if path.is_file():
-            return _header_review(path.read_text(encoding="utf-8"))
+            with path.open("rb") as po:
+                found = _REVIEW_LINE.search(read_po(po).header_comment or "")
+            return found.group(1) if found and found.group(1) else NOT_REVIEWED
     return NOT_REVIEWED
-
-
-def _header_review(po_text: str) -> str:
-    # The header is the msgstr of the first (empty) msgid: quoted lines up to the first blank line.
-    header = po_text.split("\n\n", 2)
-    head = next((block for block in header if 'msgid ""' in block), "")
-    lines = "".join(re.findall(r'^"(.*)"\s*$', head, re.M)).replace("\\n", "\n")
-    found = _REVIEW_LINE.search(lines)
-    return found.group(1) if found and found.group(1) else NOT_REVIEWED
 
 
 def reviewed(language: str) -> bool:
