@@ -10,7 +10,7 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: run test test-fast mutation bench bench-load audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
+.PHONY: catalogues run test test-fast mutation bench bench-load audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -50,7 +50,7 @@ BACKEND := $(or $(LINKAGE_BACKEND),sqlite)
 
 # With LINKAGE_BACKEND=opensearch|elasticsearch the demo data goes into the engine the
 # first time (an alias that already holds listings is left alone).
-run: $(if $(filter sqlite,$(BACKEND)),$(DB),engine-demo)
+run: catalogues $(if $(filter sqlite,$(BACKEND)),$(DB),engine-demo)
 	$(BIN)/linkage serve --host $(HOST) --port $(PORT)
 
 engine-demo: $(VENV)/.installed
@@ -58,7 +58,7 @@ engine-demo: $(VENV)/.installed
 
 # The engine layer runs on a real OpenSearch node: LINKAGE_SEARCH_URL when set, otherwise
 # one started here from Maven Central and stopped afterwards (even when tests fail).
-test: $(VENV)/.installed-dev audit
+test: $(VENV)/.installed-dev audit catalogues
 	@if [ -n "$${LINKAGE_SEARCH_URL:-}" ]; then \
 		LINKAGE_TEST_ENGINE=required $(BIN)/python -m pytest; \
 	else \
@@ -105,6 +105,10 @@ engine-start:
 	$(ENGINE)/start
 engine-stop:
 	$(ENGINE)/stop
+
+# Compile the message catalogues (quick; catalogues change without pyproject.toml changing).
+catalogues: $(VENV)/.installed
+	@$(BIN)/pybabel -q compile -d service/translations -D "messages widget"
 
 # Refresh the message catalogues after changing user-facing text.
 translations: $(VENV)/.installed

@@ -207,12 +207,27 @@ class SuggestionSchema(Schema):
     why = _names()
 
 
+class SmsLengthSchema(Schema):
+    """A text message counted as phones count it (`service.render.sms`)."""
+
+    encoding = fields.String(required=True, validate=validate.OneOf(("GSM-7", "UCS-2")), metadata={
+        "description": "GSM-7 when every character is in the GSM alphabet, else UCS-2."})
+    characters = fields.Integer(required=True, metadata={
+        "description": "Length in the encoding's units: GSM-7 septets (an extension character such as € "
+                       "counts 2) or UTF-16 code units (an emoji counts 2)."})
+    segments = fields.Integer(required=True, metadata={
+        "description": "Segments a phone sends it in: 160 septets in one, 153 a segment beyond; "
+                       "UCS-2 70 in one, 67 a segment beyond."})
+
+
 class ReferralCreatedSchema(Schema):
     """POST /v1/referrals: the handout's code and where to find it."""
 
     code = fields.String(required=True, metadata={"description": "Short code to read over the phone."})
     url = fields.String(required=True)
-    sms = fields.String(required=True, metadata={"description": "The handout as a text message."})
+    sms = fields.String(required=True, metadata={"description": "The handout as a text message: the "
+                                                                 "client's language, then English, then the link."})
+    sms_length = fields.Nested(SmsLengthSchema, required=True)
     pdf = fields.String(required=True, metadata={"description": "The handout as PDF (GET; POST a `note` form "
                                                                  "field for a copy with a note, never stored)."})
     ics = fields.String(required=True, metadata={"description": "The sessions as a calendar file."})
@@ -245,6 +260,8 @@ class ReferralSchema(Schema):
     timezone = fields.String(required=True, allow_none=True, metadata={
         "description": "The client's time zone (the searched place's), which times are labelled against."})
     items = fields.List(fields.Nested(ReferralItemSchema), required=True)
+    sms = fields.String(required=True, metadata={"description": "The handout as a text message."})
+    sms_length = fields.Nested(SmsLengthSchema, required=True)
 
 
 class RecordedSchema(Schema):

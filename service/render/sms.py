@@ -74,9 +74,8 @@ def measure(text: str) -> SmsLength:
     return SmsLength(encoding, total, segments)
 
 
-def sms_document(text: str) -> dict:
-    """The API's `sms` object: the text, its encoding, its length in that encoding's units
-    and its segment count."""
+def sms_length(text: str) -> dict:
+    """The API's `sms_length` object for a message: its encoding, its length in that
+    encoding's units and its segment count."""
     length = measure(text)
-    return {"text": text, "encoding": length.encoding, "characters": length.characters,
-            "segments": length.segments}
+    return {"encoding": length.encoding, "characters": length.characters, "segments": length.segments}

@@ -1238,7 +1238,8 @@ bdi { unicode-bidi: isolate; }
       const file = (field, suffix) => safeUrl(data[field]) || (url ? url + suffix : "");
       const heading = h("h3", { tabindex: "-1", id: "made-heading" }, code ? this.t("Handout ready: {code}", { code }) : this.t("Handout ready"));
       // The referral's SMS, when the directory sends it with its count: {text, encoding, characters, segments}.
-      const sms = data.sms && typeof data.sms === "object" && typeof data.sms.text === "string" ? data.sms : null;
+      const sms = typeof data.sms === "string" && data.sms_length && typeof data.sms_length === "object"
+        ? { ...data.sms_length, text: data.sms } : null;
       E.smsCount = this._smsCount(sms);
       E.sms = h("textarea", { id: "sms", readonly: true, rows: 5, "aria-describedby": E.smsCount ? "sms-count" : null });
       E.madeStale = h("p", { class: "warnings", hidden: true }, this.t("The choice has changed since; create the handout again to include it."));
@@ -1273,7 +1274,7 @@ bdi { unicode-bidi: isolate; }
       E.made.hidden = false;
       heading.focus();
       this._say(code ? this.t("Handout ready: {code}.", { code }) : this.t("Handout ready."));
-      this._loadSms(code, url, sms ? sms.text : typeof data.sms === "string" ? data.sms : "", sms);
+      this._loadSms(code, url, typeof data.sms === "string" ? data.sms : "", sms);
     }
 
     /** "160 characters, 1 SMS segment" (as a phone counts them) before sending, when the directory counted. */

@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from service import i18n, render
 from service.render.handout import rendering_key
-from service.render.sms import sms_document
+from service.render.sms import sms_length
 from service.render.reasons import reason_text
 from service.settings import PDF_RENDER_COST
 
@@ -25,7 +25,6 @@ from service.search.places import PlaceError, resolve_place
 from service.referrals.model import (MAX_ITEMS, MAX_NOTE, OUTCOMES, SEVEN_DAY_GOALS, Referral, choice_warning, differs,
                          display_code, expiry, new_code, normalise_code)
 from service.openapi import ErrorSchema, RecordedSchema, ReferralCreatedSchema, ReferralSchema, ReferralStatsSchema
-from service.render.sms import GSM7, UCS2
 from service.domain.schemas import dump_listing
 from service.views import ERROR_MEANINGS, dead_links_of, document, public_base, services
 
@@ -55,33 +54,6 @@ class HandoutLanguage(fields.String):
             raise ValidationError(f"unknown language {text[:40]!r}: use one of {', '.join(HANDOUT_LANGUAGES)} "
                                   "(or a browser tag such as zh-TW or vi-VN)")
         return name
-
-
-class SmsSchema(Schema):
-    """The handout as a text message, counted as phones count it (`service.render.sms`)."""
-
-    text = fields.String(required=True, metadata={"description": "The message: the client's language, then "
-                                                                "English, then the handout's link."})
-    encoding = fields.String(required=True, validate=validate.OneOf((GSM7, UCS2)), metadata={
-        "description": "GSM-7 when every character is in the GSM alphabet, else UCS-2."})
-    characters = fields.Integer(required=True, metadata={
-        "description": "Length in the encoding's units: GSM-7 septets (an extension character such as € "
-                       "counts 2) or UTF-16 code units (an emoji counts 2)."})
-    segments = fields.Integer(required=True, metadata={
-        "description": "Segments a phone sends it in: 160 septets in one, 153 a segment beyond; "
-                       "UCS-2 70 in one, 67 a segment beyond."})
-
-
-class ReferralCreatedWithSmsSchema(ReferralCreatedSchema):
-    """POST /v1/referrals: the handout's code, where to find it, and its text message counted."""
-
-    sms = fields.Nested(SmsSchema, required=True)
-
-
-class ReferralWithSmsSchema(ReferralSchema):
-    """GET /v1/referrals/{code}: the referral, with its handout's text message counted."""
-
-    sms = fields.Nested(SmsSchema, required=True)
 
 
 class ReferralRequest(Schema):
@@ -270,7 +242,7 @@ def _make_room(now) -> None:
 
 
 @blueprint.post("/v1/referrals")
-@document(blueprint, ReferralCreatedWithSmsSchema, body=ReferralRequest, errors=(400, 413, 422, 429, 503), status=201)
+@document(blueprint, ReferralCreatedSchema, body=ReferralRequest, errors=(400, 413, 422, 429, 503), status=201)
 @blueprint.alt_response(507, schema=ErrorSchema, description="The referral store holds its ceiling of referrals "
                         "(LINKAGE_REFERRAL_STORE_MAX); none can be stored until older ones expire.")
 def create_referral():
@@ -302,7 +274,7 @@ def create_referral():
     document = {
         "code": display_code(referral.code),
         "url": handout.url,
-        "sms": sms_document(render.FORMATS["handout.txt"].render(handout)),
+        **_sms(handout),
         "pdf": handout.url + ".pdf",
         "ics": handout.url + ".ics",
         "txt": handout.url + ".txt",
@@ -314,6 +286,13 @@ def create_referral():
     response = render.to_json(document, status=201)
     response.headers["Location"] = f"/v1/referrals/{display_code(referral.code)}"
     return response
+
+
+def _sms(handout) -> dict:
+    """The handout as a text message and its length as phones count it, for the clinician
+    to see before sending."""
+    text = render.FORMATS["handout.txt"].render(handout)
+    return {"sms": text, "sms_length": sms_length(text)}
 
 
 def _current(referral: Referral) -> dict:
@@ -385,7 +364,7 @@ def _not_kept(response: Response) -> Response:
 
 
 @blueprint.get("/v1/referrals/<code>")
-@document(blueprint, ReferralWithSmsSchema, errors=(404, 503))
+@document(blueprint, ReferralSchema, errors=(404, 503))
 def get_referral(code: str):
     """The referral as JSON: each option's snapshot, whether it changed since, and next sessions."""
     handout = _handout(code, page=False)
@@ -401,8 +380,7 @@ def get_referral(code: str):
     return _not_kept(render.to_json({
         "code": handout.display_code, "url": handout.url, "expires_at": handout.expires_at.isoformat(),
         "goal": handout.goal, "language": handout.language, "seven_day_goal": referral.seven_day_goal,
-        "timezone": referral.timezone, "items": items,
-        "sms": sms_document(render.FORMATS["handout.txt"].render(handout)),
+        "timezone": referral.timezone, "items": items, **_sms(handout),
     }))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.render.sms import measure, sms_document
+from service.render.sms import measure, sms_length
 
 VIET = "ệ"  # U+1EC7, one code point (NFC): e with circumflex and dot below, not in GSM-7
 EMOJI = "\U0001F600"  # grinning face: a surrogate pair in UTF-16
@@ -56,6 +56,5 @@ def test_sms_length_as_phones_count_it(text, encoding, characters, segments):
     assert (length.encoding, length.characters, length.segments) == (encoding, characters, segments)
 
 
-def test_sms_document_carries_the_text_and_its_count():
-    assert sms_document("Options: €5") == {"text": "Options: €5", "encoding": "GSM-7", "characters": 12,
-                                            "segments": 1}
+def test_the_api_object_carries_the_count():
+    assert sms_length("Options: €5") == {"encoding": "GSM-7", "characters": 12, "segments": 1}
