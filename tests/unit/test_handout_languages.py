@@ -37,14 +37,14 @@ def _bare(text: str, language: str = "") -> str:
     mapping from shaped glyphs back to text are allowed for, and only for their script: in
     Devanagari and Gurmukhi a pre-base vowel sign (ि, ਿ) can be lost, so vowel signs and other
     marks are left out of the comparison; in Arabic a lam-alef ligature comes back with its
-    letters swapped, so lam and the alefs are left out (and a colon, a neutral that
+    letters swapped, so lam and the alefs are left out (and a colon or full stop, neutrals that
     pdftotext may put at either end of a right-to-left run). Every other letter must be there, in
     logical order."""
     text = re.sub(r"[\s\u202a-\u202e\u2066-\u2069]+", "", unicodedata.normalize("NFC", text))
     if language in ("hi", "pa"):
         text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Mn", "Mc"))
     if language == "ar":
-        text = re.sub("[لاأإآ:]", "", text)
+        text = re.sub("[لاأإآ:.]", "", text)
     return text
 
 
