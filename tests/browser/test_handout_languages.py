@@ -1,5 +1,6 @@
-"""The bilingual Arabic handout in Chromium: right to left where Arabic is, left to right
-where the English beside it is, addresses and links isolated, and axe-core clean.
+"""The bilingual handout in Chromium: Arabic right to left where Arabic is, left to right
+where the English beside it is, addresses and links isolated; Simplified Chinese and
+Vietnamese first with English after; every one axe-core clean.
 
 The handout is rendered from the Arabic catalogue as written (its .po compiled here into a
 temporary directory, so the test does not depend on what `make install` last compiled) and
@@ -24,15 +25,14 @@ pytestmark = pytest.mark.browser
 ORIGIN = "https://linkage.test"
 
 
-@pytest.fixture()
-def arabic_handout(demo_listings, tmp_path):
-    """The handout page of three demo options in Arabic (with English beside), and the catalogue."""
-    po = TRANSLATIONS / "ar" / "LC_MESSAGES" / "messages.po"
+def bilingual_handout(language: str, demo_listings, tmp_path):
+    """The handout page of three demo options in `language` (with English beside), and the catalogue."""
+    po = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
     if not po.is_file():
-        pytest.skip("no Arabic catalogue yet (service/translations/ar/LC_MESSAGES/messages.po)")
+        pytest.skip(f"no catalogue for {language} yet (service/translations/{language}/LC_MESSAGES/messages.po)")
     with open(po, "rb") as handle:
-        catalogue = read_po(handle, locale="ar")
-    target = tmp_path / "ar" / "LC_MESSAGES"
+        catalogue = read_po(handle, locale=language)
+    target = tmp_path / language / "LC_MESSAGES"
     target.mkdir(parents=True)
     with open(target / "messages.mo", "wb") as handle:
         write_mo(handle, catalogue)
@@ -40,8 +40,14 @@ def arabic_handout(demo_listings, tmp_path):
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{TRANSLATIONS};{tmp_path}"
     init_i18n(app)
     with app.app_context():
-        handout = make_handout(varied(demo_listings, 3), language="ar", note=None, client_zone="Australia/Perth")
+        handout = make_handout(varied(demo_listings, 3), language=language, note=None, client_zone="Australia/Perth")
         return render.handout_html(handout), catalogue
+
+
+@pytest.fixture()
+def arabic_handout(demo_listings, tmp_path):
+    """The Arabic handout page and its catalogue."""
+    return bilingual_handout("ar", demo_listings, tmp_path)
 
 
 def serve(page, html: str) -> None:
@@ -85,4 +91,23 @@ def test_arabic_handout_is_right_to_left_beside_english_and_axe_clean(page, arab
     assert page.locator('table.sessions tbody[lang="ar"][dir="rtl"]').count() == 3
     assert page.locator('table.sessions tbody[lang="en"][dir="ltr"]').count() == 3
     assert page.locator('.review-note[lang="ar"]').count() == 1
+    assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize(("language", "tag"), [("zh_Hans", "zh-Hans"), ("vi", "vi")])
+def test_left_to_right_bilingual_handouts_put_the_clients_words_first_and_are_axe_clean(
+        page, demo_listings, tmp_path, language, tag):
+    html, catalogue = bilingual_handout(language, demo_listings, tmp_path)
+    serve(page, html)
+    assert page.locator("html").get_attribute("dir") == "ltr"
+    source = "Try more than one: most people find what suits them by trying a few. It is fine to go along and just listen."
+    client = page.locator(f'p.encourage[lang="{tag}"]')
+    english = page.locator('p.encourage[lang="en"]')
+    assert client.inner_text().strip() == catalogue.get(source).string
+    assert english.inner_text().strip() == source
+    assert page.evaluate(f"""() => {{
+        const [mine, en] = [document.querySelector('p.encourage[lang="{tag}"]'), document.querySelector('p.encourage[lang="en"]')];
+        return Boolean(mine.compareDocumentPosition(en) & Node.DOCUMENT_POSITION_FOLLOWING);
+    }}""")
+    assert page.locator(f'.review-note[lang="{tag}"]').count() == 1
     assert axe_violations(page) == []
