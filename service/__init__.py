@@ -241,4 +241,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     register_error_handlers(app)
     register_request_limits(app)
     register_security_headers(app)
+    from service.compression import install_compression
+
+    install_compression(app)
     return app
