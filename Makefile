@@ -10,7 +10,7 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: catalogues run test test-fast mutation bench bench-load audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
+.PHONY: catalogues run test test-fast mutation bench bench-load bench-wire audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -99,6 +99,10 @@ bench: $(VENV)/.installed-dev
 bench-load: $(VENV)/.installed-dev
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(BIN)/python -m bench.load $(BENCH_ARGS)
+
+# Bytes a page embedding the widget downloads for its first results, with and without compression.
+bench-wire: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.wire $(BENCH_ARGS)
 
 # A node for trying LINKAGE_BACKEND=opensearch by hand (http://127.0.0.1:9201).
 engine-start:

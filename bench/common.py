@@ -55,6 +55,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 # `make bench-load` (bench.load) writes this section and `make bench` (bench.search) all
 # the rest; each keeps what the other wrote.
 LOAD_SECTION = "## Load test (make bench-load)"
+# Written by `make bench-wire` (bench.wire), kept by the other two.
+WIRE_SECTION = "## Bytes on the wire (make bench-wire)"
 
 
 def _section_span(lines: list[str], heading: str) -> tuple[int, int] | None:

@@ -25,8 +25,9 @@ Then once, import (`bench.imports`): a 100,000-meeting Meeting Guide feed throug
 `_bulk` of the same documents, with a cProfile of where the time goes.
 
 Every figure is printed beside its reference, as a ratio, with the machine it ran on.
-A full run rewrites all of bench/RESULTS.md but the "Load test (make bench-load)"
-section, which is `bench.load`'s and stays as it was.
+A full run rewrites all of bench/RESULTS.md but the "Load test (make bench-load)" and
+"Bytes on the wire (make bench-wire)" sections, which are `bench.load`'s and `bench.wire`'s
+and stay as they were.
 Load is bounded: fixed wrk durations, a fixed number of in-process rounds under a time
 budget; every server, and the OpenSearch node when the benchmark started it, is stopped
 in a `finally`.
@@ -63,8 +64,8 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import engine, imports, mix, synth
-from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, Stats, app_config, app_environment, fmt_ms,
-                          interleaved_rounds, raw_bulk_copy, replace_section, request_timer, search_timer,
+from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, WIRE_SECTION, Stats, app_config, app_environment,
+                          fmt_ms, interleaved_rounds, raw_bulk_copy, replace_section, request_timer, search_timer,
                           section_of, wrk_summary)
 from service import create_app
 from service.search import scoring
@@ -989,10 +990,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         target = RESULTS if parts == PARTS else OUT / f"RESULTS-{'-'.join(parts)}.md"
         if target == RESULTS and RESULTS.exists():
-            # The load test's section is bench.load's to rewrite: carried over as it is.
-            kept = section_of(RESULTS.read_text(encoding="utf-8"), LOAD_SECTION)
-            if kept:
-                text = replace_section(text, LOAD_SECTION, kept)
+            # The load test's and the wire's sections are bench.load's and bench.wire's to
+            # rewrite: carried over as they are.
+            for heading in (LOAD_SECTION, WIRE_SECTION):
+                kept = section_of(RESULTS.read_text(encoding="utf-8"), heading)
+                if kept:
+                    text = replace_section(text, heading, kept)
         target.write_text(text, encoding="utf-8")
         print(f"\nWrote {target.relative_to(ROOT)} ({elapsed:.0f} s in all).")
     for problem in failed:
