@@ -14,23 +14,10 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.catalogues import read_catalogue
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "service" / "translations"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-
-
-def read_catalogue(code: str, domain: str):
-    """The language's .po catalogue (babel.messages.pofile), or a skip saying why it cannot be used."""
-    from babel.messages.pofile import read_po
-
-    po = TRANSLATIONS / code / "LC_MESSAGES" / f"{domain}.po"
-    mo = po.with_suffix(".mo")
-    if not po.is_file():
-        pytest.skip(f"{po.relative_to(TRANSLATIONS.parent.parent)} does not exist yet (translators add it)")
-    if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime:
-        pytest.skip(f"{mo.name} for {code} is missing or older than its .po: run `make install` (pybabel compile)")
-    with open(po, "rb") as handle:
-        return read_po(handle)
 
 
 def expected_translation(catalogue, english: str) -> str | None:

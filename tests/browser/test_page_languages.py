@@ -7,34 +7,18 @@ whose catalogue is not there yet, or not compiled (`make install`), is skipped, 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_accessibility_and_embedding import axe_violations
+from tests.catalogues import read_catalogue
 
 pytestmark = pytest.mark.browser
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "service" / "translations"
 TAGLINE = "support groups and services for alcohol and other drugs"
 # Each language named in its own words (CLDR, as a person who reads it would look for it).
 OWN_NAMES = {"en": "English", "ar": "العربية", "vi": "Tiếng Việt", "zh_Hans": "中文 (简体)", "zh_Hant": "中文 (繁體)",
              "pa": "ਪੰਜਾਬੀ", "el": "Ελληνικά", "it": "Italiano", "fil": "Filipino", "hi": "हिन्दी", "es": "Español"}
-
-
-def messages_catalogue(code: str):
-    """The language's messages.po, or a skip saying why the page cannot be in it yet."""
-    from babel.messages.pofile import read_po
-
-    po = TRANSLATIONS / code / "LC_MESSAGES" / "messages.po"
-    mo = po.with_suffix(".mo")
-    if not po.is_file():
-        pytest.skip(f"service/translations/{code}/LC_MESSAGES/messages.po does not exist yet")
-    if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime:
-        pytest.skip(f"messages.mo for {code} is missing or older than its .po: run `make install`")
-    with open(po, "rb") as handle:
-        return read_po(handle)
 
 
 def words(catalogue, message: str) -> str:
@@ -63,7 +47,7 @@ def test_an_unknown_lang_gives_the_english_page(page, live_server):
 
 @pytest.mark.parametrize("code", ["ar", "zh_Hans", "vi"])
 def test_page_in_the_client_language(page, live_server, code):
-    catalogue = messages_catalogue(code)
+    catalogue = read_catalogue(code, "messages")
     tag = code.replace("_", "-")
     page.goto(f"{live_server}/?lang={code}&near=2000")
     page.wait_for_function("() => customElements.get('linkage-search') !== undefined")
@@ -83,7 +67,7 @@ def test_page_in_the_client_language(page, live_server, code):
 
 def test_vietnamese_page_filtering_services_that_speak_arabic(page, live_server, app):
     """The interface language (vi) and the language filter (ar) together, on the page."""
-    catalogue = messages_catalogue("vi")
+    catalogue = read_catalogue("vi", "messages")
     page.goto(f"{live_server}/?lang=vi&near=2000&radius_km=500&language=ar")
     assert page.evaluate("() => document.documentElement.lang") == "vi"
     expected = app.test_client().get("/v1/search?near=2000&radius_km=500&language=ar").get_json()

@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 
 from service.errors import CONTENT_SECURITY_POLICY
 from tests.browser.test_accessibility_and_embedding import axe_violations
+from tests.catalogues import read_catalogue
 
 pytestmark = pytest.mark.browser
 
@@ -178,7 +179,7 @@ def test_sms_count_is_shown_in_the_widget_language(page, live_server):
     choose, _forms = plural_rule("ar")
     chars, segments = sms["characters"], sms["segments"]
     count = widget.locator("#sms-count")
-    expect(count).to_have_text(f"«{{characters}}, {{segments}}»"
+    expect(count).to_have_text("«{characters}, {segments}»"
                                .replace("{characters}", f"«[{choose(chars)}] {chars} characters»")
                                .replace("{segments}", f"«[{choose(segments)}] {segments} SMS segments»"))
     expect(widget.locator("#sms")).to_have_value(sms["text"])
@@ -186,23 +187,9 @@ def test_sms_count_is_shown_in_the_widget_language(page, live_server):
 
 # --- the real catalogues -------------------------------------------------------------------
 
-def real_catalogue(code: str):
-    """The language's widget.po, or a skip saying why it cannot be used yet."""
-    from babel.messages.pofile import read_po
-
-    po = TRANSLATIONS / code / "LC_MESSAGES" / "widget.po"
-    mo = po.with_suffix(".mo")
-    if not po.is_file():
-        pytest.skip(f"service/translations/{code}/LC_MESSAGES/widget.po does not exist yet (translators add it)")
-    if not mo.is_file() or mo.stat().st_mtime < po.stat().st_mtime:
-        pytest.skip(f"widget.mo for {code} is missing or older than its .po: run `make install`")
-    with open(po, "rb") as handle:
-        return read_po(handle)
-
-
 @pytest.mark.parametrize("code", ["ar", "zh_Hans", "vi"])
 def test_widget_in_the_client_language(page, live_server, code):
-    catalogue = real_catalogue(code)
+    catalogue = read_catalogue(code, "widget")
     search_words = catalogue.get("Search")
     place_words = catalogue.get(PLACE)
     if not (search_words and search_words.string and place_words and place_words.string):
