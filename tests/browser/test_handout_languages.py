@@ -11,13 +11,12 @@ service/translations/ar/LC_MESSAGES/messages.po does not exist.
 from __future__ import annotations
 
 import pytest
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask
 
-from service.i18n import TRANSLATIONS, init_i18n
+from service.i18n import TRANSLATIONS
 from service.render import handout as render
 from tests.browser.test_accessibility_and_embedding import axe_violations
+from tests.catalogues import app_with_catalogue
 from tests.unit.test_handout_render import make_handout, varied
 
 pytestmark = pytest.mark.browser
@@ -32,14 +31,7 @@ def bilingual_handout(language: str, demo_listings, tmp_path):
         pytest.skip(f"no catalogue for {language} yet (service/translations/{language}/LC_MESSAGES/messages.po)")
     with open(po, "rb") as handle:
         catalogue = read_po(handle, locale=language)
-    target = tmp_path / language / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as handle:
-        write_mo(handle, catalogue)
-    app = Flask("service")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{TRANSLATIONS};{tmp_path}"
-    init_i18n(app)
-    with app.app_context():
+    with app_with_catalogue(catalogue, language, tmp_path).app_context():
         handout = make_handout(varied(demo_listings, 3), language=language, note=None, client_zone="Australia/Perth")
         return render.handout_html(handout), catalogue
 

@@ -15,12 +15,12 @@ import subprocess
 import unicodedata
 
 import pytest
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 
 from service.i18n import CLIENT_LANGUAGES, TRANSLATIONS, init_i18n
 from service.render import handout as render
+from tests.catalogues import app_with_catalogue
 from tests.unit.test_handout_render import make_handout, poppler, varied
 
 # Handout words every PDF prints (the goal box and headings, a label of each option).
@@ -56,19 +56,6 @@ def _catalogue(language: str):
         return read_po(handle, locale=language), path.read_text(encoding="utf-8")
 
 
-def _app_with(catalogue, language: str, tmp_path, po_text: str) -> Flask:
-    target = tmp_path / language / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as handle:
-        write_mo(handle, catalogue)
-    # The review state is read from the .po beside the .mo (Babel does not keep the header).
-    (target / "messages.po").write_text(po_text, encoding="utf-8")
-    app = Flask("service")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{TRANSLATIONS};{tmp_path}"
-    init_i18n(app)
-    return app
-
-
 def _pdf_text(pdf: bytes, tmp_path) -> tuple[str, str]:
     path = tmp_path / "handout.pdf"
     path.write_bytes(pdf)
@@ -86,7 +73,7 @@ def test_pdf_prints_the_clients_language_beside_english(language, demo_listings,
         message = catalogue.get(message_id)
         assert message is not None and message.string, f"{language}: {message_id!r} is not translated"
         expected[message_id] = message.string
-    app = _app_with(catalogue, language, tmp_path, po_text)
+    app = app_with_catalogue(catalogue, language, tmp_path, po_text)
     with app.app_context():
         handout = make_handout(varied(demo_listings, 3), language=language, note=None)
         text, fonts = _pdf_text(render.handout_pdf(handout), tmp_path)
@@ -113,7 +100,7 @@ def test_arabic_pdf_text_is_in_logical_order(demo_listings, tmp_path):
     catalogue, po_text = _catalogue("ar")
     words = catalogue.get("Options to try").string
     assert re.search(r"[\u0600-\u06FF]", words)
-    app = _app_with(catalogue, "ar", tmp_path, po_text)
+    app = app_with_catalogue(catalogue, "ar", tmp_path, po_text)
     with app.app_context():
         text, _fonts = _pdf_text(render.handout_pdf(make_handout(varied(demo_listings, 1), language="ar",
                                                                   note=None)), tmp_path)

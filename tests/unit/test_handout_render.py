@@ -444,23 +444,16 @@ def test_english_catalogue_is_current():
 def test_handout_is_printed_in_its_language(demo_listings, tmp_path):
     """A catalogue for the handout's language is used for the whole page: a pseudo-translation
     (every message wrapped in ‹›) shows the template, labels and helpers all go through it."""
-    from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
+
+    from tests.catalogues import app_with_catalogue
 
     with open(TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po", "rb") as handle:
         catalogue = read_po(handle, locale="vi")
     for message in catalogue:
         if message.id:
             message.string = f"‹{message.id}›"
-    target = tmp_path / "vi" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    with open(target / "messages.mo", "wb") as handle:
-        write_mo(handle, catalogue)
-
-    app = Flask("service")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = f"{TRANSLATIONS};{tmp_path}"
-    init_i18n(app)
-    with app.app_context():
+    with app_with_catalogue(catalogue, "vi", tmp_path).app_context():
         # A Perth client: the Sydney options' times name their zone.
         handout = make_handout(varied(demo_listings, 2), language="vi", client_zone="Australia/Perth")
         html = render.handout_html(handout)
