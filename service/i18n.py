@@ -92,7 +92,7 @@ def negotiate(language: str | None) -> str:
 
 REVIEW_HEADER = "X-Linkage-Review"
 NOT_REVIEWED = "not reviewed"
-_REVIEW_LINE = re.compile(r"^#\s*X-Linkage-Review:\s*(.*?)\s*$", re.I | re.M)
+_REVIEW_LINE = re.compile(rf"^#\s*{REVIEW_HEADER}:\s*(.*?)\s*$", re.I | re.M)
 
 
 def review_state(language: str) -> str:

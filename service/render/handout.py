@@ -700,7 +700,7 @@ class Voice:
 
 def review_note(language: str) -> str | None:
     """The small print while a catalogue is not yet signed off by a qualified translator
-    (its `X-Linkage-Review` header); None for English and for a reviewed catalogue."""
+    (the `X-Linkage-Review` line of its header comment); None for English and for a reviewed catalogue."""
     if language == i18n.DEFAULT_LANGUAGE or i18n.reviewed(language):
         return None
     return _("Translation not yet reviewed by a qualified translator.")
