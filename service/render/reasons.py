@@ -13,7 +13,9 @@ codes themselves, as they always have been.
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
+import weakref
+
+from flask_babel import get_translations, gettext as _
 
 from service import i18n
 from service.domain.models import Reason
@@ -86,3 +88,32 @@ def reason_text(reason: Reason) -> str:
     except KeyError:
         raise ValueError(f"no words for the reason code {reason.code!r}") from None
     return words(reason.values)
+
+
+# Words already written, per catalogue (the translations object flask-babel keeps for a
+# language for the app's life): a search writes the same few reasons for every page.
+# Bounded, because distances and minutes make many distinct reasons.
+_WRITTEN: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+_WRITTEN_MAX = 20_000
+
+
+def reason_writer():
+    """`reason_text` for the active language, remembering what it wrote: for rendering many
+    reasons at once (a search page) without asking flask-babel for the catalogue each time."""
+    translations = get_translations()
+    try:
+        written = _WRITTEN[translations]
+    except TypeError:  # not weakly referable: no remembering
+        return reason_text
+    except KeyError:
+        written = _WRITTEN[translations] = {}
+
+    def write(reason: Reason) -> str:
+        text = written.get(reason)
+        if text is None:
+            if len(written) >= _WRITTEN_MAX:
+                written.clear()
+            text = written[reason] = reason_text(reason)
+        return text
+
+    return write

@@ -93,6 +93,41 @@ LANG_DESCRIPTION = ("The language to write `why` (\"why it fits\") in: one of en
                     "that speak a language.")
 
 
+# The top-level fields of a search item, in the order an item has them: the stored
+# listing's (`service.domain.schemas.ListingSchema`), then what the search adds
+# (`service.render.json_api.item_document`). `fields=` may name only these.
+SEARCH_ADDS = ("stale", "dead_links", "distance_km", "next_sessions", "open_now", "why", "for_everyone")
+
+
+def item_field_names() -> tuple[str, ...]:
+    """Every top-level field of a search item, in order (what `fields=` may keep)."""
+    from service.domain.schemas import ListingSchema
+
+    return tuple(field.data_key or name for name, field in ListingSchema().fields.items()) + SEARCH_ADDS
+
+
+ITEM_FIELDS = item_field_names()
+
+
+class FieldNames(fields.Field):
+    """`id,name,next_sessions` -> frozenset of item field names; unknown names are a 400
+    naming them."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("fields must be a comma-separated list of item field names")
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in dict.fromkeys(names) if name not in ITEM_FIELDS]
+        if unknown:
+            raise ValidationError(
+                f"fields: unknown field{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(name[:40]) for name in unknown[:10])}; an item has "
+                f"{', '.join(ITEM_FIELDS)}")
+        if not names:
+            raise ValidationError("fields must name at least one item field")
+        return frozenset(names)
+
+
 class SearchArgs(Schema):
     """The query string of GET /v1/search."""
 
@@ -147,6 +182,12 @@ class SearchArgs(Schema):
     per_page = fields.Integer(validate=validate.Range(min=1, error="per_page must be 1 or more"))
     lang = fields.String(validate=validate.Length(max=LANG_MAX, error=f"lang must be at most {LANG_MAX} characters"),
                          metadata={"description": LANG_DESCRIPTION, "example": "vi"})
+    # Named `fields` in the query string; not as the attribute, which is the schema's own.
+    item_fields = FieldNames(data_key="fields", metadata={
+        "type": "string", "example": "id,name,next_sessions",
+        "description": "Sparse fieldsets: a comma-separated list of the item fields to keep in each of "
+                       "`items` (the rest of the answer is unchanged); any of: " + ", ".join(ITEM_FIELDS)
+                       + ". An unknown name is a 400 naming it. Default: every field."})
 
     @validates_schema
     def check_pairs(self, data, **kwargs):
@@ -196,11 +237,19 @@ class ProgramsArgs(Schema):
                                                   "program names stay as the programs write them.", "example": "vi"})
 
 
+def parameter_names(schema: Schema) -> frozenset[str]:
+    """The query parameters a schema reads (its fields' data keys)."""
+    return frozenset(field.data_key or name for name, field in schema.fields.items())
+
+
+SEARCH_PARAMETERS = parameter_names(SEARCH_ARGS)
+
+
 def load_args(schema: Schema, args) -> dict:
     """Request args (a mapping of str -> str) through a schema, or ApiError(400) naming the
     first bad parameter. Parameters the schema does not know are left out."""
     try:
-        return schema.load({k: args.get(k) for k in args.keys() if k in schema.fields})
+        return schema.load({k: args.get(k) for k in args.keys() if k in parameter_names(schema)})
     except ValidationError as exc:
         parameter, message = _first_error(exc.messages)
         raise ApiError(400, "bad_parameter", message, parameter) from None
@@ -324,7 +373,7 @@ def minutes_to_midnight(at: datetime, zone_name: str) -> int:
 
 def parse_search(args, geocoder, now: datetime) -> SearchQuery:
     """Request args (a mapping of str -> str) into a SearchQuery, or raise ApiError(400)."""
-    unknown = sorted(k for k in args.keys() if k not in SEARCH_ARGS.fields and k not in ("key",))
+    unknown = sorted(k for k in args.keys() if k not in SEARCH_PARAMETERS and k not in ("key",))
     data = load_args(SEARCH_ARGS, args)
     warnings: list[str] = [f"unknown parameter {k[:40]!r} ignored" for k in unknown]
 

@@ -87,6 +87,9 @@ class OfflineGazetteer:
         self._by_postcode: dict[str, list[GazetteerEntry]] = {}
         self._by_name: dict[str, list[GazetteerEntry]] = {}
         self._world: dict[str, list[GazetteerEntry]] = {}
+        # A postcode's display name, once worked out (the gazetteer never changes after
+        # loading, and naming one scans the grid around it: milliseconds per search).
+        self._well_known: dict[tuple[GazetteerEntry, float], GazetteerEntry] = {}
         self._load(Path(directory))
 
     def _load(self, directory: Path) -> None:
@@ -227,6 +230,14 @@ class OfflineGazetteer:
 
     def _well_known_name(self, entry: GazetteerEntry, within_km: float = 3.0) -> GazetteerEntry:
         """Name a postcode after a well-known place at its centre ("2000" is Sydney, not Barangaroo)."""
+        key = (entry, within_km)
+        named = self._well_known.get(key)
+        if named is None:
+            named = self._well_known[key] = self._name_after_well_known(entry, within_km)
+        return named
+
+    def _name_after_well_known(self, entry: GazetteerEntry, within_km: float) -> GazetteerEntry:
+        """`_well_known_name` worked out afresh."""
         if self._population(entry):
             return entry
         cell = (int(math.floor(entry.lat)), int(math.floor(entry.lon)))

@@ -12,6 +12,7 @@ from service.search import scoring
 from service.backends.contract import Matches
 from service.errors import ApiError
 from service.domain.models import Hit, SearchQuery
+from service.render.json_api import json_response
 from service.openapi import MeetingGuideMeetingSchema, PlacesSchema, ProgramsSchema, ResultItemSchema, SearchResultSchema
 from service.search.params import ListingArgs, PlacesArgs, ProgramsArgs, SearchArgs, load_args, parse_at, parse_search, parse_zone
 from service.views import dead_links_of, document, services, stale_before
@@ -19,6 +20,7 @@ from service.views import dead_links_of, document, services, stale_before
 PLACES_ARGS = PlacesArgs()
 LISTING_ARGS = ListingArgs()
 SEARCH_LANG = SearchArgs(only=("lang",))
+SEARCH_FIELDS = SearchArgs(only=("item_fields",))
 
 
 
@@ -51,15 +53,17 @@ def run_search(args) -> tuple[SearchQuery, Matches, tuple]:
 @document(blueprint, SearchResultSchema, query=SearchArgs, errors=(400, 429, 503))
 def search():
     """Search listings near a place or online, filtered by format, goal and more; `why` in the
-    language `lang` names."""
+    language `lang` names; with `fields`, only those fields of each item."""
     language, warning = response_language(request.args)
+    # Checked before searching: a bad field name costs no search.
+    fields = load_args(SEARCH_FIELDS, request.args).get("item_fields") if "fields" in request.args else None
     query, matches, items = run_search(request.args)
     with force_locale(language):
         document = render.search_document(query, matches, items, stale_before(query.at),
-                                          dead_links_of(render.listing_ids(items)))
+                                          dead_links_of(render.listing_ids(items)), fields)
     if warning:
         document["warnings"].append(warning)
-    return render.to_json(document)
+    return json_response(document)
 
 
 @blueprint.get("/v1/places")
