@@ -8,6 +8,7 @@ write, and the fuzzing tests (tests/api/test_openapi.py) hold every answer to th
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from flask import Blueprint, Response, render_template, send_from_directory
@@ -136,6 +137,20 @@ class QueryEchoSchema(Schema):
     per_page = fields.Integer(required=True)
 
 
+def _none_required(schema: type[Schema]) -> dict:
+    """Copies of a schema's fields, each optional (nested schemas keep their own rules)."""
+    optional = {}
+    for name, field in schema._declared_fields.items():
+        optional[name] = copy.copy(field)
+        optional[name].required = False
+    return optional
+
+
+class SearchItemSchema(Schema.from_dict(_none_required(ResultItemSchema), name="SearchItemBase")):
+    """An item of a search answer: a `ResultItem`, with every field, or with only those `fields`
+    named (so no field is required here)."""
+
+
 class SearchResultSchema(Schema):
     """GET /v1/search."""
 
@@ -144,7 +159,7 @@ class SearchResultSchema(Schema):
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
-    items = fields.List(fields.Nested(ResultItemSchema), required=True)
+    items = fields.List(fields.Nested(SearchItemSchema), required=True)
     facets = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()),
                          required=True, metadata={"description": "Counts per filter value over all matches."})
 

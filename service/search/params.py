@@ -182,12 +182,6 @@ class SearchArgs(Schema):
     per_page = fields.Integer(validate=validate.Range(min=1, error="per_page must be 1 or more"))
     lang = fields.String(validate=validate.Length(max=LANG_MAX, error=f"lang must be at most {LANG_MAX} characters"),
                          metadata={"description": LANG_DESCRIPTION, "example": "vi"})
-    # Named `fields` in the query string; not as the attribute, which is the schema's own.
-    item_fields = FieldNames(data_key="fields", metadata={
-        "type": "string", "example": "id,name,next_sessions",
-        "description": "Sparse fieldsets: a comma-separated list of the item fields to keep in each of "
-                       "`items` (the rest of the answer is unchanged); any of: " + ", ".join(ITEM_FIELDS)
-                       + ". An unknown name is a 400 naming it. Default: every field."})
 
     @validates_schema
     def check_pairs(self, data, **kwargs):
@@ -198,6 +192,13 @@ class SearchArgs(Schema):
             raise ValidationError("give either near or lat and lon, not both", "near")
 
 
+# `fields` cannot be a class attribute of a schema (it would shadow the schema's own
+# `fields`), so it joins the declared fields by name.
+SearchArgs._declared_fields["fields"] = FieldNames(metadata={
+    "type": "string", "example": "id,name,next_sessions",
+    "description": "Sparse fieldsets: a comma-separated list of the item fields to keep in each of "
+                   "`items` (the rest of the answer is unchanged); any of: " + ", ".join(ITEM_FIELDS)
+                   + ". An unknown name is a 400 naming it. Default: every field."})
 SEARCH_ARGS = SearchArgs()
 
 

@@ -20,7 +20,7 @@ from service.views import dead_links_of, document, services, stale_before
 PLACES_ARGS = PlacesArgs()
 LISTING_ARGS = ListingArgs()
 SEARCH_LANG = SearchArgs(only=("lang",))
-SEARCH_FIELDS = SearchArgs(only=("item_fields",))
+SEARCH_FIELDS = SearchArgs(only=("fields",))
 
 
 
@@ -28,7 +28,7 @@ def response_language(args) -> tuple[str, str | None]:
     """The catalogue to write `why` in for the request's `lang` (English when absent), and a
     warning when a language was asked for that has no catalogue (then English, not a 400:
     the results are still useful). A `lang` over the length limit is a 400 naming it."""
-    raw = (load_args(SEARCH_LANG, args).get("lang") or "").strip()
+    raw = (load_args(SEARCH_LANG, args).get("lang") or "").strip() if "lang" in args else ""
     if not raw:
         return i18n.DEFAULT_LANGUAGE, None
     language = i18n.negotiate(raw)
@@ -56,7 +56,7 @@ def search():
     language `lang` names; with `fields`, only those fields of each item."""
     language, warning = response_language(request.args)
     # Checked before searching: a bad field name costs no search.
-    fields = load_args(SEARCH_FIELDS, request.args).get("item_fields") if "fields" in request.args else None
+    fields = load_args(SEARCH_FIELDS, request.args).get("fields") if "fields" in request.args else None
     query, matches, items = run_search(request.args)
     with force_locale(language):
         document = render.search_document(query, matches, items, stale_before(query.at),
