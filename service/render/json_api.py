@@ -24,16 +24,31 @@ from service.render.reasons import reason_text, reason_writer
 from service.search.params import query_echo
 
 
-def occurrence_document(occurrence: Occurrence, viewer_tz: str | None) -> dict:
-    """One session: times with offsets in the listing's zone, and in the viewer's when given."""
+def occurrence_document(occurrence: Occurrence, viewer_tz: str | None, as_text: bool = True) -> dict:
+    """One session: times with offsets in the listing's zone, and in the viewer's when given.
+    With `as_text=False` the times stay datetimes, for `json_bytes(..., datetimes=True)` to
+    write (the same text, in C)."""
     viewer = ZoneInfo(viewer_tz) if viewer_tz else None
+    start, end = occurrence.start, occurrence.end
+    viewer_start = start.astimezone(viewer) if viewer else None
+    viewer_end = end.astimezone(viewer) if viewer else None
+    if as_text:
+        start, end = start.isoformat(), end.isoformat()
+        viewer_start = viewer_start.isoformat() if viewer else None
+        viewer_end = viewer_end.isoformat() if viewer else None
     return {
-        "start": occurrence.start.isoformat(),
-        "end": occurrence.end.isoformat(),
-        "viewer_start": occurrence.start.astimezone(viewer).isoformat() if viewer else None,
-        "viewer_end": occurrence.end.astimezone(viewer).isoformat() if viewer else None,
+        "start": start,
+        "end": end,
+        "viewer_start": viewer_start,
+        "viewer_end": viewer_end,
         "in_progress": occurrence.in_progress,
     }
+
+
+# From this year on every IANA zone's offset is whole minutes (Monrovia's -0:44:30 ended in
+# 1972), which is all orjson writes of an offset; before it, a time's offset may have seconds
+# (local mean time) that only isoformat writes.
+WHOLE_MINUTE_OFFSETS_FROM = 1980
 
 
 def stale_since(document: dict, stale_before: str | None) -> dict | None:
@@ -45,15 +60,16 @@ def stale_since(document: dict, stale_before: str | None) -> dict | None:
 
 
 def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | None = None,
-                  dead_links: tuple[dict, ...] = (), write_reason=reason_text) -> dict:
+                  dead_links: tuple[dict, ...] = (), write_reason=reason_text, times_as_text: bool = True) -> dict:
     """A listing with what the search adds: distance, next sessions, open now, why (in words),
     staleness, and the links the last link check found dead. `write_reason` writes one
-    reason in words (`reason_text`, or a `reason_writer` that remembers them)."""
+    reason in words (`reason_text`, or a `reason_writer` that remembers them); session times
+    are ISO text, or datetimes with `times_as_text=False` (see `occurrence_document`)."""
     document = dict(hit.document) if hit.document is not None else dump_listing(hit.listing)
     document["stale"] = stale_since(document, stale_before)
     document["dead_links"] = links_in_use(document.get("contact") or {}, dead_links)
     document["distance_km"] = hit.distance_km
-    document["next_sessions"] = [occurrence_document(o, viewer_tz) for o in hit.next_sessions]
+    document["next_sessions"] = [occurrence_document(o, viewer_tz, times_as_text) for o in hit.next_sessions]
     document["open_now"] = hit.open_now
     document["why"] = [write_reason(reason) for reason in hit.why]
     document["for_everyone"] = hit.for_everyone
@@ -62,12 +78,16 @@ def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | Non
 
 def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...],
                     stale_before: str | None = None, dead_links: dict | None = None,
-                    fields: frozenset[str] | None = None) -> dict:
+                    fields: frozenset[str] | None = None, for_json_bytes: bool = False) -> dict:
     """The body of GET /v1/search (`dead_links`: listing id -> its dead links); with `fields`,
-    each item keeps only those top-level fields (the envelope stays whole)."""
+    each item keeps only those top-level fields (the envelope stays whole). `for_json_bytes`:
+    the document is only for `json_bytes(..., datetimes=True)`, which may then write the
+    session times itself (when it writes them as isoformat does)."""
     write_reason = reason_writer()
     dead_links = dead_links or {}
-    documents = [item_document(hit, query.viewer_tz, stale_before, dead_links.get(item_id, ()), write_reason)
+    times_as_text = not (for_json_bytes and query.at.year >= WHOLE_MINUTE_OFFSETS_FROM)
+    documents = [item_document(hit, query.viewer_tz, stale_before, dead_links.get(item_id, ()), write_reason,
+                               times_as_text)
                  for hit, item_id in zip(items, listing_ids(items))]
     if fields is not None:
         documents = [{key: value for key, value in document.items() if key in fields} for document in documents]
@@ -101,14 +121,18 @@ def json_text(data) -> str:
     return json_bytes(data).decode("utf-8")
 
 
-def json_bytes(data) -> bytes:
+def json_bytes(data, datetimes: bool = False) -> bytes:
     """`json_text` as UTF-8 bytes, written by orjson when it writes exactly what the stdlib
-    encoder writes (`ensure_ascii=False`, no spaces), else by the stdlib encoder."""
+    encoder writes (`ensure_ascii=False`, no spaces), else by the stdlib encoder.
+
+    Datetimes are written as their isoformat(); by orjson itself with `datetimes=True`, which
+    is the same text but for an offset with seconds (orjson writes minutes): only for data
+    whose datetimes have whole-minute offsets.
+    """
+    option = orjson.OPT_PASSTHROUGH_SUBCLASS | (0 if datetimes else orjson.OPT_PASSTHROUGH_DATETIME)
     try:
-        # Datetimes go through `_default` (isoformat) as with the stdlib encoder, not orjson's
-        # own writing of them; subclasses of str, int, dict and list likewise.
-        body = orjson.dumps(data, default=_default,
-                            option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS)
+        # Subclasses of str, int, dict and list go to `_default`, and so to the stdlib encoder.
+        body = orjson.dumps(data, default=_default, option=option)
     except (TypeError, orjson.JSONEncodeError):
         return _stdlib_bytes(data)
     if b"0.0000" in body or _NEGATIVE_EXPONENT.search(body):
@@ -116,9 +140,9 @@ def json_bytes(data) -> bytes:
     return body
 
 
-def json_response(data, status: int = 200) -> Response:
-    """An application/json response of `json_bytes(data)` (what `render.to_json` serves)."""
-    return Response(json_bytes(data), status=status, mimetype="application/json")
+def json_response(data, status: int = 200, datetimes: bool = False) -> Response:
+    """An application/json response of `json_bytes(data, datetimes)` (what `render.to_json` serves)."""
+    return Response(json_bytes(data, datetimes), status=status, mimetype="application/json")
 
 
 def _stdlib_bytes(data) -> bytes:

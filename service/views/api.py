@@ -60,10 +60,10 @@ def search():
     query, matches, items = run_search(request.args)
     with force_locale(language):
         document = render.search_document(query, matches, items, stale_before(query.at),
-                                          dead_links_of(render.listing_ids(items)), fields)
+                                          dead_links_of(render.listing_ids(items)), fields, for_json_bytes=True)
     if warning:
         document["warnings"].append(warning)
-    return json_response(document)
+    return json_response(document, datetimes=True)
 
 
 @blueprint.get("/v1/places")
