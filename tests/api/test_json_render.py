@@ -21,7 +21,9 @@ from service.render.json_api import json_bytes, json_text
 PLACES = ("2000", "3000", "4000", "6000", "0870", "Fitzroy VIC", "Hobart")
 EXTRAS = ("", "&sort=soonest", "&sort=distance", "&goal=moderation&format=online", "&kind=service",
           "&q=smart", "&lang=vi", "&lang=ar&tz=Australia/Perth", "&tz=UTC&per_page=50", "&audience=women",
-          "&fields=id,name,why,next_sessions")
+          "&fields=id,name,why,next_sessions",
+          # Until 1972 Monrovia's offset had seconds (-0:44:30), which only isoformat writes.
+          "&at=1971-06-01T09:00:00Z&tz=Africa/Monrovia")
 
 
 def stdlib_text(data) -> bytes:
