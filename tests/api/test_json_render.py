@@ -89,3 +89,19 @@ def test_datetimes_are_written_as_their_isoformat():
 def test_nan_is_written_as_null_not_as_the_invalid_nan():
     # The one deliberate difference from the stdlib, which writes NaN (not JSON at all).
     assert json_bytes({"x": math.nan, "y": math.inf}) == b'{"x":null,"y":null}'
+
+
+def test_session_times_are_written_to_the_second_of_their_offset(client):
+    # In 1971 Monrovia was 44 min 30 s behind UTC: the viewer's times say so, as isoformat writes them.
+    body = json.loads(client.get("/v1/search?near=2000&at=1971-06-01T09:00:00Z&tz=Africa/Monrovia").data)
+    monrovia = ZoneInfo("Africa/Monrovia")
+    sessions = [session for item in body["items"] for session in item["next_sessions"]]
+    assert sessions
+    for session in sessions:
+        assert datetime.fromisoformat(session["start"]).astimezone(monrovia).isoformat() == session["viewer_start"]
+        assert session["viewer_start"].endswith("-00:44:30")
+    # And in today's zones, the same way.
+    body = json.loads(client.get("/v1/search?near=3000&tz=Asia/Kathmandu&per_page=50").data)
+    kathmandu = ZoneInfo("Asia/Kathmandu")
+    for session in (s for item in body["items"] for s in item["next_sessions"]):
+        assert datetime.fromisoformat(session["end"]).astimezone(kathmandu).isoformat() == session["viewer_end"]
