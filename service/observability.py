@@ -42,7 +42,7 @@ _WORDS = ("q", "key")
 _CHOICES = frozenset({
     "radius_km", "format", "goal", "substance", "kind", "approach", "audience", "language", "day", "time",
     "tonight", "starts_within", "open_now", "at", "tz", "sort", "page", "per_page", "limit", "for", "thanks",
-    "print"})
+    "print", "fields"})
 _PLACES = ("lat", "lon", "near")
 # Where a raw request target with a query string appears in free text (gunicorn's error
 # lines quote request lines): up to the protocol, a quote or the end of the text.
