@@ -14,6 +14,7 @@ Row i of every array is the listing with rid i + 1; rids follow listing ids, so
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 from dataclasses import dataclass
@@ -146,7 +147,15 @@ def rows_in_cells(cols: "Columns", cells: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     starts = np.searchsorted(cols.cell_keys, cells, side="left")
     stops = np.searchsorted(cols.cell_keys, cells, side="right")
-    return np.concatenate([cols.cell_rows[a:b] for a, b in zip(starts, stops)])
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    # The cells' slices of cell_rows, concatenated in order without a Python loop: each
+    # position is its slice's start plus its place within the slice.
+    first_of_slice = np.cumsum(lengths) - lengths
+    positions = np.arange(total) + np.repeat(starts - first_of_slice, lengths)
+    return cols.cell_rows[positions]
 
 
 def bitmask(values, vocabulary: tuple[str, ...]) -> int:
@@ -311,14 +320,24 @@ def facets(cols: Columns, rows: np.ndarray) -> dict:
     """Counts by format, goal, kind and approach over the selected rows."""
     result = empty_facets()
     for name, array, vocabulary in (("format", cols.formats, vocab.FORMATS), ("goal", cols.goals, vocab.GOALS)):
-        values = array[rows]
+        # Count each bit mask once (a handful of distinct masks), then each value over the
+        # masks that hold its bit: one pass over the rows instead of one per value.
+        by_mask = np.bincount(array[rows], minlength=1 << len(vocabulary))
+        counts = _mask_bits(len(vocabulary)).T @ by_mask
         for i, value in enumerate(vocabulary):
-            result[name][value] = int(np.count_nonzero(values & (1 << i)))
+            result[name][value] = int(counts[i])
     for name, array, vocabulary in (("kind", cols.kind, vocab.KINDS), ("approach", cols.approach, vocab.APPROACHES)):
         counts = np.bincount(array[rows], minlength=len(vocabulary))
         for i, value in enumerate(vocabulary):
             result[name][value] = int(counts[i])
     return result
+
+
+@functools.lru_cache(maxsize=8)
+def _mask_bits(width: int) -> np.ndarray:
+    """int64 matrix: [mask, i] is 1 when bit i is set in mask, for every mask of `width` bits."""
+    masks = np.arange(1 << width, dtype=np.int64)
+    return ((masks[:, None] >> np.arange(width)) & 1).astype(np.int64)
 
 
 def _distance_km(cosine: np.ndarray) -> np.ndarray:
