@@ -64,6 +64,7 @@ class Columns:
     session_zone: np.ndarray  # int16: each session's zone (its row's)
     cell_rows: np.ndarray    # rows with a location, ordered by (cell, row)
     cell_keys: np.ndarray    # their cells, ascending
+    facet_code: np.ndarray   # int32: (formats, goals, kind, approach) as one number (facet_code)
 
     @property
     def size(self) -> int:
@@ -104,12 +105,14 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
     cell = np.array([-1 if c is None else c for c in columns[17]], dtype=np.int64)
     located = np.flatnonzero(cell >= 0)
     by_cell = located[np.lexsort((located, cell[located]))]
+    formats, goals = ints(4), ints(5)
+    kind = np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8)
+    approach = np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8)
     return Columns(
         ids=np.array(columns[0], dtype=object),
         x=floats(1), y=floats(2), z=floats(3),
-        formats=ints(4), goals=ints(5), substances=ints(6), audiences=ints(7), days=ints(8),
-        kind=np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8),
-        approach=np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8),
+        formats=formats, goals=goals, substances=ints(6), audiences=ints(7), days=ints(8),
+        kind=kind, approach=approach,
         active=np.array(columns[11], dtype=bool),
         remote=np.array(columns[12], dtype=bool),
         open_24_7=np.array(columns[13], dtype=bool),
@@ -126,7 +129,19 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
         session_zone=np.array([zone_index[columns[14][r]] for r in session_row], dtype=np.int16),
         cell_rows=by_cell,
         cell_keys=cell[by_cell],
+        facet_code=facet_code(formats, goals, kind, approach),
     )
+
+
+# The shape of facet_code's values: every format mask, goal mask, kind and approach.
+_FACET_SHAPE = (1 << len(vocab.FORMATS), 1 << len(vocab.GOALS), len(vocab.KINDS), len(vocab.APPROACHES))
+
+
+def facet_code(formats: np.ndarray, goals: np.ndarray, kind: np.ndarray, approach: np.ndarray) -> np.ndarray:
+    """Each row's format mask, goal mask, kind and approach as one index into _FACET_SHAPE,
+    so one bincount over the selected rows counts every facet."""
+    return np.ravel_multi_index((formats, goals, kind.astype(np.int64), approach.astype(np.int64)),
+                                _FACET_SHAPE).astype(np.int32)
 
 
 # Grid cells of 0.02 degrees (about 2 km): a city-wide box meets a few hundred of them.
@@ -280,7 +295,8 @@ def _in_time(spec: Filter, scope: Scope) -> np.ndarray | None:
 def _reach(spec: Filter, scope: Scope) -> np.ndarray | None:
     if scope.query.place is None:
         return None
-    near = np.nan_to_num(scope.cosine, nan=-2.0) >= math.cos(scope.query.radius_km / geo.EARTH_RADIUS_KM)
+    # NaN (no location) compares False, as it should.
+    near = scope.cosine >= math.cos(scope.query.radius_km / geo.EARTH_RADIUS_KM)
     return near | scope.cover[scope.rows]
 
 
@@ -319,15 +335,18 @@ def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
 def facets(cols: Columns, rows: np.ndarray) -> dict:
     """Counts by format, goal, kind and approach over the selected rows."""
     result = empty_facets()
-    for name, array, vocabulary in (("format", cols.formats, vocab.FORMATS), ("goal", cols.goals, vocab.GOALS)):
-        # Count each bit mask once (a handful of distinct masks), then each value over the
-        # masks that hold its bit: one pass over the rows instead of one per value.
-        by_mask = np.bincount(array[rows], minlength=1 << len(vocabulary))
+    # One pass over the rows counts each (format mask, goal mask, kind, approach); the
+    # facets are sums over that small table.
+    table = np.bincount(cols.facet_code[rows], minlength=math.prod(_FACET_SHAPE)).reshape(_FACET_SHAPE)
+    by_format_mask = table.sum(axis=(1, 2, 3))
+    by_goal_mask = table.sum(axis=(0, 2, 3))
+    # A value counts every row whose mask holds its bit.
+    for name, by_mask, vocabulary in (("format", by_format_mask, vocab.FORMATS), ("goal", by_goal_mask, vocab.GOALS)):
         counts = _mask_bits(len(vocabulary)).T @ by_mask
         for i, value in enumerate(vocabulary):
             result[name][value] = int(counts[i])
-    for name, array, vocabulary in (("kind", cols.kind, vocab.KINDS), ("approach", cols.approach, vocab.APPROACHES)):
-        counts = np.bincount(array[rows], minlength=len(vocabulary))
+    for name, counts, vocabulary in (("kind", table.sum(axis=(0, 1, 3)), vocab.KINDS),
+                                     ("approach", table.sum(axis=(0, 1, 2)), vocab.APPROACHES)):
         for i, value in enumerate(vocabulary):
             result[name][value] = int(counts[i])
     return result
@@ -351,7 +370,7 @@ def best_scores(selection: Selection, query: SearchQuery) -> np.ndarray:
         distance = _distance_km(selection.cosine)
         remote = ordering.RANKING["remote_equivalent_km"]
         distance = np.where(selection.covered, np.fmin(distance, remote), distance)
-        distance = np.nan_to_num(distance, nan=math.inf)
+        distance = np.where(np.isnan(distance), math.inf, distance)
         scale = ordering.RANKING["distance_scale_km"]
         sigma_sq = -(scale**2) / (2 * math.log(ordering.RANKING["distance_decay"]))
         excess = np.maximum(0.0, distance - ordering.RANKING["distance_offset_km"])
@@ -385,7 +404,7 @@ def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
 
 def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
     """order() within one tier: only rows that can reach the top `needed` are fully sorted."""
-    nearness_key = -np.nan_to_num(selection.cosine, nan=-2.0)  # smaller is nearer; no location last
+    nearness_key = -np.fmax(selection.cosine, -2.0)  # fmax turns NaN into -2.0; smaller is nearer; no location last
     rows = selection.rows
     if query.sort == "distance" and query.place is not None:
         keys = (rows, nearness_key)
