@@ -64,6 +64,8 @@ class Columns:
     session_zone: np.ndarray  # int16: each session's zone (its row's)
     cell_rows: np.ndarray    # rows with a location, ordered by (cell, row)
     cell_keys: np.ndarray    # their cells, ascending
+    session_first: np.ndarray  # int64: index of each row's first session (its count's start)
+    session_count: np.ndarray  # int64: each row's number of sessions
     facet_code: np.ndarray   # int32: (formats, goals, kind, approach) as one number (facet_code)
 
     @property
@@ -106,6 +108,8 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
     located = np.flatnonzero(cell >= 0)
     by_cell = located[np.lexsort((located, cell[located]))]
     formats, goals = ints(4), ints(5)
+    # Sessions are sorted by row: each row's are one slice, found by count and cumulative sum.
+    session_count = np.bincount(session_row, minlength=n).astype(np.int64)
     kind = np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8)
     approach = np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8)
     return Columns(
@@ -129,6 +133,8 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
         session_zone=np.array([zone_index[columns[14][r]] for r in session_row], dtype=np.int16),
         cell_rows=by_cell,
         cell_keys=cell[by_cell],
+        session_first=np.cumsum(session_count) - session_count,
+        session_count=session_count,
         facet_code=facet_code(formats, goals, kind, approach),
     )
 
@@ -439,22 +445,32 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
     fraction = nows[0] - math.floor(nows[0])
     now_by_zone = np.array([math.floor(n) for n in nows], dtype=np.int32)
     slack_by_zone = np.array([schedule.offset_shift_minutes(query.at, z) for z in cols.zones] or [0.0])
-    bound_by_row = np.full(cols.size, np.inf)
-    rank_by_row = np.full(cols.size, np.inf)
-    if len(cols.session_row):
-        since = (now_by_zone[cols.session_zone] - cols.session_start) % week + fraction
-        slack = slack_by_zone[cols.session_zone]
-        running = since < cols.session_length + slack
+    bound_by_row = np.full(len(rows), np.inf)
+    rank_by_row = np.full(len(rows), np.inf)
+    # Only the selected rows' sessions: each row's are one slice of the session columns,
+    # gathered without a Python loop (as rows_in_cells).
+    counts = cols.session_count[rows] if len(cols.session_row) else np.zeros(len(rows), dtype=np.int64)
+    scheduled = counts > 0
+    counts = counts[scheduled]
+    total = int(counts.sum())
+    if total:
+        segments = np.cumsum(counts) - counts  # each scheduled row's first position below
+        sessions = np.arange(total) + np.repeat(cols.session_first[rows[scheduled]] - segments, counts)
+        session_zone = cols.session_zone[sessions]
+        session_length = cols.session_length[sessions]
+        since = (now_by_zone[session_zone] - cols.session_start[sessions]) % week + fraction
+        slack = slack_by_zone[session_zone]
+        running = since < session_length + slack
         bound = np.where(running, -since, week - since) - slack
-        ending = running & (since > 0) & (cols.session_length - since < ordering.RANKING["ending_soon_minutes"])
+        ending = running & (since > 0) & (session_length - since < ordering.RANKING["ending_soon_minutes"])
         rank = np.where(ending & (slack == 0), ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
-        # Sessions are sorted by row, so each row's minimum is one reduceat segment.
-        firsts = cols.session_row[cols.session_groups]
-        bound_by_row[firsts] = np.minimum.reduceat(bound, cols.session_groups)
-        rank_by_row[firsts] = np.minimum.reduceat(rank, cols.session_groups)
-    bound_by_row[cols.open_24_7] = 0.0
-    rank_by_row[cols.open_24_7] = 0.0
-    return bound_by_row[rows], rank_by_row[rows]
+        # Each row's sessions are one reduceat segment.
+        bound_by_row[scheduled] = np.minimum.reduceat(bound, segments)
+        rank_by_row[scheduled] = np.minimum.reduceat(rank, segments)
+    open_24_7 = cols.open_24_7[rows]
+    bound_by_row[open_24_7] = 0.0
+    rank_by_row[open_24_7] = 0.0
+    return bound_by_row, rank_by_row
 
 
 def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
