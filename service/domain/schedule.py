@@ -194,14 +194,13 @@ def _steady_weekly_occurrences(listing: Listing, at: datetime, count: int,
                 found.append((start, start + length))
             day += 7
     found.sort()
-    occurrences = []
-    for start, end in found[:count]:
-        occurrences.append(Occurrence(
-            start=(midnight + timedelta(minutes=start)).replace(tzinfo=tz),
-            end=(midnight + timedelta(minutes=end)).replace(tzinfo=tz),
-            in_progress=start * 60_000_000 <= now_us,
-        ))
-    return tuple(occurrences)
+    # Aware arithmetic is wall-clock arithmetic in one zone: exact here, with one offset.
+    local_midnight = midnight.replace(tzinfo=tz)
+    return tuple(
+        Occurrence(start=local_midnight + timedelta(minutes=start), end=local_midnight + timedelta(minutes=end),
+                   in_progress=start * 60_000_000 <= now_us)
+        for start, end in found[:count]
+    )
 
 
 def is_open(listing: Listing, occurrences: tuple[Occurrence, ...]) -> bool:
