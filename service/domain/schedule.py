@@ -104,6 +104,10 @@ def next_occurrences(listing: Listing, at: datetime, count: int = 3) -> tuple[Oc
     """
     if not listing.sessions:
         return ()
+    if not any(s.monthly for s in listing.sessions):
+        offset = steady_offset(listing.timezone, at)
+        if offset is not None:
+            return _steady_weekly_occurrences(listing, at, count, offset)
     tz = zone(listing.timezone)
     by_weekday: dict[int, list[Session]] = {}
     for session in listing.sessions:
@@ -124,6 +128,79 @@ def next_occurrences(listing: Listing, at: datetime, count: int = 3) -> tuple[Oc
             break
     found.sort(key=lambda occ: (occ.start, occ.end))
     return tuple(found[:count])
+
+
+# How far around `at` a zone's offset must hold for _steady_weekly_occurrences: from the
+# day before local yesterday (zones are at most 14 hours from UTC) to past the last day
+# next_occurrences looks at, plus the longest session (under a day).
+_STEADY_BEFORE = timedelta(days=3)
+_STEADY_AFTER = timedelta(days=_WEEKLY_HORIZON_DAYS + 3)
+_STEADY_STEP = timedelta(hours=1)
+
+
+def steady_offset(tz_name: str, at: datetime) -> timedelta | None:
+    """The zone's UTC offset when it holds throughout the weeks next_occurrences reads for
+    weekly sessions around `at`, else None (a clock change falls in them)."""
+    hour = at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return _steady_offset(tz_name, hour)
+
+
+@lru_cache(maxsize=1024)
+def _steady_offset(tz_name: str, hour: datetime) -> timedelta | None:
+    # The offset sampled every hour of the window (cached per zone and hour): clock changes
+    # are months apart, so two within one hour, which sampling would miss, do not happen.
+    tz = zone(tz_name)
+    offset = hour.astimezone(tz).utcoffset()
+    moment, last = hour - _STEADY_BEFORE, hour + _STEADY_AFTER
+    while moment <= last:
+        if moment.astimezone(tz).utcoffset() != offset:
+            return None
+        moment += _STEADY_STEP
+    return offset
+
+
+@lru_cache(maxsize=4096)
+def _session_minutes(start: str, end: str) -> tuple[int, int]:
+    """(start minute of the day, duration in minutes) of a session's "HH:MM" times."""
+    first = minutes(start)
+    length = minutes(end) - first
+    return first, length if length > 0 else length + 24 * 60
+
+
+def _steady_weekly_occurrences(listing: Listing, at: datetime, count: int,
+                               offset: timedelta) -> tuple[Occurrence, ...]:
+    """next_occurrences for weekly sessions in a zone whose offset holds over the window.
+
+    With one offset, wall-clock time is UTC shifted, so no gap or fold can occur: the same
+    occurrences as the calendar walk (same horizon, same "not yet ended" test, same
+    order), found with integer arithmetic on minutes from local midnight; datetimes are
+    built only for the `count` returned.
+    """
+    tz = zone(listing.timezone)
+    local_now = at.astimezone(timezone.utc).replace(tzinfo=None) + offset
+    today = local_now.date()
+    midnight = datetime.combine(today, time())
+    # `at` as microseconds since local midnight: compared exactly with whole minutes.
+    now_us = (local_now - midnight) // timedelta(microseconds=1)
+    today_weekday = today.weekday()
+    found: list[tuple[int, int]] = []
+    for session in listing.sessions:
+        start_minute, length = _session_minutes(session.start, session.end)
+        # The first matching day from yesterday on, then every week up to the horizon.
+        day = -1 + (_WEEKDAY_INDEX[session.weekday] - today_weekday + 1) % 7
+        while day <= _WEEKLY_HORIZON_DAYS:
+            start = day * 1440 + start_minute
+            if (start + length) * 60_000_000 > now_us:
+                found.append((start, start + length))
+            day += 7
+    found.sort()
+    # Aware arithmetic is wall-clock arithmetic in one zone: exact here, with one offset.
+    local_midnight = midnight.replace(tzinfo=tz)
+    return tuple(
+        Occurrence(start=local_midnight + timedelta(minutes=start), end=local_midnight + timedelta(minutes=end),
+                   in_progress=start * 60_000_000 <= now_us)
+        for start, end in found[:count]
+    )
 
 
 def is_open(listing: Listing, occurrences: tuple[Occurrence, ...]) -> bool:

@@ -83,6 +83,9 @@ CREATE VIRTUAL TABLE fts USING fts5(name, program, description, terms,
 
 # Answers to recent text queries kept per worker (see SQLiteBackend._text_rows).
 TEXT_CACHE_SIZE = 32
+# Stored listings of recent pages kept decoded per worker (see SQLiteBackend._documents):
+# a few MB, and the listings near busy places come back page after page.
+DOCUMENT_CACHE_SIZE = 4096
 # Column weights for bm25: a word in the name matters most.
 FTS_WEIGHTS = (4.0, 2.0, 1.0, 1.0)
 
@@ -173,6 +176,7 @@ class _OpenIndex:
         self.retired = False
         self.columns: columns.Columns | None = None
         self.text_cache: OrderedDict = OrderedDict()
+        self.document_cache: OrderedDict = OrderedDict()  # rid -> (Listing, stored document)
         self.lock = threading.Lock()  # reading the columns once, the text cache's order
 
 
@@ -492,15 +496,37 @@ class SQLiteBackend:
                                      "hold a build time and counts; rebuild it with `linkage refresh`") from None
 
     def _documents(self, rids: list[int]) -> dict[int, tuple[Listing, dict]]:
-        """Stored listings by rid, with the stored document itself for rendering."""
+        """Stored listings by rid, with the stored document itself for rendering.
+
+        Decoding a stored listing (JSON, then the Listing) costs more than reading it, and
+        depends only on the file, so each worker keeps the last DOCUMENT_CACHE_SIZE decoded
+        (per file, shared by its threads; a swapped file starts afresh) and reads only the
+        others. The documents are shared: readers copy before adding to one.
+        """
         if not rids:
             return {}
-        marks = ",".join("?" * len(rids))
         found = {}
-        with self._reading():
-            for rid, text in self._execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})", rids):
+        with self._reading() as index:
+            cache = index.document_cache
+            with index.lock:
+                for rid in rids:
+                    pair = cache.get(rid)
+                    if pair is not None:
+                        cache.move_to_end(rid)
+                        found[rid] = pair
+            missing = [rid for rid in rids if rid not in found]
+            if not missing:
+                return found
+            marks = ",".join("?" * len(missing))
+            read = {}
+            for rid, text in self._execute(f"SELECT rid, doc FROM docs WHERE rid IN ({marks})", missing):
                 document = self._stored(text)
-                found[rid] = (listing_from_trusted(document), document)
+                read[rid] = (listing_from_trusted(document), document)
+            with index.lock:
+                cache.update(read)
+                while len(cache) > DOCUMENT_CACHE_SIZE:
+                    cache.popitem(last=False)
+        found.update(read)
         return found
 
     def _listings(self, rids: list[int]) -> dict[int, Listing]:

@@ -14,6 +14,7 @@ Row i of every array is the listing with rid i + 1; rids follow listing ids, so
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ class Columns:
     session_zone: np.ndarray  # int16: each session's zone (its row's)
     cell_rows: np.ndarray    # rows with a location, ordered by (cell, row)
     cell_keys: np.ndarray    # their cells, ascending
+    session_first: np.ndarray  # int64: index of each row's first session (its count's start)
+    session_count: np.ndarray  # int64: each row's number of sessions
+    facet_code: np.ndarray   # int32: (formats, goals, kind, approach) as one number (facet_code)
 
     @property
     def size(self) -> int:
@@ -103,12 +107,16 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
     cell = np.array([-1 if c is None else c for c in columns[17]], dtype=np.int64)
     located = np.flatnonzero(cell >= 0)
     by_cell = located[np.lexsort((located, cell[located]))]
+    formats, goals = ints(4), ints(5)
+    # Sessions are sorted by row: each row's are one slice, found by count and cumulative sum.
+    session_count = np.bincount(session_row, minlength=n).astype(np.int64)
+    kind = np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8)
+    approach = np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8)
     return Columns(
         ids=np.array(columns[0], dtype=object),
         x=floats(1), y=floats(2), z=floats(3),
-        formats=ints(4), goals=ints(5), substances=ints(6), audiences=ints(7), days=ints(8),
-        kind=np.array([vocab.KINDS.index(k) for k in columns[9]], dtype=np.int8),
-        approach=np.array([vocab.APPROACHES.index(a) for a in columns[10]], dtype=np.int8),
+        formats=formats, goals=goals, substances=ints(6), audiences=ints(7), days=ints(8),
+        kind=kind, approach=approach,
         active=np.array(columns[11], dtype=bool),
         remote=np.array(columns[12], dtype=bool),
         open_24_7=np.array(columns[13], dtype=bool),
@@ -125,7 +133,21 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
         session_zone=np.array([zone_index[columns[14][r]] for r in session_row], dtype=np.int16),
         cell_rows=by_cell,
         cell_keys=cell[by_cell],
+        session_first=np.cumsum(session_count) - session_count,
+        session_count=session_count,
+        facet_code=facet_code(formats, goals, kind, approach),
     )
+
+
+# The shape of facet_code's values: every format mask, goal mask, kind and approach.
+_FACET_SHAPE = (1 << len(vocab.FORMATS), 1 << len(vocab.GOALS), len(vocab.KINDS), len(vocab.APPROACHES))
+
+
+def facet_code(formats: np.ndarray, goals: np.ndarray, kind: np.ndarray, approach: np.ndarray) -> np.ndarray:
+    """Each row's format mask, goal mask, kind and approach as one index into _FACET_SHAPE,
+    so one bincount over the selected rows counts every facet."""
+    return np.ravel_multi_index((formats, goals, kind.astype(np.int64), approach.astype(np.int64)),
+                                _FACET_SHAPE).astype(np.int32)
 
 
 # Grid cells of 0.02 degrees (about 2 km): a city-wide box meets a few hundred of them.
@@ -146,7 +168,15 @@ def rows_in_cells(cols: "Columns", cells: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     starts = np.searchsorted(cols.cell_keys, cells, side="left")
     stops = np.searchsorted(cols.cell_keys, cells, side="right")
-    return np.concatenate([cols.cell_rows[a:b] for a, b in zip(starts, stops)])
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    # The cells' slices of cell_rows, concatenated in order without a Python loop: each
+    # position is its slice's start plus its place within the slice.
+    first_of_slice = np.cumsum(lengths) - lengths
+    positions = np.arange(total) + np.repeat(starts - first_of_slice, lengths)
+    return cols.cell_rows[positions]
 
 
 def bitmask(values, vocabulary: tuple[str, ...]) -> int:
@@ -271,7 +301,8 @@ def _in_time(spec: Filter, scope: Scope) -> np.ndarray | None:
 def _reach(spec: Filter, scope: Scope) -> np.ndarray | None:
     if scope.query.place is None:
         return None
-    near = np.nan_to_num(scope.cosine, nan=-2.0) >= math.cos(scope.query.radius_km / geo.EARTH_RADIUS_KM)
+    # NaN (no location) compares False, as it should.
+    near = scope.cosine >= math.cos(scope.query.radius_km / geo.EARTH_RADIUS_KM)
     return near | scope.cover[scope.rows]
 
 
@@ -310,15 +341,28 @@ def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
 def facets(cols: Columns, rows: np.ndarray) -> dict:
     """Counts by format, goal, kind and approach over the selected rows."""
     result = empty_facets()
-    for name, array, vocabulary in (("format", cols.formats, vocab.FORMATS), ("goal", cols.goals, vocab.GOALS)):
-        values = array[rows]
+    # One pass over the rows counts each (format mask, goal mask, kind, approach); the
+    # facets are sums over that small table.
+    table = np.bincount(cols.facet_code[rows], minlength=math.prod(_FACET_SHAPE)).reshape(_FACET_SHAPE)
+    by_format_mask = table.sum(axis=(1, 2, 3))
+    by_goal_mask = table.sum(axis=(0, 2, 3))
+    # A value counts every row whose mask holds its bit.
+    for name, by_mask, vocabulary in (("format", by_format_mask, vocab.FORMATS), ("goal", by_goal_mask, vocab.GOALS)):
+        counts = _mask_bits(len(vocabulary)).T @ by_mask
         for i, value in enumerate(vocabulary):
-            result[name][value] = int(np.count_nonzero(values & (1 << i)))
-    for name, array, vocabulary in (("kind", cols.kind, vocab.KINDS), ("approach", cols.approach, vocab.APPROACHES)):
-        counts = np.bincount(array[rows], minlength=len(vocabulary))
+            result[name][value] = int(counts[i])
+    for name, counts, vocabulary in (("kind", table.sum(axis=(0, 1, 3)), vocab.KINDS),
+                                     ("approach", table.sum(axis=(0, 1, 2)), vocab.APPROACHES)):
         for i, value in enumerate(vocabulary):
             result[name][value] = int(counts[i])
     return result
+
+
+@functools.lru_cache(maxsize=8)
+def _mask_bits(width: int) -> np.ndarray:
+    """int64 matrix: [mask, i] is 1 when bit i is set in mask, for every mask of `width` bits."""
+    masks = np.arange(1 << width, dtype=np.int64)
+    return ((masks[:, None] >> np.arange(width)) & 1).astype(np.int64)
 
 
 def _distance_km(cosine: np.ndarray) -> np.ndarray:
@@ -332,7 +376,7 @@ def best_scores(selection: Selection, query: SearchQuery) -> np.ndarray:
         distance = _distance_km(selection.cosine)
         remote = ordering.RANKING["remote_equivalent_km"]
         distance = np.where(selection.covered, np.fmin(distance, remote), distance)
-        distance = np.nan_to_num(distance, nan=math.inf)
+        distance = np.where(np.isnan(distance), math.inf, distance)
         scale = ordering.RANKING["distance_scale_km"]
         sigma_sq = -(scale**2) / (2 * math.log(ordering.RANKING["distance_decay"]))
         excess = np.maximum(0.0, distance - ordering.RANKING["distance_offset_km"])
@@ -366,7 +410,7 @@ def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
 
 def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
     """order() within one tier: only rows that can reach the top `needed` are fully sorted."""
-    nearness_key = -np.nan_to_num(selection.cosine, nan=-2.0)  # smaller is nearer; no location last
+    nearness_key = -np.fmax(selection.cosine, -2.0)  # fmax turns NaN into -2.0; smaller is nearer; no location last
     rows = selection.rows
     if query.sort == "distance" and query.place is not None:
         keys = (rows, nearness_key)
@@ -401,22 +445,32 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
     fraction = nows[0] - math.floor(nows[0])
     now_by_zone = np.array([math.floor(n) for n in nows], dtype=np.int32)
     slack_by_zone = np.array([schedule.offset_shift_minutes(query.at, z) for z in cols.zones] or [0.0])
-    bound_by_row = np.full(cols.size, np.inf)
-    rank_by_row = np.full(cols.size, np.inf)
-    if len(cols.session_row):
-        since = (now_by_zone[cols.session_zone] - cols.session_start) % week + fraction
-        slack = slack_by_zone[cols.session_zone]
-        running = since < cols.session_length + slack
+    bound_by_row = np.full(len(rows), np.inf)
+    rank_by_row = np.full(len(rows), np.inf)
+    # Only the selected rows' sessions: each row's are one slice of the session columns,
+    # gathered without a Python loop (as rows_in_cells).
+    counts = cols.session_count[rows] if len(cols.session_row) else np.zeros(len(rows), dtype=np.int64)
+    scheduled = counts > 0
+    counts = counts[scheduled]
+    total = int(counts.sum())
+    if total:
+        segments = np.cumsum(counts) - counts  # each scheduled row's first position below
+        sessions = np.arange(total) + np.repeat(cols.session_first[rows[scheduled]] - segments, counts)
+        session_zone = cols.session_zone[sessions]
+        session_length = cols.session_length[sessions]
+        since = (now_by_zone[session_zone] - cols.session_start[sessions]) % week + fraction
+        slack = slack_by_zone[session_zone]
+        running = since < session_length + slack
         bound = np.where(running, -since, week - since) - slack
-        ending = running & (since > 0) & (cols.session_length - since < ordering.RANKING["ending_soon_minutes"])
+        ending = running & (since > 0) & (session_length - since < ordering.RANKING["ending_soon_minutes"])
         rank = np.where(ending & (slack == 0), ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
-        # Sessions are sorted by row, so each row's minimum is one reduceat segment.
-        firsts = cols.session_row[cols.session_groups]
-        bound_by_row[firsts] = np.minimum.reduceat(bound, cols.session_groups)
-        rank_by_row[firsts] = np.minimum.reduceat(rank, cols.session_groups)
-    bound_by_row[cols.open_24_7] = 0.0
-    rank_by_row[cols.open_24_7] = 0.0
-    return bound_by_row[rows], rank_by_row[rows]
+        # Each row's sessions are one reduceat segment.
+        bound_by_row[scheduled] = np.minimum.reduceat(bound, segments)
+        rank_by_row[scheduled] = np.minimum.reduceat(rank, segments)
+    open_24_7 = cols.open_24_7[rows]
+    bound_by_row[open_24_7] = 0.0
+    rank_by_row[open_24_7] = 0.0
+    return bound_by_row, rank_by_row
 
 
 def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:

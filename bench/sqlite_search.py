@@ -1,0 +1,359 @@
+"""SQLite search in-process beside its own SQLite statements, and beside the search of a base
+commit: `python -m bench.sqlite_search`.
+
+One run, on one index (the 100k synthetic listings of `bench.synth`, as `make bench` builds
+them), three runners take turns on every URL of the query mix (`bench.mix`,
+`bench.common.interleaved_rounds`):
+
+* search — `backend.search(query)` + `scoring.rank_hits` with this checkout's code;
+* sqlite — the exact SQL statements that search ran, replayed on its own connection and
+  fetching the same rows (`bench.search.record_statements` / `replay`): SQLite's share;
+* base   — the same search with the code of a base commit (default 845ae42), checked out
+  with `git worktree add` under bench/out/ and run in a subprocess on the same index file,
+  timing itself; the parent only passes URLs. Skipped with --no-base.
+
+Before timing, every URL of the mix, and variants of them (other pages, sorts, time
+filters, audiences, moments around clock changes), is searched by both codes, and their
+results compared field by field (totals, facets, the page's listings and documents,
+distances, text scores, next sessions, open-now flags, reasons): any difference is a
+failed check (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE_COMMIT = "845ae42"
+SIZE = 100_000
+LAYER_BUDGET_S = 4.0
+# Query-string changes applied to mix URLs for the identity check (not timed).
+CHECK_VARIANTS = (
+    {},
+    {"page": "2"},
+    {"page": "4", "per_page": "50"},
+    {"sort": "soonest"},
+    {"sort": "soonest", "page": "3"},
+    {"open_now": "true"},
+    {"starts_within": "90"},
+    {"starts_within": "30", "sort": "soonest"},
+    {"time": "evening"},
+    {"time": "morning", "day": "sat"},
+    {"tonight": "true", "sort": "soonest"},
+    {"audience": "women"},
+    {"audience": "young_people", "sort": "soonest"},
+    {"substance": "alcohol"},
+    {"language": "vi"},
+    {"radius_km": "300"},
+    {"radius_km": "2", "sort": "distance"},
+)
+# Moments for the identity check besides the mix's own: the night Sydney's clocks go back
+# and the evening before they go forward (2026), and a Sunday morning in Perth.
+CHECK_MOMENTS = ("2026-04-05T01:30:00+11:00", "2026-10-03T22:00:00+10:00", "2026-07-12T08:59:30+08:00")
+# Mix URLs that get every variant and moment (the rest are checked as they are).
+CHECK_EXPANDED = 12
+# Searches without a place, which scan every listing.
+CHECK_EXTRA = (
+    {"sort": "soonest"},
+    {"goal": "moderation", "sort": "soonest", "page": "2"},
+    {"q": "smart"},
+    {"open_now": "true", "format": "online"},
+    {"kind": "helpline"},
+)
+
+
+def check_urls(mix_urls: list[str]) -> list[str]:
+    """The URLs whose results must be identical old vs new: the mix, then variants."""
+    from bench import mix
+
+    urls = list(dict.fromkeys(mix_urls))
+    for url in list(urls)[:CHECK_EXPANDED]:
+        args = mix.url_args(url)
+        for moment in (mix.AT, *CHECK_MOMENTS):
+            for variant in CHECK_VARIANTS:
+                urls.append("/v1/search?" + urlencode({**args, **variant, "at": moment}))
+    for extra in CHECK_EXTRA:
+        for moment in (mix.AT, *CHECK_MOMENTS):
+            urls.append("/v1/search?" + urlencode({**extra, "at": moment}))
+    return list(dict.fromkeys(urls))
+
+
+def _occurrence(occ) -> list:
+    return [occ.start.isoformat(), occ.end.isoformat(), str(occ.start.tzinfo), str(occ.end.tzinfo),
+            occ.start.fold, occ.end.fold, occ.in_progress]
+
+
+def fingerprint(matches, ranked) -> dict:
+    """Everything a search answers, as JSON-ready data (floats by repr, so exactly)."""
+    return {
+        "total": matches.total,
+        "facets": matches.facets,
+        "hits": [
+            {
+                "id": hit.listing.id,
+                "listing": hashlib.sha256(repr(hit.listing).encode()).hexdigest()[:16],
+                "document": hashlib.sha256(json.dumps(hit.document, sort_keys=True).encode()).hexdigest()[:16],
+                "distance": repr(hit.distance_km),
+                "ranked_distance": repr(one.distance_km),
+                "text": repr(hit.text_score),
+                "next": [_occurrence(occ) for occ in one.next_sessions],
+                "open_now": one.open_now,
+                "why": repr(one.why),
+                "for_everyone": one.for_everyone,
+            }
+            for hit, one in zip(matches.hits, ranked)
+        ],
+    }
+
+
+def _search_context(index: Path):
+    """(backend, parse(url) -> query) for this process's code."""
+    from bench import mix
+    from bench.search import GAZETTEER
+    from service.backends.sqlite.backend import SQLiteBackend
+    from service.search.params import parse_search
+    from service.search.places import OfflineGazetteer
+
+    geocoder = OfflineGazetteer(GAZETTEER)
+    at = mix.at_datetime()
+    return SQLiteBackend(index), lambda url: parse_search(mix.url_args(url), geocoder, at)
+
+
+def answers(index: Path, urls: list[str]) -> dict[str, dict]:
+    """url -> fingerprint of its search with this process's code (errors as their text)."""
+    from service.search import scoring
+
+    backend, parse = _search_context(index)
+    found = {}
+    for url in urls:
+        try:
+            query = parse(url)
+            matches = backend.search(query)
+            found[url] = fingerprint(matches, scoring.rank_hits(matches.hits, query))
+        except Exception as exc:  # noqa: BLE001 - an error is an answer to compare too
+            found[url] = {"error": f"{type(exc).__name__}: {exc}"}
+    return found
+
+
+def worker(index: Path) -> None:
+    """The base code's side: answer commands on stdin, one JSON line each, on stdout.
+
+    ["answers", urls] -> fingerprints; ["time", url] -> seconds of search + rank_hits.
+    """
+    from service.search import scoring
+
+    backend, parse = _search_context(index)
+    queries: dict = {}
+    out = sys.stdout
+    for line in sys.stdin:
+        command, argument = json.loads(line)
+        if command == "answers":
+            reply = answers(index, argument)
+        else:
+            query = queries.get(argument)
+            if query is None:
+                query = queries[argument] = parse(argument)
+            started = time.perf_counter()
+            scoring.rank_hits(backend.search(query).hits, query)
+            reply = time.perf_counter() - started
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+
+
+class BaseCode:
+    """The base commit checked out under bench/out/ and searching in a subprocess."""
+
+    def __init__(self, commit: str, index: Path):
+        from bench.common import OUT
+
+        self.root = OUT / f"base-{commit}"
+        if not (self.root / "service").is_dir():
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(self.root), commit],
+                           check=True, capture_output=True)
+        self.commit = commit
+        # The base's own packages (service/, bench/) come first; this file runs as a script.
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--worker", str(index)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=self.root,
+            env={**os.environ, "PYTHONPATH": str(self.root)},
+        )
+
+    def ask(self, command: str, argument):
+        """Send one command; its JSON reply."""
+        self.proc.stdin.write(json.dumps([command, argument]) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the base's search process ended")
+        return json.loads(line)
+
+    def close(self) -> None:
+        """End the subprocess."""
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def build_index(size: int) -> Path:
+    """The synthetic index of `size` listings (bench.search's file), built when missing."""
+    from bench import search, synth
+    from service.backends.sqlite.backend import SQLiteBackend
+
+    path = search.index_path(size)
+    if not path.exists():
+        listings, _ = search.make_listings(size, synth.load_towns(search.GAZETTEER))
+        SQLiteBackend(path).load(listings)
+    return path
+
+
+def compare(new: dict[str, dict], old: dict[str, dict]) -> list[str]:
+    """URLs whose answers differ, each with the first differing part."""
+    problems = []
+    for url, answer in new.items():
+        other = old.get(url)
+        if answer == other:
+            continue
+        if other is None or "error" in answer or "error" in other:
+            problems.append(f"{url}: {answer.get('error')} vs {other and other.get('error')}")
+            continue
+        for key in ("total", "facets"):
+            if answer[key] != other[key]:
+                problems.append(f"{url}: {key} {answer[key]} vs {other[key]}")
+                break
+        else:
+            for i, (a, b) in enumerate(zip(answer["hits"], other["hits"])):
+                if a != b:
+                    diff = {k: (a[k], b[k]) for k in a if a[k] != b.get(k)}
+                    problems.append(f"{url}: hit {i} differs: {diff}")
+                    break
+            else:
+                problems.append(f"{url}: {len(answer['hits'])} hits vs {len(other['hits'])}")
+    return problems
+
+
+def measure(size: int = SIZE, budget_s: float = LAYER_BUDGET_S, base: str | None = BASE_COMMIT) -> dict:
+    """Identity check and interleaved timings; the figures `markdown` writes."""
+    from bench import mix
+    from bench.common import Stats, interleaved_rounds, per_query_ratios, search_timer
+    from bench.search import record_statements, replay
+    from service.search import scoring
+
+    index = build_index(size)
+    urls = mix.build_mix()
+    distinct = list(dict.fromkeys(urls))
+    backend, parse = _search_context(index)
+    recorder, _ = _search_context(index)
+    queries = {url: parse(url) for url in distinct}
+    checked = check_urls(urls)
+    result: dict = {"size": size, "urls": len(urls), "checked": len(checked), "problems": [], "base": None}
+    old = BaseCode(base, index) if base else None
+    try:
+        started = time.perf_counter()
+        new_answers = answers(index, checked)
+        result["check_new_s"] = time.perf_counter() - started
+        if old:
+            started = time.perf_counter()
+            result["problems"] = compare(new_answers, old.ask("answers", checked))
+            result["check_old_s"] = time.perf_counter() - started
+            result["base"] = base
+        # Steady state for the recorder (columns read, FTS answers cached), then record.
+        for url in distinct:
+            recorder.search(queries[url])
+        statements = {url: record_statements(recorder, queries[url]) for url in distinct}
+        conn = recorder._connection()
+        for url in distinct:  # warm both searches: columns read, FTS answers cached
+            scoring.rank_hits(backend.search(queries[url]).hits, queries[url])
+            if old:
+                old.ask("time", url)
+        runners = {"search": search_timer(backend, queries), "sqlite": lambda url: replay(conn, statements[url])}
+        if old:
+            runners["base"] = lambda url: old.ask("time", url)
+        samples, rounds = interleaved_rounds(urls, runners, budget_s)
+    finally:
+        if old:
+            old.close()
+    result["rounds"] = rounds
+    result["stats"] = {name: Stats.of([ms for values in samples[name].values() for ms in values])
+                       for name in runners}
+    result["ratio_search_sqlite"] = sorted(per_query_ratios(samples, "search", "sqlite"))
+    if old:
+        result["ratio_base_search"] = sorted(per_query_ratios(samples, "base", "search"))
+    by_class: dict[str, dict[str, list]] = {}
+    for i, url in enumerate(urls):
+        entry = by_class.setdefault(mix.url_class(url), {name: [] for name in runners})
+        for name in runners:
+            entry[name].extend(samples[name][i])
+    result["by_class"] = {label: {name: Stats.of(values) for name, values in entry.items()}
+                          for label, entry in by_class.items()}
+    return result
+
+
+def markdown(result: dict) -> str:
+    """The figures as a Markdown section."""
+    from bench.common import fmt_ms, median
+
+    stats = result["stats"]
+    names = [name for name in ("search", "sqlite", "base") if name in stats]
+    titles = {"search": "search + rank_hits (this code)", "sqlite": "its SQLite statements replayed",
+              "base": f"search + rank_hits ({result['base']})"}
+    lines = [
+        f"## SQLite search vs its SQLite statements ({result['size']:,} listings)",
+        "",
+        f"{result['urls']} mix URLs, {result['rounds']} interleaved passes; ms.",
+        "",
+        "| runner | p50 | p95 | p99 |",
+        "|---|---|---|---|",
+        *(f"| {titles[name]} | {fmt_ms(stats[name].p50)} | {fmt_ms(stats[name].p95)} | "
+          f"{fmt_ms(stats[name].p99)} |" for name in names),
+        "",
+        f"search / SQLite: {stats['search'].p50 / stats['sqlite'].p50:.2f}x at p50 "
+        f"(per-URL median ratio {median(result['ratio_search_sqlite']):.2f}x).",
+    ]
+    if "base" in stats:
+        lines.append(f"base / this code: {stats['base'].p50 / stats['search'].p50:.2f}x at p50 "
+                     f"(per-URL median ratio {median(result['ratio_base_search']):.2f}x).")
+    lines += ["", "| class | " + " | ".join(f"{name} p50" for name in names) + " |",
+              "|---|" + "---|" * len(names)]
+    for label, entry in sorted(result["by_class"].items()):
+        lines.append(f"| {label} | " + " | ".join(fmt_ms(entry[name].p50) for name in names) + " |")
+    lines.append("")
+    if result["base"]:
+        verdict = ("identical" if not result["problems"]
+                   else f"DIFFERENT for {len(result['problems'])} URLs")
+        lines.append(f"Answers of this code vs {result['base']} over {result['checked']} URLs "
+                     f"(the mix and variants): {verdict}.")
+    else:
+        lines.append("Answers not compared with a base commit (--no-base).")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the comparison and print its Markdown; exit 1 when answers differ."""
+    parser = argparse.ArgumentParser(prog="python -m bench.sqlite_search", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=SIZE, help="listings (default: %(default)s)")
+    parser.add_argument("--budget", type=float, default=LAYER_BUDGET_S,
+                        help="seconds per runner; one pass always runs (default: %(default)s)")
+    parser.add_argument("--base", default=BASE_COMMIT, help="commit to compare with (default: %(default)s)")
+    parser.add_argument("--no-base", action="store_true", help="no base commit: only search vs SQLite")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker)
+        return 0
+    result = measure(args.size, args.budget, None if args.no_base else args.base)
+    print(markdown(result))
+    for problem in result["problems"][:20]:
+        print(f"DIFFERENT: {problem}", file=sys.stderr)
+    return 1 if result["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
