@@ -6,6 +6,7 @@ Loading returns frozen `Listing` dataclasses; errors name the field that failed,
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -512,6 +513,23 @@ def dump_listing(listing: Listing) -> dict:
     return _apply_plan(_LISTING_PLAN, listing)
 
 
+# The attribute holding a listing's JSON text: not a dataclass field, so equality, repr,
+# asdict and `replace` (which makes a new listing, written afresh) never see it.
+_DOCUMENT = "_document"
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def listing_document(listing: Listing) -> str:
+    """The listing's dump as compact JSON text (how the index and the source cache store
+    it), made once per listing: a listing is frozen, so its text never changes, and an
+    import writes each listing twice (index, source cache)."""
+    text = listing.__dict__.get(_DOCUMENT)
+    if text is None:
+        text = _COMPACT.encode(dump_listing(listing))
+        object.__setattr__(listing, _DOCUMENT, text)
+    return text
+
+
 def listing_from_trusted(data: dict) -> Listing:
     """Rebuild a listing stored by this service (already validated) without re-validating."""
     location = data.get("location")
@@ -553,4 +571,4 @@ def flatten_errors(messages, prefix: str = "") -> list[tuple[str, str]]:
     return pairs
 
 
-__all__ = ["ListingSchema", "load_listing", "dump_listing", "listing_from_trusted", "flatten_errors"]
+__all__ = ["ListingSchema", "load_listing", "dump_listing", "listing_document", "listing_from_trusted", "flatten_errors"]
