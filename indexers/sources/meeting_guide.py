@@ -17,6 +17,7 @@ in `service.domain.meeting_guide`, shared with the feed Linkage publishes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -816,6 +817,13 @@ def _plain(value) -> str | None:
     text = _as_text(value)
     if text is None:
         return None
+    return _plain_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_text(text: str) -> str | None:
+    # Remembered: one meeting's address is cleaned four or five times (fields, description,
+    # report names), and feeds repeat venues and towns.
     return clean_text(text[:_MAX_PARSED]) or None
 
 
