@@ -107,6 +107,15 @@ def without_bidi_controls(value):
     """Every text in a record without the bidirectional controls (`BIDI_CONTROLS`), whatever
     reader made it and whichever field holds it: a name or address must read on the page in
     the order its characters are stored."""
+    kind = type(value)  # exact types first: what JSON and the readers make, walked quickly
+    if kind is str:
+        return BIDI_CONTROLS.sub("", value) if BIDI_CONTROLS.search(value) else value
+    if kind is dict:
+        return {key: without_bidi_controls(item) for key, item in value.items()}
+    if kind is list:
+        return [without_bidi_controls(item) for item in value]
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
     if isinstance(value, str):
         return BIDI_CONTROLS.sub("", value)
     if isinstance(value, dict):

@@ -17,13 +17,14 @@ in `service.domain.meeting_guide`, shared with the feed Linkage publishes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import re
 import unicodedata
 from datetime import datetime
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from marshmallow import ValidationError
 from marshmallow import validate as mm_validate
@@ -125,13 +126,35 @@ def _records(meetings: list, options: ReadOptions, source: str) -> Iterator[Reco
             continue
         data, problems, warnings, defaults = _translate(meeting, options)
         named = {"record_id": _feed_id(meeting), "record_name": _as_text(meeting.get("name")),
-                 "feed_fields": feed_fields(meeting, len(data["sessions"]))}
+                 "feed_fields": _FeedFields(meeting, len(data["sessions"]))}
         if problems:
             yield Record(source, position, None, tuple(problems), defaults, **named)
         else:
             # Problems on a record with data are warnings: something was dropped, the
             # meeting still loads (the pipeline reports them as such).
             yield Record(source, position, data, tuple(warnings), defaults, **named)
+
+
+class _FeedFields(Mapping):
+    """`feed_fields(meeting, sessions)`, worked out when a report first asks: most meetings
+    load without a problem, and nothing else reads the names."""
+
+    def __init__(self, meeting: dict, sessions: int):
+        self._meeting, self._sessions, self._fields = meeting, sessions, None
+
+    def _mapping(self) -> dict[str, str]:
+        if self._fields is None:
+            self._fields = feed_fields(self._meeting, self._sessions)
+        return self._fields
+
+    def __getitem__(self, key: str) -> str:
+        return self._mapping()[key]
+
+    def __iter__(self):
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
 
 
 def _feed_id(meeting: dict) -> str | None:
@@ -816,6 +839,13 @@ def _plain(value) -> str | None:
     text = _as_text(value)
     if text is None:
         return None
+    return _plain_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_text(text: str) -> str | None:
+    # Remembered: one meeting's address is cleaned four or five times (fields, description,
+    # report names), and feeds repeat venues and towns.
     return clean_text(text[:_MAX_PARSED]) or None
 
 

@@ -6,6 +6,8 @@ Loading returns frozen `Listing` dataclasses; errors name the field that failed,
 
 from __future__ import annotations
 
+import json
+import math
 import re
 
 from marshmallow import (
@@ -315,7 +317,7 @@ def _load_plan(schema: Schema) -> tuple:
             kind = "list_nested" if nested is not field else "nested"
             entries.append((name, field.data_key or name, field, kind, _load_plan(nested.schema)))
         else:
-            entries.append((name, field.data_key or name, field, "leaf", None))
+            entries.append((name, field.data_key or name, field, "leaf", _leaf_converter(field)))
     by_field: dict[str, list] = {}
     for method, _many, options in hooks.get("validates", []):
         for field_name in options["field_names"]:
@@ -329,6 +331,96 @@ def _run_validators(field: fields.Field, value) -> None:
     for validator in field.validators:
         if validator(value) is False:
             raise _Unsure
+
+
+# Field classes whose deserialisation the converters below reproduce exactly; any other
+# class (a subclass included: Email, URL) runs through the field's own deserialize.
+_FAST_FIELD_TYPES = (fields.String, CleanString, fields.Boolean, fields.Float, fields.List)
+
+
+def _value_check(validator):
+    """A validator as a predicate (True: the value passes); the common kinds are worked
+    out once, anything else calls the validator itself."""
+    if type(validator) is validate.OneOf and all(type(choice) is str for choice in validator.choices):
+        choices = frozenset(validator.choices)  # for str values, `in` a set is `in` the list
+        return choices.__contains__
+    if type(validator) is validate.Regexp:
+        match = validator.regex.match  # marshmallow matches at the start, as this does
+        return lambda value: match(value) is not None
+    if type(validator) is validate.Length and validator.equal is None:
+        low = validator.min if validator.min is not None else 0
+        high = validator.max if validator.max is not None else math.inf
+        return lambda value: low <= len(value) <= high
+    if (type(validator) is validate.Range and validator.min_inclusive and validator.max_inclusive
+            and validator.min is not None and validator.max is not None):
+        low, high = validator.min, validator.max
+        return lambda value: low <= value <= high
+
+    def called(value):
+        try:
+            return validator(value) is not False
+        except ValidationError:
+            return False
+    return called
+
+
+def _leaf_converter(field: fields.Field):
+    """value -> what `field.deserialize` returns for it, or _Unsure for anything the
+    converter is not certain of (wrong types above all: marshmallow words those errors).
+    Called only for present, non-None values."""
+    checks = tuple(_value_check(validator) for validator in field.validators)
+    if (type(field) not in _FAST_FIELD_TYPES or field.pre_load or field.post_load
+            or (type(field) is fields.Float and field.allow_nan is not False)):
+        def generic(value):
+            try:
+                return field.deserialize(value)
+            except ValidationError:
+                raise _Unsure from None
+        return generic
+
+    def checked(value):
+        for check in checks:
+            if not check(value):
+                raise _Unsure
+        return value
+
+    if type(field) is fields.String:
+        def string(value):
+            if type(value) is not str:
+                raise _Unsure
+            return checked(value)
+        return string
+    if type(field) is CleanString:
+        def clean_string(value):
+            if type(value) is not str or CONTROL_CHARACTERS.search(value):
+                raise _Unsure
+            return checked(value.strip())  # marshmallow validates the cleaned text
+        return clean_string
+    if type(field) is fields.Boolean:
+        def boolean(value):
+            if value is not True and value is not False:
+                raise _Unsure  # "yes", 1, "on" ... are marshmallow's to judge
+            return checked(value)
+        return boolean
+    if type(field) is fields.Float:
+        def number(value):
+            if type(value) is not float and type(value) is not int:
+                raise _Unsure
+            try:
+                value = float(value)
+            except OverflowError:
+                raise _Unsure from None
+            if not math.isfinite(value):
+                raise _Unsure
+            return checked(value)
+        return number
+    inner = _leaf_converter(field.inner)  # fields.List of leaves
+
+    def items(value):
+        if type(value) is not list:
+            raise _Unsure
+        return checked([inner(item) for item in value])
+    return items
 
 
 def _fast_load(plan: tuple, raw):
@@ -352,7 +444,7 @@ def _fast_load(plan: tuple, raw):
                     raise _Unsure
                 data[name] = None
             elif kind == "leaf":
-                data[name] = field.deserialize(value, name, raw)
+                data[name] = sub(value)
             elif kind == "nested":
                 data[name] = _fast_load(sub, value)
                 _run_validators(field, data[name])
@@ -421,6 +513,23 @@ def dump_listing(listing: Listing) -> dict:
     return _apply_plan(_LISTING_PLAN, listing)
 
 
+# The attribute holding a listing's JSON text: not a dataclass field, so equality, repr,
+# asdict and `replace` (which makes a new listing, written afresh) never see it.
+_DOCUMENT = "_document"
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def listing_document(listing: Listing) -> str:
+    """The listing's dump as compact JSON text (how the index and the source cache store
+    it), made once per listing: a listing is frozen, so its text never changes, and an
+    import writes each listing twice (index, source cache)."""
+    text = listing.__dict__.get(_DOCUMENT)
+    if text is None:
+        text = _COMPACT.encode(dump_listing(listing))
+        object.__setattr__(listing, _DOCUMENT, text)
+    return text
+
+
 def listing_from_trusted(data: dict) -> Listing:
     """Rebuild a listing stored by this service (already validated) without re-validating."""
     location = data.get("location")
@@ -462,4 +571,4 @@ def flatten_errors(messages, prefix: str = "") -> list[tuple[str, str]]:
     return pairs
 
 
-__all__ = ["ListingSchema", "load_listing", "dump_listing", "listing_from_trusted", "flatten_errors"]
+__all__ = ["ListingSchema", "load_listing", "dump_listing", "listing_document", "listing_from_trusted", "flatten_errors"]

@@ -38,7 +38,7 @@ from service.domain import schedule
 
 from service.domain import vocab
 from service.domain.models import Listing, SearchQuery
-from service.domain.schemas import dump_listing, listing_from_trusted
+from service.domain.schemas import dump_listing, listing_document, listing_from_trusted
 from service.backends import timed
 from service.backends.sqlite import columns
 from service.backends.contract import WARM_UP, BackendUnavailable, LoadReport, Matches
@@ -423,16 +423,17 @@ class SQLiteBackend:
             seen: set[str] = set()
             zones: set[str] = set()
             demo = 0
+            batch = _RowBatch()
             for rid, listing in enumerate(listings, start=1):
                 if listing.id in seen:
                     raise ValueError(f"duplicate listing id {listing.id!r}")
                 seen.add(listing.id)
                 zones.add(listing.timezone)
                 demo += listing.is_demo
-                _insert(conn, rid, listing)
-                if listing.location:
-                    conn.execute("INSERT INTO temp.points VALUES (?, ?, ?)",
-                                 (rid, listing.location.lat, listing.location.lon))
+                batch.add(rid, listing)
+                if len(batch) >= WRITE_BATCH:
+                    batch.write(conn)
+            batch.write(conn)
             # Each cell's box spans exactly the listings in it.
             conn.execute(
                 "INSERT INTO geo SELECT l.cell, MIN(g.lat), MAX(g.lat), MIN(g.lon), MAX(g.lon) "
@@ -653,49 +654,68 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _insert(conn: sqlite3.Connection, rid: int, listing: Listing) -> None:
-    """Write one listing's rows in every table."""
-    doc = json.dumps(dump_listing(listing), ensure_ascii=False, separators=(",", ":"))
-    location = listing.location
-    x = y = z = None
-    if location:
-        x, y, z = unit_vector(location.lat, location.lon)
-    remote = is_remote(listing)
-    conn.execute(
-        "INSERT INTO listings VALUES (:rid, :id, :kind, :approach, :formats, :goals,"
-        " :substances, :audiences, :days, :languages, :service_area, :x, :y, :z, :remote,"
-        " :open_24_7, :timezone, :active, :demo, :cell, :monthly)",
-        {
-            "rid": rid,
-            "id": listing.id,
-            "kind": listing.kind,
-            "approach": listing.approach,
-            "formats": bitmask(listing.formats, vocab.FORMATS),
-            "goals": bitmask(listing.goals, vocab.GOALS),
-            "substances": bitmask(listing.substances, vocab.SUBSTANCES),
-            "audiences": bitmask(listing.audiences, vocab.AUDIENCES),
-            "days": bitmask((s.weekday for s in listing.sessions), vocab.WEEKDAYS),
-            "languages": "|" + "|".join(listing.languages) + "|",
-            "service_area": "|" + "|".join(listing.service_area) + "|",
-            "x": x, "y": y, "z": z,
-            "remote": int(remote),
-            "open_24_7": int(listing.open_24_7),
-            "timezone": listing.timezone,
-            "active": int(listing.status == "active"),
-            "demo": int(listing.is_demo),
-            "cell": columns.cell_of(location.lat, location.lon) if location else None,
-            "monthly": int(any(s.monthly for s in listing.sessions)),
-        },
-    )
-    conn.execute("INSERT INTO docs VALUES (?, ?)", (rid, doc))
-    conn.executemany(
-        "INSERT INTO sessions VALUES (?, ?, ?)",
-        [(rid, schedule.minute_of_week(s), schedule.duration_minutes(s)) for s in listing.sessions],
-    )
-    conn.execute(
-        "INSERT INTO fts(rowid, name, program, description, terms) VALUES (?, ?, ?, ?, ?)",
-        (rid, listing.name, listing.program or "", listing.description, listing_terms(listing)),
-    )
+# Listings whose rows are gathered before each round of executemany: large enough that the
+# per-statement cost vanishes, small enough that the rows in memory stay a few MB.
+WRITE_BATCH = 5000
+
+_INSERT_LISTING = ("INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                   " ?, ?, ?)")
+
+
+class _RowBatch:
+    """Rows of every table for a run of listings, written together with executemany (the
+    same rows, in the same order, as one INSERT per row would write)."""
+
+    def __init__(self):
+        self.listings: list[tuple] = []
+        self.docs: list[tuple] = []
+        self.sessions: list[tuple] = []
+        self.fts: list[tuple] = []
+        self.points: list[tuple] = []
+
+    def __len__(self) -> int:
+        return len(self.listings)
+
+    def add(self, rid: int, listing: Listing) -> None:
+        """Gather one listing's rows in every table."""
+        location = listing.location
+        x = y = z = cell = None
+        if location:
+            x, y, z = unit_vector(location.lat, location.lon)
+            cell = columns.cell_of(location.lat, location.lon)
+            self.points.append((rid, location.lat, location.lon))
+        sessions = listing.sessions
+        self.listings.append((
+            rid, listing.id, listing.kind, listing.approach,
+            bitmask(listing.formats, vocab.FORMATS),
+            bitmask(listing.goals, vocab.GOALS),
+            bitmask(listing.substances, vocab.SUBSTANCES),
+            bitmask(listing.audiences, vocab.AUDIENCES),
+            bitmask((s.weekday for s in sessions), vocab.WEEKDAYS),
+            "|" + "|".join(listing.languages) + "|",
+            "|" + "|".join(listing.service_area) + "|",
+            x, y, z,
+            int(is_remote(listing)),
+            int(listing.open_24_7),
+            listing.timezone,
+            int(listing.status == "active"),
+            int(listing.is_demo),
+            cell,
+            int(any(s.monthly for s in sessions)),
+        ))
+        self.docs.append((rid, listing_document(listing)))
+        self.sessions.extend((rid, schedule.minute_of_week(s), schedule.duration_minutes(s)) for s in sessions)
+        self.fts.append((rid, listing.name, listing.program or "", listing.description, listing_terms(listing)))
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        """Insert the gathered rows and start a new batch."""
+        conn.executemany(_INSERT_LISTING, self.listings)
+        conn.executemany("INSERT INTO docs VALUES (?, ?)", self.docs)
+        conn.executemany("INSERT INTO sessions VALUES (?, ?, ?)", self.sessions)
+        conn.executemany("INSERT INTO fts(rowid, name, program, description, terms) VALUES (?, ?, ?, ?, ?)",
+                         self.fts)
+        conn.executemany("INSERT INTO temp.points VALUES (?, ?, ?)", self.points)
+        self.__init__()
 
 
 __all__ = ["SQLiteBackend", "bounding_box", "fts_expression"]
