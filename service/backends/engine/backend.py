@@ -274,7 +274,7 @@ class EngineBackend:
     def _bulk_chunk(self, index: str, chunk: list[Listing]) -> list[tuple[str, str]]:
         lines = []
         for listing in chunk:
-            lines.append(_dumps({"index": {"_index": index, "_id": listing.id}}))
+            lines.append(json.dumps({"index": {"_index": index, "_id": listing.id}}))
             lines.append(_dumps(self._document(listing)))
         result = self.transport.request("POST", "/_bulk", "\n".join(lines) + "\n", timeout=BULK_TIMEOUT_S)
         failures = []
@@ -474,7 +474,9 @@ class EngineBackend:
 
     def _more_batches(self, query: SearchQuery, zones, first: list, size: int):
         """The first answer's candidates, then further search_after pages while asked for."""
-        yield [self._candidate(hit, hit["sort"][1]) for hit in first]
+        # Generators: the walk usually stops one past the page, and the listings past
+        # where it stops are never built.
+        yield (self._candidate(hit, hit["sort"][1]) for hit in first)
         hits = first
         read = len(hits)
         while len(hits) == size and read < MAX_TIMED_CANDIDATES:
@@ -482,7 +484,7 @@ class EngineBackend:
             hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
             size = WALK_BATCH
             read += len(hits)
-            yield [self._candidate(hit, hit["sort"][1]) for hit in hits]
+            yield (self._candidate(hit, hit["sort"][1]) for hit in hits)
 
     def _batches(self, query: SearchQuery, limit: float | None):
         """Candidate batches in ascending lower-bound order, paged with search_after; a page
