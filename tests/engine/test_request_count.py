@@ -66,3 +66,11 @@ def test_a_best_search_is_one_request(counted, gazetteer):
     transport.sent.clear()
     backend.search(query)
     assert transport.sent == [("POST", f"/{backend.alias}/_search")]
+
+
+def test_a_loaded_index_refreshes_again(engine_backend):
+    """Refreshes are off while a load runs; the index behind the alias has them back."""
+    settings = engine_backend.transport.request("GET", f"/{engine_backend.alias}/_settings")
+    (index_settings,) = settings.values()
+    assert index_settings["settings"]["index"].get("refresh_interval", "1s") != "-1"
+    assert index_settings["settings"]["index"]["number_of_replicas"] == str(engine_backend.replicas)
