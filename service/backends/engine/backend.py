@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
@@ -20,8 +21,18 @@ from urllib.parse import quote
 from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import listing_from_trusted
 from service.backends import timed
+from service.domain import ordering
 from service.backends.engine import queries
 from service.backends.contract import ENGINE_TRANSPORT, ROLLBACK, BackendUnavailable, LoadReport, Matches
+
+try:  # orjson encodes and decodes bulk and search bodies several times faster
+    import orjson
+
+    def _dumps(value) -> str:
+        return orjson.dumps(value).decode()
+except ImportError:  # pragma: no cover - the plain library gives the same JSON text
+    def _dumps(value) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 # Engines answer or fail within this; the API then answers 503 rather than hang.
 REQUEST_TIMEOUT_S = 2.0
@@ -33,7 +44,10 @@ ADMIN_TIMEOUT_S = 30.0
 # until then it may be another import, running at the same time, still loading.
 ABANDONED_AFTER = timedelta(hours=6)
 STAMP_FORMAT = "%Y%m%d%H%M%S%f"  # index names: <alias>-<20 digits, UTC>
-BULK_CHUNK = 500
+# Bigger batches cost the node less per document; two in flight keep it busy while the
+# next is encoded (the service runs on small machines: more threads only queue).
+BULK_CHUNK = 2000
+BULK_THREADS = 2
 WALK_BATCH = 64
 # The most candidates a time-filtered search reads (engines cap result windows too).
 MAX_TIMED_CANDIDATES = 10_000
@@ -85,12 +99,34 @@ def _tls(ca_certs: str | None) -> dict:
     return {"ca_certs": ca_certs} if ca_certs else {}
 
 
+def _fast_serializer():
+    """The client's JSON serializer with orjson underneath (decoding a search answer was a
+    good part of the time around each request), or the client's own without orjson."""
+    from opensearchpy.serializer import JSONSerializer
+
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover
+        return JSONSerializer()
+
+    class OrjsonSerializer(JSONSerializer):
+        def loads(self, s):
+            return orjson.loads(s)
+
+        def dumps(self, data):
+            if isinstance(data, str):
+                return data
+            return orjson.dumps(data, default=self.default).decode()
+
+    return OrjsonSerializer()
+
+
 def _opensearch_transport(url: str, ca_certs: str | None = None) -> Transport:
     from opensearchpy import OpenSearch
     from opensearchpy import exceptions as errors
 
     client = OpenSearch(url, timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False,
-                        **_tls(ca_certs))
+                        serializer=_fast_serializer(), **_tls(ca_certs))
 
     def perform(method, path, body, params, timeout):
         headers = {"content-type": "application/x-ndjson"} if isinstance(body, str) else None
@@ -200,8 +236,11 @@ class EngineBackend:
         try:
             # Inside the try: a create that times out may still have made the index on the
             # cluster, and an incomplete index is one other imports' clean-up leaves alone.
-            self.transport.request("PUT", f"/{index}", queries.index_body(meta, self.replicas),
-                                   timeout=ADMIN_TIMEOUT_S)
+            # No refreshes and no replicas while loading: nobody searches the new index
+            # before the alias moves; both are set back before it does.
+            body = queries.index_body(meta, 0)
+            body["settings"]["refresh_interval"] = "-1"
+            self.transport.request("PUT", f"/{index}", body, timeout=ADMIN_TIMEOUT_S)
             failures = self._bulk(index, items)
             if items and len(failures) / len(items) > self.max_failed_ratio:
                 raise LoadFailed(
@@ -209,6 +248,8 @@ class EngineBackend:
                     f"{self.max_failed_ratio:.0%}); the alias still points at the old index",
                     tuple(failures),
                 )
+            self.transport.request("PUT", f"/{index}/_settings", {"index": {
+                "refresh_interval": None, "number_of_replicas": self.replicas}}, timeout=ADMIN_TIMEOUT_S)
             self.transport.request("POST", f"/{index}/_refresh", timeout=ADMIN_TIMEOUT_S)
             self.transport.request("PUT", f"/{index}/_mapping", {"_meta": {**meta, "complete": True}},
                                    timeout=ADMIN_TIMEOUT_S)
@@ -221,21 +262,28 @@ class EngineBackend:
         return LoadReport(loaded=len(items) - len(failures), target=index, failures=tuple(failures))
 
     def _bulk(self, index: str, items: list[Listing]) -> list[tuple[str, str]]:
+        """Send the documents in BULK_CHUNK batches, BULK_THREADS at a time: the node indexes
+        one batch while this process encodes the next."""
+        chunks = [items[start:start + BULK_CHUNK] for start in range(0, len(items), BULK_CHUNK)]
         failures: list[tuple[str, str]] = []
-        for start in range(0, len(items), BULK_CHUNK):
-            chunk = items[start:start + BULK_CHUNK]
-            lines = []
-            for listing in chunk:
-                lines.append(json.dumps({"index": {"_index": index, "_id": listing.id}}))
-                lines.append(json.dumps(self._document(listing), ensure_ascii=False))
-            result = self.transport.request("POST", "/_bulk", "\n".join(lines) + "\n",
-                                            timeout=BULK_TIMEOUT_S)
-            if result.get("errors"):
-                for item in result["items"]:
-                    outcome = item.get("index", {})
-                    if outcome.get("error"):
-                        reason = outcome["error"].get("reason") or outcome["error"].get("type")
-                        failures.append((outcome.get("_id", "?"), str(reason)[:300]))
+        with ThreadPoolExecutor(max_workers=BULK_THREADS) as pool:
+            for chunk_failures in pool.map(lambda chunk: self._bulk_chunk(index, chunk), chunks):
+                failures.extend(chunk_failures)
+        return failures
+
+    def _bulk_chunk(self, index: str, chunk: list[Listing]) -> list[tuple[str, str]]:
+        lines = []
+        for listing in chunk:
+            lines.append(json.dumps({"index": {"_index": index, "_id": listing.id}}))
+            lines.append(_dumps(self._document(listing)))
+        result = self.transport.request("POST", "/_bulk", "\n".join(lines) + "\n", timeout=BULK_TIMEOUT_S)
+        failures = []
+        if result.get("errors"):
+            for item in result["items"]:
+                outcome = item.get("index", {})
+                if outcome.get("error"):
+                    reason = outcome["error"].get("reason") or outcome["error"].get("type")
+                    failures.append((outcome.get("_id", "?"), str(reason)[:300]))
         return failures
 
     def _indices(self) -> list[str]:
@@ -387,14 +435,7 @@ class EngineBackend:
         if query.needs_schedule:
             return timed.within_time(self._candidates(query, timed.bound_limit(query)), query)
         if query.sort == "soonest":
-            counted = self._request_on_alias("POST", f"/{self.alias}/_search", queries.count_body(query, self._time_zones(query)))
-            offset = (query.page - 1) * query.per_page
-            hits = timed.soonest_hits(self._batches(query, None), query, offset + query.per_page)[offset:]
-            return Matches(
-                total=counted["hits"]["total"]["value"],
-                hits=tuple(hits),
-                facets=queries.facets_from_aggs(counted.get("aggregations", {})),
-            )
+            return self._soonest(query)
         found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.page_body(query, self._time_zones(query)))
         candidates = [self._candidate(hit, None) for hit in found["hits"]["hits"]]
         return Matches(
@@ -412,20 +453,94 @@ class EngineBackend:
             document=hit["_source"]["doc"],
         )
 
+    def _soonest(self, query: SearchQuery) -> Matches:
+        """sort=soonest in one request: total, facets and the first candidates in (tier, lower
+        bound, id) order together; more pages of candidates only when the lower bounds (a
+        clock-change week) leave the page undecided."""
+        zones = self._zone_names()
+        offset = (query.page - 1) * query.per_page
+        needed = offset + query.per_page
+        # Margin past the page: bounds are exact outside clock-change weeks, so the walk stops
+        # at the first candidate past the page; the margin absorbs an hour of slack in most.
+        body = queries.soonest_body(query, zones, needed + WALK_BATCH)
+        found = self._request_on_alias("POST", f"/{self.alias}/_search", body)
+        hits = found["hits"]["hits"]
+        batches = self._more_batches(query, zones, hits, needed + WALK_BATCH)
+        return Matches(
+            total=found["hits"]["total"]["value"],
+            hits=tuple(soonest_page(batches, query, needed)[offset:]),
+            facets=queries.facets_from_aggs(found.get("aggregations", {})),
+        )
+
+    def _more_batches(self, query: SearchQuery, zones, first: list, size: int):
+        """The first answer's candidates, then further search_after pages while asked for."""
+        # Generators: the walk usually stops one past the page, and the listings past
+        # where it stops are never built.
+        yield (self._candidate(hit, hit["sort"][1]) for hit in first)
+        hits = first
+        read = len(hits)
+        while len(hits) == size and read < MAX_TIMED_CANDIDATES:
+            body = queries.timed_body(query, zones, None, WALK_BATCH, hits[-1]["sort"])
+            hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
+            size = WALK_BATCH
+            read += len(hits)
+            yield (self._candidate(hit, hit["sort"][1]) for hit in hits)
+
     def _batches(self, query: SearchQuery, limit: float | None):
-        """Candidate batches in ascending lower-bound order, paged with search_after."""
+        """Candidate batches in ascending lower-bound order, paged with search_after; a page
+        shorter than asked for is the last (no empty request to find out)."""
         zones = self._zone_names()
         after = None
         read = 0
+        size = WALK_BATCH if limit is None else 500
         while read < MAX_TIMED_CANDIDATES:
-            body = queries.timed_body(query, zones, limit, WALK_BATCH if limit is None else 500, after)
+            body = queries.timed_body(query, zones, limit, size, after)
             hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
             if not hits:
                 return
             read += len(hits)
             yield [self._candidate(hit, hit["sort"][1]) for hit in hits]  # after the audience tier
+            if len(hits) < size:
+                return
             after = hits[-1]["sort"]
 
     def _candidates(self, query: SearchQuery, limit: float):
         for batch in self._batches(query, limit):
             yield from batch
+
+
+def soonest_page(batches, query: SearchQuery, needed: int) -> list:
+    """The first `needed` hits by audience tier, then exact soonest rank, then id.
+
+    As timed.soonest_hits, with a tighter stop: batches come in ascending (tier, lower bound,
+    id) order and a listing's rank is never below its bound, so once a candidate's (tier,
+    bound, id) is past the needed-th best's (tier, rank, id), no later candidate can beat
+    it, ties on the bound included (at 100k listings thousands share a start minute).
+    """
+    found: list[tuple[int, float, str, timed.Candidate]] = []
+    kth = None
+    for batch in batches:
+        for candidate in batch:
+            listing = candidate.listing
+            tier = ordering.audience_tier(listing.audiences, query)
+            bound = candidate.lower_bound
+            if kth is not None:
+                # Unscheduled listings come last in their tier, by id: none beats the needed-th.
+                if tier > kth[0] or timed.is_unscheduled(bound) or (tier, bound, listing.id) > kth[:3]:
+                    return _first(found, query, needed)
+            rank = None if timed.is_unscheduled(bound) else ordering.soonest_minutes(listing, query.at)
+            found.append((tier, ordering.soonest_key(rank), listing.id, candidate))
+            if len(found) >= needed:
+                found.sort(key=_key)
+                del found[needed:]
+                kth = found[-1]
+    return _first(found, query, needed)
+
+
+def _key(item) -> tuple:
+    return item[:3]
+
+
+def _first(found, query: SearchQuery, needed: int) -> list:
+    found.sort(key=_key)
+    return [item[3].hit(query) for item in found[:needed]]

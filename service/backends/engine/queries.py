@@ -450,3 +450,12 @@ def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=
 def count_body(query: SearchQuery, zones=()) -> dict:
     """Total and facets without hits (for soonest, whose page comes from the walk)."""
     return {"query": base_query(query, zones), "size": 0, "track_total_hits": True, "aggs": facet_aggs()}
+
+
+def soonest_body(query: SearchQuery, zones, size: int) -> dict:
+    """sort=soonest in one request: the first `size` candidates in (tier, lower bound, id)
+    order, with the total and facets over the whole result."""
+    body = timed_body(query, zones, None, size)
+    body["track_total_hits"] = True
+    body["aggs"] = facet_aggs()
+    return body
