@@ -27,7 +27,7 @@ import threading
 
 import brotli
 import rjsmin
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_compress import Compress
 
 COMPRESSED_TYPES = (
@@ -76,10 +76,16 @@ def minified(path: str, source_etag: str, source: bytes) -> tuple[bytes, str]:
     return found
 
 
+def minifying() -> bool:
+    """Whether this request's file is served minified (LINKAGE_MINIFY_WIDGET false in the app's
+    config serves the source as it is, for debugging and for the benchmark's "before")."""
+    return request.endpoint in MINIFIED_ENDPOINTS and current_app.config.get("LINKAGE_MINIFY_WIDGET", True)
+
+
 def hold_range() -> None:
     """Before a minified file's view: its Range and If-Range put aside, so that the view
     reads the whole source (`serve_minified` applies them to the minified bytes)."""
-    if request.endpoint in MINIFIED_ENDPOINTS:
+    if minifying():
         for name in ("HTTP_RANGE", "HTTP_IF_RANGE"):
             if name in request.environ:
                 g.setdefault("linkage_held_range", {})[name] = request.environ.pop(name)
@@ -190,12 +196,10 @@ def install_compression(app: Flask) -> Compress:
     )
     compress = Compress(app)
 
-    minify = app.config.get("LINKAGE_MINIFY_WIDGET", True)
-    if minify:
-        app.before_request(hold_range)
+    app.before_request(hold_range)
 
     def compress_response(response: Response) -> Response:
-        if minify and request.endpoint in MINIFIED_ENDPOINTS:
+        if minifying():
             response = serve_minified(response)
         # A range of the identity bytes (206) must not be compressed: Content-Range counts
         # identity bytes.
