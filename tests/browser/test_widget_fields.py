@@ -62,3 +62,22 @@ def test_the_first_search_asks_for_the_card_fields_and_cards_match_whole_items(b
                     'class="checks"', 'class="first-visit"', 'class="contact"', 'class="source"'):
         assert element in trimmed[0], element
     assert trimmed == whole
+
+
+def test_a_directory_without_fields_shows_its_other_warnings_only(page, live_server):
+    # What a directory older than `fields` answers: whole items, and a warning that it ignored
+    # the parameter (the reader has nothing to do about it), beside any other warning.
+    def older_directory(handled):
+        parts = urlsplit(handled.request.url)
+        query = {k: v for k, v in parse_qs(parts.query).items() if k != "fields"}
+        answer = handled.fetch(url=urlunsplit(parts._replace(query=urlencode(query, doseq=True))))
+        body = answer.json()
+        body["warnings"] = ["unknown parameter 'fields' ignored", "radius_km clamped to 100"]
+        handled.fulfill(response=answer, json=body)
+
+    page.route(f"{live_server}/v1/search?*", older_directory)
+    widget = open_page(page, live_server)
+    search(widget, "2000")
+    wait_for_results(page, near="2000")
+    assert widget.locator("ul.warnings li").all_inner_texts() == ["radius_km clamped to 100"]
+    assert widget.locator("article.result").count() == 20
