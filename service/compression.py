@@ -95,7 +95,7 @@ def serve_minified(response: Response) -> Response:
     """A 200 file response for a JavaScript file replaced by its minified form, with its own
     ETag; answered 304 when the client holds that ETag, 206 for a Range of the minified bytes."""
     request.environ.update(g.pop("linkage_held_range", {}))
-    etag, weak = response.get_etag()
+    etag, _weak = response.get_etag()
     if response.status_code != 200 or not etag:
         return response
     response.direct_passthrough = False
