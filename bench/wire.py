@@ -3,8 +3,10 @@
 What a page embedding `<linkage-search>` downloads before its first results show: widget.js,
 the catalogue of its language (none for English: the widget asks for none), and the first
 search it sends for near=2000 (`sort=best&per_page=20&page=1`, what `query(1)` builds with
-the form untouched). The programs' explainers it fetches alongside are counted on their
-own line. Every URL is fetched three times in one run, side by side, over loopback HTTP
+the form untouched, with `fields=` the widget's CARD_FIELDS). The programs' explainers it
+fetches alongside are counted on their own line. Before and after side by side: "before" is
+widget.js served as its source (LINKAGE_MINIFY_WIDGET off) and the search for whole items;
+"after" is widget.js minified and the search for the card's fields, as the widget sends it. Every URL is fetched three times in one run, side by side, over loopback HTTP
 from the same server: with no Accept-Encoding (what every client got before responses were
 compressed), with `gzip` only, and with what Chromium sends (`gzip, deflate, br, zstd`).
 Bytes are counted as read from the socket: status line, headers and body. Each compressed
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import logging
+import re
 import shlex
 import socket
 import sys
@@ -37,9 +40,20 @@ from bench.common import OUT, RESULTS, ROOT, WIRE_SECTION, app_config, replace_s
 FIXED_NOW = datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc)
 WIDGET = "/widget.js"
 FIRST_SEARCH = "/v1/search?near=2000&sort=best&per_page=20&page=1"
+WIDGET_SOURCE = ROOT / "service" / "static" / "widget.js"
 PROGRAMS = "/v1/programs"
 CLIENTS = (("no Accept-Encoding", None), ("gzip", "gzip"), ("Chromium", "gzip, deflate, br, zstd"))
 TARGET_BYTES = 20_000
+
+
+def widget_first_search() -> str:
+    """The first search as widget.js now builds it: per_page its PER_PAGE, fields its CARD_FIELDS."""
+    source = WIDGET_SOURCE.read_text(encoding="utf-8")
+    per_page = re.search(r"const PER_PAGE = (\d+);", source).group(1)
+    fields = re.search(r"const CARD_FIELDS = \[([^\]]*)\]", source)
+    names = ",".join(re.findall(r'"([a-z_0-9]+)"', fields.group(1))) if fields else ""
+    return (f"/v1/search?near=2000&sort=best&per_page={per_page}&page=1"
+            + (f"&fields={names}" if names else ""))
 
 
 def build_demo_index(path: Path) -> None:
@@ -84,13 +98,22 @@ def decoded(answer: dict) -> bytes:
     return answer["body"]
 
 
-def measure(index: Path) -> dict:
+def measure_both(index: Path) -> dict:
+    """Before (widget.js as its source, whole items) and after (minified, the card's fields),
+    from two servers over the same index, run one after the other in one process."""
+    search = widget_first_search()
+    return {"before": measure(index, minify=False, search=FIRST_SEARCH),
+            "after": measure(index, minify=True, search=search)}
+
+
+def measure(index: Path, minify: bool = True, search: str = FIRST_SEARCH) -> dict:
     """Every URL with each client's Accept-Encoding, from one server, side by side."""
     from service import create_app
     from service.backends.sqlite.backend import SQLiteBackend
 
     app = create_app(app_config(referrals_path=str(OUT / "wire-referrals.sqlite")),
                      backend=SQLiteBackend(index), clock=lambda: FIXED_NOW)
+    app.config["LINKAGE_MINIFY_WIDGET"] = minify
     # One access-log line per request from the app and the server would bury the table.
     for name in ("werkzeug", "linkage.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -100,7 +123,7 @@ def measure(index: Path) -> dict:
     try:
         port = server.server_port
         rows, problems = {}, []
-        for path in (WIDGET, FIRST_SEARCH, PROGRAMS):
+        for path in (WIDGET, search, PROGRAMS):
             fetch(port, path, CLIENTS[-1][1])  # the asset cache and the index warm, once
             answers = {label: fetch(port, path, accept) for label, accept in CLIENTS}
             identity = answers[CLIENTS[0][0]]["body"]
@@ -115,7 +138,7 @@ def measure(index: Path) -> dict:
         revisit = fetch(port, WIDGET, CLIENTS[-1][1], etag=kept)
         if revisit["status"] != 304:
             problems.append(f"widget.js revalidated with its ETag: status {revisit['status']}, not 304")
-        return {"rows": rows, "revisit": revisit, "problems": problems}
+        return {"rows": rows, "revisit": revisit, "problems": problems, "search": search}
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -125,53 +148,62 @@ def _kb(n: int) -> str:
     return f"{n / 1000:.1f} KB"
 
 
-def render(result: dict, index_label: str, command: str, started: datetime) -> str:
-    """The "Bytes on the wire" section of bench/RESULTS.md."""
-    rows = result["rows"]
+def render(results: dict, index_label: str, command: str, started: datetime) -> str:
+    """The "Bytes on the wire" section of bench/RESULTS.md: before and after, side by side."""
     labels = [label for label, _ in CLIENTS]
-    before = labels[0]
+    plain, browser = labels[0], labels[-1]
 
-    def total(paths, label):
-        return sum(rows[p][label]["wire"] for p in paths)
+    def total(result, paths, label):
+        return sum(result["rows"][p][label]["wire"] for p in paths)
 
-    def encoding(path, label):
-        return rows[path][label]["headers"].get("content-encoding", "identity")
+    def encoding(result, path, label):
+        return result["rows"][path][label]["headers"].get("content-encoding", "identity")
 
     lines = [
         WIRE_SECTION,
         "",
         textwrap.fill(
-            f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC; index: {index_label}. One server "
-            "(the app on loopback), each URL fetched with each client's Accept-Encoding back to back; "
-            "bytes as read from the socket (status line, headers, body). Without Accept-Encoding is "
-            "what every client received before responses were compressed.", width=95),
+            f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC; index: {index_label}. Two servers "
+            "(the app on loopback) measured one after the other in one run: before (widget.js as its "
+            "readable source, the first search for whole items) and after (widget.js minified, the "
+            "first search for the fields the result cards show, as the widget now sends it). Each URL "
+            "fetched with each client's Accept-Encoding back to back; bytes as read from the socket "
+            "(status line, headers, body).", width=95),
         "",
         "| | " + " | ".join(labels) + " |",
         "|---|" + "---|" * len(labels),
     ]
-    for path in (WIDGET, FIRST_SEARCH, PROGRAMS):
-        lines.append(f"| `{path}` | " + " | ".join(
-            f"{rows[path][label]['wire']:,} B ({encoding(path, label)})" for label in labels) + " |")
-    first = (WIDGET, FIRST_SEARCH)
-    lines.append("| **widget.js + first search** | " + " | ".join(
-        f"**{_kb(total(first, label))}**" + ("" if label == before else
-                                             f" ({total(first, label) / total(first, before):.0%})")
-        for label in labels) + " |")
-    every = (WIDGET, FIRST_SEARCH, PROGRAMS)
-    lines.append("| with the programs fetched alongside | " + " | ".join(
-        _kb(total(every, label)) for label in labels) + " |")
-    best = min(total(first, label) for label in labels[1:])
+    for stage in ("before", "after"):
+        result = results[stage]
+        search = result["search"]
+        name = "first search" + (" (`fields=` the card's)" if "fields=" in search else "")
+        for path, text in ((WIDGET, f"{stage}: `{WIDGET}`"), (search, f"{stage}: {name}"),
+                           (PROGRAMS, f"{stage}: `{PROGRAMS}`")):
+            lines.append(f"| {text} | " + " | ".join(
+                f"{result['rows'][path][label]['wire']:,} B ({encoding(result, path, label)})"
+                for label in labels) + " |")
+        first = (WIDGET, search)
+        lines.append(f"| **{stage}: widget.js + first search** | " + " | ".join(
+            f"**{_kb(total(result, first, label))}**" for label in labels) + " |")
+    before, after = results["before"], results["after"]
+    first_before = (WIDGET, before["search"])
+    first_after = (WIDGET, after["search"])
+    best_before = total(before, first_before, browser)
+    best_after = total(after, first_after, browser)
+    problems = before["problems"] + after["problems"]
     lines += [
         "",
-        f"- Target ≤ {_kb(TARGET_BYTES)} for widget.js + first search: "
-        f"{_kb(best)} with the best encoding offered, "
-        f"**{'met' if best <= TARGET_BYTES else 'not met'}**. "
-        f"widget.js alone is {_kb(rows[WIDGET][labels[-1]]['wire'])} in brotli; the search "
-        f"{_kb(rows[FIRST_SEARCH][labels[-1]]['wire'])}.",
-        f"- A second page view revalidates widget.js with its ETag: {result['revisit']['wire']:,} B "
-        f"(status {result['revisit']['status']}).",
+        f"- Target ≤ {_kb(TARGET_BYTES)} for widget.js + first search with Chromium's Accept-Encoding: "
+        f"before {_kb(best_before)}, after {_kb(best_after)} ({best_after / best_before:.0%} of before), "
+        f"**{'met' if best_after <= TARGET_BYTES else 'not met'}**. After: widget.js "
+        f"{_kb(after['rows'][WIDGET][browser]['wire'])} in brotli, the search "
+        f"{_kb(after['rows'][after['search']][browser]['wire'])}; without compression "
+        f"{_kb(total(after, first_after, plain))} (before {_kb(total(before, first_before, plain))}).",
+        f"- The first search as sent: `{after['search']}`.",
+        f"- A second page view revalidates widget.js with its ETag: {after['revisit']['wire']:,} B "
+        f"(status {after['revisit']['status']}).",
         f"- Compressed bodies identical to the identity bodies once decoded: "
-        + ("yes, every one." if not result["problems"] else "**no**: " + "; ".join(result["problems"])),
+        + ("yes, every one." if not problems else "**no**: " + "; ".join(problems)),
     ]
     return "\n".join(lines)
 
@@ -192,15 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         index = args.index
         index_label = f"`{index.resolve().relative_to(ROOT) if index.resolve().is_relative_to(ROOT) else index.name}`"
-    result = measure(index)
+    results = measure_both(index)
     command = shlex.join(["python", "-m", "bench.wire", *(argv or [])])
-    text = render(result, index_label, command, started)
+    text = render(results, index_label, command, started)
     print(text)
     if not args.no_write:
         current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
         RESULTS.write_text(replace_section(current, WIRE_SECTION, text), encoding="utf-8")
         print(f"\nWrote the section to {RESULTS.relative_to(ROOT)}.")
-    return 1 if result["problems"] else 0
+    return 1 if results["before"]["problems"] or results["after"]["problems"] else 0
 
 
 if __name__ == "__main__":

@@ -12,15 +12,22 @@ default levels, which cost a few milliseconds.
 ETags stay valid: Flask-Compress gives a compressed body its own strong ETag (`"<etag>:br"`,
 `"<etag>:gzip"`) and answers If-None-Match against it, so a cached copy in one encoding is
 never taken for the other. Every compressible response says `Vary: Accept-Encoding`.
+
+widget.js is kept readable in the repository and served minified (`rjsmin`: comments and
+white space out, nothing renamed, so its messages stay word for word what pybabel extracts
+from the source). It is minified once per worker and source version, and its ETag is a hash
+of the minified bytes, so it changes whenever the source does.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import threading
 
 import brotli
-from flask import Flask, Response, g, request
+import rjsmin
+from flask import Flask, Response, current_app, g, request
 from flask_compress import Compress
 
 COMPRESSED_TYPES = (
@@ -39,6 +46,64 @@ CACHED_ENDPOINTS = frozenset({"pages.widget", "pages.static", "pages.widget_cata
 BEST_QUALITY_BYTES = 256 * 1024
 # Swagger UI's files compress to about 1.5 MB in both encodings; room for them and ours.
 CACHE_BYTES = 8 * 1024 * 1024
+
+
+# The endpoints whose JavaScript file is served minified.
+MINIFIED_ENDPOINTS = frozenset({"pages.widget"})
+_minified: dict[tuple[str, str], tuple[bytes, str]] = {}
+_minified_lock = threading.Lock()
+
+
+def minify_js(source: bytes) -> bytes:
+    """JavaScript without comments and spare white space (strings and names untouched)."""
+    return rjsmin.jsmin(source.decode("utf-8")).encode("utf-8")
+
+
+def minified(path: str, source_etag: str, source: bytes) -> tuple[bytes, str]:
+    """The minified form of a file and its strong ETag (a hash of those bytes), made once
+    per file version (`source_etag`)."""
+    key = (path, source_etag)
+    with _minified_lock:
+        found = _minified.get(key)
+    if found is None:
+        body = minify_js(source)
+        found = (body, "min-" + hashlib.sha256(body).hexdigest()[:32])
+        with _minified_lock:
+            # Only the newest version of each file is worth keeping.
+            for old in [k for k in _minified if k[0] == path]:
+                del _minified[old]
+            _minified[key] = found
+    return found
+
+
+def minifying() -> bool:
+    """Whether this request's file is served minified (LINKAGE_MINIFY_WIDGET false in the app's
+    config serves the source as it is, for debugging and for the benchmark's "before")."""
+    return request.endpoint in MINIFIED_ENDPOINTS and current_app.config.get("LINKAGE_MINIFY_WIDGET", True)
+
+
+def hold_range() -> None:
+    """Before a minified file's view: its Range and If-Range put aside, so that the view
+    reads the whole source (`serve_minified` applies them to the minified bytes)."""
+    if minifying():
+        for name in ("HTTP_RANGE", "HTTP_IF_RANGE"):
+            if name in request.environ:
+                g.setdefault("linkage_held_range", {})[name] = request.environ.pop(name)
+
+
+def serve_minified(response: Response) -> Response:
+    """A 200 file response for a JavaScript file replaced by its minified form, with its own
+    ETag; answered 304 when the client holds that ETag, 206 for a Range of the minified bytes."""
+    request.environ.update(g.pop("linkage_held_range", {}))
+    etag, _weak = response.get_etag()
+    if response.status_code != 200 or not etag:
+        return response
+    response.direct_passthrough = False
+    body, new_etag = minified(request.path, etag, response.get_data())
+    response.set_data(body)
+    response.set_etag(new_etag)
+    response.headers.pop("Last-Modified", None)  # the ETag alone says which version this is
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(body))
 
 
 def compress_best(data: bytes, algorithm: str) -> bytes:
@@ -131,7 +196,11 @@ def install_compression(app: Flask) -> Compress:
     )
     compress = Compress(app)
 
+    app.before_request(hold_range)
+
     def compress_response(response: Response) -> Response:
+        if minifying():
+            response = serve_minified(response)
         # A range of the identity bytes (206) must not be compressed: Content-Range counts
         # identity bytes.
         if response.status_code == 206 or "Content-Range" in response.headers:
