@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import mimetypes
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -595,6 +596,7 @@ def item_views(handout: Handout, language: str = "en") -> list[ItemView]:
     return views
 
 
+@lru_cache(maxsize=256)
 def qr_svg(url: str) -> Markup:
     """The handout's URL as an inline SVG QR code (segno, error correction at least M)."""
     # Our own generated markup (paths only, no text from listings), so it is marked safe.
@@ -730,12 +732,18 @@ def handout_html(handout: Handout, *, print_on_load: bool = False, for_pdf: bool
     `for_pdf` links the stylesheet through the PDF fetcher's scheme and leaves out the
     feedback forms (a PDF cannot post them). Needs an app context (`init_i18n` done).
     """
-    spoken = voices(handout, for_pdf)
+    return _page_html(handout, voices(handout, for_pdf), print_on_load=print_on_load and not for_pdf,
+                      link_stylesheet=True)
+
+
+def _page_html(handout: Handout, spoken: list[Voice], *, print_on_load: bool, link_stylesheet: bool) -> str:
     client = spoken[0]
     with force_locale(client.language):
         context = dict(client.context, voices=spoken, client=client, bilingual=len(spoken) > 1,
                        direction=client.direction)
-        if print_on_load and not for_pdf:
+        if not link_stylesheet:
+            context["stylesheet"] = None
+        if print_on_load:
             context["print_script"] = _static_href(PRINT_SCRIPT)
         return render_template("handout.html", **context)
 
@@ -781,14 +789,68 @@ def pdf_url_fetcher():
     return _fetcher_class()()
 
 
+class _PdfEngine:
+    """What every PDF of this process shares: WeasyPrint's font configuration (Pango and
+    fontconfig keep the fonts they have loaded in it) and our stylesheet, parsed once.
+    Parsing the stylesheet and finding fonts again for each handout cost about a third of a
+    render; reusing them is WeasyPrint's documented way (`stylesheets=`, `font_config=`)."""
+
+    def __init__(self):
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.fonts = FontConfiguration()
+        # The URL the page links it by, so anything it refers to resolves as before.
+        self.stylesheet = CSS(string=(STATIC / STYLESHEET).read_text(encoding="utf-8"),
+                              base_url=PDF_STATIC_SCHEME + STYLESHEET, url_fetcher=pdf_url_fetcher(),
+                              font_config=self.fonts)
+        # Pango's font map is not safe to share between threads rendering at once.
+        self.lock = threading.Lock()
+
+    def write_pdf(self, html: str, base_url: str) -> bytes:
+        """The PDF of `html` (a page that links no stylesheet: ours is applied here)."""
+        from weasyprint import HTML
+
+        document = HTML(string=html, base_url=base_url, url_fetcher=pdf_url_fetcher())
+        with self.lock:
+            return document.write_pdf(stylesheets=[self.stylesheet], font_config=self.fonts)
+
+
+@lru_cache(maxsize=1)
+def _pdf_engine() -> _PdfEngine:
+    return _PdfEngine()
+
+
+# Words in every script the handouts print, so warming up loads each font they use.
+_WARM_UP_PAGE = """<!doctype html><html lang="en"><body class="handout pdf bilingual">
+<h1>Options to try <span class="en" lang="en">Options</span></h1><p><strong>Bold</strong> <em class="explainer">italic</em></p>
+<p lang="ar" dir="rtl">خيارات <strong>للتجربة</strong> <span class="explainer">جرب</span></p>
+<p lang="hi">आज़माने के विकल्प <strong>लक्ष्य</strong> <span class="explainer">एक</span></p>
+<p lang="pa">ਅਜ਼ਮਾਉਣ ਲਈ ਵਿਕਲਪ <strong>ਟੀਚਾ</strong> <span class="explainer">ਇੱਕ</span></p>
+<p lang="zh-Hans">可以尝试的选择 <strong>目标</strong> <span class="explainer">一</span></p>
+<p lang="zh-Hant">可以嘗試的選擇 <strong>目標</strong> <span class="explainer">一</span></p>
+<p lang="el">Επιλογές <strong>στόχος</strong></p><p lang="vi">Các lựa chọn <strong>mục tiêu</strong></p>
+<table class="sessions"><tbody><tr><th>Next:</th><td>Tue 3 Dec, 7:00 pm — on now</td></tr></tbody></table>
+</body></html>"""
+
+
+def warm_pdf_renderer(app=None) -> None:
+    """Load now what the first handout PDF of a process would otherwise load (WeasyPrint and
+    its libraries, our stylesheet, every script's fonts, and with an `app` the compiled
+    template), by rendering a small page in each script. Called once at app start: in a
+    preloading gunicorn master, workers then fork ready."""
+    if app is not None:
+        app.jinja_env.get_template("handout.html")
+    _pdf_engine().write_pdf(_WARM_UP_PAGE, "https://linkage.invalid/")
+
+
 def handout_pdf(handout: Handout) -> bytes:
     """The handout as an A4 PDF (WeasyPrint), from the same template as the page."""
-    from weasyprint import HTML
-
-    html = handout_html(handout, for_pdf=True)
+    spoken = voices(handout, True)
+    # The stylesheet is not linked: `_PdfEngine` applies the one it parsed once.
+    html = _page_html(handout, spoken, print_on_load=False, link_stylesheet=False)
     # base_url: relative links in the PDF point at the public site; nothing is fetched from it.
-    document = HTML(string=html, base_url=site_base(handout), url_fetcher=pdf_url_fetcher())
-    return document.write_pdf()
+    return _pdf_engine().write_pdf(html, site_base(handout))
 
 
 # --- SMS -----------------------------------------------------------------------------
