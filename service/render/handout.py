@@ -836,12 +836,26 @@ _WARM_UP_PAGE = """<!doctype html><html lang="en"><body class="handout pdf bilin
 
 def warm_pdf_renderer(app=None) -> None:
     """Load now what the first handout PDF of a process would otherwise load (WeasyPrint and
-    its libraries, our stylesheet, every script's fonts, and with an `app` the compiled
-    template), by rendering a small page in each script. Called once at app start: in a
-    preloading gunicorn master, workers then fork ready."""
+    its libraries, our stylesheet, every script's fonts; with an `app`, the compiled template
+    and each language's catalogue and CLDR data), by rendering a small page in each script.
+    Called at app start: in a preloading gunicorn master, workers then fork ready. Only the
+    first call in a process does anything."""
+    if _warmed:
+        return
     if app is not None:
-        app.jinja_env.get_template("handout.html")
+        with app.app_context():
+            app.jinja_env.get_template("handout.html")
+            for language in (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES):
+                with force_locale(language):
+                    _("Options to try")
+                    format_date(date(2026, 1, 1), "EEE d MMM", locale=_locale(language))
+                    clock(datetime(2026, 1, 1, 19, 0), language)
     _pdf_engine().write_pdf(_WARM_UP_PAGE, "https://linkage.invalid/")
+    _warmed.append(True)
+
+
+# Set by the first warm-up of this process.
+_warmed: list[bool] = []
 
 
 def handout_pdf(handout: Handout) -> bytes:
