@@ -851,7 +851,59 @@ def warm_pdf_renderer(app=None) -> None:
                     format_date(date(2026, 1, 1), "EEE d MMM", locale=_locale(language))
                     clock(datetime(2026, 1, 1, 19, 0), language)
     _pdf_engine().write_pdf(_WARM_UP_PAGE, "https://linkage.invalid/")
+    if app is not None:
+        # A handout in each language loads the fonts at every size, weight and style the
+        # template prints (Pango finds fonts for each such combination once).
+        with app.app_context():
+            for language in (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES):
+                handout_pdf(_warm_up_handout(language))
     _warmed.append(True)
+
+
+# A fictional group met in person, online and by phone, and a service with opening hours:
+# between them every part of a handout's page.
+_WARM_UP_LISTINGS = (
+    {"id": "warm-up:1", "kind": "group", "name": "Warm-up group", "description": "Warm-up.",
+     "program": "SMART Recovery", "approach": "self_management", "goals": ["moderation"], "substances": ["any"],
+     "formats": ["in_person", "online", "phone"], "audiences": ["everyone"], "facilitation": "facilitator_led", "languages": ["en", "vi"],
+     "location": {"address": "1 Example Street", "locality": "Sydney", "state": "NSW", "postcode": "2000",
+                  "country": "AU", "lat": -33.87, "lon": 151.21, "approximate": False},
+     "service_area": ["NSW"], "timezone": "Australia/Sydney",
+     "sessions": [{"weekday": "tue", "start": "19:00", "end": "20:30", "monthly": None}], "open_24_7": False,
+     "contact": {"phone": "02 5550 0000", "email": None, "website": "https://example.org/warm-up",
+                 "conference_url": "https://example.org/meet/warm-up", "conference_phone": "02 5550 0001",
+                 "registration_url": None},
+     "registration_required": False, "open_meeting": True, "cost": "free", "referral": "self",
+     "accessibility": ["wheelchair_access"],
+     "first_visit": {"can_attend_while_using": True, "camera_optional": True, "no_need_to_speak": True,
+                     "what_to_expect": "A check-in, then the group talks."},
+     "source": {"name": "Warm-up", "url": "https://example.org/warm-up", "licence": "CC0-1.0"},
+     "updated_at": "2020-01-01", "verified_at": "2020-01-01", "status": "active", "also_from": []},
+    {"id": "warm-up:2", "kind": "service", "name": "Warm-up service", "description": "Warm-up.",
+     "program": None, "approach": "clinical", "goals": ["abstinence"], "substances": ["alcohol"],
+     "formats": ["phone"], "audiences": ["everyone"], "facilitation": "professional", "languages": ["en"], "location": None,
+     "service_area": ["WA"], "timezone": "Australia/Perth",
+     "sessions": [{"weekday": day, "start": "09:00", "end": "17:00", "monthly": None}
+                  for day in ("mon", "tue", "wed", "thu", "fri")], "open_24_7": False,
+     "contact": {"phone": "1800 000 000", "email": None, "website": None, "conference_url": None,
+                 "conference_phone": None, "registration_url": None},
+     "registration_required": True, "open_meeting": False, "cost": "low_cost", "referral": "gp_referral",
+     "accessibility": [], "first_visit": {}, "source": {"name": "Warm-up", "url": None, "licence": "CC0-1.0"},
+     "updated_at": "2026-01-01", "verified_at": "2026-01-01", "status": "active", "also_from": []},
+)
+
+
+def _warm_up_handout(language: str) -> Handout:
+    """A handout of `_WARM_UP_LISTINGS` in `language` (nothing stored, nothing searched)."""
+    from service.domain.schemas import listing_from_trusted
+    from service.referrals.handout import build_handout
+    from service.referrals.model import Referral
+
+    now = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    referral = Referral(code="0" * 15, created_at=now, expires_at=now + DEFAULT_LIFETIME, goal="moderation",
+                        language=language, items=_WARM_UP_LISTINGS, seven_day_goal=None)
+    current = {x["id"]: (listing_from_trusted(x), x) for x in _WARM_UP_LISTINGS}
+    return build_handout(referral, current, now, "https://linkage.invalid", note="Warm-up.")
 
 
 # Set by the first warm-up of this process.
