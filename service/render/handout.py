@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import mimetypes
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -595,6 +596,7 @@ def item_views(handout: Handout, language: str = "en") -> list[ItemView]:
     return views
 
 
+@lru_cache(maxsize=256)
 def qr_svg(url: str) -> Markup:
     """The handout's URL as an inline SVG QR code (segno, error correction at least M)."""
     # Our own generated markup (paths only, no text from listings), so it is marked safe.
@@ -730,12 +732,18 @@ def handout_html(handout: Handout, *, print_on_load: bool = False, for_pdf: bool
     `for_pdf` links the stylesheet through the PDF fetcher's scheme and leaves out the
     feedback forms (a PDF cannot post them). Needs an app context (`init_i18n` done).
     """
-    spoken = voices(handout, for_pdf)
+    return _page_html(handout, voices(handout, for_pdf), print_on_load=print_on_load and not for_pdf,
+                      link_stylesheet=True)
+
+
+def _page_html(handout: Handout, spoken: list[Voice], *, print_on_load: bool, link_stylesheet: bool) -> str:
     client = spoken[0]
     with force_locale(client.language):
         context = dict(client.context, voices=spoken, client=client, bilingual=len(spoken) > 1,
                        direction=client.direction)
-        if print_on_load and not for_pdf:
+        if not link_stylesheet:
+            context["stylesheet"] = None
+        if print_on_load:
             context["print_script"] = _static_href(PRINT_SCRIPT)
         return render_template("handout.html", **context)
 
@@ -781,14 +789,134 @@ def pdf_url_fetcher():
     return _fetcher_class()()
 
 
+class _PdfEngine:
+    """What every PDF of this process shares: WeasyPrint's font configuration (Pango and
+    fontconfig keep the fonts they have loaded in it) and our stylesheet, parsed once.
+    Parsing the stylesheet and finding fonts again for each handout cost about a third of a
+    render; reusing them is WeasyPrint's documented way (`stylesheets=`, `font_config=`)."""
+
+    def __init__(self):
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.fonts = FontConfiguration()
+        # The URL the page links it by, so anything it refers to resolves as before.
+        self.stylesheet = CSS(string=(STATIC / STYLESHEET).read_text(encoding="utf-8"),
+                              base_url=PDF_STATIC_SCHEME + STYLESHEET, url_fetcher=pdf_url_fetcher(),
+                              font_config=self.fonts)
+        # Pango's font map is not safe to share between threads rendering at once.
+        self.lock = threading.Lock()
+
+    def write_pdf(self, html: str, base_url: str) -> bytes:
+        """The PDF of `html` (a page that links no stylesheet: ours is applied here)."""
+        from weasyprint import HTML
+
+        document = HTML(string=html, base_url=base_url, url_fetcher=pdf_url_fetcher())
+        with self.lock:
+            return document.write_pdf(stylesheets=[self.stylesheet], font_config=self.fonts)
+
+
+@lru_cache(maxsize=1)
+def _pdf_engine() -> _PdfEngine:
+    return _PdfEngine()
+
+
+# Words in every script the handouts print, so warming up loads each font they use.
+_WARM_UP_PAGE = """<!doctype html><html lang="en"><body class="handout pdf bilingual">
+<h1>Options to try <span class="en" lang="en">Options</span></h1><p><strong>Bold</strong> <em class="explainer">italic</em></p>
+<p lang="ar" dir="rtl">خيارات <strong>للتجربة</strong> <span class="explainer">جرب</span></p>
+<p lang="hi">आज़माने के विकल्प <strong>लक्ष्य</strong> <span class="explainer">एक</span></p>
+<p lang="pa">ਅਜ਼ਮਾਉਣ ਲਈ ਵਿਕਲਪ <strong>ਟੀਚਾ</strong> <span class="explainer">ਇੱਕ</span></p>
+<p lang="zh-Hans">可以尝试的选择 <strong>目标</strong> <span class="explainer">一</span></p>
+<p lang="zh-Hant">可以嘗試的選擇 <strong>目標</strong> <span class="explainer">一</span></p>
+<p lang="el">Επιλογές <strong>στόχος</strong></p><p lang="vi">Các lựa chọn <strong>mục tiêu</strong></p>
+<table class="sessions"><tbody><tr><th>Next:</th><td>Tue 3 Dec, 7:00 pm — on now</td></tr></tbody></table>
+</body></html>"""
+
+
+def warm_pdf_renderer(app=None) -> None:
+    """Load now what the first handout PDF of a process would otherwise load (WeasyPrint and
+    its libraries, our stylesheet, every script's fonts; with an `app`, the compiled template
+    and each language's catalogue and CLDR data), by rendering a small page in each script.
+    Called at app start: in a preloading gunicorn master, workers then fork ready. Only the
+    first call in a process does anything."""
+    if _warmed:
+        return
+    if app is not None:
+        with app.app_context():
+            app.jinja_env.get_template("handout.html")
+            for language in (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES):
+                with force_locale(language):
+                    _("Options to try")
+                    format_date(date(2026, 1, 1), "EEE d MMM", locale=_locale(language))
+                    clock(datetime(2026, 1, 1, 19, 0), language)
+    _pdf_engine().write_pdf(_WARM_UP_PAGE, "https://linkage.invalid/")
+    if app is not None:
+        # A handout in each language loads the fonts at every size, weight and style the
+        # template prints (Pango finds fonts for each such combination once).
+        with app.app_context():
+            for language in (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES):
+                handout_pdf(_warm_up_handout(language))
+    _warmed.append(True)
+
+
+# A fictional group met in person, online and by phone, and a service with opening hours:
+# between them every part of a handout's page.
+_WARM_UP_LISTINGS = (
+    {"id": "warm-up:1", "kind": "group", "name": "Warm-up group", "description": "Warm-up.",
+     "program": "SMART Recovery", "approach": "self_management", "goals": ["moderation"], "substances": ["any"],
+     "formats": ["in_person", "online", "phone"], "audiences": ["everyone"], "facilitation": "facilitator_led", "languages": ["en", "vi"],
+     "location": {"address": "1 Example Street", "locality": "Sydney", "state": "NSW", "postcode": "2000",
+                  "country": "AU", "lat": -33.87, "lon": 151.21, "approximate": False},
+     "service_area": ["NSW"], "timezone": "Australia/Sydney",
+     "sessions": [{"weekday": "tue", "start": "19:00", "end": "20:30", "monthly": None}], "open_24_7": False,
+     "contact": {"phone": "02 5550 0000", "email": None, "website": "https://example.org/warm-up",
+                 "conference_url": "https://example.org/meet/warm-up", "conference_phone": "02 5550 0001",
+                 "registration_url": None},
+     "registration_required": False, "open_meeting": True, "cost": "free", "referral": "self",
+     "accessibility": ["wheelchair_access"],
+     "first_visit": {"can_attend_while_using": True, "camera_optional": True, "no_need_to_speak": True,
+                     "what_to_expect": "A check-in, then the group talks."},
+     "source": {"name": "Warm-up", "url": "https://example.org/warm-up", "licence": "CC0-1.0"},
+     "updated_at": "2020-01-01", "verified_at": "2020-01-01", "status": "active", "also_from": []},
+    {"id": "warm-up:2", "kind": "service", "name": "Warm-up service", "description": "Warm-up.",
+     "program": None, "approach": "clinical", "goals": ["abstinence"], "substances": ["alcohol"],
+     "formats": ["phone"], "audiences": ["everyone"], "facilitation": "professional", "languages": ["en"], "location": None,
+     "service_area": ["WA"], "timezone": "Australia/Perth",
+     "sessions": [{"weekday": day, "start": "09:00", "end": "17:00", "monthly": None}
+                  for day in ("mon", "tue", "wed", "thu", "fri")], "open_24_7": False,
+     "contact": {"phone": "1800 000 000", "email": None, "website": None, "conference_url": None,
+                 "conference_phone": None, "registration_url": None},
+     "registration_required": True, "open_meeting": False, "cost": "low_cost", "referral": "gp_referral",
+     "accessibility": [], "first_visit": {}, "source": {"name": "Warm-up", "url": None, "licence": "CC0-1.0"},
+     "updated_at": "2026-01-01", "verified_at": "2026-01-01", "status": "active", "also_from": []},
+)
+
+
+def _warm_up_handout(language: str) -> Handout:
+    """A handout of `_WARM_UP_LISTINGS` in `language` (nothing stored, nothing searched)."""
+    from service.domain.schemas import listing_from_trusted
+    from service.referrals.handout import build_handout
+    from service.referrals.model import Referral
+
+    now = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    referral = Referral(code="0" * 15, created_at=now, expires_at=now + DEFAULT_LIFETIME, goal="moderation",
+                        language=language, items=_WARM_UP_LISTINGS, seven_day_goal=None)
+    current = {x["id"]: (listing_from_trusted(x), x) for x in _WARM_UP_LISTINGS}
+    return build_handout(referral, current, now, "https://linkage.invalid", note="Warm-up.")
+
+
+# Set by the first warm-up of this process.
+_warmed: list[bool] = []
+
+
 def handout_pdf(handout: Handout) -> bytes:
     """The handout as an A4 PDF (WeasyPrint), from the same template as the page."""
-    from weasyprint import HTML
-
-    html = handout_html(handout, for_pdf=True)
+    spoken = voices(handout, True)
+    # The stylesheet is not linked: `_PdfEngine` applies the one it parsed once.
+    html = _page_html(handout, spoken, print_on_load=False, link_stylesheet=False)
     # base_url: relative links in the PDF point at the public site; nothing is fetched from it.
-    document = HTML(string=html, base_url=site_base(handout), url_fetcher=pdf_url_fetcher())
-    return document.write_pdf()
+    return _pdf_engine().write_pdf(html, site_base(handout))
 
 
 # --- SMS -----------------------------------------------------------------------------
