@@ -26,8 +26,12 @@ def index_path(tmp_path_factory, demo_listings):
     return path
 
 
+# The app's clock: one test moves it on.
+NOW = [FIXED_NOW]
+
+
 @pytest.fixture(scope="module")
-def cached_client(index_path, gazetteer, tmp_path_factory):
+def cached_app(index_path, gazetteer, tmp_path_factory):
     """The app over that index, at the fixed clock, with http_cache registered last (as
     create_app is to do it, after install_compression)."""
     state = tmp_path_factory.mktemp("http-cache-state")
@@ -35,9 +39,18 @@ def cached_client(index_path, gazetteer, tmp_path_factory):
                       "link_checks_path": str(state / "link-checks.sqlite"),
                       "referrals_path": str(state / "referrals.sqlite"),
                       "api_rate_limit": "1000000/minute"},
-                     backend=SQLiteBackend(index_path), geocoder=gazetteer, clock=lambda: FIXED_NOW)
+                     backend=SQLiteBackend(index_path), geocoder=gazetteer, clock=lambda: NOW[0])
     http_cache.register(app)
-    return app.test_client()
+    return app
+
+
+@pytest.fixture()
+def cached_client(cached_app):
+    """A client of that app, with the response cache empty and the clock at FIXED_NOW."""
+    NOW[0] = FIXED_NOW
+    cached_app.extensions["linkage_response_cache"].clear()
+    yield cached_app.test_client()
+    NOW[0] = FIXED_NOW
 
 
 def max_age(response) -> int:
@@ -152,9 +165,36 @@ def test_errors_are_not_cached(cached_client):
     assert "ETag" not in response.headers
 
 
-def test_replaced_index_gives_a_new_etag(cached_client, index_path, demo_listings):
+def test_cache_hit_is_the_same_answer(cached_app, cached_client):
+    cache = cached_app.extensions["linkage_response_cache"]
+    for encoding in ("identity", "br", "gzip"):
+        first = cached_client.get("/v1/search?near=2000", headers={"Accept-Encoding": encoding})
+        hits = cache.hits
+        second = cached_client.get("/v1/search?near=2000", headers={"Accept-Encoding": encoding})
+        assert cache.hits == hits + 1
+        assert second.data == first.data
+        for name in ("Content-Type", "Content-Encoding", "ETag", "Vary", "Cache-Control"):
+            assert second.headers.get(name) == first.headers.get(name), name
+        assert cached_client.get("/v1/search?near=2000", headers={
+            "Accept-Encoding": encoding, "If-None-Match": first.headers["ETag"]}).status_code == 304
+
+
+def test_cache_entry_is_not_used_past_its_max_age(cached_app, cached_client):
+    cache = cached_app.extensions["linkage_response_cache"]
+    first = cached_client.get("/v1/listings/demo:g0019")
+    NOW[0] = FIXED_NOW + timedelta(seconds=max_age(first) - 1)
+    hits = cache.hits
+    assert max_age(cached_client.get("/v1/listings/demo:g0019")) == 1
+    assert cache.hits == hits + 1
+    NOW[0] = FIXED_NOW + timedelta(seconds=max_age(first))
+    cached_client.get("/v1/listings/demo:g0019")
+    assert cache.hits == hits + 1
+
+
+def test_replaced_index_gives_a_new_etag(cached_app, cached_client, index_path, demo_listings):
     url = "/v1/listings/demo:g0019"
     before = cached_client.get(url, headers={"Accept-Encoding": "identity"})
+    assert cached_client.get(url, headers={"Accept-Encoding": "identity"}).data == before.data
     renamed = [replace(item, name="Renamed for the cache test") if item.id == "demo:g0019" else item
                for item in demo_listings]
     fresh = index_path.with_name("fresh.sqlite")
