@@ -1150,6 +1150,9 @@ def search_part(size: int, listings: list, urls: list[str], geocoder, args, mach
             failed.append(f"{size}: bare endpoint bytes differ from the app's")
         if http["bytes_match_in_process"][0] != http["bytes_match_in_process"][1]:
             failed.append(f"{size}: the served app's bytes differ from in-process ones")
+        uncached = http.get("uncached_match_in_process")
+        if uncached and uncached[0] != uncached[1]:
+            failed.append(f"{size}: the served app's bytes without its response cache differ from in-process ones")
     print(size_table(size, load, layers, http), "\n", class_table(layers), sep="\n", flush=True)
     if args.profile and size == max(parse_sizes(args.sizes)):
         slowest = max(layers.by_class, key=lambda label: layers.by_class[label]["search"].p50)
