@@ -58,7 +58,7 @@ STAGES = (
     ("validate (`pipeline.validate` → `load_listing`, marshmallow)", "indexers/pipeline.py", "validate"),
     ("dedupe (`pipeline.dedupe`)", "indexers/pipeline.py", "dedupe"),
     ("`backend.load` (SQLite)", "service/backends/sqlite/backend.py", "load"),
-    ("  rows per listing (`sqlite._insert`)", "service/backends/sqlite/backend.py", "_insert"),
+    ("  rows per listing (`sqlite._RowBatch.add`)", "service/backends/sqlite/backend.py", "add"),
     ("`backend.load` (OpenSearch)", "service/backends/engine/backend.py", "load"),
     ("  documents (`queries.document`)", "service/backends/engine/queries.py", "document"),
     ("  requests to the node (`Transport.request`: client, HTTP, node)", "service/backends/engine/backend.py", "request"),

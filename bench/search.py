@@ -357,20 +357,6 @@ class Layers:
     totals: dict = field(repr=False)
 
 
-@contextlib.contextmanager
-def response_cache_off():
-    """LINKAGE_RESPONSE_CACHE=0 while an app is created here (the setting is read then)."""
-    before = os.environ.get("LINKAGE_RESPONSE_CACHE")
-    os.environ["LINKAGE_RESPONSE_CACHE"] = "0"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("LINKAGE_RESPONSE_CACHE", None)
-        else:
-            os.environ["LINKAGE_RESPONSE_CACHE"] = before
-
-
 def response_cache_installed(path: Path) -> bool:
     """Whether create_app installs service.http_cache's response cache (the served app's
     default): then HTTP throughput is measured with and without it."""
@@ -383,8 +369,8 @@ def time_in_process(path: Path, urls: list[str], geocoder, budget_s: float) -> L
     at = mix.at_datetime()
     # The mix repeats URLs: an in-process response cache (service.http_cache) would answer
     # most of the timed requests without searching. The layers time the work itself.
-    with response_cache_off():
-        app = create_app(app_config(sqlite_path=str(path)), geocoder=geocoder, clock=lambda: at)
+    app = create_app(app_config(sqlite_path=str(path), response_cache=0), geocoder=geocoder,
+                     clock=lambda: at)
     client = app.test_client()
     backend = SQLiteBackend(path)
     recorder = SQLiteBackend(path)

@@ -154,6 +154,11 @@ def warm_up(app) -> None:
     backend = app.extensions["linkage"].backend
     if WARM_UP in getattr(backend, "abilities", frozenset()):
         backend.warm()
+    # WeasyPrint, the fonts of every script and the catalogues load once here rather than
+    # in the first client's handout (about 0.5 s of a cold render).
+    from service.render.handout import warm_pdf_renderer
+
+    warm_pdf_renderer(app)
 
 
 def create_app(config=None, *, backend=None, geocoder=None, clock=None, referrals=None, keys=None) -> "Flask":
@@ -244,4 +249,9 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from service.compression import install_compression
 
     install_compression(app)
+    # After compression: Flask runs after-request hooks last-registered first, so the ETag
+    # and the response cache see the body before it is compressed.
+    from service.http_cache import register as register_http_cache
+
+    register_http_cache(app, settings.response_cache)
     return app

@@ -210,11 +210,10 @@ def install_response_cache(app: Flask, cache: ResponseCache) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, store_in_cache)
 
 
-def register(app: Flask) -> None:
-    """Install the caching headers and, unless LINKAGE_RESPONSE_CACHE=0, the response cache;
-    call after install_compression (see the module docstring)."""
+def register(app: Flask, entries: int = CACHE_ENTRIES) -> None:
+    """Install the caching headers and, when `entries` > 0 (LINKAGE_RESPONSE_CACHE), a response
+    cache of that many answers; call after install_compression (see the module docstring)."""
     app.after_request(cache_headers)
-    entries = int(os.environ.get("LINKAGE_RESPONSE_CACHE", CACHE_ENTRIES))
     if entries > 0:
         cache = ResponseCache(entries)
         install_response_cache(app, cache)

@@ -68,6 +68,8 @@ class Settings:
     # total and this many hours each; the oldest go first. 0 bytes keeps none.
     render_cache_bytes: int = 256 * 1024 * 1024
     render_cache_hours: float = 24.0
+    # Answers kept in memory per worker (service.http_cache), each for its own max-age; 0: none.
+    response_cache: int = 2048
     # Unset: a SQLite file beside the referrals, shared by the server's workers.
     render_cache_path: str | None = None
     # Referrals one client address may store, and how many the store holds in all (expired

@@ -56,25 +56,31 @@ def is_unscheduled(bound: float | None) -> bool:
 
 
 def soonest_hits(batches: Iterable[list[Candidate]], query: SearchQuery, needed: int) -> list[Hit]:
-    """The first `needed` hits by audience tier, then exact soonest rank (ties by id).
+    """The first `needed` hits by audience tier, then exact soonest rank, then id.
 
-    `batches` must come in ascending (tier, lower bound) order (unscheduled last in each
-    tier, by id). Once a candidate is in a later tier than the needed-th best, or its
-    bound, less the daylight-saving slack, passes that one's exact rank, no later candidate
-    can beat it, so the walk stops without reading the rest.
+    `batches` must come in ascending (tier, lower bound, id) order (unscheduled last in
+    each tier, by id). A listing's rank is never below its bound, so once a candidate's
+    (tier, bound, id) is past the needed-th best's (tier, rank, id), no later candidate can
+    beat it, ties on the bound included (at 100k listings thousands share a start minute),
+    and the walk stops without reading the rest.
     """
     found: list[tuple[int, float, str, Candidate]] = []
+    kth = None
     for batch in batches:
         for candidate in batch:
-            tier = ordering.audience_tier(candidate.listing.audiences, query)
-            if len(found) >= needed:
-                kth_tier, kth = sorted(found, key=_key)[needed - 1][:2]
-                bound = candidate.lower_bound
-                if tier > kth_tier or is_unscheduled(bound) or bound > kth:
+            listing = candidate.listing
+            tier = ordering.audience_tier(listing.audiences, query)
+            bound = candidate.lower_bound
+            if kth is not None:
+                # Unscheduled listings come last in their tier, by id: none beats the needed-th.
+                if tier > kth[0] or is_unscheduled(bound) or (tier, bound, listing.id) > kth[:3]:
                     return _hits(found, query, needed)
-            rank = None if is_unscheduled(candidate.lower_bound) else ordering.soonest_minutes(
-                candidate.listing, query.at)
-            found.append((tier, ordering.soonest_key(rank), candidate.listing.id, candidate))
+            rank = None if is_unscheduled(bound) else ordering.soonest_minutes(listing, query.at)
+            found.append((tier, ordering.soonest_key(rank), listing.id, candidate))
+            if len(found) >= needed:
+                found.sort(key=_key)
+                del found[needed:]
+                kth = found[-1]
     return _hits(found, query, needed)
 
 

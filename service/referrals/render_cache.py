@@ -1,6 +1,6 @@
 """Rendered handouts, kept so each format of a referral is rendered once per server.
 
-A handout PDF costs a second or more of CPU; the same handout is fetched again and again
+A handout PDF costs a few hundred milliseconds of CPU (more in a cold process); the same handout is fetched again and again
 (the client's phone, the clinic's printer, a flood). What a rendering shows depends only on
 what `render.handout.rendering_key` hashes (the handout as built for the request, the
 renderer's own files), so a stored body under that key is the body a render would give now.

@@ -32,15 +32,14 @@ NOW = [FIXED_NOW]
 
 @pytest.fixture(scope="module")
 def cached_app(index_path, gazetteer, tmp_path_factory):
-    """The app over that index, at the fixed clock, with http_cache registered last (as
-    create_app is to do it, after install_compression)."""
+    """The app over that index, at the fixed clock (create_app registers http_cache last,
+    after install_compression)."""
     state = tmp_path_factory.mktemp("http-cache-state")
     app = create_app({"admin_token": "test-token", "public_url": "https://linkage.example",
                       "link_checks_path": str(state / "link-checks.sqlite"),
                       "referrals_path": str(state / "referrals.sqlite"),
                       "api_rate_limit": "1000000/minute"},
                      backend=SQLiteBackend(index_path), geocoder=gazetteer, clock=lambda: NOW[0])
-    http_cache.register(app)
     return app
 
 

@@ -21,7 +21,6 @@ from urllib.parse import quote
 from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import listing_from_trusted
 from service.backends import timed
-from service.domain import ordering
 from service.backends.engine import queries
 from service.backends.contract import ENGINE_TRANSPORT, ROLLBACK, BackendUnavailable, LoadReport, Matches
 
@@ -468,7 +467,7 @@ class EngineBackend:
         batches = self._more_batches(query, zones, hits, needed + WALK_BATCH)
         return Matches(
             total=found["hits"]["total"]["value"],
-            hits=tuple(soonest_page(batches, query, needed)[offset:]),
+            hits=tuple(timed.soonest_hits(batches, query, needed)[offset:]),
             facets=queries.facets_from_aggs(found.get("aggregations", {})),
         )
 
@@ -507,40 +506,3 @@ class EngineBackend:
     def _candidates(self, query: SearchQuery, limit: float):
         for batch in self._batches(query, limit):
             yield from batch
-
-
-def soonest_page(batches, query: SearchQuery, needed: int) -> list:
-    """The first `needed` hits by audience tier, then exact soonest rank, then id.
-
-    As timed.soonest_hits, with a tighter stop: batches come in ascending (tier, lower bound,
-    id) order and a listing's rank is never below its bound, so once a candidate's (tier,
-    bound, id) is past the needed-th best's (tier, rank, id), no later candidate can beat
-    it, ties on the bound included (at 100k listings thousands share a start minute).
-    """
-    found: list[tuple[int, float, str, timed.Candidate]] = []
-    kth = None
-    for batch in batches:
-        for candidate in batch:
-            listing = candidate.listing
-            tier = ordering.audience_tier(listing.audiences, query)
-            bound = candidate.lower_bound
-            if kth is not None:
-                # Unscheduled listings come last in their tier, by id: none beats the needed-th.
-                if tier > kth[0] or timed.is_unscheduled(bound) or (tier, bound, listing.id) > kth[:3]:
-                    return _first(found, query, needed)
-            rank = None if timed.is_unscheduled(bound) else ordering.soonest_minutes(listing, query.at)
-            found.append((tier, ordering.soonest_key(rank), listing.id, candidate))
-            if len(found) >= needed:
-                found.sort(key=_key)
-                del found[needed:]
-                kth = found[-1]
-    return _first(found, query, needed)
-
-
-def _key(item) -> tuple:
-    return item[:3]
-
-
-def _first(found, query: SearchQuery, needed: int) -> list:
-    found.sort(key=_key)
-    return [item[3].hit(query) for item in found[:needed]]

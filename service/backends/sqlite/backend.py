@@ -38,7 +38,7 @@ from service.domain import schedule
 
 from service.domain import vocab
 from service.domain.models import Listing, SearchQuery
-from service.domain.schemas import dump_listing, listing_document, listing_from_trusted
+from service.domain.schemas import listing_document, listing_from_trusted
 from service.backends import timed
 from service.backends.sqlite import columns
 from service.backends.contract import WARM_UP, BackendUnavailable, LoadReport, Matches
