@@ -10,7 +10,7 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: catalogues run test test-fast mutation bench bench-load bench-wire audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
+.PHONY: catalogues run test test-fast mutation bench bench-sides bench-load bench-wire audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -94,6 +94,11 @@ mutation: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(BIN)/python -m bench.search $(BENCH_ARGS)
+	$(BIN)/python -m bench.sides
+
+# Issue 19's measures beside the commit the work started from, in one run (bench/sides.py).
+bench-sides: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.sides $(SIDES_ARGS)
 
 # Two minutes of mixed load per backend on gunicorn with deploy/gunicorn.conf.py, loopback only.
 bench-load: $(VENV)/.installed-dev

@@ -22,6 +22,31 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+# The commit the performance work of issue 19 started from: the side-by-side benchmarks
+# (bench.render, bench.sqlite_search, bench.import_sides, bench.engine_sides, bench.pdf_render)
+# run its code beside this tree's in one run.
+BASE_COMMIT = "845ae42"
+
+
+def base_tree(commit: str = BASE_COMMIT) -> Path:
+    """The whole tree of `commit` under bench/out/ with its catalogues compiled (made once).
+
+    An export (`git archive`) rather than a worktree: nothing is registered in the repository,
+    and bench/out/ is ignored by git, so the working tree stays clean."""
+    import sys
+
+    tree = OUT / f"base-{commit}"
+    done = tree / ".exported"
+    if not done.exists():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        pybabel = Path(sys.executable).with_name("pybabel")
+        subprocess.run([str(pybabel), "-q", "compile", "-d", "service/translations", "-D", "messages widget"],
+                       cwd=tree, check=True)
+        done.touch()
+    return tree
 
 # In-process timing: whole passes over the mix, at least one, more while the budget lasts.
 MAX_ROUNDS = 30
@@ -57,6 +82,8 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 LOAD_SECTION = "## Load test (make bench-load)"
 # Written by `make bench-wire` (bench.wire), kept by the other two.
 WIRE_SECTION = "## Bytes on the wire (make bench-wire)"
+# Written by bench.sides (the end of `make bench`, or `make bench-sides`), kept by the others.
+SIDES_SECTION = "## Beside the base commit (make bench-sides)"
 
 
 def _section_span(lines: list[str], heading: str) -> tuple[int, int] | None:

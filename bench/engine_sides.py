@@ -2,7 +2,7 @@
 raw engine requests, and load rate over raw `_bulk`, in one run against one node.
 
 For each size, each side runs in its own subprocess (`--side`), with PYTHONPATH pointing
-at its tree: the base commit is checked out with `git worktree add` under bench/out/. A
+at its tree: the base commit exported under bench/out/ (bench.common.base_tree). A
 side loads `bench.synth` listings with `EngineBackend.load` (its requests recorded), times
 `EngineBackend.search` + `rank_hits` against the very requests it sent replayed through a
 bare opensearch-py client (as bench/engine.py does), turn about per URL, then replays the
@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import BASE_COMMIT, base_tree
+
 ROOT = Path(__file__).resolve().parent.parent
-BASE_COMMIT = "845ae42"
-BASE_TREE = ROOT / "bench" / "out" / "base-845ae42"
 
 
 def run_side(url: str, size: int, n_urls: int, budget_s: float) -> dict:
@@ -96,14 +96,6 @@ def run_side(url: str, size: int, n_urls: int, budget_s: float) -> dict:
     }
 
 
-def ensure_base() -> Path:
-    """The base commit's tree under bench/out/ (git worktree), made once."""
-    if not (BASE_TREE / "service").exists():
-        subprocess.run(["git", "worktree", "add", "--detach", "-f", str(BASE_TREE), BASE_COMMIT],
-                       cwd=ROOT, check=True, capture_output=True)
-    return BASE_TREE
-
-
 def side_in_subprocess(tree: Path, url: str, size: int, n_urls: int, budget_s: float) -> dict:
     """Run this file's --side with `tree` first on the import path; its JSON answer."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -150,7 +142,7 @@ def report(results: list[tuple[int, dict, dict]]) -> str:
 
 def engine_sides_markdown(url: str, sizes=(10_000, 100_000), n_urls: int = 60, budget_s: float = 20.0) -> str:
     """Both sides at each size against the node at `url`; the Markdown section."""
-    base = ensure_base()
+    base = base_tree()
     results = []
     for size in sizes:
         old = side_in_subprocess(base, url, size, n_urls, budget_s)

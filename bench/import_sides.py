@@ -25,9 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import OUT, ROOT, raw_bulk_copy
+from bench.common import BASE_COMMIT, OUT, ROOT, base_tree, raw_bulk_copy
 
-BASE_COMMIT = "845ae42"
 MEETINGS = 100_000
 ROUNDS = 3
 
@@ -59,18 +58,6 @@ report = {
 }
 Path(out).write_text(json.dumps(report), encoding="utf-8")
 """
-
-
-def base_tree(commit: str = BASE_COMMIT) -> Path:
-    """A checkout of `commit` under bench/out/ (made once, reused)."""
-    tree = OUT / f"base-{commit}"
-    if not (tree / "indexers").is_dir():
-        # An export rather than `git worktree add`: nothing is registered in the repository.
-        tree.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "service", "indexers"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
 
 
 def feed(meetings: int) -> Path:

@@ -1,6 +1,6 @@
 """Handout PDF rendering time, this tree against the base commit, side by side in one run.
 
-`python -m bench.pdf_render [--trials 3]` checks the base commit out with `git worktree add`
+`python -m bench.pdf_render [--trials 3]` exports the base commit (bench.common.base_tree)
 under bench/out/ (once), then for 3-option handouts in English, Arabic, Simplified Chinese
 and Hindi runs each tree's renderer in fresh subprocesses, taking turns:
 
@@ -31,10 +31,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.common import BASE_COMMIT, base_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "pdf-render"
-BASE_COMMIT = "845ae42"
-BASE_TREE = ROOT / "bench" / "out" / "pdf-base"
 LANGUAGES = ("en", "ar", "zh_Hans", "hi")
 OPTIONS = 3
 NOW = "2026-11-26T08:00:00+00:00"
@@ -114,17 +114,6 @@ def child(mode: str, language: str, pdf_path: str) -> dict:
 
 
 # --- In the parent ----------------------------------------------------------------------
-
-def base_tree() -> Path:
-    """The base commit checked out under bench/out/ (added once), its catalogues compiled."""
-    if not (BASE_TREE / "service").is_dir():
-        BASE_TREE.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "worktree", "add", "--detach", str(BASE_TREE), BASE_COMMIT], cwd=ROOT, check=True)
-    pybabel = Path(sys.executable).with_name("pybabel")
-    subprocess.run([str(pybabel), "-q", "compile", "-d", "service/translations", "-D", "messages widget"],
-                   cwd=BASE_TREE, check=True)
-    return BASE_TREE
-
 
 def run_child(tree: Path, mode: str, language: str, pdf_path: Path) -> dict:
     """`child` in a fresh interpreter importing `tree`'s code."""

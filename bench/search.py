@@ -64,7 +64,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import engine, imports, mix, synth
-from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, WIRE_SECTION, Stats, app_config, app_environment,
+from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, SIDES_SECTION, WIRE_SECTION, Stats, app_config, app_environment,
                           fmt_ms, interleaved_rounds, percentile, raw_bulk_copy, replace_section, request_timer, search_timer,
                           section_of, wrk_summary)
 from service import create_app
@@ -1094,9 +1094,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         target = RESULTS if parts == PARTS else OUT / f"RESULTS-{'-'.join(parts)}.md"
         if target == RESULTS and RESULTS.exists():
-            # The load test's and the wire's sections are bench.load's and bench.wire's to
+            # The load test's, the wire's and the sides' sections are bench.load's, bench.wire's and bench.sides' to
             # rewrite: carried over as they are.
-            for heading in (LOAD_SECTION, WIRE_SECTION):
+            for heading in (LOAD_SECTION, WIRE_SECTION, SIDES_SECTION):
                 kept = section_of(RESULTS.read_text(encoding="utf-8"), heading)
                 if kept:
                     text = replace_section(text, heading, kept)

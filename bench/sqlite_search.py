@@ -9,7 +9,7 @@ them), three runners take turns on every URL of the query mix (`bench.mix`,
 * sqlite — the exact SQL statements that search ran, replayed on its own connection and
   fetching the same rows (`bench.search.record_statements` / `replay`): SQLite's share;
 * base   — the same search with the code of a base commit (default 845ae42), checked out
-  with `git worktree add` under bench/out/ and run in a subprocess on the same index file,
+  exported under bench/out/ (bench.common.base_tree) and run in a subprocess on the same index file,
   timing itself; the parent only passes URLs. Skipped with --no-base.
 
 Before timing, every URL of the mix, and variants of them (other pages, sorts, time
@@ -31,9 +31,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.common import BASE_COMMIT, base_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 
-BASE_COMMIT = "845ae42"
 SIZE = 100_000
 LAYER_BUDGET_S = 4.0
 # Query-string changes applied to mix URLs for the identity check (not timed).
@@ -173,12 +174,7 @@ class BaseCode:
     """The base commit checked out under bench/out/ and searching in a subprocess."""
 
     def __init__(self, commit: str, index: Path):
-        from bench.common import OUT
-
-        self.root = OUT / f"base-{commit}"
-        if not (self.root / "service").is_dir():
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(self.root), commit],
-                           check=True, capture_output=True)
+        self.root = base_tree(commit)
         self.commit = commit
         # The base's own packages (service/, bench/) come first; this file runs as a script.
         self.proc = subprocess.Popen(

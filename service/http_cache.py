@@ -18,8 +18,9 @@ An in-process response cache (`ResponseCache`, a bounded LRU per worker) keeps t
 bytes of those answers for as long as their max-age, keyed by the full URL, the headers that
 change the body or its encoding (Accept-Encoding, Accept-Language) and the identity (inode,
 mtime) of the index file and of the link-check file, so a new index (`linkage index` swaps the
-file) or a link check is never answered from before it. A hit skips the view, not the
-request's other steps (rate limit, key check, CORS and security headers still run).
+file) or a link check is never answered from before it. Answers to typed words (`q`) are
+not kept, and are `private` to shared caches: words stay out of logs and caches alike. A hit
+skips the view, not the request's other steps (rate limit, key check, CORS and security headers still run).
 LINKAGE_RESPONSE_CACHE sets its entries per worker (default `CACHE_ENTRIES`; 0 turns it off).
 It runs only over a backend read from a file (SQLite): an engine's index has no identity
 here to key on.
@@ -97,13 +98,21 @@ def cache_headers(response: Response) -> Response:
     now = current_app.extensions["linkage"].clock()
     max_age = max_age_for(request.endpoint, "at" in request.args, body, now)
     response.set_etag(etag)
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    # Typed words are kept out of shared caches, as they are out of the logs.
+    scope = "private" if has_words() else "public"
+    response.headers["Cache-Control"] = f"{scope}, max-age={max_age}"
     if etag in request.if_none_match:
         response.status_code = 304
         response.set_data(b"")
         # A 304 carries no body, so no length of one either.
         response.headers.pop("Content-Length", None)
     return response
+
+
+def has_words() -> bool:
+    """Whether the request carries typed words (`q`): neither shared caches nor this
+    process's response cache keep such answers (privacy: words are not logged either)."""
+    return bool(request.args.get("q"))
 
 
 def file_identity(path) -> tuple[int, int] | None:
@@ -127,7 +136,7 @@ class ResponseCache:
 
     def key(self) -> tuple | None:
         """This request's key, or None when it is not cacheable here."""
-        if request.method != "GET" or request.endpoint not in CACHED_ENDPOINTS:
+        if request.method != "GET" or request.endpoint not in CACHED_ENDPOINTS or has_words():
             return None
         linkage = current_app.extensions["linkage"]
         index = getattr(linkage.backend, "path", None)

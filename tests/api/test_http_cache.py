@@ -178,6 +178,21 @@ def test_cache_hit_is_the_same_answer(cached_app, cached_client):
             "Accept-Encoding": encoding, "If-None-Match": first.headers["ETag"]}).status_code == 304
 
 
+def test_typed_words_are_private_and_not_kept(cached_app, cached_client):
+    """A search with `q` is never answered from the response cache and is private to shared
+    caches (words stay out of logs and caches)."""
+    cache = cached_app.extensions["linkage_response_cache"]
+    url = "/v1/search?near=2000&q=smart"
+    first = cached_client.get(url)
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"].startswith("private, max-age=")
+    hits, kept = cache.hits, len(cache._items)
+    second = cached_client.get(url)
+    assert second.data == first.data
+    assert (cache.hits, len(cache._items)) == (hits, kept)
+    assert cached_client.get("/v1/search?near=2000").headers["Cache-Control"].startswith("public, ")
+
+
 def test_cache_entry_is_not_used_past_its_max_age(cached_app, cached_client):
     cache = cached_app.extensions["linkage_response_cache"]
     first = cached_client.get("/v1/listings/demo:g0019")
