@@ -98,6 +98,9 @@ def cache_headers(response: Response) -> Response:
     now = current_app.extensions["linkage"].clock()
     max_age = max_age_for(request.endpoint, "at" in request.args, body, now)
     response.set_etag(etag)
+    # The embed key decides whether an answer is given at all: a browser must not reuse one
+    # fetched with a valid key for a request with another (or none).
+    response.vary.add("X-Linkage-Key")
     # Typed words are kept out of shared caches, as they are out of the logs.
     scope = "private" if has_words() else "public"
     response.headers["Cache-Control"] = f"{scope}, max-age={max_age}"

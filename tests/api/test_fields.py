@@ -32,7 +32,8 @@ def test_every_item_has_the_fields_the_parameter_may_name(client):
     body = json.loads(client.get("/v1/search?near=2000&per_page=50").data)
     assert body["items"]
     for item in body["items"]:
-        assert tuple(item) == ITEM_FIELDS
+        # The set, not the order: an engine hands `_source` back in an order of its own.
+        assert sorted(item) == sorted(ITEM_FIELDS)
 
 
 @pytest.mark.parametrize("fields", ["id,name,next_sessions", "why", "next_sessions,id", "distance_km, name ,id",

@@ -219,3 +219,10 @@ def test_replaced_index_gives_a_new_etag(cached_app, cached_client, index_path, 
     assert after.status_code == 200
     assert after.get_json()["name"] == "Renamed for the cache test"
     assert after.headers["ETag"] != before.headers["ETag"]
+
+
+def test_answers_vary_with_the_embed_key(cached_client):
+    """A browser must not reuse an answer fetched with one embed key for another: the key
+    decides whether there is an answer at all."""
+    response = cached_client.get("/v1/search?near=2000")
+    assert "x-linkage-key" in {name.strip().lower() for name in response.headers["Vary"].split(",")}
