@@ -152,7 +152,7 @@ def path_size(path: Path) -> int:
 
 def section(results: dict[int, dict], label: str) -> str:
     """The Markdown section for these results."""
-    lines = [f"## Rendering: whole request vs search alone (python -m bench.render)", "",
+    lines = ["## Rendering: whole request vs search alone (python -m bench.render)", "",
              f"Code: {label}. In-process, test client vs `backend.search` + `rank_hits`, taking turns "
              f"per URL of the mix; target: request p50 <= {TARGET_RATIO}x search p50.", "",
              "| listings | rounds | request p50 | search p50 | ratio (p50s) | per-query median ratio | bodies |",

@@ -202,7 +202,7 @@ def render(results: dict, index_label: str, command: str, started: datetime) -> 
         f"- The first search as sent: `{after['search']}`.",
         f"- A second page view revalidates widget.js with its ETag: {after['revisit']['wire']:,} B "
         f"(status {after['revisit']['status']}).",
-        f"- Compressed bodies identical to the identity bodies once decoded: "
+        "- Compressed bodies identical to the identity bodies once decoded: "
         + ("yes, every one." if not problems else "**no**: " + "; ".join(problems)),
     ]
     return "\n".join(lines)
