@@ -205,8 +205,7 @@ def build_index(size: int) -> Path:
 
     path = search.index_path(size)
     if not path.exists():
-        listings, _ = search.make_listings(size, synth.load_towns(search.GAZETTEER))
-        SQLiteBackend(path).load(listings)
+        SQLiteBackend(path).load(synth.listings(size, synth.load_towns(search.GAZETTEER), validate_every=100))
     return path
 
 
