@@ -22,7 +22,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import BASE_COMMIT, base_tree
+try:
+    from bench.common import BASE_COMMIT, base_tree
+except ImportError:  # this file run as the base commit's side, whose bench.common predates them
+    BASE_COMMIT = base_tree = None
 
 ROOT = Path(__file__).resolve().parent.parent
 

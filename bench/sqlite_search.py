@@ -31,7 +31,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.common import BASE_COMMIT, base_tree
+try:
+    from bench.common import BASE_COMMIT, base_tree
+except ImportError:  # this file run as the base commit's side, whose bench.common predates them
+    BASE_COMMIT = base_tree = None
 
 ROOT = Path(__file__).resolve().parent.parent
 
