@@ -18,20 +18,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 from urllib.parse import quote
 
+import orjson
+
 from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import listing_from_trusted
 from service.backends import timed
 from service.backends.engine import queries
 from service.backends.contract import ENGINE_TRANSPORT, ROLLBACK, BackendUnavailable, LoadReport, Matches
 
-try:  # orjson encodes and decodes bulk and search bodies several times faster
-    import orjson
-
-    def _dumps(value) -> str:
-        return orjson.dumps(value).decode()
-except ImportError:  # pragma: no cover - the plain library gives the same JSON text
-    def _dumps(value) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 # Engines answer or fail within this; the API then answers 503 rather than hang.
 REQUEST_TIMEOUT_S = 2.0
@@ -100,13 +94,8 @@ def _tls(ca_certs: str | None) -> dict:
 
 def _fast_serializer():
     """The client's JSON serializer with orjson underneath (decoding a search answer was a
-    good part of the time around each request), or the client's own without orjson."""
+    good part of the time around each request)."""
     from opensearchpy.serializer import JSONSerializer
-
-    try:
-        import orjson
-    except ImportError:  # pragma: no cover
-        return JSONSerializer()
 
     class OrjsonSerializer(JSONSerializer):
         def loads(self, s):
@@ -274,7 +263,7 @@ class EngineBackend:
         lines = []
         for listing in chunk:
             lines.append(json.dumps({"index": {"_index": index, "_id": listing.id}}))
-            lines.append(_dumps(self._document(listing)))
+            lines.append(orjson.dumps(self._document(listing)).decode())
         result = self.transport.request("POST", "/_bulk", "\n".join(lines) + "\n", timeout=BULK_TIMEOUT_S)
         failures = []
         if result.get("errors"):
