@@ -62,11 +62,12 @@ APP_SETTINGS = {
 
 
 def app_config(**values) -> dict:
-    """A settings mapping for `create_app`: APP_SETTINGS (those this service knows), then `values`."""
+    """A settings mapping for `create_app`: APP_SETTINGS, then `values`, keeping only the
+    settings this service knows (the base commit's side of bench.sides knows fewer)."""
     from service.settings import Settings
 
     known = {f.name for f in dataclasses.fields(Settings)}
-    return {**{k: v for k, v in APP_SETTINGS.items() if k in known}, **values}
+    return {k: v for k, v in {**APP_SETTINGS, **values}.items() if k in known}
 
 
 def app_environment() -> dict[str, str]:

@@ -115,7 +115,8 @@ def check_bodies(client, size: int, urls: list[str], save: bool) -> dict:
 def measure(path: Path, urls: list[str], geocoder, budget_s: float, save: bool, profile: bool) -> dict:
     """Bodies check, then request vs search interleaved over the mix."""
     at = mix.at_datetime()
-    app = create_app(app_config(sqlite_path=str(path)), geocoder=geocoder, clock=lambda: at)
+    # Every request searched: the response cache would answer the mix's repeated URLs.
+    app = create_app(app_config(sqlite_path=str(path), response_cache=0), geocoder=geocoder, clock=lambda: at)
     client = app.test_client()
     backend = SQLiteBackend(path)
     distinct = list(dict.fromkeys(urls))
