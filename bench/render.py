@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from bench import mix, synth
+from bench.search import parse_sizes
 from bench.common import (OUT, ROOT, Stats, app_config, fmt_ms, interleaved_rounds, median, per_query_ratios,
                           profile_rows, request_timer, search_timer)
 from service import create_app
@@ -194,7 +195,7 @@ def run(argv: list[str] | None = None) -> tuple[str, bool]:
     towns = synth.load_towns(GAZETTEER)
     geocoder = OfflineGazetteer(GAZETTEER)
     results = {}
-    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+    for size in parse_sizes(args.sizes):
         started = time.perf_counter()
         path = build_index(size, towns, args.reuse)
         print(f"{size:,}: index ready in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)

@@ -70,19 +70,27 @@ def next_change(document: dict, now: datetime) -> datetime:
         for session in item.get("next_sessions") or ():
             for moment in (session.get("start"), session.get("end")):
                 if moment:
-                    when = datetime.fromisoformat(moment)
+                    # Text in a parsed body; datetimes in the view's own document.
+                    when = moment if isinstance(moment, datetime) else datetime.fromisoformat(moment)
                     if utc_now < when < earliest:
                         earliest = when
     return earliest
 
 
-def max_age_for(endpoint: str, pinned: bool, body: bytes, now: datetime) -> int:
-    """Seconds a client or shared cache may keep this answer (see the module docstring)."""
+def keep_document(document: dict) -> None:
+    """Hand the view's document (the body before encoding) to `cache_headers`, which then
+    reads the next change from it instead of decoding the body again."""
+    g.linkage_served_document = document
+
+
+def max_age_for(endpoint: str, pinned: bool, body: bytes, now: datetime, document: dict | None = None) -> int:
+    """Seconds a client or shared cache may keep this answer (see the module docstring);
+    `document` is the body before encoding, when the view kept it."""
     if endpoint == "api.program_explainers":
         return PROGRAMS_MAX_AGE
     if pinned:
         return PINNED_MAX_AGE
-    until = (next_change(json.loads(body), now) - now).total_seconds()
+    until = (next_change(json.loads(body) if document is None else document, now) - now).total_seconds()
     return max(0, min(NOW_MAX_AGE, math.floor(until)))
 
 
@@ -96,7 +104,7 @@ def cache_headers(response: Response) -> Response:
     body = response.get_data()
     etag = body_etag(body)
     now = current_app.extensions["linkage"].clock()
-    max_age = max_age_for(request.endpoint, "at" in request.args, body, now)
+    max_age = max_age_for(request.endpoint, "at" in request.args, body, now, g.get("linkage_served_document"))
     response.set_etag(etag)
     # The embed key decides whether an answer is given at all: a browser must not reuse one
     # fetched with a valid key for a request with another (or none).

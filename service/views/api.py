@@ -6,7 +6,7 @@ from flask import current_app, request
 from flask_babel import force_locale
 from flask_smorest import Blueprint
 
-from service import i18n, render
+from service import http_cache, i18n, render
 
 from service.search import scoring
 from service.backends.contract import Matches
@@ -63,6 +63,7 @@ def search():
                                           dead_links_of(render.listing_ids(items)), fields, for_json_bytes=True)
     if warning:
         document["warnings"].append(warning)
+    http_cache.keep_document(document)
     return json_response(document, datetimes=True)
 
 
@@ -148,4 +149,5 @@ def listing(listing_id: str):
     language, _warning = response_language(request.args)  # a listing has no warnings to carry it
     with force_locale(language):
         document = render.item_document(hit, viewer_tz, stale_before(at), dead_links_of([found.id]).get(found.id, ()))
+    http_cache.keep_document(document)
     return render.to_json(document)

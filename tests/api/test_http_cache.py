@@ -226,3 +226,19 @@ def test_answers_vary_with_the_embed_key(cached_client):
     decides whether there is an answer at all."""
     response = cached_client.get("/v1/search?near=2000")
     assert "x-linkage-key" in {name.strip().lower() for name in response.headers["Vary"].split(",")}
+
+
+def test_search_max_age_is_time_to_the_first_shown_session_change(cached_client, monkeypatch):
+    # The search view hands its document (datetimes, not text) to the caching step: the
+    # max-age is still exactly the seconds to the earliest start or end on the page. Worked
+    # out from the demo file with zoneinfo: a listing's earliest change after now is the
+    # start or end of its next session, which the page shows, so the earliest over the
+    # page's weekly-only listings (or UTC midnight) is the bound, reached exactly.
+    monkeypatch.setattr(http_cache, "NOW_MAX_AGE", 10**9)
+    demo = {entry["id"]: entry for entry in json.loads(DEMO.read_text(encoding="utf-8"))}
+    response = cached_client.get("/v1/search?near=4000&kind=group&per_page=20")
+    items = response.get_json()["items"]
+    assert items and not any(s.get("monthly") for item in items for s in demo[item["id"]].get("sessions") or ())
+    moments = [m for item in items for m in weekly_changes(demo[item["id"]], FIXED_NOW)]
+    expected = min([*moments, datetime(2026, 11, 27, tzinfo=timezone.utc)]) - FIXED_NOW
+    assert max_age(response) == int(expected.total_seconds())
