@@ -184,24 +184,35 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     app.json.ensure_ascii = False
     backend = backend if backend is not None else make_backend(settings)
     referrals = referrals if referrals is not None else make_referral_store(settings, backend)
-    from flask_limiter import Limiter
-    from flask_limiter.util import get_remote_address
-
-    from service.limits import Allowances
-
-    # One limiter per app, counting in storage every worker of the server shares (see
-    # service.limits): the API per address (per key and address with an embed key),
-    # anonymous feedback per address, more tightly.
     from limits.errors import ConfigurationError
+    from limits.storage import storage_from_string
 
+    from service.embed.keys import rate_limit_key
+    from service.limits import Allowances, RequestLimit, client_address, install_request_limits
     from service.settings import SettingsError
 
+    # One store of counts per app, which every worker of the server shares (see
+    # service.limits): the open APIs per address (per key and address with an embed key),
+    # anonymous feedback per address, more tightly; making handouts as the API.
     storage_uri = ratelimit_storage_uri(settings, referrals)
     try:
-        limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri)
+        storage = storage_from_string(storage_uri)
     except (ConfigurationError, ValueError) as exc:
         # An unknown scheme, or redis:// without the redis package: say which setting.
         raise SettingsError(f"LINKAGE_RATELIMIT_STORAGE={storage_uri!r} cannot be used: {exc}") from None
+    # The open-standard APIs are public like the search API, and limited the same way (each
+    # blueprint has an allowance of its own).
+    install_request_limits(
+        app, storage,
+        by_blueprint={name: RequestLimit.of(settings.api_rate_limit, name, rate_limit_key)
+                      for name in ("api", "hsds", "fhir")},
+        by_endpoint={
+            **{endpoint: RequestLimit.of(settings.feedback_rate_limit, endpoint, client_address)
+               for endpoint in ("referrals.feedback", "referrals.feedback_form")},
+            # Making handouts stores data: the API's limit applies to it too.
+            "referrals.create_referral": RequestLimit.of(settings.api_rate_limit, "referrals.create_referral",
+                                                         rate_limit_key),
+        })
     app.extensions["linkage"] = Services(
         settings=settings,
         backend=backend,
@@ -209,7 +220,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
         clock=clock or utc_now,
         referrals=referrals,
         keys=keys if keys is not None else make_key_store(settings, backend),
-        allowances=Allowances(limiter.storage),
+        allowances=Allowances(storage),
         renders=make_render_cache(settings, referrals),
     )
     from service.observability import Metrics, configure_logging, install
@@ -229,16 +240,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     install_openapi(app, (api.blueprint, health.blueprint, pages.blueprint, referral_views.blueprint,
                           hsds.blueprint, fhir.blueprint))
     from service.embed.cors import install_cors
-    from service.embed.keys import KeyCache, rate_limit_key
-
-    # The open-standard APIs are public like the search API, and limited the same way.
-    for public in (api.blueprint, hsds.blueprint, fhir.blueprint):
-        limiter.limit(settings.api_rate_limit, key_func=rate_limit_key)(public)
-    for endpoint in ("referrals.feedback", "referrals.feedback_form"):
-        app.view_functions[endpoint] = limiter.limit(settings.feedback_rate_limit)(app.view_functions[endpoint])
-    # Making handouts stores data: the API's limit applies to it too.
-    app.view_functions["referrals.create_referral"] = limiter.limit(
-        settings.api_rate_limit, key_func=rate_limit_key)(app.view_functions["referrals.create_referral"])
+    from service.embed.keys import KeyCache
     install_cors(app, KeyCache(app.extensions["linkage"].keys))
     init_i18n(app)
     app.extensions["linkage_metrics"] = metrics = Metrics()

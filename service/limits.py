@@ -1,8 +1,8 @@
 """Rate limits that hold for a whole server: where the counts live, and allowances per client.
 
-flask-limiter counts in the storage `limits` builds from LINKAGE_RATELIMIT_STORAGE. Its
-`memory://` counts per worker process, so three gunicorn workers allowed three times the
-limit. The embedded default is therefore a SQLite file beside the referrals
+`install_request_limits` counts requests to the API, feedback and stored referrals in the
+storage `limits` builds from LINKAGE_RATELIMIT_STORAGE. A `memory://` store counts per worker
+process, so three gunicorn workers would allow three times the limit. The embedded default is therefore a SQLite file beside the referrals
 (`linkage-sqlite:///path`, the `SQLiteStorage` below, registered with `limits` under its own
 scheme), which every worker of one server opens; a Redis or Valkey URL (`redis://host:6379`,
 needs the `redis` package) shares the counts between servers as well.
@@ -17,12 +17,17 @@ import os
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote, unquote, urlsplit
 
-from limits import parse_many
+from flask import Flask, request
+from limits import RateLimitItem, parse_many
 from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
+
+from service.errors import ApiError
 
 SCHEME = "linkage-sqlite"
 # Expired counters are deleted by one increment in this many, so the file stays small
@@ -63,7 +68,7 @@ class SQLiteStorage(Storage):
 
     @property
     def base_exceptions(self):
-        """What a storage failure raises (flask-limiter may wrap it)."""
+        """What a storage failure raises (`limits` may wrap it)."""
         return sqlite3.Error
 
     def _conn(self) -> sqlite3.Connection:
@@ -143,3 +148,48 @@ class Allowances:
             if not self.limiter.hit(item, name, client, cost=share):
                 return str(item)  # another worker took the last one meanwhile
         return None
+
+
+@dataclass(frozen=True)
+class RequestLimit:
+    """A limit on requests: each of `items` ("300/minute;5000/day", parsed) counted per
+    `key()` (the client's bucket) under `scope` (what is being limited)."""
+
+    items: tuple[RateLimitItem, ...]
+    scope: str
+    key: Callable[[], str]
+
+    @classmethod
+    def of(cls, limits_text: str, scope: str, key: Callable[[], str]) -> "RequestLimit":
+        """A limit from its text, as the LINKAGE_*_RATE_LIMIT settings write it."""
+        return cls(tuple(parse_many(limits_text)), scope, key)
+
+
+def client_address() -> str:
+    """The client's address (as ProxyFix left it, behind trusted proxies)."""
+    return request.remote_addr or "127.0.0.1"
+
+
+def install_request_limits(app: Flask, storage: Storage, by_blueprint: dict[str, RequestLimit],
+                           by_endpoint: dict[str, RequestLimit]) -> None:
+    """Count each request to a limited endpoint (its own limit, else its blueprint's) before
+    anything else runs, and refuse it with a 429 naming the limit once one is used up.
+
+    Every limit of the rule is counted, refused requests too, so a client that keeps
+    hammering stays refused until the window ends. The rules are looked up in two dicts per
+    request: the counting in `storage` is the only work.
+    """
+    limiter = FixedWindowRateLimiter(storage)
+
+    def check_request_limits() -> None:
+        rule = by_endpoint.get(request.endpoint) or by_blueprint.get(request.blueprint)
+        if rule is None:
+            return
+        bucket = rule.key()
+        used_up = [item for item in rule.items if not limiter.hit(item, rule.scope, bucket)]
+        if used_up:
+            raise ApiError(429, "rate_limited", f"Too many requests: the limit is {used_up[0]}; "
+                           "please wait a little and try again")
+
+    # Before every other before-request step: a refused request costs no key check or search.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_request_limits)

@@ -217,3 +217,18 @@ def test_keys_command(tmp_path):
     gone = subprocess.run([sys.executable, "-m", "indexers", "keys", "revoke", key], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert gone.returncode == 0
+
+
+def test_each_open_api_has_its_own_allowance_and_a_429_names_the_limit(sqlite_backend, gazetteer, tmp_path):
+    """The search API, HSDS and FHIR each count 2 a minute per address here (the settings'
+    API limit): using up one leaves the others, and pages are never limited."""
+    app = create_app({"api_rate_limit": "2/minute", "referrals_path": str(tmp_path / "referrals.sqlite")},
+                     backend=sqlite_backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    client = app.test_client()
+    assert [client.get("/v1/places?q=syd").status_code for _ in range(3)] == [200, 200, 429]
+    refused = client.get("/v1/search?near=2000")
+    error = refused.get_json()["error"]
+    assert refused.status_code == 429 and error["code"] == "rate_limited" and "2 per 1 minute" in error["message"]
+    assert [client.get("/hsds/services").status_code for _ in range(3)] == [200, 200, 429]
+    assert [client.get("/fhir/metadata").status_code for _ in range(3)] == [200, 200, 429]
+    assert [client.get("/").status_code for _ in range(3)] == [200, 200, 200]
