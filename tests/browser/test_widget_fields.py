@@ -57,7 +57,7 @@ def test_the_first_search_asks_for_the_card_fields_and_cards_match_whole_items(b
     # Every name asked for is an item field, and some are left out (description, sessions...).
     assert set(fields) < set(whole_item), set(fields) - set(whole_item)
     assert {"description", "sessions"} & set(whole_item) and not {"description", "sessions"} & set(fields)
-    assert trimmed and trimmed[0].count("<article") == 20
+    assert trimmed and trimmed[0].count("<article") == 10
     for element in ("<h3", 'class="meta"', 'class="distance"', 'class="sessions"', 'class="why"',
                     'class="checks"', 'class="first-visit"', 'class="contact"', 'class="source"'):
         assert element in trimmed[0], element
@@ -80,4 +80,4 @@ def test_a_directory_without_fields_shows_its_other_warnings_only(page, live_ser
     search(widget, "2000")
     wait_for_results(page, near="2000")
     assert widget.locator("ul.warnings li").all_inner_texts() == ["radius_km clamped to 100"]
-    assert widget.locator("article.result").count() == 20
+    assert widget.locator("article.result").count() == 10
