@@ -25,7 +25,7 @@
   if (!window.customElements || customElements.get(TAG)) return;
 
   const MAX_CHOICES = 12; // the referral API's limit
-  const PER_PAGE = 20;
+  const PER_PAGE = 10;
   // The item fields a result card reads (search asks for these alone, `fields=`): a search answers in
   // a third fewer bytes. Handouts are made from the ids, on the server. A directory without `fields`
   // sends whole items, which show the same.

@@ -157,6 +157,11 @@ def widget():
                                    max_age=300)
     # Other sites load it with <script src>; it must be readable from any origin.
     response.headers["Access-Control-Allow-Origin"] = "*"
+    # Bytes every embedding page pays for and no client reads: Cache-Control's max-age
+    # overrides Expires (RFC 9111 5.3), and a script is never saved as a file, so it needs no
+    # file name. Caching rests on Cache-Control and the ETag.
+    response.headers.pop("Expires", None)
+    response.headers.pop("Content-Disposition", None)
     return response
 
 

@@ -65,3 +65,19 @@ def test_the_widget_etag_changes_with_its_source(client, tmp_path, monkeypatch):
     assert changed.status_code == 200
     assert changed.headers["ETag"] != first.headers["ETag"]
     assert b"/* a change */" in changed.get_data()  # inside the CSS text: a string, kept as it is
+
+
+@pytest.mark.parametrize("accept", [None, "gzip", "gzip, deflate, br, zstd"])
+def test_the_widget_is_cached_by_cache_control_and_etag_alone(client, accept):
+    headers = {"Accept-Encoding": accept} if accept else {}
+    served = client.get("/widget.js", headers=headers)
+    assert served.status_code == 200
+    # Five minutes, then revalidated with the ETag.
+    assert served.headers["Cache-Control"] == "public, max-age=300"
+    assert served.headers["ETag"].startswith('"') and served.headers["ETag"].endswith('"')
+    # Expires repeats max-age for HTTP/1.0 caches only; a script needs no file name.
+    assert "Expires" not in served.headers and "Content-Disposition" not in served.headers
+    again = client.get("/widget.js", headers={**headers, "If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.headers["ETag"] == served.headers["ETag"]
+    assert again.headers["Cache-Control"] == "public, max-age=300"

@@ -9,6 +9,7 @@ comparison also shows the widget works against one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -57,11 +58,25 @@ def test_the_first_search_asks_for_the_card_fields_and_cards_match_whole_items(b
     # Every name asked for is an item field, and some are left out (description, sessions...).
     assert set(fields) < set(whole_item), set(fields) - set(whole_item)
     assert {"description", "sessions"} & set(whole_item) and not {"description", "sessions"} & set(fields)
-    assert trimmed and trimmed[0].count("<article") == 20
+    assert trimmed and trimmed[0].count("<article") == 10
     for element in ("<h3", 'class="meta"', 'class="distance"', 'class="sessions"', 'class="why"',
                     'class="checks"', 'class="first-visit"', 'class="contact"', 'class="source"'):
         assert element in trimmed[0], element
     assert trimmed == whole
+
+
+def test_the_wire_benchmark_measures_the_first_search_the_widget_sends(page, live_server):
+    """bench.wire rebuilds the first search from widget.js; what Chromium sends is the oracle,
+    byte for byte (parameter order and percent-encoding included)."""
+    from bench.wire import PLACE, first_search
+
+    widget = open_page(page, live_server)
+    with page.expect_request(lambda r: "/v1/search?" in r.url) as sent:
+        search(widget, PLACE)
+    parts = urlsplit(sent.value.url)
+    source = (Path(__file__).resolve().parents[2] / "service" / "static" / "widget.js").read_text(encoding="utf-8")
+    assert f"{parts.path}?{parts.query}" == first_search(source)
+    assert "per_page=10&" in parts.query and "%2C" in parts.query
 
 
 def test_a_directory_without_fields_shows_its_other_warnings_only(page, live_server):
@@ -80,4 +95,4 @@ def test_a_directory_without_fields_shows_its_other_warnings_only(page, live_ser
     search(widget, "2000")
     wait_for_results(page, near="2000")
     assert widget.locator("ul.warnings li").all_inner_texts() == ["radius_km clamped to 100"]
-    assert widget.locator("article.result").count() == 20
+    assert widget.locator("article.result").count() == 10

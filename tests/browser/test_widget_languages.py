@@ -157,10 +157,10 @@ def test_interface_language_and_language_filter_together(page, live_server):
     with page.expect_request(lambda r: "/v1/search?" in r.url) as sent:
         search(widget, f"«{PLACE}»")
     assert "language=ar" in sent.value.url and "lang=vi" in sent.value.url
-    expected = page.request.get(f"{live_server}/v1/search?near=2000&radius_km=500&language=ar&per_page=20").json()
+    expected = page.request.get(f"{live_server}/v1/search?near=2000&radius_km=500&language=ar&per_page=10").json()
     assert expected["total"] > 0
     articles = widget.locator("article.result")
-    expect(articles).to_have_count(min(expected["total"], 20))
+    expect(articles).to_have_count(min(expected["total"], 10))
     spoken = articles.evaluate_all("(all) => all.map((a) => a.dataset.languages.split(' '))")
     assert all("ar" in languages for languages in spoken), spoken
     assert root_of(page)["lang"] == "vi"
