@@ -104,15 +104,26 @@ def next_occurrences(listing: Listing, at: datetime, count: int = 3) -> tuple[Oc
     """
     if not listing.sessions:
         return ()
-    if not any(s.monthly for s in listing.sessions):
-        offset = steady_offset(listing.timezone, at)
+    # Keyed by the instant in UTC: two datetimes in one zone on either side of a fold
+    # compare equal, yet are different moments.
+    return _timetable_occurrences(listing.timezone, listing.sessions, at.astimezone(timezone.utc), count)
+
+
+# The answer depends only on the zone, the sessions and the moment, so it is kept for
+# whoever asks next: many listings share a timetable (Mondays 19:00-20:30 in Sydney), and
+# every search within a minute asks from the same `at` (a whole minute unless pinned).
+@lru_cache(maxsize=16384)
+def _timetable_occurrences(tz_name: str, sessions: tuple[Session, ...], at: datetime,
+                           count: int) -> tuple[Occurrence, ...]:
+    if not any(s.monthly for s in sessions):
+        offset = steady_offset(tz_name, at)
         if offset is not None:
-            return _steady_weekly_occurrences(listing, at, count, offset)
-    tz = zone(listing.timezone)
+            return _steady_weekly_occurrences(tz_name, sessions, at, count, offset)
+    tz = zone(tz_name)
     by_weekday: dict[int, list[Session]] = {}
-    for session in listing.sessions:
+    for session in sessions:
         by_weekday.setdefault(_WEEKDAY_INDEX[session.weekday], []).append(session)
-    horizon = _MONTHLY_HORIZON_DAYS if any(s.monthly for s in listing.sessions) else _WEEKLY_HORIZON_DAYS
+    horizon = _MONTHLY_HORIZON_DAYS if any(s.monthly for s in sessions) else _WEEKLY_HORIZON_DAYS
     today = at.astimezone(tz).date()
     found: list[Occurrence] = []
     for offset in range(-1, horizon + 1):
@@ -167,7 +178,7 @@ def _session_minutes(start: str, end: str) -> tuple[int, int]:
     return first, length if length > 0 else length + 24 * 60
 
 
-def _steady_weekly_occurrences(listing: Listing, at: datetime, count: int,
+def _steady_weekly_occurrences(tz_name: str, sessions: tuple[Session, ...], at: datetime, count: int,
                                offset: timedelta) -> tuple[Occurrence, ...]:
     """next_occurrences for weekly sessions in a zone whose offset holds over the window.
 
@@ -176,7 +187,7 @@ def _steady_weekly_occurrences(listing: Listing, at: datetime, count: int,
     order), found with integer arithmetic on minutes from local midnight; datetimes are
     built only for the `count` returned.
     """
-    tz = zone(listing.timezone)
+    tz = zone(tz_name)
     local_now = at.astimezone(timezone.utc).replace(tzinfo=None) + offset
     today = local_now.date()
     midnight = datetime.combine(today, time())
@@ -184,7 +195,7 @@ def _steady_weekly_occurrences(listing: Listing, at: datetime, count: int,
     now_us = (local_now - midnight) // timedelta(microseconds=1)
     today_weekday = today.weekday()
     found: list[tuple[int, int]] = []
-    for session in listing.sessions:
+    for session in sessions:
         start_minute, length = _session_minutes(session.start, session.end)
         # The first matching day from yesterday on, then every week up to the horizon.
         day = -1 + (_WEEKDAY_INDEX[session.weekday] - today_weekday + 1) % 7

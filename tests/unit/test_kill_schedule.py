@@ -149,3 +149,24 @@ def test_occurrences_do_not_depend_on_the_servers_zone(server_in_kiritimati):
     assert (first.start.isoformat(), first.in_progress) == ("2026-10-05T23:00:00-10:00", True)
     first = schedule.session_occurrences(late, honolulu, at, 1)[0]
     assert (first.start.isoformat(), first.in_progress) == ("2026-10-05T23:00:00-10:00", True)
+
+
+def test_one_timetable_in_two_zones_and_two_sides_of_a_fold_are_answered_apart():
+    # next_occurrences keeps answers for whoever asks next: the same sessions asked in
+    # another zone, or from the other 02:30 of the night Sydney's clocks go back, must get
+    # their own answer. Hand-worked: Sunday 5 April 2026, Sydney goes from +11:00 to +10:00
+    # at 03:00; a Sunday 02:45-03:15 session held in Sydney starts at the first 02:45
+    # (+11:00) and, asked from the second 02:50 (+10:00, 16:50 UTC), has ended (it ran
+    # 15:45-16:15 UTC); in Perth (+08:00 all year) 16:50 UTC is 00:50 that Sunday, so
+    # Perth's 02:45 is still to come that same day.
+    sessions = [Session("sun", "02:45", "03:15")]
+    first_0250 = datetime(2026, 4, 5, 2, 50, tzinfo=ZoneInfo(SYDNEY))           # 15:50 UTC
+    second_0250 = datetime(2026, 4, 5, 2, 50, fold=1, tzinfo=ZoneInfo(SYDNEY))  # 16:50 UTC
+    sydney = listing(SYDNEY, sessions)
+    perth = listing("Australia/Perth", sessions)
+    during = schedule.next_occurrences(sydney, first_0250, count=1)[0]
+    assert during.in_progress and during.start.isoformat() == "2026-04-05T02:45:00+11:00"
+    after = schedule.next_occurrences(sydney, second_0250, count=1)[0]
+    assert not after.in_progress and after.start.isoformat() == "2026-04-12T02:45:00+10:00"
+    in_perth = schedule.next_occurrences(perth, second_0250, count=1)[0]
+    assert not in_perth.in_progress and in_perth.start.isoformat() == "2026-04-05T02:45:00+08:00"
