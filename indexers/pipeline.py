@@ -312,6 +312,10 @@ def dedupe(listings: list[Listing]) -> tuple[list[Listing], int]:
     The first listing (in the order given: sources in import order) survives and records the
     others under `also_from`. Candidates are bucketed by ~1 km cell so this stays linear.
     """
+    # Only listings of different feeds merge, so with one feed nothing can: the comparison
+    # is skipped (it was seconds of a 100,000-meeting import for no change).
+    if len({listing.source.name for listing in listings}) < 2:
+        return list(listings), 0
     buckets: dict[tuple, list[int]] = {}
     kept: list[Listing] = []
     merged = 0

@@ -102,3 +102,18 @@ def test_dedupe_needs_program_time_place_and_name(demo_listings):
     assert dedupe([group, renamed])[1] == 0
     same_feed = replace(twin, source=group.source)
     assert dedupe([group, same_feed])[1] == 0
+
+
+def test_dedupe_keeps_look_alikes_of_one_feed_and_still_merges_across_feeds(demo_listings):
+    # One feed's records are never merged, however alike: both stay, unchanged, in order.
+    group = next(x for x in demo_listings if x.kind == "group" and x.location and x.sessions)
+    same_feed = replace(group, id="same:1", name=group.name + " (Hall)")
+    assert dedupe([group, same_feed]) == ([group, same_feed], 0)
+    assert dedupe([]) == ([], 0)
+    # A second feed's record of the same meeting (same place) merges into the first listing
+    # given, which records that feed; the first feed's look-alike stays on its own.
+    other_source = replace(group.source, name="Another feed")
+    other_feed = replace(same_feed, id="other:1", source=other_source)
+    kept, count = dedupe([group, same_feed, other_feed])
+    assert count == 1
+    assert kept == [replace(group, also_from=(other_source,)), same_feed]
