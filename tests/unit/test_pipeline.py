@@ -3,7 +3,8 @@
 import json
 from dataclasses import replace
 
-from indexers.pipeline import GEOCODER_FAILURES_BEFORE_GIVING_UP, complete, dedupe, prepare
+from indexers.pipeline import (GEOCODER_FAILURES_BEFORE_GIVING_UP, complete, dedupe, prepare,
+                               record_without_bidi_controls)
 from indexers.records import Record
 from service.search.places import StaticGeocoder
 from tests.conftest import DEMO
@@ -83,6 +84,23 @@ def test_bidi_controls_are_removed_from_every_text_at_import():
     assert listing.name == "Group enilno"
     assert listing.description == "Fine print here \u200f."
     assert listing.location.address == "21 Pattern Place"
+
+
+def test_the_bidi_check_of_a_whole_record_finds_controls_however_deep():
+    clean = {"name": "Group \u200f online", "sessions": [{"notes": ["Room 2"]}], "n": 2**70}
+    assert record_without_bidi_controls(clean) == clean
+    deep = {"name": "Group", "sessions": [{"notes": ["Room \u20662\u2069"]}], "lat": 1.5, "ok": True}
+    assert record_without_bidi_controls(deep) == {"name": "Group", "sessions": [{"notes": ["Room 2"]}],
+                                                  "lat": 1.5, "ok": True}
+    # Records orjson refuses (a lone surrogate, a 70-bit number, a key that is not text) are
+    # still cleaned; the surrogate itself is not a bidi control and stays.
+    refused = {"name": "\ud800 Group \u202eenilno", "n": 2**70, 3: ["\u202aA\u202c"]}
+    assert record_without_bidi_controls(refused) == {"name": "\ud800 Group enilno", "n": 2**70, 3: ["A"]}
+
+    class Text(str):
+        pass
+
+    assert record_without_bidi_controls({"name": Text("A\u202dB")}) == {"name": "AB"}
 
 
 def test_dedupe_needs_program_time_place_and_name(demo_listings):
