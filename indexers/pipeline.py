@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Iterable
 
+import orjson
 from marshmallow import ValidationError
 
 from service.domain import programs
@@ -123,6 +124,21 @@ def without_bidi_controls(value):
     if isinstance(value, list):
         return [without_bidi_controls(item) for item in value]
     return value
+
+
+def record_without_bidi_controls(data):
+    """`without_bidi_controls` of a record, walked only when its JSON text holds a bidi
+    control: almost no record does, and one search of the text is a fraction of a walk.
+
+    Every text the walk would clean is in orjson's text as it is (orjson escapes only quotes,
+    backslashes and C0 controls), so finding none there means the walk would change nothing.
+    What orjson refuses (lone surrogates, integers beyond 64 bits, keys that are not text,
+    types it does not know) is walked as before."""
+    try:
+        text = orjson.dumps(data).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return without_bidi_controls(data)
+    return without_bidi_controls(data) if BIDI_CONTROLS.search(text) else data
 
 
 def with_plain_name(data: dict) -> dict:
@@ -238,7 +254,7 @@ def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
             continue
         for problem in record.problems:  # the record loads, but something in it was dropped
             result.warnings.append(_rejection(record, problem, translated=True))
-        data = complete(with_plain_name(without_bidi_controls(record.data)), record.defaults_allowed)
+        data = complete(with_plain_name(record_without_bidi_controls(record.data)), record.defaults_allowed)
         data, problem, geocoded = geocode_location(data, geocoder)
         if problem:
             result.rejections.append(_rejection(record, problem))
@@ -312,6 +328,10 @@ def dedupe(listings: list[Listing]) -> tuple[list[Listing], int]:
     The first listing (in the order given: sources in import order) survives and records the
     others under `also_from`. Candidates are bucketed by ~1 km cell so this stays linear.
     """
+    # Only listings of different feeds merge, so with one feed nothing can: the comparison
+    # is skipped (it was seconds of a 100,000-meeting import for no change).
+    if len({listing.source.name for listing in listings}) < 2:
+        return list(listings), 0
     buckets: dict[tuple, list[int]] = {}
     kept: list[Listing] = []
     merged = 0

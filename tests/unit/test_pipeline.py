@@ -3,7 +3,8 @@
 import json
 from dataclasses import replace
 
-from indexers.pipeline import GEOCODER_FAILURES_BEFORE_GIVING_UP, complete, dedupe, prepare
+from indexers.pipeline import (GEOCODER_FAILURES_BEFORE_GIVING_UP, complete, dedupe, prepare,
+                               record_without_bidi_controls)
 from indexers.records import Record
 from service.search.places import StaticGeocoder
 from tests.conftest import DEMO
@@ -85,6 +86,23 @@ def test_bidi_controls_are_removed_from_every_text_at_import():
     assert listing.location.address == "21 Pattern Place"
 
 
+def test_the_bidi_check_of_a_whole_record_finds_controls_however_deep():
+    clean = {"name": "Group \u200f online", "sessions": [{"notes": ["Room 2"]}], "n": 2**70}
+    assert record_without_bidi_controls(clean) == clean
+    deep = {"name": "Group", "sessions": [{"notes": ["Room \u20662\u2069"]}], "lat": 1.5, "ok": True}
+    assert record_without_bidi_controls(deep) == {"name": "Group", "sessions": [{"notes": ["Room 2"]}],
+                                                  "lat": 1.5, "ok": True}
+    # Records orjson refuses (a lone surrogate, a 70-bit number, a key that is not text) are
+    # still cleaned; the surrogate itself is not a bidi control and stays.
+    refused = {"name": "\ud800 Group \u202eenilno", "n": 2**70, 3: ["\u202aA\u202c"]}
+    assert record_without_bidi_controls(refused) == {"name": "\ud800 Group enilno", "n": 2**70, 3: ["A"]}
+
+    class Text(str):
+        pass
+
+    assert record_without_bidi_controls({"name": Text("A\u202dB")}) == {"name": "AB"}
+
+
 def test_dedupe_needs_program_time_place_and_name(demo_listings):
     group = next(x for x in demo_listings if x.kind == "group" and x.location and x.sessions)
     other_source = replace(group.source, name="Another feed")
@@ -102,3 +120,18 @@ def test_dedupe_needs_program_time_place_and_name(demo_listings):
     assert dedupe([group, renamed])[1] == 0
     same_feed = replace(twin, source=group.source)
     assert dedupe([group, same_feed])[1] == 0
+
+
+def test_dedupe_keeps_look_alikes_of_one_feed_and_still_merges_across_feeds(demo_listings):
+    # One feed's records are never merged, however alike: both stay, unchanged, in order.
+    group = next(x for x in demo_listings if x.kind == "group" and x.location and x.sessions)
+    same_feed = replace(group, id="same:1", name=group.name + " (Hall)")
+    assert dedupe([group, same_feed]) == ([group, same_feed], 0)
+    assert dedupe([]) == ([], 0)
+    # A second feed's record of the same meeting (same place) merges into the first listing
+    # given, which records that feed; the first feed's look-alike stays on its own.
+    other_source = replace(group.source, name="Another feed")
+    other_feed = replace(same_feed, id="other:1", source=other_source)
+    kept, count = dedupe([group, same_feed, other_feed])
+    assert count == 1
+    assert kept == [replace(group, also_from=(other_source,)), same_feed]
