@@ -595,8 +595,13 @@ def throughput(index_path: Path, urls: list[str], bodies: dict, size: int, durat
     if response_cache_installed(index_path):
         with Server("service:create_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path),
                                             "LINKAGE_RESPONSE_CACHE": "0"}) as uncached:
-            same = sum(uncached.fetch(url)[2] == bodies[url][2] for url in distinct)
-            result["uncached_match_in_process"] = (same, len(distinct))
+            differ = []
+            for url in distinct:
+                status, _content_type, body = uncached.fetch(url)
+                if body != bodies[url][2]:
+                    differ.append(f"{url} ({status}, {len(body):,} bytes against {len(bodies[url][2]):,})")
+            result["uncached_match_in_process"] = (len(distinct) - len(differ), len(distinct))
+            result["uncached_differ"] = differ
             run_wrk(uncached.port, WRK_WARMUP_S)
             result["app_uncached"] = run_wrk(uncached.port, duration_s)
     with Server("service:create_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path)}) as app_server:
@@ -872,7 +877,10 @@ def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
             if http:
                 parts += [
                     f"Bodies served over HTTP identical to in-process: {http['bytes_match_in_process'][0]}"
-                    f"/{http['bytes_match_in_process'][1]}; bare endpoint identical to the app: "
+                    f"/{http['bytes_match_in_process'][1]}"
+                    + (f" as served, {http['uncached_match_in_process'][0]}/{http['uncached_match_in_process'][1]} "
+                       "with the response cache off" if "uncached_match_in_process" in http else "")
+                    + "; bare endpoint identical to the app: "
                     f"{http['bare_identical'][0]}/{http['bare_identical'][1]}.",
                     "",
                 ]
@@ -1202,7 +1210,8 @@ def search_part(size: int, listings: list, urls: list[str], geocoder, args, mach
             failed.append(f"{size}: the served app's bytes differ from in-process ones")
         uncached = http.get("uncached_match_in_process")
         if uncached and uncached[0] != uncached[1]:
-            failed.append(f"{size}: the served app's bytes without its response cache differ from in-process ones")
+            failed.append(f"{size}: the served app's bytes without its response cache differ from in-process ones "
+                          f"for {uncached[1] - uncached[0]} URLs: " + "; ".join(http["uncached_differ"][:3]))
     print(size_table(size, load, layers, http), "\n", class_table(layers), sep="\n", flush=True)
     if args.profile and size == max(parse_sizes(args.sizes)):
         slowest = max(layers.by_class, key=lambda label: layers.by_class[label]["search"].p50)
