@@ -1139,10 +1139,11 @@ def main(argv: list[str] | None = None) -> int:
 
             def engine_step():
                 path = index_path(size)
+                # A list made before the loads (see KEEP_LISTINGS_UP_TO), once for both.
+                made = listings_for(size)
                 if size not in run["search"]:  # the SQLite reference needs its index
-                    SQLiteBackend(path).load(listings_for(size))
-                # A list made before the load (see KEEP_LISTINGS_UP_TO).
-                return engine.measure(url, listings_for(size), path, urls, geocoder, args.engine_budget)
+                    SQLiteBackend(path).load(made)
+                return engine.measure(url, made, path, urls, geocoder, args.engine_budget)
 
             phase = time.perf_counter()
             layers = attempt(f"engine at {size:,}", engine_step)
