@@ -75,6 +75,20 @@ def app_environment() -> dict[str, str]:
     return {f"LINKAGE_{name.upper()}": value for name, value in APP_SETTINGS.items()}
 
 
+def served_app():
+    """`create_app()` warmed as `linkage serve`'s preloading master warms it before forking
+    (service.gunicorn_conf.pre_fork): the app spec gunicorn serves in the benchmark.
+
+    Without it each worker reads the index's columns on its first request; at a million
+    listings that takes longer than gunicorn's 30 s worker timeout on two shared cores, and
+    the worker is killed mid-request (the client sees the connection dropped)."""
+    from service import create_app, warm_up
+
+    app = create_app()
+    warm_up(app)
+    return app
+
+
 # -- bench/RESULTS.md -------------------------------------------------------------------
 
 RESULTS = ROOT / "bench" / "RESULTS.md"

@@ -38,7 +38,14 @@ from service.backends.engine.backend import EngineBackend, make_transport
 from service.backends.sqlite.backend import SQLiteBackend
 from service.search.params import parse_search
 
-ENGINE_PORT = 9221
+# A port of its own: not the test suite's nodes (9201 shared, 9211 faults, 9221-9223 the
+# cluster tests, 9241 backup, 9250) nor bench.load's (9231), so a bench and the engine tests
+# can run on one machine; `python -m bench.search --engine-port` moves it.
+ENGINE_PORT = 9261
+# The node's heap when the largest size is over LARGE_SIZE listings (config/jvm.options
+# gives 1 GB, which a million listings' bulk load and searches run short of).
+LARGE_SIZE = 100_000
+LARGE_HEAP_OPTS = "-Xms2g -Xmx2g"
 ALIAS = "linkage-bench"
 # Every index this benchmark makes starts with PREFIX; cleanup deletes only the shapes OURS.
 # (The referral indices are made only if a referral is stored, which searches never do.)
@@ -66,10 +73,17 @@ class Node:
     """
 
     def __init__(self, port: int = ENGINE_PORT, prefix: str = PREFIX, ours: re.Pattern = OURS,
-                 shared: bool = False):
+                 shared: bool = False, java_opts: str = ""):
         self.url: str | None = None
         self.started = False
         self.env = {**os.environ, "LINKAGE_ENGINE_PORT": str(port)}
+        if java_opts:
+            # `start` appends LINKAGE_ENGINE_JAVA_OPTS after config/jvm.options: the JVM takes
+            # the last -Xms/-Xmx it is given, so these override the file's heap.
+            self.env["LINKAGE_ENGINE_JAVA_OPTS"] = " ".join(
+                filter(None, [os.environ.get("LINKAGE_ENGINE_JAVA_OPTS", ""), java_opts]))
+        self.java_opts = java_opts
+        self.port = port
         self.prefix = prefix
         self.ours = ours
         self.shared = shared
@@ -167,6 +181,7 @@ class EngineLayers:
     agree: dict                        # distinct URLs by how the engine's answer compares with SQLite's
     disagree: list = field(default_factory=list)  # (URL, how) where the answers differ
     by_class: dict = field(default_factory=dict)
+    store_mb: float | None = None      # the index's size on the node right after the load
 
 
 def measure(url: str, listings: list, sqlite_path, urls: list[str], geocoder, budget_s: float) -> EngineLayers:
@@ -178,9 +193,18 @@ def measure(url: str, listings: list, sqlite_path, urls: list[str], geocoder, bu
         load_s = time.perf_counter() - started
         if report.loaded != len(listings):
             raise RuntimeError(f"engine loaded {report.loaded} of {len(listings)} listings: {report.failures[:3]}")
-        return _time_layers(url, sqlite_path, urls, geocoder, budget_s, at, load_s, report.loaded)
+        layers = _time_layers(url, sqlite_path, urls, geocoder, budget_s, at, load_s, report.loaded)
+        layers.store_mb = store_mb(url, report.target)
+        return layers
     finally:
         delete_ours(url)
+
+
+def store_mb(url: str, index: str) -> float:
+    """The index's primary store size on the node, in MB (as `_cat/indices` counts it)."""
+    found = bare_client(url).transport.perform_request(
+        "GET", f"/_cat/indices/{index}", params={"format": "json", "h": "pri.store.size", "bytes": "b"})
+    return int(found[0]["pri.store.size"]) / 1e6
 
 
 def compare(mine, theirs) -> str:

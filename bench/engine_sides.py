@@ -157,7 +157,7 @@ def engine_sides_markdown(url: str, sizes=(10_000, 100_000), n_urls: int = 60, b
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison (or, with --side, one side) and print Markdown (or its JSON)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default=os.environ.get("LINKAGE_SEARCH_URL", "http://127.0.0.1:9221"))
+    parser.add_argument("--url", default=os.environ.get("LINKAGE_SEARCH_URL", "http://127.0.0.1:9261"))
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--urls", type=int, default=60)
     parser.add_argument("--budget", type=float, default=20.0)

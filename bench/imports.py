@@ -187,8 +187,14 @@ def engine_part(path: Path, geocoder, url: str) -> dict:
     finally:
         # The reference gets the node as the import found it: no bench index on it.
         delete_ours(url)
-    # The index's creation (not the PUT that marks it finished, on its _mapping).
-    created = [(p, body) for method, p, body, _ in calls if method == "PUT" and not p.endswith("/_mapping")]
+    # The requests an import into a fresh alias sends, in order: POST /<alias>/_search (the
+    # source cache is empty, so `SourceCache.bootstrap` asks what the alias already serves;
+    # with no alias yet that is one 404, then nothing), PUT /<index> (the creation, refresh
+    # off), the POST /_bulk requests, then PUT /<index>/_settings (refresh and replicas back),
+    # POST /<index>/_refresh, PUT /<index>/_mapping (marked finished), and the alias swap and
+    # clean-up. The reference needs the creation (the only PUT on the index itself, one path
+    # segment) and the bulk bodies.
+    created = [(p, body) for method, p, body, _ in calls if method == "PUT" and p.count("/") == 1]
     bulks = [body for method, p, body, _ in calls if method == "POST" and p == "/_bulk"]
     if len(created) != 1 or not bulks:
         raise RuntimeError(f"unexpected requests from the engine import: {[c[:2] for c in calls][:10]}")

@@ -69,7 +69,7 @@ WRK_TIMEOUT_S = 10
 SAMPLE_EVERY_S = 2.0
 LUA_SCRIPT = "bench/load.lua"
 
-# Its own node port and alias, so neither `make bench` (9221, linkage-bench) nor the
+# Its own node port and alias, so neither `make bench` (9261, linkage-bench) nor the
 # engine tests (9201) are disturbed; cleanup touches only this run's indices (OURS). A
 # node already up on that port (another load test's) is used and left running.
 ENGINE_PORT = 9231

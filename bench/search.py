@@ -1,7 +1,8 @@
 """The benchmark driver: `python -m bench.search` (or `make bench`) writes bench/RESULTS.md.
 
 Three parts, all in one run unless `--only` picks some (search, engine, import). For each
-size (10k and 100k synthetic listings, see `bench.synth`):
+size (10k, 100k and 1M synthetic listings by default, see `bench.synth`; `--sizes` picks
+others; RESULTS.md's growth table sets the sizes side by side, a measure a row):
 
 search (SQLite):
 1. Load.  Build the SQLite index with `SQLiteBackend.load`; reference: a raw SQLite copy
@@ -25,9 +26,9 @@ Then once, import (`bench.imports`): a 100,000-meeting Meeting Guide feed throug
 `_bulk` of the same documents, with a cProfile of where the time goes.
 
 Every figure is printed beside its reference, as a ratio, with the machine it ran on.
-A full run rewrites all of bench/RESULTS.md but the "Load test (make bench-load)" and
-"Bytes on the wire (make bench-wire)" sections, which are `bench.load`'s and `bench.wire`'s
-and stay as they were.
+A full run rewrites its own sections of bench/RESULTS.md (OWN_SECTIONS); the others
+("Load test (make bench-load)", "Bytes on the wire (make bench-wire)", "Beside the base
+commit (make bench-sides)", ...) are other tools' and stay as they were.
 Load is bounded: fixed wrk durations, a fixed number of in-process rounds under a time
 budget; every server, and the OpenSearch node when the benchmark started it, is stopped
 in a `finally`.
@@ -46,6 +47,7 @@ import json
 import os
 import platform
 import pstats
+import re
 import shlex
 import shutil
 import signal
@@ -64,7 +66,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import engine, imports, mix, synth
-from bench.common import (LOAD_SECTION, OUT, RESULTS, ROOT, SIDES_SECTION, WIRE_SECTION, Stats, app_config, app_environment,
+from bench.common import (OUT, RESULTS, ROOT, Stats, app_config, app_environment,
                           fmt_ms, interleaved_rounds, percentile, raw_bulk_copy, replace_section, request_timer, search_timer,
                           section_of, wrk_summary)
 from service import create_app
@@ -84,12 +86,14 @@ SIZES = (10_000, 100_000, 1_000_000)
 # larger sets check a sample (see synth.listings).
 VALIDATE_EVERY = {10_000: 1, 100_000: 10, 1_000_000: 100}
 # Listings up to this many are generated once and kept for the SQLite and engine parts;
-# larger sets are streamed, generated again (the same, from the same seed) for each part,
-# so no part holds more than the copy its backend needs.
+# larger sets are generated again (the same, from the same seed) for each part, so the
+# SQLite part's copy is not held through the engine's. Either way each part gets a list
+# made before its load starts: the load times loading, not generating.
 KEEP_LISTINGS_UP_TO = 100_000
 
 WORKERS = 2
-# As `linkage serve` (service.server) runs it, less the access log (see Server).
+# As `linkage serve` (service.server) runs it, less the access log (see Server); the app
+# is `bench.common.served_app()`, warmed in the master as serve's pre_fork hook does.
 GUNICORN_OPTIONS = ("--workers", str(WORKERS), "--worker-class", "sync", "--threads", "1",
                     "--preload", "--timeout", "30", "--no-control-socket")
 WRK_THREADS = 1
@@ -470,7 +474,8 @@ class Server:
     /healthz and stopping are the same for every server.
     """
 
-    READY_TIMEOUT_S = 60.0
+    # The master reads a million listings' columns before it listens (bench.common.served_app).
+    READY_TIMEOUT_S = 300.0
 
     def __init__(self, app_spec: str, env: dict[str, str]):
         self.app_spec = app_spec
@@ -590,13 +595,18 @@ def throughput(index_path: Path, urls: list[str], bodies: dict, size: int, durat
     responses_file = OUT / f"responses-{size_label(size)}.json"
     result: dict = {}
     if response_cache_installed(index_path):
-        with Server("service:create_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path),
+        with Server("bench.common:served_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path),
                                             "LINKAGE_RESPONSE_CACHE": "0"}) as uncached:
-            same = sum(uncached.fetch(url)[2] == bodies[url][2] for url in distinct)
-            result["uncached_match_in_process"] = (same, len(distinct))
+            differ = []
+            for url in distinct:
+                status, _content_type, body = uncached.fetch(url)
+                if body != bodies[url][2]:
+                    differ.append(f"{url} ({status}, {len(body):,} bytes against {len(bodies[url][2]):,})")
+            result["uncached_match_in_process"] = (len(distinct) - len(differ), len(distinct))
+            result["uncached_differ"] = differ
             run_wrk(uncached.port, WRK_WARMUP_S)
             result["app_uncached"] = run_wrk(uncached.port, duration_s)
-    with Server("service:create_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path)}) as app_server:
+    with Server("bench.common:served_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path)}) as app_server:
         saved, same_as_in_process = {}, 0
         for url in distinct:
             status, content_type, body = app_server.fetch(url)
@@ -673,35 +683,70 @@ def size_table(size: int, load: dict, layers: Layers, http: dict | None) -> str:
     return "\n".join(rows)
 
 
-def growth_table(run: dict) -> str:
-    """How each measure grows with the number of listings: one row per size, from one run."""
-    rows = ["| Listings | SQLite load | Search p50 | Request p50 | HTTP req/s, cache off (% of bare) | "
-            "HTTP req/s, as served (% of bare) | Bare req/s | Engine API p50 (per-query ratio to raw, p50) | "
-            "Engine load |",
-            "|---|---|---|---|---|---|---|---|---|"]
+def growth_rows(run: dict) -> list[tuple[str, dict]]:
+    """(measure, {size: text}) for the growth table: one measure a row, from one run."""
+    rows: dict[str, dict] = {name: {} for name in (
+        "SQLite load, `SQLiteBackend.load` (listings/s)",
+        "SQLite index file (MB)",
+        "Search p50 in-process (`backend.search` + `rank_hits`)",
+        "Whole request p50 in-process (test client)",
+        "HTTP req/s, response cache off (% of bare)",
+        "HTTP req/s, as served: response cache on (% of bare)",
+        "Bare endpoint req/s (the HTTP reference)",
+        "Engine search p50 (`EngineBackend.search` + `rank_hits`)",
+        "Engine API time over the raw query, per-query p50",
+        "Engine load, `EngineBackend.load`",
+        "Engine index size on the node (MB, primaries)",
+    )}
+    names = list(rows)
     for size in run["sizes"]:
         entry, layers_engine = run["search"].get(size), run["engine"].get(size)
-        if not entry and not layers_engine:
-            continue
-        cells = [f"{size:,}"] + ["–"] * 8
         if entry:
             load, layers, http = entry["load"], entry["layers"], entry["http"]
-            cells[1] = f"{load['load_s']:.1f} s ({size / load['load_s']:,.0f}/s)"
-            cells[2] = f"{fmt_ms(layers.search.p50)} ms"
-            cells[3] = f"{fmt_ms(layers.request.p50)} ms"
+            rows[names[0]][size] = f"{size / load['load_s']:,.0f}"
+            rows[names[1]][size] = f"{load['file_mb']:,.0f}"
+            rows[names[2]][size] = f"{fmt_ms(layers.search.p50)} ms"
+            rows[names[3]][size] = f"{fmt_ms(layers.request.p50)} ms"
             if http:
                 uncached = http.get("app_uncached", http["app"])
-                ratio = http.get("ratio_uncached", http["ratio"])
-                cells[4] = f"{uncached['rate']:,.1f} ({ratio:.1%})"
-                cells[5] = (f"{http['app']['rate']:,.1f} ({http['ratio']:.1%})" if "app_uncached" in http
-                            else "same (no response cache)")
-                cells[6] = f"{http['bare']['rate']:,.0f}"
+                rows[names[4]][size] = f"{uncached['rate']:,.1f} ({http.get('ratio_uncached', http['ratio']):.1%})"
+                rows[names[5]][size] = (f"{http['app']['rate']:,.1f} ({http['ratio']:.1%})" if "app_uncached" in http
+                                        else "no response cache")
+                rows[names[6]][size] = f"{http['bare']['rate']:,.0f}"
         if layers_engine:
-            ratio = percentile(sorted(layers_engine.ratio_search_raw), 50)
-            cells[7] = f"{fmt_ms(layers_engine.search.p50)} ms ({ratio:.2f}×)"
-            cells[8] = f"{layers_engine.load_s:.1f} s"
-        rows.append("| " + " | ".join(cells) + " |")
+            rows[names[7]][size] = f"{fmt_ms(layers_engine.search.p50)} ms"
+            rows[names[8]][size] = f"{percentile(sorted(layers_engine.ratio_search_raw), 50):.2f}×"
+            rows[names[9]][size] = f"{layers_engine.load_s:.1f} s ({layers_engine.docs / layers_engine.load_s:,.0f}/s)"
+            if layers_engine.store_mb is not None:
+                rows[names[10]][size] = f"{layers_engine.store_mb:,.0f}"
+    return [(name, cells) for name, cells in rows.items() if cells]
+
+
+def growth_table(run: dict) -> str:
+    """How each measure grows with the number of listings: a row per measure, a column
+    per size, and the largest size's figure over the smallest's where both are numbers."""
+    sizes = [size for size in run["sizes"] if size in run["search"] or size in run["engine"]]
+    rows = ["| Measure | " + " | ".join(f"{size:,}" for size in sizes)
+            + (f" | {sizes[-1]:,} ÷ {sizes[0]:,} |" if len(sizes) > 1 else " |"),
+            "|---|" + "---|" * (len(sizes) + (len(sizes) > 1))]
+    for name, cells in growth_rows(run):
+        line = [name] + [cells.get(size, "–") for size in sizes]
+        if len(sizes) > 1:
+            first, last = _leading_number(cells.get(sizes[0])), _leading_number(cells.get(sizes[-1]))
+            line.append(f"{last / first:.1f}×" if first and last is not None else "–")
+        rows.append("| " + " | ".join(line) + " |")
     return "\n".join(rows)
+
+
+def _leading_number(text: str | None) -> float | None:
+    """The number a growth cell starts with ("1,234.5 (61%)" -> 1234.5), or None."""
+    if not text:
+        return None
+    head = text.split(" ", 1)[0].replace(",", "").rstrip("×")
+    try:
+        return float(head)
+    except ValueError:
+        return None
 
 
 def class_table(layers: Layers) -> str:
@@ -776,8 +821,10 @@ def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
         parts.append(
             f"- OpenSearch {node['version']} (one node, "
             + ("started by the benchmark with `deploy/search-engine/start` on port "
-               f"{engine.ENGINE_PORT}, JVM heap as in `deploy/search-engine/config/jvm.options`, "
-               f"up in {node['start_s']:.0f} s" if node["started"] else "at `LINKAGE_SEARCH_URL`")
+               f"{node['port']}, JVM heap "
+               + (f"`{node['java_opts']}` (`LINKAGE_ENGINE_JAVA_OPTS`, over {engine.LARGE_SIZE:,} listings)"
+                  if node["java_opts"] else "as in `deploy/search-engine/config/jvm.options`")
+               + f", up in {node['start_s']:.0f} s" if node["started"] else "at `LINKAGE_SEARCH_URL`")
             + f"), opensearch-py {engine.opensearch_py_version()}; it shares the same cores.")
     parts += [
         f"- Code: {machine['git']}; service/ + indexers/ fingerprint {machine['fingerprint']}"
@@ -794,9 +841,12 @@ def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
         "",
     ]
     parts += ["## Growth with the number of listings", "",
-              "Search and request p50 in-process, without a response cache; HTTP as in each size's "
-              "table below (wrk over the mix, 2 gunicorn workers; \"as served\" has the response cache "
-              "on, and the mix repeats URLs).", "", growth_table(run), ""]
+              "Each measure at each size, from this one run, as in each size's tables below: "
+              "search and request p50 in-process without a response cache; HTTP with wrk over the "
+              "mix, 2 gunicorn workers (\"as served\" has the response cache on, and the mix "
+              "repeats URLs, so it is mostly hits); the engine's API time over the raw replay of "
+              "its own requests. The last column is the largest size's figure over the smallest's.",
+              "", growth_table(run), ""]
     if run["problems"]:
         parts += ["## Checks that failed", "", *[f"- {problem}" for problem in run["problems"]], ""]
     for size in run["sizes"]:
@@ -829,7 +879,10 @@ def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
             if http:
                 parts += [
                     f"Bodies served over HTTP identical to in-process: {http['bytes_match_in_process'][0]}"
-                    f"/{http['bytes_match_in_process'][1]}; bare endpoint identical to the app: "
+                    f"/{http['bytes_match_in_process'][1]}"
+                    + (f" as served, {http['uncached_match_in_process'][0]}/{http['uncached_match_in_process'][1]} "
+                       "with the response cache off" if "uncached_match_in_process" in http else "")
+                    + "; bare endpoint identical to the app: "
                     f"{http['bare_identical'][0]}/{http['bare_identical'][1]}.",
                     "",
                 ]
@@ -911,7 +964,8 @@ def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
         "a first-time search costs more. The SQLite row replays "
         "the exact statements `SQLiteBackend.search` ran for each URL (recorded through its "
         "`_execute`) on a connection like its own, fetching as many rows: SQLite's share alone.",
-        f"- HTTP: `gunicorn {' '.join(GUNICORN_OPTIONS)}` for `service:create_app()` and then "
+        f"- HTTP: `gunicorn {' '.join(GUNICORN_OPTIONS)}` for `bench.common:served_app()` (`service:create_app()` "
+        "with the index's columns read in the master before workers fork, as `linkage serve` does) and then "
         "for `bench.bare:create_bare_app()` (the app's answers fetched once, replayed as bytes), "
         f"each warmed for {WRK_WARMUP_S} s, then `{wrk_command_text(args.duration)}`. Client and "
         "servers share this machine's cores, equally for both. Every app the benchmark builds, "
@@ -947,6 +1001,23 @@ def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
 # -- main -------------------------------------------------------------------------------
 
 
+# The level-2 sections render_results writes; every other one in RESULTS.md is another
+# tool's (bench.load, bench.wire, bench.sides, ...) and is carried over as it is.
+OWN_SECTIONS = re.compile(r"## (Machine|Targets|Growth with the number of listings|Checks that failed|How"
+                          r"|[\d,]+ synthetic listings|Import: .*)")
+
+
+def keep_other_sections(text: str, previous: str) -> str:
+    """`text` (a full run's RESULTS.md) with the sections of `previous` that other tools
+    wrote (LOAD_SECTION, WIRE_SECTION, SIDES_SECTION and any other heading that is not
+    OWN_SECTIONS), in their order, after its own."""
+    headings = [line for line in previous.splitlines() if line.startswith("## ")]
+    for heading in headings:
+        if not OWN_SECTIONS.fullmatch(heading):
+            text = replace_section(text, heading, section_of(previous, heading))
+    return text
+
+
 def parse_parts(text: str) -> tuple[str, ...]:
     """`--only search,import` -> ("search", "import"), in run order."""
     chosen = {part.strip() for part in text.split(",") if part.strip()}
@@ -974,6 +1045,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="SQLite in-process seconds per layer; one pass over the mix always runs (default: %(default)s)")
     parser.add_argument("--engine-budget", type=float, default=ENGINE_BUDGET_S,
                         help="the same for the four engine-part layers (default: %(default)s)")
+    parser.add_argument("--engine-port", type=int, default=engine.ENGINE_PORT,
+                        help="port of the OpenSearch node the benchmark starts, apart from the "
+                             "test suite's (default: %(default)s; ignored with LINKAGE_SEARCH_URL)")
     parser.add_argument("--no-http", action="store_true", help="skip gunicorn and wrk")
     parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
     parser.add_argument("--code-label", default=None,
@@ -1026,19 +1100,18 @@ def main(argv: list[str] | None = None) -> int:
             return None
 
     # Up to KEEP_LISTINGS_UP_TO, listings are generated once per size and shared by the
-    # SQLite and engine parts; above, each part gets a fresh stream of the same listings.
+    # SQLite and engine parts; above, each part generates its own list of the same listings.
     listings: dict[int, list] = {}
 
-    def listings_for(size: int):
+    def listings_for(size: int) -> list:
         if size in listings:
             return listings[size]
         info = run["listings"].setdefault(size, {})
-        stream = listing_stream(size, towns, info)
-        if size > KEEP_LISTINGS_UP_TO:
-            return stream
-        listings[size] = list(stream)
+        made = list(listing_stream(size, towns, info))
         print(f"generated {size:,} listings in {info['generate_s']:.1f} s", flush=True)
-        return listings[size]
+        if size <= KEEP_LISTINGS_UP_TO:
+            listings[size] = made
+        return made
 
     # SQLite first, with no OpenSearch node on the machine yet.
     for size in sizes if "search" in parts else ():
@@ -1051,10 +1124,14 @@ def main(argv: list[str] | None = None) -> int:
         url = None
         if "engine" in parts or "import" in parts:
             print("\n== OpenSearch node ==", flush=True)
-            node = attempt("OpenSearch node", lambda: stack.enter_context(engine.Node()))
+            # A million listings need more heap than config/jvm.options gives the node.
+            heap = engine.LARGE_HEAP_OPTS if "engine" in parts and max(sizes) > engine.LARGE_SIZE else ""
+            node = attempt("OpenSearch node", lambda: stack.enter_context(
+                engine.Node(args.engine_port, java_opts=heap)))
             if node:
                 url = node.url
-                run["node"] = {"version": node.version, "started": node.started, "start_s": node.start_s}
+                run["node"] = {"version": node.version, "started": node.started, "start_s": node.start_s,
+                               "port": node.port, "java_opts": node.java_opts}
                 print(f"OpenSearch {node.version} " + (f"up in {node.start_s:.0f} s" if node.started
                                                        else "from LINKAGE_SEARCH_URL"), flush=True)
         for size in sizes if "engine" in parts and url else ():
@@ -1062,10 +1139,11 @@ def main(argv: list[str] | None = None) -> int:
 
             def engine_step():
                 path = index_path(size)
+                # A list made before the loads (see KEEP_LISTINGS_UP_TO), once for both.
+                made = listings_for(size)
                 if size not in run["search"]:  # the SQLite reference needs its index
-                    SQLiteBackend(path).load(listings_for(size))
-                # The engine's loader counts the listings: a list (one copy, for this part only).
-                return engine.measure(url, list(listings_for(size)), path, urls, geocoder, args.engine_budget)
+                    SQLiteBackend(path).load(made)
+                return engine.measure(url, made, path, urls, geocoder, args.engine_budget)
 
             phase = time.perf_counter()
             layers = attempt(f"engine at {size:,}", engine_step)
@@ -1094,12 +1172,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         target = RESULTS if parts == PARTS else OUT / f"RESULTS-{'-'.join(parts)}.md"
         if target == RESULTS and RESULTS.exists():
-            # The load test's, the wire's and the sides' sections are bench.load's, bench.wire's and bench.sides' to
-            # rewrite: carried over as they are.
-            for heading in (LOAD_SECTION, WIRE_SECTION, SIDES_SECTION):
-                kept = section_of(RESULTS.read_text(encoding="utf-8"), heading)
-                if kept:
-                    text = replace_section(text, heading, kept)
+            text = keep_other_sections(text, RESULTS.read_text(encoding="utf-8"))
         target.write_text(text, encoding="utf-8")
         print(f"\nWrote {target.relative_to(ROOT)} ({elapsed:.0f} s in all).")
     for problem in failed:
@@ -1112,6 +1185,9 @@ def search_part(size: int, listings: list, urls: list[str], geocoder, args, mach
     """The SQLite part at one size: load, in-process layers, HTTP throughput."""
     phase = time.perf_counter()
     load = build_index(size, listings)
+    # Above KEEP_LISTINGS_UP_TO this is the only reference: a million listings are gigabytes
+    # the timings and servers below should not share the machine with.
+    del listings
     print(f"SQLite loaded in {load['load_s']:.1f} s, raw copy {load['raw_s']:.1f} s "
           f"[{time.perf_counter() - phase:.0f} s]", flush=True)
     phase = time.perf_counter()
@@ -1138,7 +1214,8 @@ def search_part(size: int, listings: list, urls: list[str], geocoder, args, mach
             failed.append(f"{size}: the served app's bytes differ from in-process ones")
         uncached = http.get("uncached_match_in_process")
         if uncached and uncached[0] != uncached[1]:
-            failed.append(f"{size}: the served app's bytes without its response cache differ from in-process ones")
+            failed.append(f"{size}: the served app's bytes without its response cache differ from in-process ones "
+                          f"for {uncached[1] - uncached[0]} URLs: " + "; ".join(http["uncached_differ"][:3]))
     print(size_table(size, load, layers, http), "\n", class_table(layers), sep="\n", flush=True)
     if args.profile and size == max(parse_sizes(args.sizes)):
         slowest = max(layers.by_class, key=lambda label: layers.by_class[label]["search"].p50)
