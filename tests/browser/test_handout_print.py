@@ -77,20 +77,26 @@ def test_copy_with_a_note_prints_itself_and_the_stored_page_does_not(page, live_
     assert page.locator(".seven-day-goal").inner_text() == "Go to one meeting or group"
 
     # The clinician's browser posts an ordinary form, as the search page's "Print" does.
-    page.evaluate("""([action, note]) => {
-        const form = document.createElement("form");
-        form.method = "post";
-        form.action = action;
-        for (const [name, value] of [["note", note], ["print", "1"]]) {
-            const input = document.createElement("input");
-            input.type = "hidden"; input.name = name; input.value = value;
-            form.append(input);
-        }
-        document.body.append(form);
-        form.submit();
-    }""", [f"/r/{body['code']}", NOTE])
-    page.wait_for_function("window.__printed === 1")
+    with page.expect_navigation():
+        page.evaluate("""([action, note]) => {
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = action;
+            for (const [name, value] of [["note", note], ["print", "1"]]) {
+                const input = document.createElement("input");
+                input.type = "hidden"; input.name = name; input.value = value;
+                form.append(input);
+            }
+            document.body.append(form);
+            form.submit();
+        }""", [f"/r/{body['code']}", NOTE])
     page.wait_for_load_state("load")
+    # Polled from here: wait_for_function evaluates its text inside the page, which the
+    # printed page's Content-Security-Policy (no eval) refuses once it has loaded.
+    for _ in range(100):
+        if page.evaluate("window.__printed"):
+            break
+        page.wait_for_timeout(50)
     assert page.evaluate("window.__printed") == 1
     assert page.locator(".note").inner_text().endswith(NOTE)
     assert page.locator("script").count() == 1
