@@ -187,7 +187,7 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     from limits.errors import ConfigurationError
     from limits.storage import storage_from_string
 
-    from service.embed.keys import rate_limit_key
+    from service.embed.keys import KeyCache, rate_limit_key
     from service.limits import Allowances, RequestLimit, client_address, install_request_limits
     from service.settings import SettingsError
 
@@ -240,7 +240,6 @@ def create_app(config=None, *, backend=None, geocoder=None, clock=None, referral
     install_openapi(app, (api.blueprint, health.blueprint, pages.blueprint, referral_views.blueprint,
                           hsds.blueprint, fhir.blueprint))
     from service.embed.cors import install_cors
-    from service.embed.keys import KeyCache
     install_cors(app, KeyCache(app.extensions["linkage"].keys))
     init_i18n(app)
     app.extensions["linkage_metrics"] = metrics = Metrics()

@@ -2,9 +2,10 @@
 
 `install_request_limits` counts requests to the API, feedback and stored referrals in the
 storage `limits` builds from LINKAGE_RATELIMIT_STORAGE. A `memory://` store counts per worker
-process, so three gunicorn workers would allow three times the limit. The embedded default is therefore a SQLite file beside the referrals
-(`linkage-sqlite:///path`, the `SQLiteStorage` below, registered with `limits` under its own
-scheme), which every worker of one server opens; a Redis or Valkey URL (`redis://host:6379`,
+process, so three gunicorn workers would allow three times the limit. The embedded default
+is therefore a SQLite file beside the referrals (`linkage-sqlite:///path`, the
+`SQLiteStorage` below, registered with `limits` under its own scheme), which every worker of
+one server opens; a Redis or Valkey URL (`redis://host:6379`,
 needs the `redis` package) shares the counts between servers as well.
 
 `Allowances` counts other things per client in the same storage: handout renders and stored
