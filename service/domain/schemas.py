@@ -328,12 +328,6 @@ def _load_plan(schema: Schema) -> tuple:
     return schema, tuple(entries), frozenset(e[1] for e in entries), by_field, schema_checks, makers
 
 
-def _run_validators(field: fields.Field, value) -> None:
-    for validator in field.validators:
-        if validator(value) is False:
-            raise _Unsure
-
-
 # Field classes whose deserialisation the converters below reproduce exactly; any other
 # class (a subclass included: Email, URL) runs through the field's own deserialize.
 _FAST_FIELD_TYPES = (fields.String, CleanString, fields.Boolean, fields.Float, fields.List)
@@ -426,45 +420,130 @@ def _leaf_converter(field: fields.Field):
 
 def _fast_load(plan: tuple, raw):
     """One object through a plan; raises _Unsure rather than ever differing from marshmallow."""
+    return _loader(plan)(raw)
+
+
+# id(plan) -> (plan, its compiled loader); the plan is kept so its id is never another's.
+_COMPILED_LOADERS: dict[int, tuple] = {}
+_ABSENT = object()  # a key the record does not have (None is a value a record can hold)
+
+
+def _loader(plan: tuple):
+    """The plan's compiled loader (`_compiled_loader`), made on first use."""
+    known = _COMPILED_LOADERS.get(id(plan))
+    if known is None:
+        known = _COMPILED_LOADERS[id(plan)] = (plan, _compiled_loader(plan))
+    return known[1]
+
+
+def _compiled_loader(plan: tuple):
+    """The plan as one Python function: the field loop unrolled, each field's type test and
+    its common checks (choices, patterns, lengths, ranges) written out in place, nested
+    schemas calling their own compiled functions. It makes the very decisions the plan
+    names (the tests hold it to marshmallow's) without a call and a dispatch per field and
+    per check, which were most of a validated import's time."""
     _schema, entries, keys, by_field, schema_checks, makers = plan
-    if type(raw) is not dict or not keys.issuperset(raw):
-        raise _Unsure  # not an object, or unknown keys: marshmallow words that error
-    data = {}
-    try:
-        for name, key, field, kind, sub in entries:
-            if key not in raw:
-                if field.required:
-                    raise _Unsure
-                default = field.load_default
-                if default is not missing:  # marshmallow neither checks nor cleans defaults
-                    data[name] = default() if callable(default) else default
-                continue
-            value = raw[key]
-            if value is None:
-                if not field.allow_none:
-                    raise _Unsure
-                data[name] = None
-            elif kind == "leaf":
-                data[name] = sub(value)
-            elif kind == "nested":
-                data[name] = _fast_load(sub, value)
-                _run_validators(field, data[name])
-            else:
-                if type(value) is not list:
-                    raise _Unsure
-                data[name] = [_fast_load(sub, item) for item in value]
-                _run_validators(field, data[name])
-        for name, checks in by_field.items():
-            if name in data:
-                for check in checks:
-                    check(data[name], data_key=name)
-        for check in schema_checks:
-            check(data, partial=None, many=False)
-    except ValidationError:
-        raise _Unsure from None
-    for make in makers:
-        data = make(data, partial=None, many=False)
-    return data
+    env = {"_Unsure": _Unsure, "ValidationError": ValidationError, "_ABSENT": _ABSENT, "KEYS": keys,
+           "isfinite": math.isfinite, "CONTROLS": CONTROL_CHARACTERS.search}
+
+    def constant(value, stem: str) -> str:
+        """A name for `value` in the function's globals."""
+        name = f"{stem}{len(env)}"
+        env[name] = value
+        return name
+
+    lines = ["def load(raw):",
+             "    if type(raw) is not dict or not KEYS.issuperset(raw):",
+             "        raise _Unsure",  # not an object, or unknown keys: marshmallow words that error
+             "    data = {}",
+             "    try:"]
+    for name, key, field, kind, sub in entries:
+        default = field.load_default
+        if field.required:
+            when_absent = "raise _Unsure"
+        elif default is missing:
+            when_absent = "pass"
+        else:  # marshmallow neither checks nor cleans defaults
+            made = constant(default, "DEFAULT")
+            when_absent = f"data[{name!r}] = {made}()" if callable(default) else f"data[{name!r}] = {made}"
+        if kind == "leaf":
+            body = _leaf_lines(field, "value", constant) or [f"value = {constant(sub, 'CONVERT')}(value)"]
+        elif kind == "nested":
+            body = [f"value = {constant(_loader(sub), 'LOAD')}(value)"]
+        else:
+            body = ["if type(value) is not list:", "    raise _Unsure",
+                    f"value = [{constant(_loader(sub), 'LOAD')}(item) for item in value]"]
+        if kind != "leaf":
+            body += _check_lines(field.validators, "value", constant)
+        lines += [f"        value = raw.get({key!r}, _ABSENT)",
+                  "        if value is _ABSENT:", f"            {when_absent}",
+                  "        elif value is None:",
+                  f"            data[{name!r}] = None" if field.allow_none else "            raise _Unsure",
+                  "        else:", *[f"            {line}" for line in body],
+                  f"            data[{name!r}] = value"]
+    for name, checks in by_field.items():
+        lines.append(f"        if {name!r} in data:")
+        lines += [f"            {constant(check, 'VALIDATES')}(data[{name!r}], data_key={name!r})" for check in checks]
+    lines += [f"        {constant(check, 'SCHEMA_CHECK')}(data, partial=None, many=False)" for check in schema_checks]
+    lines += ["    except ValidationError:", "        raise _Unsure from None"]
+    lines += [f"    data = {constant(make, 'MAKE')}(data, partial=None, many=False)" for make in makers]
+    lines.append("    return data")
+    namespace: dict = {}
+    exec(compile("\n".join(lines), f"<compiled loader of {type(_schema).__name__}>", "exec"), env, namespace)
+    return namespace["load"]
+
+
+def _leaf_lines(field: fields.Field, var: str, constant) -> list[str] | None:
+    """Lines that turn `var` into what `field.deserialize` returns for it, or raise _Unsure,
+    for the kinds `_leaf_converter` works out; None for any other field (its converter is
+    called instead)."""
+    kind = type(field)
+    if kind not in _FAST_FIELD_TYPES or field.pre_load or field.post_load or (
+            kind is fields.Float and field.allow_nan is not False):
+        return None
+    checks = _check_lines(field.validators, var, constant)
+    if kind is fields.String:
+        return [f"if type({var}) is not str:", "    raise _Unsure", *checks]
+    if kind is CleanString:
+        return [f"if type({var}) is not str or CONTROLS({var}):", "    raise _Unsure",
+                f"{var} = {var}.strip()", *checks]  # marshmallow validates the cleaned text
+    if kind is fields.Boolean:  # "yes", 1, "on" ... are marshmallow's to judge
+        return [f"if {var} is not True and {var} is not False:", "    raise _Unsure", *checks]
+    if kind is fields.Float:
+        return [f"if type({var}) is not float and type({var}) is not int:", "    raise _Unsure",
+                "try:", f"    {var} = float({var})", "except OverflowError:", "    raise _Unsure from None",
+                f"if not isfinite({var}):", "    raise _Unsure", *checks]
+    # A list: each item as its own field would take it, then the list's own checks, on a new
+    # list (the record's list is never handed on). Items that change (cleaned text) or that
+    # nest further go through the list's converter.
+    inner = _leaf_lines(field.inner, "item", constant)
+    if inner is None or type(field.inner) not in (fields.String, fields.Boolean):
+        return None
+    return [f"if type({var}) is not list:", "    raise _Unsure", f"for item in {var}:",
+            *[f"    {line}" for line in inner], f"{var} = [*{var}]", *checks]
+
+
+def _check_lines(validators, var: str, constant) -> list[str]:
+    """Lines that raise _Unsure unless `var` passes every validator (as `_value_check`)."""
+    lines = []
+    for validator in validators:
+        kind = type(validator)
+        if kind is validate.OneOf and all(type(choice) is str for choice in validator.choices):
+            # Only ever reached by str values (their type is tested first): `in` a set is `in` the list.
+            test = f"{var} not in {constant(frozenset(validator.choices), 'CHOICES')}"
+        elif kind is validate.Regexp:
+            test = f"{constant(validator.regex.match, 'MATCH')}({var}) is None"
+        elif kind is validate.Length and validator.equal is None:
+            low = validator.min if validator.min is not None else 0
+            high = validator.max if validator.max is not None else math.inf
+            test = f"not ({low!r} <= len({var}) <= {constant(high, 'HIGH')})"
+        elif (kind is validate.Range and validator.min_inclusive and validator.max_inclusive
+              and validator.min is not None and validator.max is not None):
+            test = f"not ({constant(validator.min, 'LOW')} <= {var} <= {constant(validator.max, 'HIGH')})"
+        else:
+            test = f"not {constant(_value_check(validator), 'CHECK')}({var})"
+        lines += [f"if {test}:", "    raise _Unsure"]
+    return lines
 
 
 try:
