@@ -135,10 +135,14 @@ def record_without_bidi_controls(data):
     What orjson refuses (lone surrogates, integers beyond 64 bits, keys that are not text,
     types it does not know) is walked as before."""
     try:
-        text = orjson.dumps(data).decode("utf-8")
+        text = orjson.dumps(data)
     except orjson.JSONEncodeError:
         return without_bidi_controls(data)
-    return without_bidi_controls(data) if BIDI_CONTROLS.search(text) else data
+    # Bidi controls are not ASCII: an ASCII text (most records) holds none, and telling that
+    # is a fraction of a search.
+    if text.isascii() or not BIDI_CONTROLS.search(text.decode("utf-8")):
+        return data
+    return without_bidi_controls(data)
 
 
 def with_plain_name(data: dict) -> dict:

@@ -827,7 +827,7 @@ def _absent(value) -> bool:
 
 def _as_text(value) -> str | None:
     """Strings as they are, numbers as text (feeds write slugs and ids both ways)."""
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):  # the exact type first: most values are
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
@@ -836,6 +836,8 @@ def _as_text(value) -> str | None:
 
 def _plain(value) -> str | None:
     """A one-line text field, cleaned; None when absent or empty."""
+    if type(value) is str:  # most values: no call to find out
+        return _plain_text(value)
     text = _as_text(value)
     if text is None:
         return None

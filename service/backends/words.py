@@ -3,6 +3,7 @@ found by beyond its name and description (its `terms` text field in either store
 
 from __future__ import annotations
 
+import functools
 import re
 
 from service.domain import vocab
@@ -18,11 +19,20 @@ def query_words(text: str | None) -> list[str]:
 
 
 def listing_terms(listing: Listing) -> str:
-    """Words a listing should be found by beyond its name and description."""
-    words = [vocab.label(listing.approach), listing.kind]
-    words += [vocab.label(v) for v in listing.formats + listing.audiences + listing.goals]
-    words += [s.replace("_", " ") for s in listing.substances]
-    if listing.location:
-        words += [listing.location.locality or "", listing.location.state or "",
-                  listing.location.postcode or ""]
-    return " ".join(w for w in words if w)
+    """Words a listing should be found by beyond its name and description: its vocabulary's
+    labels, then its place's locality, state and postcode."""
+    words = _vocabulary_words(listing.approach, listing.kind,
+                              listing.formats + listing.audiences + listing.goals, listing.substances)
+    location = listing.location
+    if location:
+        words += tuple(w for w in (location.locality, location.state, location.postcode) if w)
+    return " ".join(words)
+
+
+@functools.lru_cache(maxsize=4096)
+def _vocabulary_words(approach: str, kind: str, labelled: tuple[str, ...], substances: tuple[str, ...]) -> tuple[str, ...]:
+    """The labels of a listing's vocabulary values, the blank ones left out. Remembered:
+    an import writes them for every listing, and listings share a few combinations."""
+    words = [vocab.label(approach), kind, *(vocab.label(v) for v in labelled),
+             *(s.replace("_", " ") for s in substances)]
+    return tuple(w for w in words if w)

@@ -7,6 +7,7 @@ Loading returns frozen `Listing` dataclasses; errors name the field that failed,
 from __future__ import annotations
 
 import json
+import keyword
 import math
 import re
 
@@ -561,8 +562,8 @@ def _dump_plan(schema: Schema) -> tuple:
 def _converter(field: fields.Field):
     """How one field's value becomes JSON-ready data; None when it is used as it is."""
     if isinstance(field, fields.Nested):
-        plan = _dump_plan(field.schema)
-        return lambda value: None if value is None else _apply_plan(plan, value)
+        dump = _compiled_dump(_dump_plan(field.schema))
+        return lambda value: None if value is None else dump(value)
     if isinstance(field, fields.List):
         inner = _converter(field.inner)
         if inner is None:
@@ -576,12 +577,26 @@ def _converter(field: fields.Field):
     raise TypeError(f"no fast dump for {type(field).__name__} field {field.name!r}")
 
 
-def _apply_plan(plan: tuple, value) -> dict:
-    return {name: getattr(value, name) if convert is None else convert(getattr(value, name))
-            for name, convert in plan}
+def _compiled_dump(plan: tuple):
+    """The dump plan as one function returning a dict display: the converters of lists,
+    floats and nested objects called in place, plain values read straight off the object
+    (a loop over the plan cost a call and a lookup per field, a third of writing a listing)."""
+    env: dict = {}
+    items = []
+    for name, convert in plan:
+        read = f"value.{name}" if name.isidentifier() and not keyword.iskeyword(name) else f"getattr(value, {name!r})"
+        if convert is None:
+            items.append(f"{name!r}: {read}")
+        else:
+            env[f"CONVERT{len(env)}"] = convert
+            items.append(f"{name!r}: CONVERT{len(env) - 1}({read})")
+    namespace: dict = {}
+    source = "def dump(value):\n    return {" + ", ".join(items) + "}"
+    exec(compile(source, "<compiled dump>", "exec"), env, namespace)
+    return namespace["dump"]
 
 
-_LISTING_PLAN = _dump_plan(LISTING_SCHEMA)
+_LISTING_DUMP = _compiled_dump(_dump_plan(LISTING_SCHEMA))
 
 
 def dump_listing(listing: Listing) -> dict:
@@ -590,7 +605,7 @@ def dump_listing(listing: Listing) -> dict:
     The same result as `ListingSchema().dump(listing)` (a test holds them equal), about ten
     times faster: imports dump every listing twice, and marshmallow's dump was a third of it.
     """
-    return _apply_plan(_LISTING_PLAN, listing)
+    return _LISTING_DUMP(listing)
 
 
 # The attribute holding a listing's JSON text: not a dataclass field, so equality, repr,

@@ -14,6 +14,7 @@ unit vectors with cos(radius / R), which is the same circle with no trigonometry
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import math
@@ -662,6 +663,11 @@ _INSERT_LISTING = ("INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
                    " ?, ?, ?)")
 
 
+# `bitmask` remembered: an import asks it five times a listing, for a few hundred
+# combinations of values in all.
+_bitmask = functools.lru_cache(maxsize=4096)(bitmask)
+
+
 class _RowBatch:
     """Rows of every table for a run of listings, written together with executemany (the
     same rows, in the same order, as one INSERT per row would write)."""
@@ -687,11 +693,11 @@ class _RowBatch:
         sessions = listing.sessions
         self.listings.append((
             rid, listing.id, listing.kind, listing.approach,
-            bitmask(listing.formats, vocab.FORMATS),
-            bitmask(listing.goals, vocab.GOALS),
-            bitmask(listing.substances, vocab.SUBSTANCES),
-            bitmask(listing.audiences, vocab.AUDIENCES),
-            bitmask((s.weekday for s in sessions), vocab.WEEKDAYS),
+            _bitmask(listing.formats, vocab.FORMATS),
+            _bitmask(listing.goals, vocab.GOALS),
+            _bitmask(listing.substances, vocab.SUBSTANCES),
+            _bitmask(listing.audiences, vocab.AUDIENCES),
+            _bitmask(tuple(s.weekday for s in sessions), vocab.WEEKDAYS),
             "|" + "|".join(listing.languages) + "|",
             "|" + "|".join(listing.service_area) + "|",
             x, y, z,
