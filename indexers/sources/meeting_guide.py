@@ -827,7 +827,9 @@ def _absent(value) -> bool:
 
 def _as_text(value) -> str | None:
     """Strings as they are, numbers as text (feeds write slugs and ids both ways)."""
-    if type(value) is str or isinstance(value, str):  # the exact type first: most values are
+    if value is None:  # absent: the most common after text
+        return None
+    if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
@@ -836,8 +838,10 @@ def _as_text(value) -> str | None:
 
 def _plain(value) -> str | None:
     """A one-line text field, cleaned; None when absent or empty."""
-    if type(value) is str:  # most values: no call to find out
+    if type(value) is str:  # most values, and most of the rest absent: no call to find out
         return _plain_text(value)
+    if value is None:
+        return None
     text = _as_text(value)
     if text is None:
         return None
