@@ -208,3 +208,40 @@ def test_sorted_intersection_agrees_with_numpy(a, b):
     expected, _at_rows, at_other = np.intersect1d(rows, other, assume_unique=True, return_indices=True)
     assert common.tolist() == expected.tolist()
     assert found.tolist() == values[at_other].tolist()
+
+
+def _reference_best_order(km, covered, tier, needed):
+    """The first `needed` rows in best order, written from ordering's scalar functions: the
+    audience tier, then the score (a covered remote row as if no farther than
+    remote_equivalent_km; no location and not covered scores 0), then nearer, then row."""
+    from service.domain import ordering
+
+    def key(row):
+        distance = km[row]
+        if covered[row]:
+            remote = ordering.RANKING["remote_equivalent_km"]
+            distance = remote if math.isnan(distance) else min(distance, remote)
+        score = 0.0 if math.isnan(distance) else ordering.best_score(distance, 0.0, True)
+        nearer = math.inf if math.isnan(km[row]) else km[row]
+        return (tier[row], -score, nearer, row)
+    return sorted(range(len(km)), key=key)[:needed]
+
+
+# Distances in tenths of a kilometre: apart enough that their cosines differ (a few metres
+# apart, two rows can share a cosine and the store rightly sees them as equally near).
+@given(st.lists(st.tuples(st.one_of(st.sampled_from([0.0, 0.3, 1.0, 2.5, 8.0, 8.0, 40.0, 300.0, 4000.0]),
+                                    st.integers(0, 600).map(lambda tenths: tenths / 10), st.just(math.nan)),
+                          st.booleans(), st.integers(0, 1)), min_size=1, max_size=60),
+       st.integers(1, 25))
+def test_best_order_with_a_place_agrees_with_the_scalar_score(rows, needed):
+    """Only rows in reach are scored now; the order must still be the whole order's first
+    `needed`: ties of equal distance and of score 1 within the first kilometre, covered
+    remote rows with and without a location, far rows scoring 0 included."""
+    km = np.array([r[0] for r in rows])
+    covered = np.array([r[1] for r in rows])
+    tier = np.array([r[2] for r in rows], dtype=np.int8)
+    selection = columns.Selection(rows=np.arange(len(rows)), cosine=np.cos(km / 6371.009), covered=covered,
+                                  text=np.zeros(len(rows)), tier=tier)
+    query = SearchQuery(at=WEDNESDAY_0730, place=Place(query="x", name="x", lat=0.0, lon=0.0))
+    found = selection.rows[columns.order(selection, query, needed)].tolist()
+    assert found == _reference_best_order(km.tolist(), covered.tolist(), tier.tolist(), needed)

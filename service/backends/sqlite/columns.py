@@ -429,6 +429,9 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
         keys = (rows, nearness_key)
         primary = nearness_key
     elif query.place is not None or query.text or ordering.focus_substances(query):
+        reach = _within_reach(selection, query, needed)
+        if reach is not None:
+            return reach[_order_tier(selection.subset(reach), query, needed)]
         primary = -best_scores(selection, query)
         keys = (rows, nearness_key, primary)
     else:
@@ -441,6 +444,48 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
         candidates = np.arange(len(rows))
     ranked = candidates[np.lexsort(tuple(k[candidates] for k in keys))]
     return ranked[:needed]
+
+
+def _within_reach(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray | None:
+    """Positions of the rows that can reach the first `needed` places of a best-order tier
+    with a place and nothing but distance in the score (no words, no asked substance), or
+    None when that cannot narrow it (then every row is scored).
+
+    Scoring every row (an arccos and an exp each) was most of a wide search's ordering.
+    But the `needed` nearest rows score at least the lowest score among them, `floor`, so
+    the first `needed` places all score at least `floor`; nearness falls with distance, so
+    only rows within `_reach_km(floor)` of the place can, and covered remote rows (scored
+    as if `remote_equivalent_km` away) when that is within it too. Those rows are ordered
+    exactly as before; no other row can be among them, ties included.
+    """
+    if query.place is None or query.text or selection.focus is not None or needed >= len(selection.rows):
+        return None
+    cosine = selection.cosine
+    kth = np.partition(-cosine, needed - 1)[needed - 1]  # NaN (no location) partitions last
+    if math.isnan(kth):
+        return None  # fewer than `needed` located rows
+    floor = float(best_scores(selection.subset(-cosine <= kth), query).min())
+    reach_km = _reach_km(floor)
+    if not math.isfinite(reach_km):
+        return None
+    within = cosine >= math.cos(min(math.pi, reach_km / geo.EARTH_RADIUS_KM))  # NaN: False
+    if ordering.RANKING["remote_equivalent_km"] <= reach_km:
+        within |= selection.covered
+    positions = np.flatnonzero(within)
+    return positions if len(positions) < len(selection.rows) else None
+
+
+def _reach_km(floor: float) -> float:
+    """A distance beyond which no row's score (best_scores: nearness rounded to nine places)
+    reaches `floor`, with room to spare for rounding; inf when a score of 0 could."""
+    lowest = floor - 1e-9  # below anything that rounds to `floor`
+    if lowest <= 0.0:
+        return math.inf
+    scale = ordering.RANKING["distance_scale_km"]
+    sigma_sq = -(scale**2) / (2 * math.log(ordering.RANKING["distance_decay"]))
+    # nearness(d) = exp(-(d - offset)^2 / (2 sigma^2)) >= lowest  <=>  d <= offset + sqrt(...)
+    reach = ordering.RANKING["distance_offset_km"] + math.sqrt(-2 * sigma_sq * math.log(lowest))
+    return reach * (1 + 1e-9) + 1e-6  # the cosine's own rounding is far smaller
 
 
 def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
