@@ -245,3 +245,17 @@ def test_best_order_with_a_place_agrees_with_the_scalar_score(rows, needed):
     query = SearchQuery(at=WEDNESDAY_0730, place=Place(query="x", name="x", lat=0.0, lon=0.0))
     found = selection.rows[columns.order(selection, query, needed)].tolist()
     assert found == _reference_best_order(km.tolist(), covered.tolist(), tier.tolist(), needed)
+
+
+@given(st.lists(st.tuples(st.sampled_from([0.0, 5.0, 5.0, 12.5, 120.5, 600.0, math.inf, -0.5]), st.integers(0, 1)),
+                max_size=50), st.integers(1, 30))
+def test_soonest_order_is_a_lexsort_of_tier_rank_and_row(items, needed):
+    """numpy's lexsort of every row is the reference: ties of equal ranks, unscheduled rows
+    (inf) and rows of both tiers."""
+    ranks = np.array([i[0] for i in items], dtype=np.float64)
+    tier = np.array([i[1] for i in items], dtype=np.int8)
+    rows = np.arange(len(items), dtype=np.int64)[::-1].copy()  # rows need not follow positions
+    selection = columns.Selection(rows=rows, cosine=np.full(len(items), np.nan), covered=np.zeros(len(items), bool),
+                                  text=np.zeros(len(items)), tier=tier)
+    expected = np.lexsort((rows, ranks, tier))[:needed]
+    assert columns.soonest_order(selection, ranks, needed).tolist() == expected.tolist()

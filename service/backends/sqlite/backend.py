@@ -557,7 +557,7 @@ class SQLiteBackend:
                     keep &= waits <= 0  # in progress, starting this minute, or open 24/7
                 selection, waits, ranks = selection.subset(keep), waits[keep], ranks[keep]
         if query.sort == "soonest":
-            positions = np.lexsort((selection.rows, ranks, selection.tier))[offset:needed]
+            positions = columns.soonest_order(selection, ranks, needed)[offset:]
         else:
             positions = columns.order(selection, query, needed)[offset:]
         rows = [int(r) + 1 for r in selection.rows[positions]]

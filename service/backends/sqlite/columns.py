@@ -446,6 +446,26 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
     return ranked[:needed]
 
 
+def soonest_order(selection: Selection, ranks: np.ndarray, needed: int) -> np.ndarray:
+    """Positions (into the selection) of the first `needed` rows in soonest order: audience
+    tier, then `ranks` (ordering.soonest_minutes; inf when unscheduled), then row. The same
+    as a lexsort of them all, but only rows that can reach the first `needed` places are
+    sorted (a wide search selects a hundred thousand rows and shows twenty)."""
+    found: list[np.ndarray] = []
+    for tier in (0, 1):
+        if needed <= 0:
+            break
+        positions = np.flatnonzero(selection.tier == tier)
+        if needed < len(positions):
+            # Everything strictly sooner than the needed-th rank, plus its ties.
+            tier_ranks = ranks[positions]
+            positions = positions[tier_ranks <= np.partition(tier_ranks, needed - 1)[needed - 1]]
+        ranked = positions[np.lexsort((selection.rows[positions], ranks[positions]))][:needed]
+        found.append(ranked)
+        needed -= len(ranked)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
 def _within_reach(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray | None:
     """Positions of the rows that can reach the first `needed` places of a best-order tier
     with a place and nothing but distance in the score (no words, no asked substance), or
