@@ -13,6 +13,7 @@ import bisect
 import csv
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def _as_location(entry: GazetteerEntry, approximate: bool) -> Location:
     return Location(entry.label, (entry.lat, entry.lon), raw)
 
 
+# Distinct `near` texts whose gazetteer candidates each process keeps.
+CANDIDATES_CACHED = 4096
+
+
 class OfflineGazetteer:
     """A geopy-compatible geocoder over Australian postcodes and localities plus world cities.
 
@@ -91,6 +96,10 @@ class OfflineGazetteer:
         # loading, and naming one scans the grid around it: milliseconds per search).
         self._well_known: dict[tuple[GazetteerEntry, float], GazetteerEntry] = {}
         self._load(Path(directory))
+        # The gazetteer never changes after loading, so a query's candidates are worked out
+        # once (most searches name one of a few hundred postcodes and towns). Bounded, and
+        # only in this process's memory: a typed place is not kept anywhere else.
+        self._cached_candidates = lru_cache(maxsize=CANDIDATES_CACHED)(self._frozen_candidates)
 
     def _load(self, directory: Path) -> None:
         with open(directory / "au_localities.csv", newline="", encoding="utf-8") as fh:
@@ -138,11 +147,15 @@ class OfflineGazetteer:
 
     def geocode(self, query: str, exactly_one: bool = True, timeout=None, **kwargs):
         """Locations for a postcode, locality or address, best first (geopy's signature)."""
-        entries, approximate = self._candidates(query)
+        entries, approximate = self._cached_candidates(query)
         locations = [_as_location(e, approximate) for e in entries]
         if exactly_one:
             return locations[0] if locations else None
         return locations
+
+    def _frozen_candidates(self, query: str) -> tuple[tuple[GazetteerEntry, ...], bool]:
+        entries, approximate = self._candidates(query)
+        return tuple(entries), approximate
 
     def _candidates(self, query: str) -> tuple[list[GazetteerEntry], bool]:
         text = normalise(query)
