@@ -55,8 +55,11 @@ KEPT_HEADERS = ("Content-Type", "Content-Encoding", "Vary", "ETag")
 
 
 def body_etag(body: bytes) -> str:
-    """A strong validator: 128 bits of BLAKE2b over the exact bytes."""
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
+    """A strong validator: 128 bits of SHA-256 over the exact bytes.
+
+    SHA-256 rather than BLAKE2b: processors of the last years hash it in hardware (SHA
+    extensions), at over twice BLAKE2b's speed in software; a search body is 40 kB."""
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def next_change(document: dict, now: datetime) -> datetime:

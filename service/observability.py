@@ -176,17 +176,27 @@ def install(app: Flask, metrics: Metrics, import_state) -> None:
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
+    # The histogram's series per (endpoint, method, status), once looked up: `labels` takes
+    # a lock and checks its arguments on every call.
+    series = {}
+
     @app.after_request
     def finish(response: Response) -> Response:
         elapsed = time.perf_counter() - getattr(g, "started", time.perf_counter())
-        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.request_seconds.labels(endpoint, request.method, str(response.status_code)).observe(elapsed)
+        req = request._get_current_object()  # one proxy lookup for the fields below
+        request_id = getattr(g, "request_id", "")
+        response.headers["X-Request-ID"] = request_id
+        rule = req.url_rule
+        labels = (rule.rule if rule else "unmatched", req.method, str(response.status_code))
+        observe = series.get(labels)
+        if observe is None:
+            observe = series[labels] = metrics.request_seconds.labels(*labels).observe
+        observe(elapsed)
         log.info("request", extra={"fields": {
-            "request_id": response.headers["X-Request-ID"],
-            "method": request.method,
-            "path": round_coordinates(request.path)[:200],
-            "query": loggable_query(request.args),
+            "request_id": request_id,
+            "method": req.method,
+            "path": round_coordinates(req.path)[:200],
+            "query": loggable_query(req.args),
             "status": response.status_code,
             "duration_ms": round(elapsed * 1000, 2),
         }})
