@@ -51,6 +51,8 @@ _TARGET_IN_TEXT = re.compile(r"/[^\s'\"?]*\?.*?(?=\s+HTTP/\d|['\"]|$)", re.M)
 
 def round_coordinates(text: str) -> str:
     """Every decimal number in the text to two places (~1 km for a latitude or longitude)."""
+    if "." not in text:  # no decimal number to round (most values): skip the pattern
+        return text
     return _COORDINATE.sub(lambda m: f"{float(m.group()):.2f}", text)
 
 
@@ -192,14 +194,19 @@ def install(app: Flask, metrics: Metrics, import_state) -> None:
         if observe is None:
             observe = series[labels] = metrics.request_seconds.labels(*labels).observe
         observe(elapsed)
-        log.info("request", extra={"fields": {
-            "request_id": request_id,
-            "method": req.method,
-            "path": round_coordinates(req.path)[:200],
-            "query": loggable_query(req.args),
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2),
-        }})
+        if log.isEnabledFor(logging.INFO):
+            fields = {
+                "request_id": request_id,
+                "method": req.method,
+                "path": round_coordinates(req.path)[:200],
+                "query": loggable_query(req.args),
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            }
+            # The record made directly: `log.info` would first walk the stack for the
+            # caller's file and line, which the JSON lines do not show.
+            log.handle(log.makeRecord(log.name, logging.INFO, __file__, finish.__code__.co_firstlineno,
+                                      "request", (), None, "finish", {"fields": fields}))
         return response
 
     @app.get("/metrics")
