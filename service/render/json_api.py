@@ -143,9 +143,9 @@ class StoredFragments:
         return text
 
 
-# Listings a page may show are found again and again (the towns people search from); a
-# listing's text is a few kB.
-STORED_FRAGMENTS = StoredFragments(8192)
+# As many as the SQLite backend keeps decoded (its DOCUMENT_CACHE_SIZE): a text outliving
+# its document is never used again. A listing's text is about 2 kB.
+STORED_FRAGMENTS = StoredFragments(4096)
 
 
 def _stored_text(document: dict) -> bytes | None:
