@@ -126,7 +126,8 @@ def cache_headers(response: Response) -> Response:
 def has_words() -> bool:
     """Whether the request carries typed words (`q`): neither shared caches nor this
     process's response cache keep such answers (privacy: words are not logged either)."""
-    return bool(request.args.get("q"))
+    args = request.args
+    return "q" in args and bool(args["q"])  # `in` first: see embed.keys.presented_key
 
 
 def file_identity(path) -> tuple[int, int] | None:
