@@ -149,17 +149,27 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def secure(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        elif response.mimetype in DATA_TYPES:
+        headers = response.headers
+        # The names already set, read once: werkzeug's `setdefault` finds a missing header
+        # by raising and catching an exception, for each of these on every response.
+        present = {name.lower() for name, _value in headers}
+
+        def setdefault(name: str, value: str) -> None:
+            if name.lower() not in present:
+                headers[name] = value
+
+        setdefault("X-Content-Type-Options", "nosniff")
+        setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        mimetype = response.mimetype
+        if mimetype == "text/html":
+            setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            setdefault("X-Frame-Options", "DENY")
+        elif mimetype in DATA_TYPES:
             # A JSON or text answer opened in a browser runs nothing and is framed by no one.
-            response.headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        elif response.mimetype == "application/pdf":
-            response.headers.setdefault("Content-Security-Policy", PDF_POLICY)
-            response.headers.setdefault("X-Frame-Options", "DENY")
+            setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        elif mimetype == "application/pdf":
+            setdefault("Content-Security-Policy", PDF_POLICY)
+            setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -55,8 +55,11 @@ KEPT_HEADERS = ("Content-Type", "Content-Encoding", "Vary", "ETag")
 
 
 def body_etag(body: bytes) -> str:
-    """A strong validator: 128 bits of BLAKE2b over the exact bytes."""
-    return hashlib.blake2b(body, digest_size=16).hexdigest()
+    """A strong validator: 128 bits of SHA-256 over the exact bytes.
+
+    SHA-256 rather than BLAKE2b: processors of the last years hash it in hardware (SHA
+    extensions), at over twice BLAKE2b's speed in software; a search body is 40 kB."""
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def next_change(document: dict, now: datetime) -> datetime:
@@ -123,7 +126,8 @@ def cache_headers(response: Response) -> Response:
 def has_words() -> bool:
     """Whether the request carries typed words (`q`): neither shared caches nor this
     process's response cache keep such answers (privacy: words are not logged either)."""
-    return bool(request.args.get("q"))
+    args = request.args
+    return "q" in args and bool(args["q"])  # `in` first: see embed.keys.presented_key
 
 
 def file_identity(path) -> tuple[int, int] | None:

@@ -51,6 +51,8 @@ _TARGET_IN_TEXT = re.compile(r"/[^\s'\"?]*\?.*?(?=\s+HTTP/\d|['\"]|$)", re.M)
 
 def round_coordinates(text: str) -> str:
     """Every decimal number in the text to two places (~1 km for a latitude or longitude)."""
+    if "." not in text:  # no decimal number to round (most values): skip the pattern
+        return text
     return _COORDINATE.sub(lambda m: f"{float(m.group()):.2f}", text)
 
 
@@ -176,20 +178,35 @@ def install(app: Flask, metrics: Metrics, import_state) -> None:
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
+    # The histogram's series per (endpoint, method, status), once looked up: `labels` takes
+    # a lock and checks its arguments on every call.
+    series = {}
+
     @app.after_request
     def finish(response: Response) -> Response:
         elapsed = time.perf_counter() - getattr(g, "started", time.perf_counter())
-        response.headers["X-Request-ID"] = getattr(g, "request_id", "")
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.request_seconds.labels(endpoint, request.method, str(response.status_code)).observe(elapsed)
-        log.info("request", extra={"fields": {
-            "request_id": response.headers["X-Request-ID"],
-            "method": request.method,
-            "path": round_coordinates(request.path)[:200],
-            "query": loggable_query(request.args),
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2),
-        }})
+        req = request._get_current_object()  # one proxy lookup for the fields below
+        request_id = getattr(g, "request_id", "")
+        response.headers["X-Request-ID"] = request_id
+        rule = req.url_rule
+        labels = (rule.rule if rule else "unmatched", req.method, str(response.status_code))
+        observe = series.get(labels)
+        if observe is None:
+            observe = series[labels] = metrics.request_seconds.labels(*labels).observe
+        observe(elapsed)
+        if log.isEnabledFor(logging.INFO):
+            fields = {
+                "request_id": request_id,
+                "method": req.method,
+                "path": round_coordinates(req.path)[:200],
+                "query": loggable_query(req.args),
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            }
+            # The record made directly: `log.info` would first walk the stack for the
+            # caller's file and line, which the JSON lines do not show.
+            log.handle(log.makeRecord(log.name, logging.INFO, __file__, finish.__code__.co_firstlineno,
+                                      "request", (), None, "finish", {"fields": fields}))
         return response
 
     @app.get("/metrics")

@@ -85,7 +85,9 @@ class KeyCache:
 
 def presented_key() -> str | None:
     """The embed key on this request, if any."""
-    return request.args.get("key") or request.headers.get("X-Linkage-Key") or None
+    args = request.args
+    # `in` first: MultiDict.get of a missing name raises and catches an exception inside.
+    return (args["key"] if "key" in args else None) or request.headers.get("X-Linkage-Key") or None
 
 
 def rate_limit_key() -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,7 +23,7 @@ from service.domain.models import Occurrence, RankedHit, SearchQuery
 from service.domain.schemas import dump_listing
 from service.domain.text import links_in_use
 from service.render.reasons import reason_text, reason_writer
-from service.search.params import query_echo
+from service.search.params import SEARCH_ADDS, query_echo
 
 
 def occurrence_document(occurrence: Occurrence, viewer_tz: str | None, as_text: bool = True) -> dict:
@@ -66,14 +68,22 @@ def item_document(hit: RankedHit, viewer_tz: str | None, stale_before: str | Non
     reason in words (`reason_text`, or a `reason_writer` that remembers them); session times
     are ISO text, or datetimes with `times_as_text=False` (see `occurrence_document`)."""
     document = dict(hit.document) if hit.document is not None else dump_listing(hit.listing)
-    document["stale"] = stale_since(document, stale_before)
-    document["dead_links"] = links_in_use(document.get("contact") or {}, dead_links)
-    document["distance_km"] = hit.distance_km
-    document["next_sessions"] = [occurrence_document(o, viewer_tz, times_as_text) for o in hit.next_sessions]
-    document["open_now"] = hit.open_now
-    document["why"] = [write_reason(reason) for reason in hit.why]
-    document["for_everyone"] = hit.for_everyone
+    document.update(search_adds(hit, document, viewer_tz, stale_before, dead_links, write_reason, times_as_text))
     return document
+
+
+def search_adds(hit: RankedHit, stored: dict, viewer_tz: str | None, stale_before: str | None,
+                dead_links: tuple[dict, ...], write_reason, times_as_text: bool) -> dict:
+    """What a search adds to the stored listing `stored`, in the order an item has it."""
+    return {
+        "stale": stale_since(stored, stale_before),
+        "dead_links": links_in_use(stored.get("contact") or {}, dead_links),
+        "distance_km": hit.distance_km,
+        "next_sessions": [occurrence_document(o, viewer_tz, times_as_text) for o in hit.next_sessions],
+        "open_now": hit.open_now,
+        "why": [write_reason(reason) for reason in hit.why],
+        "for_everyone": hit.for_everyone,
+    }
 
 
 def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...],
@@ -100,6 +110,105 @@ def search_document(query: SearchQuery, matches: Matches, items: tuple[RankedHit
         "items": documents,
         "facets": matches.facets,
     }
+
+
+class StoredFragments:
+    """Each stored listing's JSON text, written once: a search page's items are mostly their
+    stored listings, which are the same bytes on every page that shows them.
+
+    Kept per listing id with the stored document it was written from, and used only while a
+    hit carries that very document (the SQLite backend shares its decoded documents, and a
+    new index or an evicted document brings a new one). None for a document whose JSON
+    `json_bytes` would not leave to orjson, or that already holds a key the search adds.
+    """
+
+    def __init__(self, entries: int):
+        self.entries = entries
+        self._items: OrderedDict[str, tuple[dict, bytes | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, listing_id: str, document: dict) -> bytes | None:
+        """The listing's JSON object text (`{...}`), or None when it cannot be spliced."""
+        with self._lock:
+            found = self._items.get(listing_id)
+            if found is not None and found[0] is document:
+                self._items.move_to_end(listing_id)
+                return found[1]
+        text = _stored_text(document)
+        with self._lock:
+            self._items[listing_id] = (document, text)
+            self._items.move_to_end(listing_id)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+        return text
+
+
+# As many as the SQLite backend keeps decoded (its DOCUMENT_CACHE_SIZE): a text outliving
+# its document is never used again. A listing's text is about 2 kB.
+STORED_FRAGMENTS = StoredFragments(4096)
+
+
+def _stored_text(document: dict) -> bytes | None:
+    """`json_bytes(document)` when orjson writes it (else None), and when the object can take
+    the search's fields after its own (none of them already in it)."""
+    if any(key in document for key in SEARCH_ADDS) or not document:
+        return None
+    try:
+        # The options of `json_bytes(..., datetimes=True)`, which writes a search body.
+        text = orjson.dumps(document, default=_default, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return None if _stdlib_would_differ(text) else text
+
+
+def search_body(query: SearchQuery, matches: Matches, items: tuple[RankedHit, ...], stale_before: str | None,
+                dead_links: dict, warnings: list[str]) -> tuple[bytes, dict] | None:
+    """The body of GET /v1/search (with `warnings` added to the query's), byte for byte what
+    `json_bytes(search_document(...), datetimes=True)` writes, with each stored listing's text
+    from `STORED_FRAGMENTS`; and the items' sessions (`{"items": [{"next_sessions": ...}]}`)
+    for `http_cache`. None when a part cannot be written so (then use `search_document`).
+
+    JSON objects join as text: `{stored}` and `{adds}` make `{stored,adds}`, which is how
+    orjson writes the merged dict (keys in order, no spaces). The checks `json_bytes` makes
+    of a whole body are made of each part written here: what they look for ("0.0000", a
+    digit, "e-" and a digit) cannot straddle the punctuation that joins the parts.
+    """
+    if query.at.year < WHOLE_MINUTE_OFFSETS_FROM:
+        return None
+    write_reason = reason_writer()
+    option = orjson.OPT_PASSTHROUGH_SUBCLASS
+    adds_list = []
+    adds_texts = []
+    texts = []
+    try:
+        for hit, item_id in zip(items, listing_ids(items)):
+            if hit.document is None:
+                return None
+            stored = STORED_FRAGMENTS.get(item_id, hit.document)
+            if stored is None:
+                return None
+            adds = search_adds(hit, hit.document, query.viewer_tz, stale_before, dead_links.get(item_id, ()),
+                               write_reason, False)
+            adds_text = orjson.dumps(adds, default=_default, option=option)
+            adds_list.append(adds)
+            adds_texts.append(adds_text)
+            texts.append(stored[:-1] + b"," + adds_text[1:])
+        head = orjson.dumps({"query": query_echo(query), "warnings": [*query.warnings, *warnings],
+                             "total": matches.total, "page": query.page, "per_page": query.per_page},
+                            default=_default, option=option)
+        facets = orjson.dumps(matches.facets, default=_default, option=option)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    # The stored texts were checked when written; the rest is checked here (joined at "}{").
+    if _stdlib_would_differ(head) or _stdlib_would_differ(facets) or _stdlib_would_differ(b"".join(adds_texts)):
+        return None
+    body = b"".join((head[:-1], b',"items":[', b",".join(texts), b'],"facets":', facets, b"}"))
+    return body, {"items": adds_list}
+
+
+def _stdlib_would_differ(text: bytes) -> bool:
+    """Whether orjson's text may differ from the stdlib encoder's (see `json_bytes`)."""
+    return b"0.0000" in text or _NEGATIVE_EXPONENT.search(text) is not None
 
 
 def listing_ids(items) -> list[str]:
@@ -135,7 +244,7 @@ def json_bytes(data, datetimes: bool = False) -> bytes:
         body = orjson.dumps(data, default=_default, option=option)
     except (TypeError, orjson.JSONEncodeError):
         return _stdlib_bytes(data)
-    if b"0.0000" in body or _NEGATIVE_EXPONENT.search(body):
+    if _stdlib_would_differ(body):
         return _stdlib_bytes(data)
     return body
 

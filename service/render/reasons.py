@@ -109,11 +109,15 @@ def reason_writer():
         written = _WRITTEN[translations] = {}
 
     def write(reason: Reason) -> str:
-        text = written.get(reason)
+        # Keyed by the reason's fields as a plain tuple: equal exactly when the reasons are
+        # (a Reason is its code and values), and hashed and compared in C, where the
+        # dataclass's own __hash__ and __eq__ run as Python for every reason of a page.
+        key = (reason.code, reason.values)
+        text = written.get(key)
         if text is None:
             if len(written) >= _WRITTEN_MAX:
                 written.clear()
-            text = written[reason] = reason_text(reason)
+            text = written[key] = reason_text(reason)
         return text
 
     return write

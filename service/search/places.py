@@ -13,6 +13,7 @@ import bisect
 import csv
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def _as_location(entry: GazetteerEntry, approximate: bool) -> Location:
     return Location(entry.label, (entry.lat, entry.lon), raw)
 
 
+# Distinct `near` texts whose gazetteer candidates each process keeps.
+CANDIDATES_CACHED = 4096
+
+
 class OfflineGazetteer:
     """A geopy-compatible geocoder over Australian postcodes and localities plus world cities.
 
@@ -91,6 +96,13 @@ class OfflineGazetteer:
         # loading, and naming one scans the grid around it: milliseconds per search).
         self._well_known: dict[tuple[GazetteerEntry, float], GazetteerEntry] = {}
         self._load(Path(directory))
+        # The gazetteer never changes after loading, so a query's candidates are worked out
+        # once (most searches name one of a few hundred postcodes and towns). Bounded, and
+        # only in this process's memory: a typed place is not kept anywhere else.
+        self._cached_locations = lru_cache(maxsize=CANDIDATES_CACHED)(self._locations)
+        # `resolve_place` over this gazetteer, kept likewise (a Place is frozen; an unknown
+        # place raises, and is not kept).
+        self.resolved_place = lru_cache(maxsize=CANDIDATES_CACHED)(self._worked_out_place)
 
     def _load(self, directory: Path) -> None:
         with open(directory / "au_localities.csv", newline="", encoding="utf-8") as fh:
@@ -138,11 +150,18 @@ class OfflineGazetteer:
 
     def geocode(self, query: str, exactly_one: bool = True, timeout=None, **kwargs):
         """Locations for a postcode, locality or address, best first (geopy's signature)."""
-        entries, approximate = self._candidates(query)
-        locations = [_as_location(e, approximate) for e in entries]
+        locations = list(self._cached_locations(query))
         if exactly_one:
             return locations[0] if locations else None
         return locations
+
+    def _worked_out_place(self, text: str) -> tuple[Place, tuple[str, ...]]:
+        return worked_out_place(text, self)
+
+    def _locations(self, query: str) -> tuple[Location, ...]:
+        """The query's candidates as geopy Locations, best first (kept: see __init__)."""
+        entries, approximate = self._candidates(query)
+        return tuple(_as_location(e, approximate) for e in entries)
 
     def _candidates(self, query: str) -> tuple[list[GazetteerEntry], bool]:
         text = normalise(query)
@@ -354,14 +373,24 @@ def place_from_location(query: str, location: Location, alternatives=()) -> Plac
 
 
 def resolve_place(text: str, geocoder) -> tuple[Place, list[str]]:
-    """Resolve `near`; returns the place and warnings. Raises PlaceError when unknown."""
+    """Resolve `near`; returns the place and warnings. Raises PlaceError when unknown.
+
+    A geocoder that answers the same text the same way for its whole life (the offline
+    gazetteer) offers `resolved_place`, which keeps what this works out."""
+    kept = getattr(geocoder, "resolved_place", None)
+    place, warnings = kept(text) if kept is not None else worked_out_place(text, geocoder)
+    return place, list(warnings)
+
+
+def worked_out_place(text: str, geocoder) -> tuple[Place, tuple[str, ...]]:
+    """`resolve_place` without keeping anything: the place and its warnings, worked out."""
     text = text.strip()
     if not text:
         raise PlaceError("near is empty: give a postcode, suburb, address or lat,lon")
     coords = parse_coordinates(text)
     if coords:
         check_coordinates(*coords, parameter="near")
-        return coordinate_place(*coords, geocoder), []
+        return coordinate_place(*coords, geocoder), ()
     candidates = geocoder.geocode(text, exactly_one=False) or []
     if not candidates:
         raise PlaceError(
@@ -380,7 +409,7 @@ def resolve_place(text: str, geocoder) -> tuple[Place, list[str]]:
     place = place_from_location(text, best, alternatives[1:] if len(alternatives) > 1 else ())
     if place.approximate:
         warnings.append(f"{text!r} was placed at the centre of {place.name}; distances are approximate")
-    return place, warnings
+    return place, tuple(warnings)
 
 
 def _distinct_alternatives(candidates) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_babel import force_locale
 from flask_smorest import Blueprint
 
@@ -12,7 +12,7 @@ from service.search import scoring
 from service.backends.contract import Matches
 from service.errors import ApiError
 from service.domain.models import Hit, SearchQuery
-from service.render.json_api import json_response
+from service.render.json_api import json_response, search_body
 from service.openapi import MeetingGuideMeetingSchema, PlacesSchema, ProgramsSchema, ResultItemSchema, SearchResultSchema
 from service.search.params import ListingArgs, PlacesArgs, ProgramsArgs, SearchArgs, load_args, parse_at, parse_search, parse_zone
 from service.views import dead_links_of, document, services, stale_before
@@ -58,9 +58,18 @@ def search():
     # Checked before searching: a bad field name costs no search.
     fields = load_args(SEARCH_FIELDS, request.args).get("fields") if "fields" in request.args else None
     query, matches, items = run_search(request.args)
+    stale, dead_links = stale_before(query.at), dead_links_of(render.listing_ids(items))
     with force_locale(language):
-        document = render.search_document(query, matches, items, stale_before(query.at),
-                                          dead_links_of(render.listing_ids(items)), fields, for_json_bytes=True)
+        # The body with each listing's stored text written once (most searches), else the
+        # document written whole: the same bytes either way.
+        written = None if fields is not None else search_body(query, matches, items, stale, dead_links,
+                                                              [warning] if warning else [])
+        if written is None:
+            document = render.search_document(query, matches, items, stale, dead_links, fields, for_json_bytes=True)
+    if written is not None:
+        body, sessions = written
+        http_cache.keep_document(sessions)
+        return Response(body, mimetype="application/json")
     if warning:
         document["warnings"].append(warning)
     http_cache.keep_document(document)
