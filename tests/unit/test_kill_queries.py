@@ -309,3 +309,16 @@ def test_a_distance_sorted_page_with_a_time_of_day_reads_each_zone_on_the_search
     assert set(shift) == {"Australia/Perth", "Australia/Sydney"}
     # On 26 November Perth keeps UTC+8 and Sydney daylight time UTC+11: three hours apart.
     assert shift["Australia/Perth"] - shift["Australia/Sydney"] == 180
+
+
+def test_the_bulk_text_is_the_indexed_document(demo_listings):
+    """What a bulk load sends, read back as JSON, is `document` itself, for the listing above
+    and every demo listing; and the listing's part is the very text the index stores."""
+    import json
+
+    from service.domain.schemas import listing_document
+
+    for item in [listing(), *demo_listings]:
+        text = queries.document_json(item)
+        assert json.loads(text) == queries.document(item)
+        assert text.endswith(',"doc":' + listing_document(item) + "}")

@@ -199,7 +199,10 @@ class EngineBackend:
         self.alias = alias
         self.max_failed_ratio = max_failed_ratio
         self._clock = clock
-        self._document = document
+        # The bulk load's JSON text per listing: the default document's own fast writer, or
+        # whatever `document` (a test's, say) makes, encoded.
+        self._document_json = (queries.document_json if document is queries.document
+                               else lambda listing: orjson.dumps(document(listing)).decode())
         self._zones = _ZoneCache()
 
     # -- loading ---------------------------------------------------------------------
@@ -263,7 +266,7 @@ class EngineBackend:
         lines = []
         for listing in chunk:
             lines.append(json.dumps({"index": {"_index": index, "_id": listing.id}}))
-            lines.append(orjson.dumps(self._document(listing)).decode())
+            lines.append(self._document_json(listing))
         result = self.transport.request("POST", "/_bulk", "\n".join(lines) + "\n", timeout=BULK_TIMEOUT_S)
         failures = []
         if result.get("errors"):
