@@ -17,6 +17,7 @@ anywhere (outside an app they speak English).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import mimetypes
 import re
 import threading
@@ -838,8 +839,9 @@ def warm_pdf_renderer(app=None) -> None:
     """Load now what the first handout PDF of a process would otherwise load (WeasyPrint and
     its libraries, our stylesheet, every script's fonts; with an `app`, the compiled template
     and each language's catalogue and CLDR data), by rendering a small page in each script.
-    Called at app start: in a preloading gunicorn master, workers then fork ready. Only the
-    first call in a process does anything."""
+    Called at app start: in a preloading gunicorn master, workers then fork ready. It ends
+    by freezing the garbage collector's view of everything loaded so far (`gc.freeze`). Only
+    the first call in a process does anything."""
     if _warmed:
         return
     if app is not None:
@@ -857,6 +859,13 @@ def warm_pdf_renderer(app=None) -> None:
         with app.app_context():
             for language in (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES):
                 handout_pdf(_warm_up_handout(language))
+    _warm_glyph_arrays()
+    # What was loaded stays for the life of the process: moved out of the collector's sight,
+    # the oldest generation's collections, which a render sets off every second or third
+    # time, no longer walk it (60-90 ms each before), and forked workers do not copy its
+    # pages by touching their collector fields (the gc module's advice for pre-forking).
+    gc.collect()
+    gc.freeze()
     _warmed.append(True)
 
 
@@ -904,6 +913,24 @@ def _warm_up_handout(language: str) -> Handout:
                         language=language, items=_WARM_UP_LISTINGS, seven_day_goal=None)
     current = {x["id"]: (listing_from_trusted(x), x) for x in _WARM_UP_LISTINGS}
     return build_handout(referral, current, now, "https://linkage.invalid", note="Warm-up.")
+
+
+# Most glyphs a handout draws with one font (a few dozen to a few hundred).
+_GLYPH_ARRAYS = 256
+
+
+def _warm_glyph_arrays() -> None:
+    """Have cffi parse now the array types WeasyPrint asks it for when it subsets a font
+    ("hb_codepoint_t[N]", N the glyphs drawn): cffi parses each new N once, with pycparser,
+    for about 4 ms, which a handout paid a few times over (0-40 ms); 256 of them take about
+    a second at start, once, before workers fork."""
+    try:
+        from weasyprint.text.ffi import ffi
+
+        for count in range(1, _GLYPH_ARRAYS + 1):
+            ffi.typeof(f"hb_codepoint_t[{count}]")
+    except Exception:  # noqa: BLE001 - a WeasyPrint without that type only misses the head start
+        return
 
 
 # Set by the first warm-up of this process.
