@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import ROOT
-from tests.unit.test_deploy import GUNICORN_CONF, free_port, sqlite_env
+from tests.unit.test_deploy import GUNICORN_CONF, free_port, held_request, sqlite_env
 
 LIMIT = 12
 
@@ -57,17 +56,11 @@ def test_the_api_limit_holds_across_three_gunicorn_workers(sqlite_backend, tmp_p
             assert server.poll() is None, log_path.read_text(encoding="utf-8")
             assert time.monotonic() < deadline, "gunicorn did not answer within 30 s"
             time.sleep(0.2)
-        # Requests now take well under a millisecond, so one worker could answer them all and
-        # the test would prove nothing. A request held half-sent keeps the worker that accepts
-        # it (the first in the queue) waiting for its headers, so the others answer the rest;
-        # it is finished last and answered by that worker.
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as held:
-            held.sendall(b"GET /v1/places?q=syd HTTP/1.1\r\n")
+        # The worker holding a half-sent request answers it last; the others answer the rest.
+        with held_request(port, "/v1/places?q=syd") as held:
             with ThreadPoolExecutor(max_workers=9) as pool:
                 statuses = list(pool.map(status, [f"{base}/v1/places?q=syd"] * (LIMIT * 4 - 1)))
-            held.sendall(b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            status_line = held.makefile("rb").readline().decode("ascii")
-        statuses.append(int(status_line.split()[1]))
+        statuses.append(held[0])
         time.sleep(0.3)  # a worker logs just after it has answered
         workers = set(re.findall(r"^<(\d+)> GET /v1/places", log_path.read_text(encoding="utf-8"), re.M))
         assert len(workers) >= 2, "one worker answered every request: the test proves nothing"

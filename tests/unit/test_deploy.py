@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -324,6 +325,25 @@ def fetch(url: str) -> str:
         return response.read().decode("utf-8")
 
 
+@contextmanager
+def held_request(port: int, path: str):
+    """A GET sent only as far as its request line while the block runs, then finished.
+
+    The sync worker that accepts it (the first in the accept queue) waits for its headers, so
+    the server's other workers answer whatever the block sends: requests now take well under
+    a millisecond, and without this one worker may answer them all. The list yielded holds
+    the held request's status and body once the block has ended.
+    """
+    answer: list = []
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as held:
+        held.sendall(f"GET {path} HTTP/1.1\r\n".encode("ascii"))
+        yield answer
+        held.sendall(b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        with held.makefile("rb") as reply:
+            head, _, body = reply.read().partition(b"\r\n\r\n")
+    answer.extend([int(head.split()[1]), body])
+
+
 def request_count(metrics_text: str, endpoint: str) -> float:
     """Requests answered for an endpoint, over every method and status."""
     total = 0.0
@@ -371,19 +391,20 @@ def test_gunicorn_workers_report_metrics_for_the_whole_server(sqlite_backend, tm
             time.sleep(0.2)  # a worker logs just after it has answered
             return set(re.findall(rf"^<(\d+)> GET {re.escape(path)}[? ]", log_path.read_text(encoding="utf-8"), re.M))
 
-        # Concurrent requests, until both workers have answered some (at most 200).
-        sent = 0
+        # Both workers answer searches: one holds a half-sent search while the other answers.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            while sent < 20 or (len(answered_by("/v1/search")) < 2 and sent < 200):
-                list(pool.map(fetch, [f"{base}/v1/search?near=2000"] * 10))
-                sent += 10
-            assert len(answered_by("/v1/search")) == 2, "one worker answered every search"
+            with held_request(port, "/v1/search?near=2000") as held_search:
+                list(pool.map(fetch, [f"{base}/v1/search?near=2000"] * 19))
+        sent = 20
+        assert held_search[0] == 200
+        assert len(answered_by("/v1/search")) == 2, "one worker answered every search"
 
-            # Whichever worker answers /metrics reports both workers' searches.
-            bodies = []
-            while len(answered_by("/metrics")) < 2 and len(bodies) < 40:
-                bodies.extend(pool.map(fetch, [f"{base}/metrics"] * 4))
-            assert len(answered_by("/metrics")) == 2, "one worker answered every scrape"
+        # Whichever worker answers /metrics reports both workers' searches.
+        with held_request(port, "/metrics") as held_scrape:
+            bodies = [fetch(f"{base}/metrics")]
+        assert held_scrape[0] == 200
+        bodies.append(held_scrape[1].decode("utf-8"))
+        assert len(answered_by("/metrics")) == 2, "one worker answered every scrape"
         for body in bodies:
             assert request_count(body, "/v1/search") == sent
             assert gauge(body, "linkage_listings") == sqlite_backend.count()
