@@ -182,32 +182,34 @@ def test_sqlite_compiles_every_filter_rule():
     assert set(columns.MASKS) == set(filters.RULES) >= {spec.rule for spec in filters.FILTERS}
 
 
-def test_sorted_intersection_by_hand():
-    """Rows 2 and 7 are in both; their values are the ones listed beside them in `other`."""
-    rows = np.array([1, 2, 5, 7, 9], dtype=np.int64)
-    other = np.array([0, 2, 7, 8], dtype=np.int64)
-    values = np.array([0.5, 1.5, 2.5, 3.5])
-    for first, second, their_values in ((rows, other, values), (other[[1, 2]], rows, np.arange(5.0))):
-        common, found = columns.sorted_intersection(first, second, their_values)
-        assert common.tolist() == [2, 7]
-    assert columns.sorted_intersection(rows, other, values)[1].tolist() == [1.5, 2.5]
-    # `other` longer than `rows`: the values still follow `other`'s positions (rows 2 and 7
-    # are at positions 1 and 3 of [1, 2, 5, 7, 9]).
-    assert columns.sorted_intersection(other[[1, 2]], rows, np.arange(5.0))[1].tolist() == [1.0, 3.0]
+def test_rows_with_words_by_hand():
+    """Rows 2 and 7 are both wanted and matched; their scores are the ones listed beside them."""
+    wanted = np.zeros(10, dtype=bool)
+    wanted[[1, 2, 5, 7, 9]] = True
+    text_rows = np.array([0, 2, 7, 8], dtype=np.int64)
+    scores = np.array([0.5, 1.5, 2.5, 3.5])
+    rows, found = columns.rows_with_words(wanted, text_rows, scores)
+    assert rows.tolist() == [2, 7] and found.tolist() == [1.5, 2.5]
+    # Without a mask every matched row stays, with its own score.
+    rows, found = columns.rows_with_words(None, text_rows, scores)
+    assert rows.tolist() == [0, 2, 7, 8] and found.tolist() == [0.5, 1.5, 2.5, 3.5]
     empty = np.zeros(0, dtype=np.int64)
-    assert columns.sorted_intersection(empty, other, values)[0].tolist() == []
-    assert columns.sorted_intersection(rows, empty, np.zeros(0))[0].tolist() == []
+    assert columns.rows_with_words(wanted, empty, np.zeros(0))[0].tolist() == []
+    assert columns.rows_with_words(np.zeros(10, dtype=bool), text_rows, scores)[0].tolist() == []
 
 
 @given(st.sets(st.integers(0, 300), max_size=80), st.sets(st.integers(0, 300), max_size=80))
-def test_sorted_intersection_agrees_with_numpy(a, b):
-    """numpy's own intersect1d is the reference, for either array the longer."""
-    rows, other = np.array(sorted(a), dtype=np.int64), np.array(sorted(b), dtype=np.int64)
-    values = other * 10.0 + 0.25
-    common, found = columns.sorted_intersection(rows, other, values)
-    expected, _at_rows, at_other = np.intersect1d(rows, other, assume_unique=True, return_indices=True)
-    assert common.tolist() == expected.tolist()
-    assert found.tolist() == values[at_other].tolist()
+def test_rows_with_words_agrees_with_numpy(a, b):
+    """numpy's own intersect1d is the reference, whichever set is the larger."""
+    wanted = np.zeros(301, dtype=bool)
+    wanted[sorted(a)] = True
+    text_rows = np.array(sorted(b), dtype=np.int64)
+    scores = text_rows * 10.0 + 0.25
+    rows, found = columns.rows_with_words(wanted, text_rows, scores)
+    expected, _at_a, at_b = np.intersect1d(np.array(sorted(a), dtype=np.int64), text_rows,
+                                           assume_unique=True, return_indices=True)
+    assert rows.tolist() == expected.tolist()
+    assert found.tolist() == scores[at_b].tolist()
 
 
 def _reference_best_order(km, covered, tier, needed):

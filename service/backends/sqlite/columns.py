@@ -244,13 +244,14 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
         # A mask rather than a set union: linear, and rows come out in order.
         wanted = cover.copy()
         wanted[box_rows] = True
-        rows = np.flatnonzero(wanted)
     else:
         cover = np.zeros(cols.size, dtype=bool)
-        rows = np.arange(cols.size, dtype=np.int64)
-    text = np.zeros(len(rows))
+        wanted = None
     if text_rows is not None:
-        rows, text = sorted_intersection(rows, text_rows, text_scores)
+        rows, text = rows_with_words(wanted, text_rows, text_scores)
+    else:
+        rows = np.arange(cols.size, dtype=np.int64) if wanted is None else np.flatnonzero(wanted)
+        text = np.zeros(len(rows))
     cosine = np.full(len(rows), np.nan)
     if query.place is not None:
         px, py, pz = unit_vector(query.place.lat, query.place.lon)
@@ -267,18 +268,18 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
     return Selection(rows, cosine[keep], cover[rows], text[keep], tiers(cols, rows, query), specific)
 
 
-def sorted_intersection(rows: np.ndarray, other: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows in both ascending, duplicate-free arrays of row numbers, and `values` (one
-    per row of `other`) at those rows: np.intersect1d's answer, found through a membership
-    mask instead of sorting both arrays together (text matches can be a fifth of the index,
-    and that sort was most of a text search's own work); only the common rows are then
-    looked up in `other`."""
-    if len(rows) == 0 or len(other) == 0:
-        return rows[:0], values[:0]
-    member = np.zeros(int(max(rows[-1], other[-1])) + 1, dtype=bool)
-    member[other] = True
-    common = rows[member[rows]]
-    return common, values[np.searchsorted(other, common)]
+def rows_with_words(wanted: np.ndarray | None, text_rows: np.ndarray,
+                    text_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows matching the words that `wanted` (a bool per index row; None: every row)
+    keeps, ascending, and their text scores (one per row of `text_rows`).
+
+    `text_rows` is ascending and duplicate-free (FTS5 rowids), so looking each one up in the
+    mask keeps both arrays in step: no sort and no binary search, and nothing the size of
+    the index but the mask itself (a common word matches a fifth of the directory)."""
+    if wanted is None:
+        return text_rows, text_scores
+    kept = wanted[text_rows]
+    return text_rows[kept], text_scores[kept]
 
 
 def _is_true(spec: Filter, scope: Scope) -> np.ndarray:
