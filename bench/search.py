@@ -319,8 +319,14 @@ def record_statements(backend: SQLiteBackend, query) -> list[list]:
     Wraps this backend instance's `_execute` (the one place it talks to SQLite) instead
     of tracing, so parameters and fetch counts come out exactly as the search used them.
     """
+    from bench.common import forget_places
+
     calls: list[list] = []
     original = SQLiteBackend._execute.__get__(backend)
+    # Near a place it remembers, a search runs no statement at all: record one that finds
+    # the place's rows anew (the R*Tree's box), the statements searches ran before places
+    # were remembered.
+    forget_places(backend)
 
     def execute(sql, params=()):
         record = [sql, params, 0]

@@ -249,6 +249,7 @@ def measure(size: int = SIZE, budget_s: float = LAYER_BUDGET_S, base: str | None
     distinct = list(dict.fromkeys(urls))
     backend, parse = _search_context(index)
     recorder, _ = _search_context(index)
+    forgetful, _ = _search_context(index)  # its own backend: forgetting places must not touch the others'
     queries = {url: parse(url) for url in distinct}
     checked = check_urls(urls)
     result: dict = {"size": size, "urls": len(urls), "checked": len(checked), "problems": [], "base": None}
@@ -269,9 +270,11 @@ def measure(size: int = SIZE, budget_s: float = LAYER_BUDGET_S, base: str | None
         conn = recorder._connection()
         for url in distinct:  # warm both searches: columns read, FTS answers cached
             scoring.rank_hits(backend.search(queries[url]).hits, queries[url])
+            scoring.rank_hits(forgetful.search(queries[url]).hits, queries[url])
             if old:
                 old.ask("time", url)
-        runners = {"search": search_timer(backend, queries), "sqlite": lambda url: replay(conn, statements[url])}
+        runners = {"search": search_timer(backend, queries), "sqlite": lambda url: replay(conn, statements[url]),
+                   "new place": search_timer(forgetful, queries, new_places=True)}
         if old:
             runners["base"] = lambda url: old.ask("time", url)
         samples, rounds = interleaved_rounds(urls, runners, budget_s)
@@ -299,8 +302,10 @@ def markdown(result: dict) -> str:
     from bench.common import fmt_ms, median
 
     stats = result["stats"]
-    names = [name for name in ("search", "sqlite", "base") if name in stats]
-    titles = {"search": "search + rank_hits (this code)", "sqlite": "its SQLite statements replayed",
+    names = [name for name in ("search", "new place", "sqlite", "base") if name in stats]
+    titles = {"search": "search + rank_hits (this code)",
+              "new place": "the same, each search's place not remembered (R*Tree and masks anew)",
+              "sqlite": "its SQLite statements replayed (the R*Tree's box; documents and FTS answers kept)",
               "base": f"search + rank_hits ({result['base']})"}
     lines = [
         f"## SQLite search vs its SQLite statements ({result['size']:,} listings)",

@@ -78,3 +78,46 @@ def test_rows_in_cells_is_every_located_row_of_each_cell_in_order():
     for asked in ([3, 17, 5], [99], [], list(range(40))):
         expected = [row for c in asked for row in range(500) if cell[row] == c]
         assert columns.rows_in_cells(cols, np.array(asked, dtype=np.int64)).tolist() == expected
+
+
+def test_each_place_radius_and_coverage_finds_its_own_rows(tmp_path):
+    """One backend answers searches that share a place, a radius or neither, in an order that
+    comes back to earlier ones (each worker remembers places' candidate rows): every answer
+    is the hand-worked set for its own place, radius and formats.
+
+    Listings 1, 10 and 30 km north of a place in NSW (0.009 degrees of latitude is 1.0 km),
+    and an online group serving NSW without a place."""
+    from service.domain.models import Location, Place, SearchQuery
+
+    def at(km_north: float) -> Location:
+        return Location(address="1 Test Street", locality="Test", state="NSW", postcode="2000", country="AU",
+                        lat=-33.0 + km_north * 0.009, lon=151.0)
+
+    listings = [listing("km1", location=at(1)), listing("km10", location=at(10)), listing("km30", location=at(30)),
+                listing("online", formats=("online",), service_area=("NSW",))]
+    path = tmp_path / "index.sqlite"
+    SQLiteBackend(path).load(listings)
+    backend = SQLiteBackend(path)
+    nsw = Place(query="test", name="Test", lat=-33.0, lon=151.0, state="NSW")
+    east = Place(query="east", name="East", lat=-33.0, lon=152.0, state="NSW")
+    south = Place(query="south", name="South", lat=-34.0, lon=151.0, state="NSW")
+    vic = Place(query="far", name="Far", lat=-37.8, lon=145.0, state="VIC")
+    moment = datetime(2026, 11, 24, 20, 30, tzinfo=timezone.utc)
+    asked_and_expected = [
+        (east, 50, (), {"online"}),  # the same latitude, 93 km east
+        (south, 50, (), {"online"}),  # the same longitude, 111 km south
+        (nsw, 50, ("in_person",), {"km1", "km10", "km30"}),  # no remote coverage asked
+        (nsw, 50, ("online",), {"online"}),
+        (nsw, 5, (), {"km1", "online"}),
+        (nsw, 20, (), {"km1", "km10", "online"}),
+        (nsw, 50, (), {"km1", "km10", "km30", "online"}),
+        (nsw, 50, ("in_person",), {"km1", "km10", "km30"}),  # no remote coverage asked
+        (nsw, 5, (), {"km1", "online"}),
+        (vic, 50, (), set()),  # the online group serves NSW only
+        (nsw, 50, ("online",), {"online"}),
+        (nsw, 20, ("in_person",), {"km1", "km10"}),
+    ]
+    for place_, radius, formats, expected in asked_and_expected * 2:
+        matches = backend.search(SearchQuery(at=moment, place=place_, radius_km=radius, formats=formats))
+        found = {hit.document["id"].removeprefix("test:") for hit in matches.hits}
+        assert (found, matches.total) == (expected, len(expected)), (place_.name, radius, formats)

@@ -212,6 +212,33 @@ def test_rows_with_words_agrees_with_numpy(a, b):
     assert found.tolist() == scores[at_b].tolist()
 
 
+
+def test_kept_index_by_hand():
+    """A mask keeping two of five gives their positions; one keeping every entry stays a
+    mask (dense); positions given are passed through."""
+    mask = np.array([False, True, False, False, True])
+    assert columns.kept_index(mask).tolist() == [1, 4]
+    dense = np.ones(20, dtype=bool)
+    assert columns.kept_index(dense) is dense
+    positions = np.array([3, 0, 2])
+    assert columns.kept_index(positions) is positions
+    assert columns.kept_index(np.zeros(0, dtype=bool)).tolist() == []
+
+
+@given(st.lists(st.booleans(), max_size=200))
+def test_kept_index_selects_what_the_mask_selects(flags):
+    """Indexing by `kept_index(mask)` gives what numpy's boolean indexing gives, in order,
+    for sparse and dense masks alike; and so does `Selection.subset`."""
+    mask = np.array(flags, dtype=bool)
+    values = np.arange(len(flags)) * 3 + 1
+    assert values[columns.kept_index(mask)].tolist() == values[mask].tolist()
+    selection = columns.Selection(values, values * 0.5, mask, values * 2.0, (values % 2).astype(np.int8))
+    subset = selection.subset(mask)
+    assert subset.rows.tolist() == values[mask].tolist()
+    assert subset.cosine.tolist() == (values * 0.5)[mask].tolist()
+    assert subset.covered.tolist() == [True] * int(mask.sum())
+    assert subset.tier.tolist() == (values % 2)[mask].tolist()
+
 def _reference_best_order(km, covered, tier, needed):
     """The first `needed` rows in best order, written from ordering's scalar functions: the
     audience tier, then the score (a covered remote row as if no farther than

@@ -199,6 +199,24 @@ def covered(cols: Columns, query: SearchQuery) -> np.ndarray:
     return mask & cols.remote
 
 
+# Above this share of entries kept, a bool mask indexes faster as it is than as positions.
+DENSE_MASK = 0.85
+
+
+def kept_index(mask: np.ndarray) -> np.ndarray:
+    """What a bool `mask` keeps, as the index fastest to apply to several arrays: its
+    positions, or the mask itself when it keeps nearly everything (`DENSE_MASK`).
+
+    numpy's boolean indexing decides element by element, and a mask mixing kept and dropped
+    rows at random (a filter keeping a fifth to a half of a city's rows) costs it a mispredicted
+    branch each: about eight times as long as finding the positions once and taking each
+    array at them (2.5 against 0.3 ms for 200,000 rows, half kept, three arrays). Both
+    select the same entries in the same order."""
+    if mask.dtype != np.bool_ or np.count_nonzero(mask) > DENSE_MASK * len(mask):
+        return mask
+    return np.flatnonzero(mask)
+
+
 @dataclass(frozen=True)
 class Selection:
     """Rows matching a query, with what ordering needs: cosine to the place, text score."""
@@ -212,6 +230,7 @@ class Selection:
 
     def subset(self, keep: np.ndarray) -> "Selection":
         """The selection restricted by a boolean mask or positions."""
+        keep = kept_index(keep)
         focus = None if self.focus is None else self.focus[keep]
         return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep], self.tier[keep],
                          focus)
@@ -236,21 +255,46 @@ class Scope:
     cover: np.ndarray       # per index row: remote coverage of the place
 
 
-def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
+class Area:
+    """Where a search near a place starts: the rows located in the grid cells its circle's
+    box meets, and the remote rows covering it. Read-only: searches share it."""
+
+    def __init__(self, cover: np.ndarray, wanted: np.ndarray):
+        self.cover = cover    # bool per index row: online or phone listings covering the place
+        self.wanted = wanted  # bool per index row: covering, or located in one of those cells
+        for array in (cover, wanted):
+            array.flags.writeable = False
+
+    @functools.cached_property
+    def rows(self) -> np.ndarray:
+        """The wanted rows, ascending (found when first asked: a text search needs only the mask)."""
+        rows = np.flatnonzero(self.wanted)
+        rows.flags.writeable = False
+        return rows
+
+
+def place_area(cols: Columns, query: SearchQuery, box_rows: np.ndarray) -> Area:
+    """The Area of `query.place` (its radius and coverage), from `box_rows` (the R*Tree's)."""
+    cover = covered(cols, query)
+    # A mask rather than a set union: linear, and rows come out in order.
+    wanted = cover.copy()
+    wanted[box_rows] = True
+    return Area(cover, wanted)
+
+
+def select(cols: Columns, query: SearchQuery, area: Area | None,
            text_rows: np.ndarray | None, text_scores: np.ndarray | None) -> Selection:
-    """Apply filters.FILTERS to the candidates; `box_rows` from the R*Tree, `text_rows` from FTS5."""
-    if query.place is not None:
-        cover = covered(cols, query)
-        # A mask rather than a set union: linear, and rows come out in order.
-        wanted = cover.copy()
-        wanted[box_rows] = True
+    """Apply filters.FILTERS to the candidates: the place's `area` (None: no place), the
+    rows matching the words (`text_rows` from FTS5; None: no words)."""
+    if area is not None:
+        cover, wanted = area.cover, area.wanted
     else:
         cover = np.zeros(cols.size, dtype=bool)
         wanted = None
     if text_rows is not None:
         rows, text = rows_with_words(wanted, text_rows, text_scores)
     else:
-        rows = np.arange(cols.size, dtype=np.int64) if wanted is None else np.flatnonzero(wanted)
+        rows = np.arange(cols.size, dtype=np.int64) if area is None else area.rows
         text = np.zeros(len(rows))
     cosine = np.full(len(rows), np.nan)
     if query.place is not None:
@@ -262,6 +306,7 @@ def select(cols: Columns, query: SearchQuery, box_rows: np.ndarray | None,
         mask = MASKS[spec.rule](spec, scope)
         if mask is not None:
             keep &= mask
+    keep = kept_index(keep)
     rows = rows[keep]
     focus = ordering.focus_substances(query)
     specific = (cols.substances[rows] & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
@@ -278,7 +323,7 @@ def rows_with_words(wanted: np.ndarray | None, text_rows: np.ndarray,
     the index but the mask itself (a common word matches a fifth of the directory)."""
     if wanted is None:
         return text_rows, text_scores
-    kept = wanted[text_rows]
+    kept = kept_index(wanted[text_rows])
     return text_rows[kept], text_scores[kept]
 
 
@@ -348,7 +393,7 @@ def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
         # Open past the end of the week reaches into next Monday's windows too.
         open_in = ((start < hi) & (end > lo)) | (end > lo + week)
         hit |= np.where(hours, open_in, starts_in)
-    found[cols.session_row[hit]] = True
+    found[cols.session_row[kept_index(hit)]] = True
     return found
 
 
@@ -460,7 +505,7 @@ def soonest_order(selection: Selection, ranks: np.ndarray, needed: int) -> np.nd
         if needed < len(positions):
             # Everything strictly sooner than the needed-th rank, plus its ties.
             tier_ranks = ranks[positions]
-            positions = positions[tier_ranks <= np.partition(tier_ranks, needed - 1)[needed - 1]]
+            positions = positions[kept_index(tier_ranks <= np.partition(tier_ranks, needed - 1)[needed - 1])]
         ranked = positions[np.lexsort((selection.rows[positions], ranks[positions]))][:needed]
         found.append(ranked)
         needed -= len(ranked)
@@ -529,7 +574,7 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
     # Only the selected rows' sessions: each row's are one slice of the session columns,
     # gathered without a Python loop (as rows_in_cells).
     counts = cols.session_count[rows] if len(cols.session_row) else np.zeros(len(rows), dtype=np.int64)
-    scheduled = counts > 0
+    scheduled = kept_index(counts > 0)
     counts = counts[scheduled]
     total = int(counts.sum())
     if total:
@@ -538,14 +583,19 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
         session_zone = cols.session_zone[sessions]
         session_length = cols.session_length[sessions]
         since = (now_by_zone[session_zone] - cols.session_start[sessions]) % week + fraction
-        slack = slack_by_zone[session_zone]
+        # Most weeks no zone's clocks change: then there is no slack to add (x - 0.0 is x).
+        shifting = bool(slack_by_zone.any())
+        slack = slack_by_zone[session_zone] if shifting else 0.0
         running = since < session_length + slack
         bound = np.where(running, -since, week - since) - slack
         ending = running & (since > 0) & (session_length - since < ordering.RANKING["ending_soon_minutes"])
-        rank = np.where(ending & (slack == 0), ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
-        # Each row's sessions are one reduceat segment.
-        bound_by_row[scheduled] = np.minimum.reduceat(bound, segments)
-        rank_by_row[scheduled] = np.minimum.reduceat(rank, segments)
+        if shifting:
+            ending &= slack == 0
+        rank = np.where(ending, ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
+        # Each row's sessions are one reduceat segment; both minima in one pass.
+        lowest = np.minimum.reduceat(np.stack((bound, rank), axis=1), segments, axis=0)
+        bound_by_row[scheduled] = lowest[:, 0]
+        rank_by_row[scheduled] = lowest[:, 1]
     open_24_7 = cols.open_24_7[rows]
     bound_by_row[open_24_7] = 0.0
     rank_by_row[open_24_7] = 0.0
@@ -559,5 +609,7 @@ def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.nd
     do not change in the coming week; monthly sessions and changeover weeks need zoneinfo.
     """
     steady = np.array([schedule.offset_shift_minutes(query.at, z) == 0 for z in cols.zones] or [True])
-    exact = steady[cols.zone[rows]] & ~cols.monthly[rows]
+    exact = ~cols.monthly[rows]
+    if not steady.all():  # most weeks every zone is steady, and looking each row's up is a gather
+        exact &= steady[cols.zone[rows]]
     return exact | cols.open_24_7[rows]
