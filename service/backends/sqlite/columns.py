@@ -592,10 +592,9 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
         if shifting:
             ending &= slack == 0
         rank = np.where(ending, ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
-        # Each row's sessions are one reduceat segment; both minima in one pass.
-        lowest = np.minimum.reduceat(np.stack((bound, rank), axis=1), segments, axis=0)
-        bound_by_row[scheduled] = lowest[:, 0]
-        rank_by_row[scheduled] = lowest[:, 1]
+        # Each row's sessions are one reduceat segment.
+        bound_by_row[scheduled] = np.minimum.reduceat(bound, segments)
+        rank_by_row[scheduled] = np.minimum.reduceat(rank, segments)
     open_24_7 = cols.open_24_7[rows]
     bound_by_row[open_24_7] = 0.0
     rank_by_row[open_24_7] = 0.0
