@@ -183,7 +183,7 @@ class _OpenIndex:
         self.text_cache: OrderedDict = OrderedDict()
         self.area_cache: OrderedDict = OrderedDict()  # see SQLiteBackend._area
         self.document_cache: OrderedDict = OrderedDict()  # rid -> (Listing, stored document)
-        self.lock = threading.Lock()  # reading the columns once, the text cache's order
+        self.lock = threading.Lock()  # reading the columns once; the text and area caches
 
 
 class SQLiteBackend:
