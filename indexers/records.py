@@ -11,6 +11,7 @@ goes on.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -155,11 +156,11 @@ class ReadOptions:
     licence: str | None = None
     extra: dict = field(default_factory=dict)
 
-    @property
+    # Worked out once: readers ask for it for every record (the options never change; a
+    # cached_property writes the instance's __dict__, which a frozen dataclass allows).
+    @functools.cached_property
     def id_prefix(self) -> str:
         """The `source:` part of listing ids: the source name, lower case, safe characters."""
-        import re
-
         # Ids must start with a letter or digit (see ListingSchema.id).
         slug = re.sub(r"[^a-z0-9_.-]+", "-", self.source_name.casefold()).strip("-_.")
         return slug or "feed"

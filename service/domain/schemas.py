@@ -25,7 +25,7 @@ from marshmallow import (
 )
 
 from service.domain import vocab
-from service.domain.models import Contact, FirstVisit, Listing, Location, Session, Source
+from service.domain.models import Contact, FirstVisit, Listing, Location, Session, Source, maker
 from service.domain.text import CONTROL_CHARACTERS
 from service.domain.zones import known_zones
 
@@ -45,6 +45,11 @@ MAX_ID_PART = 120
 # The characters of a listing id after its "source:" prefix; readers replace any other with "-".
 ID_PART_CHARACTERS = "A-Za-z0-9_.:-"
 ID_UNSAFE = re.compile(f"[^{ID_PART_CHARACTERS}]+")
+
+# `Class(**values)`, quickly (see `models.maker`): every validated record and every listing
+# rebuilt from an index makes one of each.
+make_location, make_session, make_contact, make_first_visit, make_source, make_listing = map(
+    maker, (Location, Session, Contact, FirstVisit, Source, Listing))
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -94,7 +99,7 @@ class LocationSchema(Schema):
 
     @post_load
     def make(self, data, **kwargs):
-        return Location(**data)
+        return make_location(data)
 
 
 class SessionSchema(Schema):
@@ -121,7 +126,7 @@ class SessionSchema(Schema):
 
     @post_load
     def make(self, data, **kwargs):
-        return Session(**data)
+        return make_session(data)
 
 
 class ContactSchema(Schema):
@@ -139,7 +144,7 @@ class ContactSchema(Schema):
 
     @post_load
     def make(self, data, **kwargs):
-        return Contact(**data)
+        return make_contact(data)
 
 
 class FirstVisitSchema(Schema):
@@ -155,7 +160,7 @@ class FirstVisitSchema(Schema):
 
     @post_load
     def make(self, data, **kwargs):
-        return FirstVisit(**data)
+        return make_first_visit(data)
 
 
 class SourceSchema(Schema):
@@ -170,7 +175,7 @@ class SourceSchema(Schema):
 
     @post_load
     def make(self, data, **kwargs):
-        return Source(**data)
+        return make_source(data)
 
 
 class ListingSchema(Schema):
@@ -262,10 +267,10 @@ class ListingSchema(Schema):
         data["sessions"] = tuple(data["sessions"])
         data["also_from"] = tuple(data["also_from"])
         if isinstance(data["contact"], dict):
-            data["contact"] = Contact(**data["contact"])
+            data["contact"] = make_contact(data["contact"])
         if isinstance(data["first_visit"], dict):
-            data["first_visit"] = FirstVisit(**data["first_visit"])
-        return Listing(**data)
+            data["first_visit"] = make_first_visit(data["first_visit"])
+        return make_listing(data)
 
 
 LISTING_SCHEMA = ListingSchema()
@@ -687,8 +692,8 @@ def _document_text(data: dict) -> str:
 def listing_from_trusted(data: dict) -> Listing:
     """Rebuild a listing stored by this service (already validated) without re-validating."""
     location = data.get("location")
-    return Listing(
-        **{
+    return make_listing(
+        {
             **data,
             "goals": tuple(data["goals"]),
             "substances": tuple(data["substances"]),
@@ -697,12 +702,12 @@ def listing_from_trusted(data: dict) -> Listing:
             "languages": tuple(data["languages"]),
             "service_area": tuple(data["service_area"]),
             "accessibility": tuple(data["accessibility"]),
-            "location": Location(**location) if location else None,
-            "sessions": tuple(Session(**s) for s in data["sessions"]),
-            "contact": Contact(**data["contact"]),
-            "first_visit": FirstVisit(**data["first_visit"]),
-            "source": Source(**data["source"]),
-            "also_from": tuple(Source(**s) for s in data.get("also_from", ())),
+            "location": make_location(location) if location else None,
+            "sessions": tuple(map(make_session, data["sessions"])),
+            "contact": make_contact(data["contact"]),
+            "first_visit": make_first_visit(data["first_visit"]),
+            "source": make_source(data["source"]),
+            "also_from": tuple(map(make_source, data.get("also_from", ()))),
         }
     )
 
