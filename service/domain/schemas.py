@@ -558,50 +558,51 @@ except _Unsupported:  # a schema change the fast path does not cover: marshmallo
     _LOAD_PLAN = None
 
 
-def _dump_plan(schema: Schema) -> tuple:
-    """(field name, converter or None) per field in the schema's order: what marshmallow's
-    dump does for these field types, worked out once instead of on every call."""
-    return tuple((name, _converter(field)) for name, field in schema.fields.items())
+def _dump_expression(schema: Schema, value: str, depth: int = 0) -> str:
+    """A Python expression giving what marshmallow's dump gives for an object of `schema`
+    held in the variable `value`: a dict display in the schema's field order, nested
+    objects and lists of them written out in place (as marshmallow does for these field
+    types: nested schemas and lists dumped, floats as float, text and booleans as they are).
+
+    One expression, no call per field or nested object: a loop over the fields, then one
+    compiled function per nested schema, each cost a good part of writing a listing."""
+    items = []
+    for name, field in schema.fields.items():
+        read = (f"{value}.{name}" if name.isidentifier() and not keyword.iskeyword(name)
+                else f"getattr({value}, {name!r})")
+        items.append(f"{name!r}: {_value_expression(field, read, depth)}")
+    return "{" + ", ".join(items) + "}"
 
 
-def _converter(field: fields.Field):
-    """How one field's value becomes JSON-ready data; None when it is used as it is."""
-    if isinstance(field, fields.Nested):
-        dump = _compiled_dump(_dump_plan(field.schema))
-        return lambda value: None if value is None else dump(value)
-    if isinstance(field, fields.List):
-        inner = _converter(field.inner)
-        if inner is None:
-            return lambda value: None if value is None else list(value)
-        return lambda value: None if value is None else [inner(item) for item in value]
-    if isinstance(field, fields.Float):
-        return lambda value: None if value is None else float(value)
+def _value_expression(field: fields.Field, read: str, depth: int) -> str:
+    """The dump of one field's value, read by the expression `read`."""
     if isinstance(field, (fields.String, fields.Boolean)):
-        return None  # loaded values are already str and bool
+        return read  # loaded values are already str and bool
+    # `read` is evaluated twice (None test, then the value): attribute reads, no side effects.
+    if isinstance(field, fields.Float):
+        return f"(None if {read} is None else float({read}))"
+    if isinstance(field, fields.Nested):
+        inner = f"nested{depth}"
+        return f"(None if ({inner} := {read}) is None else {_dump_expression(field.schema, inner, depth + 1)})"
+    if isinstance(field, fields.List):
+        item = f"item{depth}"
+        inner = _value_expression(field.inner, item, depth + 1)
+        if inner == item:
+            return f"(None if {read} is None else list({read}))"
+        return f"(None if {read} is None else [{inner} for {item} in {read}])"
     # A new kind of field must say how it dumps; failing here beats dumping it wrongly.
     raise TypeError(f"no fast dump for {type(field).__name__} field {field.name!r}")
 
 
-def _compiled_dump(plan: tuple):
-    """The dump plan as one function returning a dict display: the converters of lists,
-    floats and nested objects called in place, plain values read straight off the object
-    (a loop over the plan cost a call and a lookup per field, a third of writing a listing)."""
-    env: dict = {}
-    items = []
-    for name, convert in plan:
-        read = f"value.{name}" if name.isidentifier() and not keyword.iskeyword(name) else f"getattr(value, {name!r})"
-        if convert is None:
-            items.append(f"{name!r}: {read}")
-        else:
-            env[f"CONVERT{len(env)}"] = convert
-            items.append(f"{name!r}: CONVERT{len(env) - 1}({read})")
+def _compiled_dump(schema: Schema):
+    """`_dump_expression` of the schema as a function of the object."""
     namespace: dict = {}
-    source = "def dump(value):\n    return {" + ", ".join(items) + "}"
-    exec(compile(source, "<compiled dump>", "exec"), env, namespace)
+    source = f"def dump(value):\n    return {_dump_expression(schema, 'value')}"
+    exec(compile(source, "<compiled dump>", "exec"), {}, namespace)
     return namespace["dump"]
 
 
-_LISTING_DUMP = _compiled_dump(_dump_plan(LISTING_SCHEMA))
+_LISTING_DUMP = _compiled_dump(LISTING_SCHEMA)
 
 
 def dump_listing(listing: Listing) -> dict:

@@ -38,7 +38,7 @@ from service.domain import ordering
 from service.domain import schedule
 
 from service.domain import vocab
-from service.domain.models import Listing, SearchQuery
+from service.domain.models import Listing, SearchQuery, Session
 from service.domain.schemas import listing_document, listing_from_trusted
 from service.backends import timed
 from service.backends.sqlite import columns
@@ -698,6 +698,14 @@ _INSERT_LISTING = ("INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 _bitmask = functools.lru_cache(maxsize=4096)(bitmask)
 
 
+@functools.lru_cache(maxsize=4096)
+def _session_numbers(session: Session) -> tuple[int, int]:
+    """A session's row in the sessions table after its rid: start as minute of the week,
+    length in minutes. Remembered: meetings share a few hundred timetables (Monday 19:00
+    to 20:30), and working them out from the text was a tenth of writing a listing."""
+    return schedule.minute_of_week(session), schedule.duration_minutes(session)
+
+
 class _RowBatch:
     """Rows of every table for a run of listings, written together with executemany (the
     same rows, in the same order, as one INSERT per row would write)."""
@@ -740,7 +748,7 @@ class _RowBatch:
             int(any(s.monthly for s in sessions)),
         ))
         self.docs.append((rid, listing_document(listing)))
-        self.sessions.extend((rid, schedule.minute_of_week(s), schedule.duration_minutes(s)) for s in sessions)
+        self.sessions.extend((rid, *_session_numbers(s)) for s in sessions)
         self.fts.append((rid, listing.name, listing.program or "", listing.description, listing_terms(listing)))
 
     def write(self, conn: sqlite3.Connection) -> None:
