@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    from bench.search import git_state
+
+    code = git_state()  # before the run: what was measured, not what changed meanwhile
     started = time.time()
     body = []
     for part in parts:
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         body.append(_demoted(run_part(part)))
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     text = "\n\n".join([SIDES_SECTION, f"Written by `python -m bench.sides --parts {','.join(parts)}` on {stamp} "
-                        f"in {time.time() - started:.0f} s; base commit {BASE_COMMIT}. Each part's figures "
+                        f"in {time.time() - started:.0f} s; this code {code}, base commit {BASE_COMMIT}. Each part's figures "
                         "come from one run, its sides taking turns."] + body) + "\n"
     print(text)
     if not args.no_write:
