@@ -60,6 +60,30 @@ def test_load_swaps_alias_keeps_previous_and_rolls_back(fresh, demo_listings):
     assert fresh.count() == 100
 
 
+def test_a_listing_changed_under_its_id_shows_as_changed_after_a_reload(fresh, demo_listings, gazetteer):
+    """The backend reuses listings it rebuilt from earlier hits (`_BuiltListings`): a reload
+    that changes a listing under the same id must still show the new one, through the same
+    backend and app, page and listing alike."""
+    from dataclasses import replace
+
+    app = create_app({"api_rate_limit": "1000000/minute"}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    client = app.test_client()
+    url = "/v1/search?near=2000&sort=distance&per_page=5"
+    first = client.get(url).get_json()["items"]
+    assert first
+    target = first[0]["id"]
+    renamed = [replace(x, name=x.name + " (renamed)", open_24_7=not x.open_24_7) if x.id == target else x
+               for x in demo_listings]
+    fresh.load(renamed)
+    again = client.get(url).get_json()["items"]
+    shown = next(item for item in again if item["id"] == target)
+    expected = next(x for x in renamed if x.id == target)
+    assert shown["name"] == expected.name == first[0]["name"] + " (renamed)"
+    assert shown["open_24_7"] is expected.open_24_7 is not first[0]["open_24_7"]
+    # Every other item as it was (what the reload did not change reads the same).
+    assert [i for i in again if i["id"] != target] == [i for i in first if i["id"] != target]
+
+
 def test_failed_documents_are_reported_and_too_many_refuse_the_swap(fresh, demo_listings, gazetteer):
     before = fresh._current()
     app = create_app({"api_rate_limit": "1000000/minute"}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)

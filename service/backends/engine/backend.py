@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -45,6 +47,43 @@ WALK_BATCH = 64
 # The most candidates a time-filtered search reads (engines cap result windows too).
 MAX_TIMED_CANDIDATES = 10_000
 ZONES_TTL_S = 60.0
+# Listings rebuilt from search hits, kept per worker (see `_BuiltListings`): as many as the
+# SQLite backend keeps decoded (its DOCUMENT_CACHE_SIZE).
+LISTINGS_KEPT = 4096
+
+
+class _BuiltListings:
+    """The listings last rebuilt from hits' stored documents, each with its document.
+
+    Rebuilding a listing (its parts as dataclasses) was most of a search's own work beside
+    the engine's, and the listings near busy places come back page after page. One is
+    reused only for a document equal to the one it was built from (comparing costs a tenth
+    of rebuilding), so a new index, or a listing changed under the same id, can never show
+    what it does not hold. The document handed back is the kept one: renderers then find
+    its JSON text already written (`json_api.StoredFragments` goes by the document itself).
+    Documents are shared: readers copy before adding to one.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[str, tuple[Listing, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, document: dict) -> tuple[Listing, dict]:
+        """The listing of a stored document, and the document to use from now on."""
+        key = document.get("id")
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[1] == document:
+                self._entries.move_to_end(key)
+                return kept
+        built = (listing_from_trusted(document), document)
+        with self._lock:
+            self._entries[key] = built
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return built
 
 
 class EngineError(RuntimeError):
@@ -204,6 +243,7 @@ class EngineBackend:
         self._document_json = (queries.document_json if document is queries.document
                                else lambda listing: orjson.dumps(document(listing)).decode())
         self._zones = _ZoneCache()
+        self._built = _BuiltListings(LISTINGS_KEPT)
 
     # -- loading ---------------------------------------------------------------------
 
@@ -435,13 +475,13 @@ class EngineBackend:
             facets=queries.facets_from_aggs(found.get("aggregations", {})),
         )
 
-    @staticmethod
-    def _candidate(hit: dict, bound) -> timed.Candidate:
+    def _candidate(self, hit: dict, bound) -> timed.Candidate:
+        listing, document = self._built.get(hit["_source"]["doc"])
         return timed.Candidate(
-            listing=listing_from_trusted(hit["_source"]["doc"]),
+            listing=listing,
             lower_bound=bound,
             text_score=float(hit.get("_score") or 0.0),
-            document=hit["_source"]["doc"],
+            document=document,
         )
 
     def _soonest(self, query: SearchQuery) -> Matches:
