@@ -544,3 +544,49 @@ def test_a_town_in_a_state_stays_a_place():
                              timezone="Australia/Melbourne")], country="AU")
     assert (record.data["location"]["locality"], record.data["location"]["state"]) == ("Ballarat", "Victoria")
     assert record.data["service_area"] == ["AU"]
+
+
+# --- Listing ids from slugs ---------------------------------------------------------------
+# The reference: the rule as ListingSchema states it, worked out the long way for every
+# slug (accents decomposed and dropped, runs of other characters as "-", ends trimmed).
+
+def _id_part_the_long_way(text: str) -> str:
+    import re
+    import unicodedata
+
+    from service.domain.schemas import ID_PART_CHARACTERS
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(f"[^{ID_PART_CHARACTERS}]+", "-", ascii_text).strip("-")
+
+
+@given(st.one_of(
+    st.text(alphabet="abcxyz0189-_.:", max_size=30),  # safe already, dashes at the ends too
+    st.text(max_size=30),  # anything: accents, spaces, other scripts, controls
+))
+def test_a_slug_becomes_the_id_the_rule_gives(slug):
+    from indexers.sources.meeting_guide import _safe_id_part
+
+    assert _safe_id_part(slug) == _id_part_the_long_way(slug)
+
+
+@pytest.mark.parametrize(("slug", "part"), [
+    ("monday-night-group", "monday-night-group"),
+    ("-edge-", "edge"),
+    ("café-crème", "cafe-creme"),
+    ("Group 12 / Room B", "Group-12-Room-B"),
+])
+def test_slugs_by_hand(slug, part):
+    from indexers.sources.meeting_guide import _safe_id_part
+
+    assert _safe_id_part(slug) == part
+
+
+def test_the_same_time_text_gives_the_same_answer_every_time():
+    """Times are remembered per text and field: a later meeting with the same text must not
+    get an answer meant for another field or text."""
+    assert parse_time("7:30 PM") == parse_time(" 7:30 pm ") == 19 * 60 + 30
+    bad_start, bad_end = parse_time("25:00"), parse_time("25:00", "end_time")
+    assert isinstance(bad_start, Problem) and bad_start.field == "time"
+    assert isinstance(bad_end, Problem) and bad_end.field == "end_time"
+    assert parse_time("25:00").field == "time"
