@@ -169,6 +169,30 @@ def test_soonest_bounds_by_hand(cols):
     assert (bound.tolist(), rank.tolist()) == ([math.inf, 0.0], [math.inf, 0.0])
 
 
+def test_soonest_bounds_across_the_end_of_the_week(tmp_path):
+    """A session that starts on Sunday night runs on into Monday: the week's minutes wrap.
+    Sunday 23:00 is minute 6 * 1440 + 1380 = 10020 of the week, 120 minutes long. Monday
+    30 November 2026 00:30 AEDT (13:30 UTC on Sunday) is minute 30; Sydney keeps its clocks
+    from a day before to eight days after."""
+    path = tmp_path / "week-end.sqlite"
+    SQLiteBackend(path).load([listing("late", sessions=(Session("sun", "23:00", "01:00"),))])
+    with sqlite3.connect(path) as conn:
+        late = columns.read_columns(conn)
+    rows = np.arange(1)
+    monday_0030 = datetime(2026, 11, 29, 13, 30, tzinfo=timezone.utc)
+    # Begun 90 minutes ago with 30 left: running, not yet nearly over.
+    assert [a.tolist() for a in columns.lower_bounds(late, rows, SearchQuery(at=monday_0030))] == [[-90.0], [-90.0]]
+    # At 00:45: 105 minutes in, 15 left: nearly over, so it ranks as 120.5.
+    at = monday_0030 + timedelta(minutes=15)
+    assert [a.tolist() for a in columns.lower_bounds(late, rows, SearchQuery(at=at))] == [[-105.0], [120.5]]
+    # Monday 01:00 it has ended: the next start is Sunday 23:00, 6 days 22 hours away.
+    at = monday_0030 + timedelta(minutes=30)
+    assert [a.tolist() for a in columns.lower_bounds(late, rows, SearchQuery(at=at))] == [[9960.0], [9960.0]]
+    # Sunday 22:00, before it starts: an hour to wait.
+    at = monday_0030 - timedelta(minutes=150)
+    assert [a.tolist() for a in columns.lower_bounds(late, rows, SearchQuery(at=at))] == [[60.0], [60.0]]
+
+
 def test_which_bounds_are_exact(cols):
     rows = np.arange(4)
     # Weekly in a steady week: exact; monthly (c): a bound only; 24/7 and unscheduled: exact.

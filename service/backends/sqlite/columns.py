@@ -582,7 +582,11 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
         sessions = np.arange(total) + np.repeat(cols.session_first[rows[scheduled]] - segments, counts)
         session_zone = cols.session_zone[sessions]
         session_length = cols.session_length[sessions]
-        since = (now_by_zone[session_zone] - cols.session_start[sessions]) % week + fraction
+        # (now - start) mod week, for both in [0, week): one week added where negative, which
+        # is the same integers at well under half the cost of numpy's integer modulo.
+        since = now_by_zone[session_zone] - cols.session_start[sessions]
+        since += week * (since < 0)
+        since = since + fraction
         # Most weeks no zone's clocks change: then there is no slack to add (x - 0.0 is x).
         shifting = bool(slack_by_zone.any())
         slack = slack_by_zone[session_zone] if shifting else 0.0
