@@ -109,6 +109,35 @@ def test_every_column_reads_back(cols):
     assert cols.cell_keys.tolist() == [450013500, 600009000]
 
 
+def test_each_grid_cell_s_box_spans_exactly_its_listings(tmp_path):
+    """The R*Tree's rows: one per occupied 0.02-degree cell, its box the least that holds
+    the listings in it, whatever batch they came in (WRITE_BATCH is 5,000: the 5,002 spread
+    over two). Cells: row (lat + 90) / 0.02, column (lon + 180) / 0.02."""
+    from dataclasses import replace as changed
+
+    base = listing("x", location=place(-33.861, 151.201))
+    filler = [changed(base, id=f"test:f{i}", location=place(10.001, 10.001)) for i in range(4998)]
+    spread = [
+        changed(base, id="test:p1", location=place(-33.861, 151.201)),
+        changed(base, id="test:p2", location=place(-33.879, 151.219)),  # same cell, other corner
+        *filler,
+        changed(base, id="test:p3", location=place(-33.870, 151.205)),  # inside the first two
+        changed(base, id="test:p4", location=place(-33.862, 151.218)),  # past the first batch
+        changed(base, id="test:p5", location=None, formats=("online",), service_area=("AU",)),
+    ]
+    path = tmp_path / "boxes.sqlite"
+    SQLiteBackend(path).load(spread)
+    sydney = 2806 * 100000 + 16560  # (-33.879 + 90) / 0.02 = 2806.05, (151.201 + 180) / 0.02 = 16560.05
+    filled = 5000 * 100000 + 9500   # (10.001 + 90) / 0.02 = 5000.05, (10.001 + 180) / 0.02 = 9500.05
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT cell, min_lat, max_lat, min_lon, max_lon FROM geo ORDER BY cell").fetchall()
+    # The R*Tree keeps 32-bit floats (steps of 0.000015 near 151 degrees), rounded outwards:
+    # compared to within 0.00005 degrees (5 m), well inside the 0.001 between the corners.
+    assert [r[0] for r in rows] == [sydney, filled]
+    assert rows[0][1:] == pytest.approx((-33.879, -33.861, 151.201, 151.219), abs=5e-5)
+    assert rows[1][1:] == pytest.approx((10.001, 10.001, 10.001, 10.001), abs=5e-5)
+
+
 def test_an_empty_index_reads_as_empty_columns(tmp_path):
     path = tmp_path / "empty.sqlite"
     SQLiteBackend(path).load([])

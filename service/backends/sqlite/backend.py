@@ -425,7 +425,6 @@ class SQLiteBackend:
             conn.execute("PRAGMA synchronous = OFF")
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {INDEX_FORMAT}")
-            conn.execute("CREATE TEMP TABLE points (rid INTEGER PRIMARY KEY, lat REAL, lon REAL)")
             seen: set[str] = set()
             zones: set[str] = set()
             demo = 0
@@ -440,11 +439,9 @@ class SQLiteBackend:
                 if len(batch) >= WRITE_BATCH:
                     batch.write(conn)
             batch.write(conn)
-            # Each cell's box spans exactly the listings in it.
-            conn.execute(
-                "INSERT INTO geo SELECT l.cell, MIN(g.lat), MAX(g.lat), MIN(g.lon), MAX(g.lon) "
-                "FROM listings l JOIN temp.points g ON g.rid = l.rid GROUP BY l.cell"
-            )
+            # Each cell's box spans exactly the listings in it; cells in ascending order.
+            conn.executemany("INSERT INTO geo VALUES (?, ?, ?, ?, ?)",
+                             [(cell, *box) for cell, box in sorted(batch.boxes.items())])
             meta = {
                 "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "listing_count": str(len(listings)),
@@ -711,11 +708,16 @@ class _RowBatch:
     same rows, in the same order, as one INSERT per row would write)."""
 
     def __init__(self):
+        # Grid cell -> [min lat, max lat, min lon, max lon] of the listings in it, over every
+        # batch (the R*Tree's rows, written once at the end).
+        self.boxes: dict[int, list[float]] = {}
+        self._start_rows()
+
+    def _start_rows(self) -> None:
         self.listings: list[tuple] = []
         self.docs: list[tuple] = []
         self.sessions: list[tuple] = []
         self.fts: list[tuple] = []
-        self.points: list[tuple] = []
 
     def __len__(self) -> int:
         return len(self.listings)
@@ -726,8 +728,13 @@ class _RowBatch:
         x = y = z = cell = None
         if location:
             x, y, z = unit_vector(location.lat, location.lon)
-            cell = columns.cell_of(location.lat, location.lon)
-            self.points.append((rid, location.lat, location.lon))
+            lat, lon = location.lat, location.lon
+            cell = columns.cell_of(lat, lon)
+            box = self.boxes.get(cell)
+            if box is None:
+                self.boxes[cell] = [lat, lat, lon, lon]
+            else:
+                box[0], box[1], box[2], box[3] = min(box[0], lat), max(box[1], lat), min(box[2], lon), max(box[3], lon)
         sessions = listing.sessions
         self.listings.append((
             rid, listing.id, listing.kind, listing.approach,
@@ -752,14 +759,13 @@ class _RowBatch:
         self.fts.append((rid, listing.name, listing.program or "", listing.description, listing_terms(listing)))
 
     def write(self, conn: sqlite3.Connection) -> None:
-        """Insert the gathered rows and start a new batch."""
+        """Insert the gathered rows (the R*Tree's boxes aside) and start a new batch."""
         conn.executemany(_INSERT_LISTING, self.listings)
         conn.executemany("INSERT INTO docs VALUES (?, ?)", self.docs)
         conn.executemany("INSERT INTO sessions VALUES (?, ?, ?)", self.sessions)
         conn.executemany("INSERT INTO fts(rowid, name, program, description, terms) VALUES (?, ?, ?, ?, ?)",
                          self.fts)
-        conn.executemany("INSERT INTO temp.points VALUES (?, ?, ?)", self.points)
-        self.__init__()
+        self._start_rows()
 
 
 __all__ = ["SQLiteBackend", "bounding_box", "fts_expression"]
