@@ -84,6 +84,21 @@ def test_a_listing_changed_under_its_id_shows_as_changed_after_a_reload(fresh, d
     assert [i for i in again if i["id"] != target] == [i for i in first if i["id"] != target]
 
 
+def test_a_bulk_load_s_threads_keep_their_connections(fresh, caplog):
+    """Two bulk threads, two kept connections: none opened and dropped per batch (urllib3
+    warns "Connection pool is full" when it has to drop one)."""
+    import logging
+
+    from bench import synth
+    from service.backends.engine.backend import BULK_CHUNK, BULK_THREADS
+    from tests.conftest import GAZETTEER
+
+    listings = synth.listings(BULK_CHUNK * BULK_THREADS * 2 + 1, synth.load_towns(GAZETTEER), validate_every=500)
+    with caplog.at_level(logging.WARNING, logger="urllib3"):
+        assert fresh.load(listings).loaded == len(listings)
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
 def test_failed_documents_are_reported_and_too_many_refuse_the_swap(fresh, demo_listings, gazetteer):
     before = fresh._current()
     app = create_app({"api_rate_limit": "1000000/minute"}, backend=fresh, geocoder=gazetteer, clock=lambda: FIXED_NOW)

@@ -152,8 +152,10 @@ def _opensearch_transport(url: str, ca_certs: str | None = None) -> Transport:
     from opensearchpy import OpenSearch
     from opensearchpy import exceptions as errors
 
+    # A connection for each bulk thread: urllib3 keeps one by default, so the loader's second
+    # thread opened and dropped a connection per batch (and logged "Connection pool is full").
     client = OpenSearch(url, timeout=REQUEST_TIMEOUT_S, max_retries=0, retry_on_timeout=False,
-                        serializer=_fast_serializer(), **_tls(ca_certs))
+                        serializer=_fast_serializer(), pool_maxsize=BULK_THREADS, **_tls(ca_certs))
 
     def perform(method, path, body, params, timeout):
         headers = {"content-type": "application/x-ndjson"} if isinstance(body, str) else None
