@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +20,7 @@ from service.backends.contract import Matches
 from service.domain.models import Occurrence, RankedHit, SearchQuery
 from service.domain.schemas import dump_listing
 from service.domain.text import links_in_use
+from service.recent import Recent
 from service.render.reasons import reason_text, reason_writer
 from service.search.params import SEARCH_ADDS, query_echo
 
@@ -123,23 +122,15 @@ class StoredFragments:
     """
 
     def __init__(self, entries: int):
-        self.entries = entries
-        self._items: OrderedDict[str, tuple[dict, bytes | None]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._texts = Recent(entries)  # listing id -> (the document, its text)
 
     def get(self, listing_id: str, document: dict) -> bytes | None:
         """The listing's JSON object text (`{...}`), or None when it cannot be spliced."""
-        with self._lock:
-            found = self._items.get(listing_id)
-            if found is not None and found[0] is document:
-                self._items.move_to_end(listing_id)
-                return found[1]
+        found = self._texts.get(listing_id)
+        if found is not None and found[0] is document:
+            return found[1]
         text = _stored_text(document)
-        with self._lock:
-            self._items[listing_id] = (document, text)
-            self._items.move_to_end(listing_id)
-            while len(self._items) > self.entries:
-                self._items.popitem(last=False)
+        self._texts.put(listing_id, (document, text))
         return text
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -24,6 +22,7 @@ import orjson
 
 from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import listing_from_trusted
+from service.recent import Recent
 from service.backends import timed
 from service.backends.engine import queries
 from service.backends.contract import ENGINE_TRANSPORT, ROLLBACK, BackendUnavailable, LoadReport, Matches
@@ -65,24 +64,16 @@ class _BuiltListings:
     """
 
     def __init__(self, size: int):
-        self.size = size
-        self._entries: OrderedDict[str, tuple[Listing, dict]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._built = Recent(size)  # listing id -> (its listing, the document it came from)
 
     def get(self, document: dict) -> tuple[Listing, dict]:
         """The listing of a stored document, and the document to use from now on."""
         key = document.get("id")
-        with self._lock:
-            kept = self._entries.get(key)
-            if kept is not None and kept[1] == document:
-                self._entries.move_to_end(key)
-                return kept
+        kept = self._built.get(key)
+        if kept is not None and kept[1] == document:
+            return kept
         built = (listing_from_trusted(document), document)
-        with self._lock:
-            self._entries[key] = built
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+        self._built.put(key, built)
         return built
 
 
