@@ -171,12 +171,15 @@ def show(page, hash_: str, title: str) -> list[str]:
     rows = page.locator("#tsml-ui table tbody").last.locator("td.tsml-name")
     count = rows.count()
     while count and count % PAGE_SIZE == 0:
-        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        # Scrolled to the end at every poll, not once: on a busy machine the first scroll can
+        # come before the rows just added have lengthened the page, and TSML UI then sees no
+        # scroll to the end to answer (once it read 50 of 326 meetings).
         try:
             page.wait_for_function(
-                "([n]) => { const b = document.querySelectorAll('#tsml-ui table tbody');"
+                "([n]) => { window.scrollTo(0, document.body.scrollHeight);"
+                " const b = document.querySelectorAll('#tsml-ui table tbody');"
                 " return b[b.length - 1].querySelectorAll('td.tsml-name').length > n; }",
-                arg=[count], timeout=3000)
+                arg=[count], timeout=10000)
         except PlaywrightTimeout:
             break  # a multiple of 25 was the whole list
         count = rows.count()
