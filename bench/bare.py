@@ -32,7 +32,12 @@ def load_responses(path: str) -> dict[str, tuple[int, str, bytes]]:
 
 def create_bare_app(path: str | None = None) -> Flask:
     """The bare app over saved responses (from `path`, else $BENCH_BARE_RESPONSES)."""
-    responses = load_responses(path or os.environ[RESPONSES_ENV])
+    return bare_app(load_responses(path or os.environ[RESPONSES_ENV]))
+
+
+def bare_app(responses: dict[str, tuple[int, str, bytes]]) -> Flask:
+    """The bare app answering each URL (path and raw query string) with its saved
+    (status, content type, body bytes)."""
     app = Flask(__name__)
 
     @app.get("/healthz")

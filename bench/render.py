@@ -6,10 +6,14 @@ synthetic listings (`bench.synth`, loaded into SQLite as `bench.search` does):
 * request — the whole app through Flask's test client (parse, search, rank, render, and
   every hook around the view);
 * search  — `backend.search(query)` + `scoring.rank_hits` on a pre-parsed query, the very
-  runner `bench.search` times (`bench.common.search_timer`).
+  runner `bench.search` times (`bench.common.search_timer`);
+* floor   — the bare app (`bench.bare`: a Flask route answering each URL with the bytes the
+  real app returned for it) through its own test client: what Flask and the test client
+  cost with no work of ours. search + floor is the fastest a whole request could be, so
+  (search + floor) / search is the best ratio this measurement can show.
 
-The two take turns on each URL of the mix (`bench.common.interleaved_rounds`), so their
-ratio comes from one run, side by side.
+The three take turns on each URL of the mix (`bench.common.interleaved_rounds`), so their
+ratios come from one run, side by side.
 
 Bodies: every URL of the mix, plus a few with `lang=` and `tz=`, is requested once and its
 body kept. `--save-bodies` writes them to bench/out/render-bodies-<size>k.json (run it on
@@ -29,6 +33,7 @@ import time
 from pathlib import Path
 
 from bench import mix, synth
+from bench.bare import bare_app
 from bench.search import parse_sizes
 from bench.common import (OUT, ROOT, Stats, app_config, fmt_ms, interleaved_rounds, median, per_query_ratios,
                           profile_rows, request_timer, search_timer)
@@ -123,16 +128,20 @@ def measure(path: Path, urls: list[str], geocoder, budget_s: float, save: bool, 
     distinct = list(dict.fromkeys(urls))
     queries = {url: parse_search(mix.url_args(url), geocoder, at) for url in distinct}
     bodies = check_bodies(client, path_size(path), urls, save)
-    for url in distinct:  # warm both layers
+    floor_client = bare_app(bare_responses(client, distinct)).test_client()
+    for url in distinct:  # warm every layer
         client.get(url)
+        floor_client.get(url)
         scoring.rank_hits(backend.search(queries[url]).hits, queries[url])
     samples, rounds = interleaved_rounds(urls, {"request": request_timer(client),
-                                                "search": search_timer(backend, queries)}, budget_s)
+                                                "search": search_timer(backend, queries),
+                                                "floor": request_timer(floor_client)}, budget_s)
     flat = {name: [ms for per_url in samples[name].values() for ms in per_url] for name in samples}
     result = {
         "rounds": rounds,
         "request": Stats.of(flat["request"]),
         "search": Stats.of(flat["search"]),
+        "floor": Stats.of(flat["floor"]),
         "per_query": median(per_query_ratios(samples, "request", "search")),
         "bodies": bodies,
     }
@@ -147,6 +156,15 @@ def measure(path: Path, urls: list[str], geocoder, budget_s: float, save: bool, 
     return result
 
 
+def bare_responses(client, urls: list[str]) -> dict[str, tuple[int, str, bytes]]:
+    """Each URL's (status, content type, body) as the real app answers it, for `bench.bare`."""
+    responses = {}
+    for url in urls:
+        response = client.get(url)
+        responses[url] = (response.status_code, response.content_type, response.data)
+    return responses
+
+
 def path_size(path: Path) -> int:
     """The listing count in an index file's name (render-100k.sqlite -> 100000)."""
     return int(path.stem.split("-")[1].rstrip("k")) * 1000
@@ -156,9 +174,12 @@ def section(results: dict[int, dict], label: str) -> str:
     """The Markdown section for these results."""
     lines = ["## Rendering: whole request vs search alone (python -m bench.render)", "",
              f"Code: {label}. In-process, test client vs `backend.search` + `rank_hits`, taking turns "
-             f"per URL of the mix; target: request p50 <= {TARGET_RATIO}x search p50.", "",
-             "| listings | rounds | request p50 | search p50 | ratio (p50s) | per-query median ratio | bodies |",
-             "|---|---|---|---|---|---|---|"]
+             f"per URL of the mix; target: request p50 <= {TARGET_RATIO}x search p50. Floor: the bare app "
+             "(`bench.bare`, the same bytes from a plain Flask route) through its own test client, taking "
+             "the same turns; (search + floor) / search is the best ratio a request could show.", "",
+             "| listings | rounds | request p50 | search p50 | ratio (p50s) | per-query median ratio "
+             "| floor p50 | best possible ratio | request beyond search + floor | bodies |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for size, r in results.items():
         b = r["bodies"]
         if b["saved"]:
@@ -170,7 +191,9 @@ def section(results: dict[int, dict], label: str) -> str:
         if b["fields_checked"]:
             check += f"; fields= {b['fields_checked'] - len(b['fields_differ'])}/{b['fields_checked']} ok"
         lines.append(f"| {size:,} | {r['rounds']} | {fmt_ms(r['request'].p50)} ms | {fmt_ms(r['search'].p50)} ms "
-                     f"| {r['request'].p50 / r['search'].p50:.2f}x | {r['per_query']:.2f}x | {check} |")
+                     f"| {r['request'].p50 / r['search'].p50:.2f}x | {r['per_query']:.2f}x "
+                     f"| {fmt_ms(r['floor'].p50)} ms | {(r['search'].p50 + r['floor'].p50) / r['search'].p50:.2f}x "
+                     f"| {fmt_ms(r['request'].p50 - r['search'].p50 - r['floor'].p50)} ms | {check} |")
     for size, r in results.items():
         if "profile" in r:
             lines += ["", f"cProfile of 3 passes of the mix at {size:,} (top by own time):", "",
