@@ -231,6 +231,50 @@ def test_which_bounds_are_exact(cols):
     assert columns.bound_is_exact(cols, rows, SearchQuery(at=changeover)).tolist() == [False, True, False, True]
 
 
+# Kilometres north and east of Sydney's centre as degrees (111.2 km a degree of latitude;
+# a degree of longitude at 33.87 S is 111.2 * cos 33.87 = 92.33 km).
+CENTRE = (-33.87, 151.21)
+
+
+def _at_km(north: float, east: float) -> Location:
+    return place(CENTRE[0] + north / 111.2, CENTRE[1] + east / 92.33)
+
+
+def test_searches_near_a_place_share_its_area_and_each_applies_its_own_filters(tmp_path):
+    """Within 25 km of the centre: `near` (0 km), `north` (24 km) and the online NSW group;
+    not `inactive` (0 km, withdrawn), `corner` (20 km north and 20 km east: 28.3 km, though
+    inside the circle's bounding box) or the online VIC group (no coverage)."""
+    listings = [
+        listing("near", location=_at_km(0, 0)),
+        listing("inactive", location=_at_km(0, 0), status="inactive"),
+        listing("corner", location=_at_km(20, 20)),
+        listing("north", location=_at_km(24, 0), goals=("moderation",)),
+        listing("nsw", formats=("online",), service_area=("NSW",), goals=("moderation",)),
+        listing("vic", formats=("online",), service_area=("VIC",), goals=("moderation",)),
+    ]
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(listings)
+    sydney = Place(query="2000", name="Sydney", lat=CENTRE[0], lon=CENTRE[1], state="NSW", timezone=SYDNEY)
+
+    def found(**asked) -> list[str]:
+        matches = backend.search(SearchQuery(at=WEDNESDAY_0730, place=sydney, sort="distance", **asked))
+        assert matches.total == len(matches.hits)
+        return [hit.listing.id.removeprefix("test:") for hit in matches.hits]
+
+    # The first search near the place finds its area; the next ones share it, each with
+    # its own filters (or none).
+    assert found(goals=("moderation",)) == ["north", "nsw"]
+    assert found() == ["near", "north", "nsw"]
+    assert found(goals=("moderation",)) == ["north", "nsw"]
+    # In person only: no online coverage, so another area.
+    assert found(formats=("in_person",)) == ["near", "north"]
+    # A radius of 30 km reaches the corner.
+    assert found(radius_km=30.0) == ["near", "north", "corner", "nsw"]
+    # Words take the other path (every filter over the rows with the words): the same rule.
+    assert found(text="test") == ["near", "north", "nsw"]
+    assert found(text="test", goals=("moderation",)) == ["north", "nsw"]
+
+
 def test_sqlite_compiles_every_filter_rule():
     assert set(columns.MASKS) == set(filters.RULES) >= {spec.rule for spec in filters.FILTERS}
 

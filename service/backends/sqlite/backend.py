@@ -85,8 +85,9 @@ CREATE VIRTUAL TABLE fts USING fts5(name, program, description, terms,
 # Answers to recent text queries kept per worker (see SQLiteBackend._text_rows).
 TEXT_CACHE_SIZE = 32
 # Candidate rows of recent places kept per worker (see SQLiteBackend._area): at 1,000,000
-# listings an entry is two bool masks of 1 MB and a city's rows (about 1.5 MB), so at most
-# about 50 MB; at 100,000 a tenth of that.
+# listings an entry is two bool masks of 1 MB, a city's rows (about 1.7 MB) and, once a
+# search without words asks, those within reach with their cosines (about 3.2 MB), so at
+# most about 115 MB; at 100,000 a tenth of that.
 AREA_CACHE_SIZE = 16
 # Stored listings of recent pages kept decoded per worker (see SQLiteBackend._documents):
 # a few MB, and the listings near busy places come back page after page.

@@ -255,11 +255,22 @@ class Scope:
     cover: np.ndarray       # per index row: remote coverage of the place
 
 
+# Filter rules whose masks depend on nothing but the index and the area (the place, the
+# radius and the service areas covering the place): an Area applies them once, for every
+# search near its place without words.
+AREA_RULES = (filters.IS_TRUE, filters.REACH)
+
+
 class Area:
     """Where a search near a place starts: the rows located in the grid cells its circle's
     box meets, and the remote rows covering it. Read-only: searches share it."""
 
-    def __init__(self, cover: np.ndarray, wanted: np.ndarray):
+    def __init__(self, cols: Columns, query: SearchQuery, cover: np.ndarray, wanted: np.ndarray):
+        self.cols = cols
+        # The search it was found for: every search with the same key (backend._area: place,
+        # radius, covering areas) reads the same from it for AREA_RULES.
+        self.query = query
+        self.place = unit_vector(query.place.lat, query.place.lon)
         self.cover = cover    # bool per index row: online or phone listings covering the place
         self.wanted = wanted  # bool per index row: covering, or located in one of those cells
         for array in (cover, wanted):
@@ -272,6 +283,19 @@ class Area:
         rows.flags.writeable = False
         return rows
 
+    @functools.cached_property
+    def kept(self) -> tuple[np.ndarray, np.ndarray]:
+        """The wanted rows that pass every AREA_RULES filter (active, within reach), ascending,
+        and their `place_cosine`s; found when first asked, as `rows` is."""
+        # Gathering a city's coordinates from the whole index and testing them against the
+        # radius was over a quarter of a search at 1,000,000 listings, the same every time.
+        scope = Scope(self.cols, self.rows, self.query, place_cosine(self.cols, self.rows, self.place), self.cover)
+        keep = kept_index(apply_filters(scope, lambda rule: rule in AREA_RULES))
+        rows, cosine = self.rows[keep], scope.cosine[keep]
+        for array in (rows, cosine):
+            array.flags.writeable = False
+        return rows, cosine
+
 
 def place_area(cols: Columns, query: SearchQuery, box_rows: np.ndarray) -> Area:
     """The Area of `query.place` (its radius and coverage), from `box_rows` (the R*Tree's)."""
@@ -279,7 +303,14 @@ def place_area(cols: Columns, query: SearchQuery, box_rows: np.ndarray) -> Area:
     # A mask rather than a set union: linear, and rows come out in order.
     wanted = cover.copy()
     wanted[box_rows] = True
-    return Area(cover, wanted)
+    return Area(cols, query, cover, wanted)
+
+
+def place_cosine(cols: Columns, rows: np.ndarray, place: tuple[float, float, float]) -> np.ndarray:
+    """Cosine of the great-circle angle from the place (its unit vector) to each row's
+    location; NaN for rows without one."""
+    px, py, pz = place
+    return cols.x[rows] * px + cols.y[rows] * py + cols.z[rows] * pz
 
 
 def select(cols: Columns, query: SearchQuery, area: Area | None,
@@ -291,26 +322,34 @@ def select(cols: Columns, query: SearchQuery, area: Area | None,
     else:
         cover = np.zeros(cols.size, dtype=bool)
         wanted = None
+    settled = ()  # rules the candidate rows already pass
     if text_rows is not None:
         rows, text = rows_with_words(wanted, text_rows, text_scores)
-    else:
-        rows = np.arange(cols.size, dtype=np.int64) if area is None else area.rows
+        cosine = np.full(len(rows), np.nan) if area is None else place_cosine(cols, rows, area.place)
+    elif area is not None:
+        (rows, cosine), settled = area.kept, AREA_RULES
         text = np.zeros(len(rows))
-    cosine = np.full(len(rows), np.nan)
-    if query.place is not None:
-        px, py, pz = unit_vector(query.place.lat, query.place.lon)
-        cosine = cols.x[rows] * px + cols.y[rows] * py + cols.z[rows] * pz
+    else:
+        rows = np.arange(cols.size, dtype=np.int64)
+        text, cosine = np.zeros(len(rows)), np.full(len(rows), np.nan)
     scope = Scope(cols, rows, query, cosine, cover)
-    keep = np.ones(len(rows), dtype=bool)
-    for spec in filters.FILTERS:
-        mask = MASKS[spec.rule](spec, scope)
-        if mask is not None:
-            keep &= mask
-    keep = kept_index(keep)
+    keep = kept_index(apply_filters(scope, lambda rule: rule not in settled))
     rows = rows[keep]
     focus = ordering.focus_substances(query)
     specific = (cols.substances[rows] & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
     return Selection(rows, cosine[keep], cover[rows], text[keep], tiers(cols, rows, query), specific)
+
+
+def apply_filters(scope: Scope, applies) -> np.ndarray:
+    """Bool per candidate row: it passes every filter of filters.FILTERS whose rule
+    `applies(rule)` and that the query asks."""
+    keep = np.ones(len(scope.rows), dtype=bool)
+    for spec in filters.FILTERS:
+        if applies(spec.rule):
+            mask = MASKS[spec.rule](spec, scope)
+            if mask is not None:
+                keep &= mask
+    return keep
 
 
 def rows_with_words(wanted: np.ndarray | None, text_rows: np.ndarray,
