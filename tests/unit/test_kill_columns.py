@@ -275,6 +275,15 @@ def test_searches_near_a_place_share_its_area_and_each_applies_its_own_filters(t
     assert found(text="test", goals=("moderation",)) == ["north", "nsw"]
 
 
+def test_audience_tiers_by_hand(cols):
+    # a, c and d are for everyone; b is for women and LGBTIQ+ people.
+    rows = np.array([3, 1, 0])
+    assert columns.tiers(cols, rows, SearchQuery(at=WEDNESDAY_0730)).tolist() == [0, 1, 0]
+    assert columns.tiers(cols, rows, SearchQuery(at=WEDNESDAY_0730, audiences=("women",))).tolist() == [1, 0, 1]
+    assert columns.tiers(cols, rows, SearchQuery(at=WEDNESDAY_0730, audiences=("men",))).tolist() == [1, 1, 1]
+    assert columns.tiers(cols, rows, SearchQuery(at=WEDNESDAY_0730)).dtype == np.int8
+
+
 def test_sqlite_compiles_every_filter_rule():
     assert set(columns.MASKS) == set(filters.RULES) >= {spec.rule for spec in filters.FILTERS}
 
