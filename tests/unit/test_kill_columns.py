@@ -274,6 +274,20 @@ def test_searches_near_a_place_share_its_area_and_each_applies_its_own_filters(t
     assert found(text="test") == ["near", "north", "nsw"]
     assert found(text="test", goals=("moderation",)) == ["north", "nsw"]
 
+    # Facets count what each search found, whether the area's own rows or fewer.
+    def facets(**asked) -> dict:
+        return backend.search(SearchQuery(at=WEDNESDAY_0730, place=sydney, **asked)).facets
+
+    for _ in range(2):
+        everything = facets()
+        assert everything["format"] == {"in_person": 2, "online": 1, "phone": 0}
+        assert everything["goal"] == {"abstinence": 1, "moderation": 2, "harm_reduction": 0}
+        assert everything["kind"] == {"group": 3, "service": 0, "helpline": 0}
+        assert everything["approach"]["self_management"] == 3 and sum(everything["approach"].values()) == 3
+        assert facets(goals=("moderation",))["goal"] == {"abstinence": 0, "moderation": 2, "harm_reduction": 0}
+        # Nothing here has sessions, so nothing is on now.
+        assert facets(open_now=True)["kind"] == {"group": 0, "service": 0, "helpline": 0}
+
 
 def test_audience_tiers_by_hand(cols):
     # a, c and d are for everyone; b is for women and LGBTIQ+ people.

@@ -569,7 +569,8 @@ class SQLiteBackend:
             timed.Candidate(*documents[rid][:1], None, float(score), documents[rid][1]).hit(query)
             for rid, score in zip(rows, selection.text[positions])
         )
-        return Matches(total=len(selection.rows), hits=hits, facets=columns.facets(cols, selection.rows))
+        return Matches(total=len(selection.rows), hits=hits,
+                       facets=columns.facets(cols, selection.rows, selection.facet_table))
 
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
                needed: int) -> tuple[np.ndarray, np.ndarray]:

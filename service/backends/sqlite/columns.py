@@ -233,6 +233,8 @@ class Selection:
     text: np.ndarray        # FTS5 relevance (higher is better), 0 without text
     tier: np.ndarray        # int8 ordering.audience_tier: 0 first, 1 after
     focus: np.ndarray | None = None  # bool: substances name an asked one (None: none asked)
+    # `facet_table(rows)` when already known (the area's rows as they are); a subset drops it.
+    facet_table: np.ndarray | None = None
 
     def subset(self, keep: np.ndarray) -> "Selection":
         """The selection restricted by a boolean mask or positions."""
@@ -309,6 +311,14 @@ class Area:
             array.flags.writeable = False
         return rows, cosine
 
+    @functools.cached_property
+    def kept_facet_table(self) -> np.ndarray:
+        """`facet_table` of the `kept` rows: the facets of every search near the place that
+        asks nothing else (two in five of them)."""
+        table = facet_table(self.cols, self.kept[0])
+        table.flags.writeable = False
+        return table
+
 
 def place_area(cols: Columns, query: SearchQuery, box_rows: np.ndarray) -> Area:
     """The Area of `query.place` (its radius and coverage), from `box_rows` (the R*Tree's)."""
@@ -346,11 +356,14 @@ def select(cols: Columns, query: SearchQuery, area: Area | None,
         rows = np.arange(cols.size, dtype=np.int64)
         text, cosine = np.zeros(len(rows)), np.full(len(rows), np.nan)
     keep = apply_filters(Scope(cols, rows, query, cosine, cover), lambda rule: rule not in settled)
+    table = None
     if keep is not None:
         rows, cosine, text = rows[keep], cosine[keep], text[keep]
+    elif settled:
+        table = area.kept_facet_table  # the area's kept rows, as they are
     focus = ordering.focus_substances(query)
     specific = (cols.substances[rows] & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
-    return Selection(rows, cosine, cover[rows], text, tiers(cols, rows, query), specific)
+    return Selection(rows, cosine, cover[rows], text, tiers(cols, rows, query), specific, table)
 
 
 def apply_filters(scope: Scope, applies) -> np.ndarray | None:
@@ -450,12 +463,18 @@ def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
     return found
 
 
-def facets(cols: Columns, rows: np.ndarray) -> dict:
-    """Counts by format, goal, kind and approach over the selected rows."""
+def facet_table(cols: Columns, rows: np.ndarray) -> np.ndarray:
+    """How many of the rows have each (format mask, goal mask, kind, approach), as an array
+    of _FACET_SHAPE: one pass over the rows, which `facets` then sums."""
+    return np.bincount(cols.facet_code[rows], minlength=math.prod(_FACET_SHAPE)).reshape(_FACET_SHAPE)
+
+
+def facets(cols: Columns, rows: np.ndarray, table: np.ndarray | None = None) -> dict:
+    """Counts by format, goal, kind and approach over the selected rows (from their
+    `facet_table` when it is given)."""
     result = empty_facets()
-    # One pass over the rows counts each (format mask, goal mask, kind, approach); the
-    # facets are sums over that small table.
-    table = np.bincount(cols.facet_code[rows], minlength=math.prod(_FACET_SHAPE)).reshape(_FACET_SHAPE)
+    if table is None:
+        table = facet_table(cols, rows)
     by_format_mask = table.sum(axis=(1, 2, 3))
     by_goal_mask = table.sum(axis=(0, 2, 3))
     # A value counts every row whose mask holds its bit.
