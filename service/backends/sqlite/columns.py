@@ -534,6 +534,11 @@ def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
             break
         positions = np.flatnonzero(selection.tier == tier)
         if len(positions):
+            if not _by_distance(query):
+                # Narrowed before the tier's rows are copied: a city's rows, of which a few
+                # hundred can reach the first places (the same narrowing _order_tier makes).
+                reach = _within_reach(selection, query, needed, positions)
+                positions = positions if reach is None else reach
             found.append(positions[_order_tier(selection.subset(positions), query, needed)])
             needed -= len(found[-1])
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
@@ -543,7 +548,7 @@ def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.nda
     """order() within one tier: only rows that can reach the top `needed` are fully sorted."""
     nearness_key = -np.fmax(selection.cosine, -2.0)  # fmax turns NaN into -2.0; smaller is nearer; no location last
     rows = selection.rows
-    if query.sort == "distance" and query.place is not None:
+    if _by_distance(query):
         keys = (rows, nearness_key)
         primary = nearness_key
     elif query.place is not None or query.text or ordering.focus_substances(query):
@@ -584,10 +589,17 @@ def soonest_order(selection: Selection, ranks: np.ndarray, needed: int) -> np.nd
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
-def _within_reach(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray | None:
-    """Positions of the rows that can reach the first `needed` places of a best-order tier
-    with a place and nothing but distance in the score (no words, no asked substance), or
-    None when that cannot narrow it (then every row is scored).
+def _by_distance(query: SearchQuery) -> bool:
+    """Ordered by distance alone (else by best score: ordering.order_key)."""
+    return query.sort == "distance" and query.place is not None
+
+
+def _within_reach(selection: Selection, query: SearchQuery, needed: int,
+                  positions: np.ndarray | None = None) -> np.ndarray | None:
+    """Positions of the rows (of the selection, or of its `positions`) that can reach the
+    first `needed` places of a best-order tier with a place and nothing but distance in the
+    score (no words, no asked substance), or None when that cannot narrow it (then every
+    row is scored).
 
     Scoring every row (an arccos and an exp each) was most of a wide search's ordering.
     But the `needed` nearest rows score at least the lowest score among them, `floor`, so
@@ -596,21 +608,25 @@ def _within_reach(selection: Selection, query: SearchQuery, needed: int) -> np.n
     as if `remote_equivalent_km` away) when that is within it too. Those rows are ordered
     exactly as before; no other row can be among them, ties included.
     """
-    if query.place is None or query.text or selection.focus is not None or needed >= len(selection.rows):
+    if query.place is None or query.text or selection.focus is not None:
         return None
-    cosine = selection.cosine
+    if positions is None:
+        positions = np.arange(len(selection.rows))
+    if needed >= len(positions):
+        return None
+    cosine = selection.cosine[positions]
     kth = np.partition(-cosine, needed - 1)[needed - 1]  # NaN (no location) partitions last
     if math.isnan(kth):
         return None  # fewer than `needed` located rows
-    floor = float(best_scores(selection.subset(-cosine <= kth), query).min())
+    floor = float(best_scores(selection.subset(positions[-cosine <= kth]), query).min())
     reach_km = _reach_km(floor)
     if not math.isfinite(reach_km):
         return None
     within = cosine >= math.cos(min(math.pi, reach_km / geo.EARTH_RADIUS_KM))  # NaN: False
     if ordering.RANKING["remote_equivalent_km"] <= reach_km:
-        within |= selection.covered
-    positions = np.flatnonzero(within)
-    return positions if len(positions) < len(selection.rows) else None
+        within |= selection.covered[positions]
+    reached = np.flatnonzero(within)
+    return positions[reached] if len(reached) < len(positions) else None
 
 
 def _reach_km(floor: float) -> float:
