@@ -196,6 +196,12 @@ def test_soonest_bounds_by_hand(cols):
     assert rank.tolist() == [0.0, 0.0, 4470.0, math.inf]
     bound, rank = columns.lower_bounds(cols, rows[[3, 1]], SearchQuery(at=WEDNESDAY_0730))
     assert (bound.tolist(), rank.tolist()) == ([math.inf, 0.0], [math.inf, 0.0])
+    # Either alone, as a search needs it.
+    later = SearchQuery(at=WEDNESDAY_0730 + timedelta(seconds=30))
+    none, rank = columns.lower_bounds(cols, rows, later, starts=False)
+    assert none is None and rank.tolist() == [120.5, 0.0, 4469.5, math.inf]
+    bound, none = columns.lower_bounds(cols, rows, later, ranks=False)
+    assert none is None and bound.tolist() == [-0.5, 0.0, 4469.5, math.inf]
 
 
 def test_soonest_bounds_across_the_end_of_the_week(tmp_path):

@@ -581,7 +581,13 @@ class SQLiteBackend:
         zoneinfo is consulted only for the others that could pass the time filters or
         reach the first `needed` places of their audience tier.
         """
-        bounds, rank_bounds = columns.lower_bounds(cols, selection.rows, query)
+        # Only what this search reads: start bounds for a time filter, rank bounds for the
+        # soonest order. Either is infinite exactly where the other is (rows without
+        # sessions), so it stands in for the other's test of that (and is not read otherwise).
+        bounds, rank_bounds = columns.lower_bounds(cols, selection.rows, query, starts=query.needs_schedule,
+                                                   ranks=query.sort == "soonest")
+        bounds = rank_bounds if bounds is None else bounds
+        rank_bounds = bounds if rank_bounds is None else rank_bounds
         exact = columns.bound_is_exact(cols, selection.rows, query) | ~np.isfinite(bounds)
         waits = np.where(exact, bounds, np.inf)
         ranks = np.where(exact, rank_bounds, np.inf)

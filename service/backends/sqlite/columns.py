@@ -642,9 +642,11 @@ def _reach_km(floor: float) -> float:
     return reach * (1 + 1e-9) + 1e-6  # the cosine's own rounding is far smaller
 
 
-def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
+def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery, starts: bool = True,
+                 ranks: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per selected row, lower bounds on minutes to its next start (schedule.session_lower_bound,
-    in bulk) and on its soonest rank (ordering.soonest_minutes).
+    in bulk) and on its soonest rank (ordering.soonest_minutes); None for either not asked
+    (`starts`, `ranks`): each costs a pass over every selected row's sessions.
 
     The rank applies ordering.occurrence_minutes (a session nearly over ranks later) in zones
     whose clocks do not change this week, where the wall clock is exact; elsewhere it is the
@@ -680,17 +682,19 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery) -> tuple[n
         slack = slack_by_zone[session_zone] if shifting else 0.0
         running = since < session_length + slack
         bound = np.where(running, -since, week - since) - slack
-        ending = running & (since > 0) & (session_length - since < ordering.RANKING["ending_soon_minutes"])
-        if shifting:
-            ending &= slack == 0
-        rank = np.where(ending, ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
         # Each row's sessions are one reduceat segment.
-        bound_by_row[scheduled] = np.minimum.reduceat(bound, segments)
-        rank_by_row[scheduled] = np.minimum.reduceat(rank, segments)
+        if starts:
+            bound_by_row[scheduled] = np.minimum.reduceat(bound, segments)
+        if ranks:
+            ending = running & (since > 0) & (session_length - since < ordering.RANKING["ending_soon_minutes"])
+            if shifting:
+                ending &= slack == 0
+            rank = np.where(ending, ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
+            rank_by_row[scheduled] = np.minimum.reduceat(rank, segments)
     open_24_7 = cols.open_24_7[rows]
     bound_by_row[open_24_7] = 0.0
     rank_by_row[open_24_7] = 0.0
-    return bound_by_row, rank_by_row
+    return (bound_by_row if starts else None), (rank_by_row if ranks else None)
 
 
 def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
