@@ -295,6 +295,15 @@ def test_searches_near_a_place_share_its_area_and_each_applies_its_own_filters(t
         assert facets(open_now=True)["kind"] == {"group": 0, "service": 0, "helpline": 0}
 
 
+def test_an_area_keeps_nothing_of_the_search_but_what_its_rules_read(cols):
+    """Areas are kept for later searches: no typed words, no other filters, go with them."""
+    sydney = Place(query="2000", name="Sydney", lat=-33.87, lon=151.21, state="NSW", timezone=SYDNEY)
+    query = SearchQuery(at=WEDNESDAY_0730, place=sydney, radius_km=10.0, formats=("online",), text="my words",
+                        goals=("moderation",), languages=("vi",))
+    area = columns.place_area(cols, query, np.zeros(0, dtype=np.int64))
+    assert area.query == SearchQuery(at=WEDNESDAY_0730, place=sydney, radius_km=10.0, formats=("online",))
+
+
 def test_audience_tiers_by_hand(cols):
     # a, c and d are for everyone; b is for women and LGBTIQ+ people.
     rows = np.array([3, 1, 0])

@@ -282,9 +282,10 @@ class Area:
 
     def __init__(self, cols: Columns, query: SearchQuery, cover: np.ndarray, wanted: np.ndarray):
         self.cols = cols
-        # The search it was found for: every search with the same key (backend._area: place,
-        # radius, covering areas) reads the same from it for AREA_RULES.
-        self.query = query
+        # Of the search it was found for, only what AREA_RULES read (the same for every
+        # search with this area's key, backend._area): nothing else of it is kept, no words.
+        self.query = SearchQuery(at=query.at, **{name: getattr(query, name) for spec in filters.FILTERS
+                                                 if spec.rule in AREA_RULES for name in spec.reads})
         self.place = unit_vector(query.place.lat, query.place.lon)
         self.cover = cover    # bool per index row: online or phone listings covering the place
         self.wanted = wanted  # bool per index row: covering, or located in one of those cells
