@@ -296,12 +296,17 @@ def test_searches_near_a_place_share_its_area_and_each_applies_its_own_filters(t
 
 
 def test_an_area_keeps_nothing_of_the_search_but_what_its_rules_read(cols):
-    """Areas are kept for later searches: no typed words, no other filters, go with them."""
-    sydney = Place(query="2000", name="Sydney", lat=-33.87, lon=151.21, state="NSW", timezone=SYDNEY)
-    query = SearchQuery(at=WEDNESDAY_0730, place=sydney, radius_km=10.0, formats=("online",), text="my words",
+    """Areas are kept for later searches: no typed words (for the place or `q`), no other
+    filters, not even the moment go with them; only the point, its state and country (which
+    online coverage reads), the radius and the formats."""
+    typed = Place(query="12 Smith St Newtown", name="12 Smith Street, Newtown", lat=-33.897, lon=151.179,
+                  state="NSW", postcode="2042", timezone=SYDNEY, approximate=True, alternatives=("Newtown VIC",))
+    query = SearchQuery(at=WEDNESDAY_0730, place=typed, radius_km=10.0, formats=("online",), text="my words",
                         goals=("moderation",), languages=("vi",))
     area = columns.place_area(cols, query, np.zeros(0, dtype=np.int64))
-    assert area.query == SearchQuery(at=WEDNESDAY_0730, place=sydney, radius_km=10.0, formats=("online",))
+    point = Place(query="", name="", lat=-33.897, lon=151.179, state="NSW", country="AU")
+    assert area.query == SearchQuery(at=datetime(1970, 1, 1, tzinfo=timezone.utc), place=point, radius_km=10.0,
+                                     formats=("online",))
 
 
 def test_audience_tiers_by_hand(cols):

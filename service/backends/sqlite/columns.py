@@ -18,6 +18,7 @@ import functools
 import math
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from service.domain import ordering
 from service.domain import schedule
 
 from service.domain import vocab
-from service.domain.models import SearchQuery
+from service.domain.models import Place, SearchQuery
 from service.backends import filters
 from service.backends.filters import Filter, coverage_areas
 from service.backends.time_of_day import time_windows, zone_shifts
@@ -282,10 +283,7 @@ class Area:
 
     def __init__(self, cols: Columns, query: SearchQuery, cover: np.ndarray, wanted: np.ndarray):
         self.cols = cols
-        # Of the search it was found for, only what AREA_RULES read (the same for every
-        # search with this area's key, backend._area): nothing else of it is kept, no words.
-        self.query = SearchQuery(at=query.at, **{name: getattr(query, name) for spec in filters.FILTERS
-                                                 if spec.rule in AREA_RULES for name in spec.reads})
+        self.query = area_query(query)
         self.place = unit_vector(query.place.lat, query.place.lon)
         self.cover = cover    # bool per index row: online or phone listings covering the place
         self.wanted = wanted  # bool per index row: covering, or located in one of those cells
@@ -319,6 +317,20 @@ class Area:
         table = facet_table(self.cols, self.kept[0])
         table.flags.writeable = False
         return table
+
+
+# AREA_RULES read no time: every area's query has this moment, not its first search's.
+_AREA_MOMENT = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def area_query(query: SearchQuery) -> SearchQuery:
+    """Of a search, only what AREA_RULES read (the same for every search with one area's key,
+    backend._area), for an Area to keep: the place as a bare point with the state and
+    country its coverage reads, never the words typed for it (nor `q`, nor other filters)."""
+    reads = {name: getattr(query, name) for spec in filters.FILTERS if spec.rule in AREA_RULES for name in spec.reads}
+    place = query.place
+    reads["place"] = Place(query="", name="", lat=place.lat, lon=place.lon, state=place.state, country=place.country)
+    return SearchQuery(at=_AREA_MOMENT, **reads)
 
 
 def place_area(cols: Columns, query: SearchQuery, box_rows: np.ndarray) -> Area:
