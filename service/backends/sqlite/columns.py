@@ -548,26 +548,24 @@ def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
         positions = np.flatnonzero(selection.tier == tier)
         if len(positions):
             if not _by_distance(query):
-                # Narrowed before the tier's rows are copied: a city's rows, of which a few
-                # hundred can reach the first places (the same narrowing _order_tier makes).
-                reach = _within_reach(selection, query, needed, positions)
-                positions = positions if reach is None else reach
+                # Narrowed (while that narrows further) before the tier's rows are copied: a
+                # city's rows, of which a few hundred can reach the first places.
+                while (reach := _within_reach(selection, query, needed, positions)) is not None:
+                    positions = reach
             found.append(positions[_order_tier(selection.subset(positions), query, needed)])
             needed -= len(found[-1])
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def _order_tier(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
-    """order() within one tier: only rows that can reach the top `needed` are fully sorted."""
+    """order() within one tier (already narrowed to the rows in reach): only rows whose
+    primary key can reach the top `needed` are fully sorted."""
     nearness_key = -np.fmax(selection.cosine, -2.0)  # fmax turns NaN into -2.0; smaller is nearer; no location last
     rows = selection.rows
     if _by_distance(query):
         keys = (rows, nearness_key)
         primary = nearness_key
     elif query.place is not None or query.text or ordering.focus_substances(query):
-        reach = _within_reach(selection, query, needed)
-        if reach is not None:
-            return reach[_order_tier(selection.subset(reach), query, needed)]
         primary = -best_scores(selection, query)
         keys = (rows, nearness_key, primary)
     else:
@@ -608,11 +606,11 @@ def _by_distance(query: SearchQuery) -> bool:
 
 
 def _within_reach(selection: Selection, query: SearchQuery, needed: int,
-                  positions: np.ndarray | None = None) -> np.ndarray | None:
-    """Positions of the rows (of the selection, or of its `positions`) that can reach the
-    first `needed` places of a best-order tier with a place and nothing but distance in the
-    score (no words, no asked substance), or None when that cannot narrow it (then every
-    row is scored).
+                  positions: np.ndarray) -> np.ndarray | None:
+    """Those of the selection's `positions` (one tier's) that can reach the first `needed`
+    places of a best-order tier with a place and nothing but distance in the score (no
+    words, no asked substance), or None when that cannot narrow them (then every one is
+    scored).
 
     Scoring every row (an arccos and an exp each) was most of a wide search's ordering.
     But the `needed` nearest rows score at least the lowest score among them, `floor`, so
@@ -621,11 +619,7 @@ def _within_reach(selection: Selection, query: SearchQuery, needed: int,
     as if `remote_equivalent_km` away) when that is within it too. Those rows are ordered
     exactly as before; no other row can be among them, ties included.
     """
-    if query.place is None or query.text or selection.focus is not None:
-        return None
-    if positions is None:
-        positions = np.arange(len(selection.rows))
-    if needed >= len(positions):
+    if query.place is None or query.text or selection.focus is not None or needed >= len(positions):
         return None
     cosine = selection.cosine[positions]
     kth = np.partition(-cosine, needed - 1)[needed - 1]  # NaN (no location) partitions last
