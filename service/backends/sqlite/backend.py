@@ -546,21 +546,22 @@ class SQLiteBackend:
     def _search(self, query: SearchQuery) -> Matches:
         cols = self._columns()
         text_rows, text_scores = self._text_rows(query)
-        selection = columns.select(cols, query, self._area(query, cols), text_rows, text_scores)
+        area = self._area(query, cols)
+        selection = columns.select(cols, query, area, text_rows, text_scores)
         offset = (query.page - 1) * query.per_page
         needed = offset + query.per_page
-        if query.needs_schedule or query.sort == "soonest":
+        if query.needs_schedule:
             waits, ranks = self._waits(cols, selection, query, needed)
-            if query.needs_schedule:
-                keep = np.ones(len(waits), dtype=bool)
-                if query.starts_within is not None:
-                    keep &= waits <= query.starts_within
-                if query.open_now:
-                    keep &= waits <= 0  # in progress, starting this minute, or open 24/7
-                keep = columns.kept_index(keep)
-                selection, waits, ranks = selection.subset(keep), waits[keep], ranks[keep]
+            keep = np.ones(len(waits), dtype=bool)
+            if query.starts_within is not None:
+                keep &= waits <= query.starts_within
+            if query.open_now:
+                keep &= waits <= 0  # in progress, starting this minute, or open 24/7
+            keep = columns.kept_index(keep)
+            selection, waits, ranks = selection.subset(keep), waits[keep], ranks[keep]
         if query.sort == "soonest":
-            positions = columns.soonest_order(selection, ranks, needed)[offset:]
+            positions = (columns.soonest_order(selection, ranks, needed) if query.needs_schedule
+                         else self._soonest(cols, selection, query, needed, area))[offset:]
         else:
             positions = columns.order(selection, query, needed)[offset:]
         rows = [int(r) + 1 for r in selection.rows[positions]]
@@ -571,6 +572,23 @@ class SQLiteBackend:
         )
         return Matches(total=len(selection.rows), hits=hits,
                        facets=columns.facets(cols, selection.rows, selection.facet_table))
+
+    def _soonest(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
+                 needed: int, area: columns.Area | None) -> np.ndarray:
+        """Positions (into the selection) of its first `needed` rows in soonest order, for a
+        search without time filters: from the rows that can reach them (columns.soonest_candidates,
+        over the sessions of the place's area, which holds every selected row, when there is
+        one), else from every selected row's bounds."""
+        by_start = area.sessions_by_start if area is not None else cols.sessions_by_start
+        found = columns.soonest_candidates(cols, selection, query, needed, by_start)
+        if found is None:
+            _, ranks = self._waits(cols, selection, query, needed)
+            return columns.soonest_order(selection, ranks, needed)
+        candidates = selection.subset(found.positions)
+        ranks = np.where(found.exact, found.rank_bounds, np.inf)
+        todo = columns.unsettled(candidates.tier, found.exact, ranks, found.rank_bounds, needed)
+        self._settle(candidates.rows, todo, None, ranks, query)
+        return found.positions[columns.soonest_order(candidates, ranks, needed)]
 
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
                needed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -594,28 +612,26 @@ class SQLiteBackend:
         if query.needs_schedule:
             todo = ~exact & (bounds <= timed.bound_limit(query))
         else:
-            todo = np.zeros(len(bounds), dtype=bool)
-            earlier = 0  # rows in earlier tiers, which all come first
-            for tier in (0, 1):
-                in_tier = selection.tier == tier
-                wanted = needed - earlier
-                earlier += int(np.count_nonzero(in_tier))
-                if wanted <= 0:
-                    break
-                known = ranks[columns.kept_index(exact & in_tier)]
-                kth = np.partition(known, wanted - 1)[wanted - 1] if len(known) >= wanted else np.inf
-                # Unsettled rows whose bound (which allows for a clock change) passes the kth
-                # settled rank of their tier cannot reach the first `needed` places.
-                todo |= in_tier & ~exact & (rank_bounds <= kth)
-        positions = np.flatnonzero(todo)
-        listings = self._listings([int(r) + 1 for r in selection.rows[positions]])
-        for position in positions:
-            listing = listings[int(selection.rows[position]) + 1]
-            wait = schedule.minutes_until(listing, query.at)
-            waits[position] = np.inf if wait is None else wait
-            rank = ordering.soonest_minutes(listing, query.at) if query.sort == "soonest" else wait
-            ranks[position] = np.inf if rank is None else rank
+            todo = columns.unsettled(selection.tier, exact, ranks, rank_bounds, needed)
+        self._settle(selection.rows, todo, waits, ranks, query)
         return waits, ranks
+
+    def _settle(self, rows: np.ndarray, todo: np.ndarray, waits: np.ndarray | None, ranks: np.ndarray,
+                query: SearchQuery) -> None:
+        """Fill in, where `todo`, each row's exact minutes to its next start (`waits`; None:
+        not asked) and soonest rank (`ranks`; its wait unless sorted soonest), from zoneinfo."""
+        positions = np.flatnonzero(todo)
+        listings = self._listings([int(r) + 1 for r in rows[positions]])
+        for position in positions:
+            listing = listings[int(rows[position]) + 1]
+            if waits is not None:
+                wait = schedule.minutes_until(listing, query.at)
+                waits[position] = np.inf if wait is None else wait
+            if query.sort == "soonest":
+                rank = ordering.soonest_minutes(listing, query.at)
+                ranks[position] = np.inf if rank is None else rank
+            else:
+                ranks[position] = waits[position]
 
     def _box_rows(self, query: SearchQuery, cols: columns.Columns) -> np.ndarray:
         """Rows in the grid cells whose R*Tree boxes meet the search circle's bounding box."""

@@ -80,6 +80,43 @@ class Columns:
         """Number of listings."""
         return len(self.ids)
 
+    @functools.cached_property
+    def sessions_by_start(self) -> "SessionOrder":
+        """Every session, in `SessionOrder`."""
+        week = schedule.MINUTES_PER_WEEK
+        longest = int(self.session_length.max()) if len(self.session_length) else 0
+        limits = np.array(_LENGTH_LIMITS[:-1] + (max(_LENGTH_LIMITS[-1], longest),), dtype=np.int64)
+        length_class = np.searchsorted(limits, self.session_length, side="left")
+        keys = (self.session_zone.astype(np.int64) * len(limits) + length_class) * week + self.session_start
+        order = np.argsort(keys, kind="stable")
+        return SessionOrder(order, keys[order], limits)
+
+    @functools.cached_property
+    def open_rows(self) -> np.ndarray:
+        """The rows open 24/7, ascending."""
+        return np.flatnonzero(self.open_24_7)
+
+
+@dataclass(frozen=True)
+class SessionOrder:
+    """Sessions (some or all of an index's) ordered by (zone, length class, local start), for
+    `session_window`: a session running at a moment began at most its class's longest length
+    before it, so those running or starting soon are a few slices of this order."""
+
+    sessions: np.ndarray  # indexes into the session columns
+    keys: np.ndarray      # (zone * classes + class) * week + start, ascending
+    limits: np.ndarray    # each length class's longest length (_LENGTH_LIMITS, the last
+                          # raised to the index's longest session)
+
+    def __post_init__(self):
+        for array in (self.sessions, self.keys, self.limits):
+            array.flags.writeable = False
+
+    def of_rows(self, cols: "Columns", wanted: np.ndarray) -> "SessionOrder":
+        """The same order, of the sessions of rows `wanted` (a bool per index row) alone."""
+        keep = np.flatnonzero(wanted[cols.session_row[self.sessions]])
+        return SessionOrder(self.sessions[keep], self.keys[keep], self.limits)
+
 
 def read_columns(conn: sqlite3.Connection) -> Columns:
     """Read the filter columns of an index file into arrays."""
@@ -228,7 +265,7 @@ def kept_index(mask: np.ndarray) -> np.ndarray:
 class Selection:
     """Rows matching a query, with what ordering needs: cosine to the place, text score."""
 
-    rows: np.ndarray
+    rows: np.ndarray        # ascending (select keeps the order of the area's, the words' or the index's)
     cosine: np.ndarray      # NaN without a place or a location
     covered: np.ndarray     # bool: remote coverage of the place
     text: np.ndarray        # FTS5 relevance (higher is better), 0 without text
@@ -309,6 +346,14 @@ class Area:
         for array in (rows, cosine):
             array.flags.writeable = False
         return rows, cosine
+
+    @functools.cached_property
+    def sessions_by_start(self) -> SessionOrder:
+        """The sessions of the `kept` rows, in `SessionOrder`: a soonest search near the place
+        reads those running or starting soon (soonest_candidates) without the rest of the index's."""
+        wanted = np.zeros(self.cols.size, dtype=bool)
+        wanted[self.kept[0]] = True
+        return self.cols.sessions_by_start.of_rows(self.cols, wanted)
 
     @functools.cached_property
     def kept_facet_table(self) -> np.ndarray:
@@ -600,6 +645,27 @@ def soonest_order(selection: Selection, ranks: np.ndarray, needed: int) -> np.nd
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
+def unsettled(tier: np.ndarray, exact: np.ndarray, ranks: np.ndarray, rank_bounds: np.ndarray,
+              needed: int) -> np.ndarray:
+    """Bool per row: its rank is not exact (`ranks` holds inf there) and its bound could still
+    take one of the first `needed` places of its audience tier (ordered by tier, rank, row).
+
+    Rows in earlier tiers all come first; within its tier an unsettled row whose bound (which
+    allows for a clock change) passes the tier's kth exact rank cannot reach those places."""
+    todo = np.zeros(len(ranks), dtype=bool)
+    earlier = 0  # rows in earlier tiers
+    for level in (0, 1):
+        in_tier = tier == level
+        wanted = needed - earlier
+        earlier += int(np.count_nonzero(in_tier))
+        if wanted <= 0:
+            break
+        known = ranks[kept_index(exact & in_tier)]
+        kth = np.partition(known, wanted - 1)[wanted - 1] if len(known) >= wanted else np.inf
+        todo |= in_tier & ~exact & (rank_bounds <= kth)
+    return todo
+
+
 def _by_distance(query: SearchQuery) -> bool:
     """Ordered by distance alone (else by best score: ordering.order_key)."""
     return query.sort == "distance" and query.place is not None
@@ -649,6 +715,66 @@ def _reach_km(floor: float) -> float:
     return reach * (1 + 1e-9) + 1e-6  # the cosine's own rounding is far smaller
 
 
+@dataclass(frozen=True)
+class _Clock:
+    """A search's moment as each zone of the index reads it, for session bounds in bulk."""
+
+    now: np.ndarray       # int32 per zone: the local minute of the week, whole
+    micro: int            # microseconds of `at` past its whole minute, the same in every zone
+    fraction: float       # the same as a fraction of a minute
+    slack: np.ndarray     # float per zone: schedule.offset_shift_minutes (0 in most weeks)
+    shifting: bool        # some zone's clocks change this week
+
+
+def _clock(cols: Columns, query: SearchQuery) -> _Clock:
+    return _zone_clock(cols.zones, query.at)
+
+
+# Searches within a minute share their moment (a whole minute unless pinned), and each zone's
+# reading of it is a few zoneinfo calls: an index with a few dozen zones made it a tenth of a
+# soonest search. The answer depends on nothing else, and is never written to.
+@functools.lru_cache(maxsize=64)
+def _zone_clock(zones: tuple[str, ...], at: datetime) -> _Clock:
+    nows = [schedule.local_minute_of_week(at, z) for z in zones] or [0.0]
+    slack = np.array([schedule.offset_shift_minutes(at, z) for z in zones] or [0.0])
+    slack.flags.writeable = False
+    utc = at.astimezone(timezone.utc)
+    micro = utc.second * 1_000_000 + utc.microsecond
+    return _Clock(now=np.array([math.floor(n) for n in nows], dtype=np.int32), micro=micro, fraction=micro / 60e6,
+                  slack=slack, shifting=bool(slack.any()))
+
+
+def _session_bounds(cols: Columns, sessions: np.ndarray, clock: _Clock,
+                    ranks: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per session (indexes into the session columns): the lower bound on minutes to its next
+    start (schedule.session_lower_bound) and, when `ranks`, on its soonest rank."""
+    week = schedule.MINUTES_PER_WEEK
+    session_zone = cols.session_zone[sessions]
+    session_length = cols.session_length[sessions]
+    # (now - start) mod week, for both in [0, week): one week added where negative, which
+    # is the same integers at well under half the cost of numpy's integer modulo.
+    whole = clock.now[session_zone] - cols.session_start[sessions]
+    whole += week * (whole < 0)
+    since = whole + clock.fraction
+    # Most weeks no zone's clocks change: then there is no slack to add (x - 0.0 is x).
+    slack = clock.slack[session_zone] if clock.shifting else 0.0
+    running = since < session_length + slack
+    if clock.micro:
+        # Reckoned as timedelta.total_seconds() / 60 reckons it (whole microseconds, then
+        # seconds, then minutes), so that a bound that is exact equals the minutes zoneinfo
+        # gives to the last bit: two listings starting at one instant then tie, and go by row.
+        until = np.where(running, 0, week * 60_000_000) - whole.astype(np.int64) * 60_000_000 - clock.micro
+        bound = until / 1e6 / 60.0 - slack
+    else:
+        bound = np.where(running, -since, week - since) - slack
+    if not ranks:
+        return bound, None
+    ending = running & (since > 0) & (session_length - since < ordering.RANKING["ending_soon_minutes"])
+    if clock.shifting:
+        ending &= slack == 0
+    return bound, np.where(ending, ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
+
+
 def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery, starts: bool = True,
                  ranks: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per selected row, lower bounds on minutes to its next start (schedule.session_lower_bound,
@@ -661,11 +787,6 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery, starts: bo
     get 0; listings without sessions get +inf. Whole minutes are integer arithmetic; the
     seconds of `at`, the same in every zone, are applied once at the end.
     """
-    week = schedule.MINUTES_PER_WEEK
-    nows = [schedule.local_minute_of_week(query.at, z) for z in cols.zones] or [0.0]
-    fraction = nows[0] - math.floor(nows[0])
-    now_by_zone = np.array([math.floor(n) for n in nows], dtype=np.int32)
-    slack_by_zone = np.array([schedule.offset_shift_minutes(query.at, z) for z in cols.zones] or [0.0])
     bound_by_row = np.full(len(rows), np.inf)
     rank_by_row = np.full(len(rows), np.inf)
     # Only the selected rows' sessions: each row's are one slice of the session columns,
@@ -677,26 +798,11 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery, starts: bo
     if total:
         segments = np.cumsum(counts) - counts  # each scheduled row's first position below
         sessions = np.arange(total) + np.repeat(cols.session_first[rows[scheduled]] - segments, counts)
-        session_zone = cols.session_zone[sessions]
-        session_length = cols.session_length[sessions]
-        # (now - start) mod week, for both in [0, week): one week added where negative, which
-        # is the same integers at well under half the cost of numpy's integer modulo.
-        since = now_by_zone[session_zone] - cols.session_start[sessions]
-        since += week * (since < 0)
-        since = since + fraction
-        # Most weeks no zone's clocks change: then there is no slack to add (x - 0.0 is x).
-        shifting = bool(slack_by_zone.any())
-        slack = slack_by_zone[session_zone] if shifting else 0.0
-        running = since < session_length + slack
-        bound = np.where(running, -since, week - since) - slack
+        bound, rank = _session_bounds(cols, sessions, _clock(cols, query), ranks=ranks)
         # Each row's sessions are one reduceat segment.
         if starts:
             bound_by_row[scheduled] = np.minimum.reduceat(bound, segments)
         if ranks:
-            ending = running & (since > 0) & (session_length - since < ordering.RANKING["ending_soon_minutes"])
-            if shifting:
-                ending &= slack == 0
-            rank = np.where(ending, ordering.RANKING["ending_soon_ranks_as_minutes"], bound)
             rank_by_row[scheduled] = np.minimum.reduceat(rank, segments)
     open_24_7 = cols.open_24_7[rows]
     bound_by_row[open_24_7] = 0.0
@@ -710,8 +816,108 @@ def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.nd
     True for 24/7 and unscheduled listings, and for weekly sessions in a zone whose clocks
     do not change in the coming week; monthly sessions and changeover weeks need zoneinfo.
     """
-    steady = np.array([schedule.offset_shift_minutes(query.at, z) == 0 for z in cols.zones] or [True])
+    steady = _clock(cols, query).slack == 0
     exact = ~cols.monthly[rows]
     if not steady.all():  # most weeks every zone is steady, and looking each row's up is a gather
         exact &= steady[cols.zone[rows]]
     return exact | cols.open_24_7[rows]
+
+# Upper limits (minutes) of the session length classes of Columns.sessions_by_start: most
+# meetings run an hour or two, services a working day; the last class takes the rest.
+_LENGTH_LIMITS = (60, 120, 240, 480, 24 * 60)
+
+
+def session_window(by_start: SessionOrder, clock: _Clock, horizon: float) -> np.ndarray:
+    """Indexes of every session of `by_start` that may be running at the clock's moment with a
+    rank bound within `horizon` minutes of it (negative: one begun at least that long ago)
+    or may start within it, and of some others: in each zone and length class, those whose
+    local start is from the class's longest length (and the zone's slack, and a minute)
+    before the moment to `horizon` (and as much) after it; a slice or two of the order each
+    (two where the window wraps the week), none where the window is empty."""
+    week = schedule.MINUTES_PER_WEEK
+    limits, keys = by_start.limits, by_start.keys
+    margin = np.ceil(clock.slack).astype(np.int64) + 1
+    now = clock.now.astype(np.int64)
+    # One entry per zone and class: the window's first and last local minute, unwrapped.
+    first = ((now - margin)[:, None] - limits[None, :]).ravel()
+    last = np.repeat(now + margin + math.ceil(horizon), len(limits))
+    base = np.arange(len(now) * len(limits), dtype=np.int64) * week
+    whole = last - first + 1 >= week
+    low, high = np.where(whole, 0, first % week), np.where(whole, week - 1, last % week)
+    wraps = ~whole & (low > high)  # [low, week) and [0, high]
+    lows = np.concatenate([low, np.zeros(int(wraps.sum()), dtype=np.int64)])
+    highs = np.concatenate([np.where(wraps, week - 1, high), high[wraps]])
+    bases = np.concatenate([base, base[wraps]])
+    starts = np.searchsorted(keys, bases + lows, side="left")
+    stops = np.searchsorted(keys, bases + highs, side="right")
+    # An empty window (a horizon further back than the class's longest length) reads nothing.
+    lengths = np.where(np.concatenate([last < first, (last < first)[wraps]]), 0, stops - starts)
+    total = int(lengths.sum())
+    # The slices, concatenated without a Python loop (as rows_in_cells).
+    first_of_slice = np.cumsum(lengths) - lengths
+    return by_start.sessions[np.arange(total) + np.repeat(starts - first_of_slice, lengths)]
+
+
+@dataclass(frozen=True)
+class SoonestCandidates:
+    """What a soonest search without time filters orders (soonest_candidates): some selected
+    rows, at least the `needed` first in soonest order, and their rank bounds."""
+
+    positions: np.ndarray    # into the selection
+    rank_bounds: np.ndarray  # lower bounds on ordering.soonest_minutes (lower_bounds' ranks)
+    exact: np.ndarray        # bool: the bound is the rank (bound_is_exact)
+
+
+# The horizons soonest_candidates tries in turn, in minutes from the moment (negative: sessions
+# begun at least that long ago, which rank first): most searches settle by 0 or 30.
+_HORIZONS = (-480.0, -120.0, -30.0, 0.0, 30.0, 120.0, 480.0, 1920.0)
+
+
+def soonest_candidates(cols: Columns, selection: Selection, query: SearchQuery, needed: int,
+                       by_start: SessionOrder) -> SoonestCandidates | None:
+    """The selected rows that may be among the first `needed` of `query` in soonest order (a
+    search without time filters), found from the sessions running or starting soon rather
+    than every selected row's; `by_start` holds at least the selected rows' sessions. None
+    when that cannot settle it: then `lower_bounds` over the whole selection does.
+
+    A row's rank bound is the least of its sessions' (`lower_bounds`). Every session whose
+    rank bound is within a horizon is in `session_window`, so a row ranking within it has its
+    least rank among those. Once `needed` rows of the first audience tier have an exact rank
+    within the horizon, the first `needed` places (all of that tier) rank no later than the
+    needed-th of them, and every row that can take one is here, bound and all: the order,
+    and the rows zoneinfo must settle, are those `lower_bounds` would give. The horizon grows
+    (_HORIZONS) until that holds; a tier too small to fill the page, or a horizon grown past
+    them, gives None.
+    """
+    rows = selection.rows  # ascending (select), so a row's position is a binary search away
+    if needed <= 0 or np.count_nonzero(selection.tier == 0) < needed:
+        return None
+    clock = _clock(cols, query)
+    open_rows = _among(rows, cols.open_rows)
+    for horizon in _HORIZONS:
+        sessions = session_window(by_start, clock, horizon)
+        _, rank = _session_bounds(cols, sessions, clock)
+        soon = rank <= horizon
+        sessions, rank = sessions[soon], rank[soon]
+        selected = _among(rows, cols.session_row[sessions], kept=True)
+        sessions, rank = sessions[selected], rank[selected]
+        # 24/7 rows rank 0, whatever their sessions (lower_bounds).
+        found, which = np.unique(np.concatenate([cols.session_row[sessions], open_rows]), return_inverse=True)
+        rank_bounds = np.full(len(found), np.inf)
+        np.minimum.at(rank_bounds, which, np.concatenate([rank, np.zeros(len(open_rows))]))
+        rank_bounds[cols.open_24_7[found]] = 0.0
+        within = rank_bounds <= horizon
+        found, rank_bounds = found[within], rank_bounds[within]
+        exact = bound_is_exact(cols, found, query)
+        positions = np.searchsorted(rows, found)
+        if np.count_nonzero(exact & (selection.tier[positions] == 0)) >= needed:
+            return SoonestCandidates(positions, rank_bounds, exact)
+    return None
+
+
+def _among(ascending: np.ndarray, values: np.ndarray, kept: bool = False) -> np.ndarray:
+    """Those of `values` found in the `ascending` array (kept=True: a bool per value instead)."""
+    at = np.searchsorted(ascending, values).clip(max=max(len(ascending) - 1, 0))
+    found = ascending[at] == values if len(ascending) else np.zeros(len(values), dtype=bool)
+    return found if kept else values[found]
+
