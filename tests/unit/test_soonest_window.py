@@ -153,6 +153,7 @@ def test_an_area_s_sessions_are_its_kept_rows_in_the_index_s_order(indexed):
     kept = set(area.kept[0].tolist())
     expected = [s for s in cols.sessions_by_start.sessions.tolist() if int(cols.session_row[s]) in kept]
     assert mine.sessions.tolist() == expected
+    assert mine.open_rows.tolist() == sorted(r for r in kept if cols.open_24_7[r])
     assert 0 < len(expected) < len(cols.session_row)
     assert np.all(np.diff(mine.keys) >= 0)
 

@@ -89,12 +89,7 @@ class Columns:
         length_class = np.searchsorted(limits, self.session_length, side="left")
         keys = (self.session_zone.astype(np.int64) * len(limits) + length_class) * week + self.session_start
         order = np.argsort(keys, kind="stable")
-        return SessionOrder(order, keys[order], limits)
-
-    @functools.cached_property
-    def open_rows(self) -> np.ndarray:
-        """The rows open 24/7, ascending."""
-        return np.flatnonzero(self.open_24_7)
+        return SessionOrder(order, keys[order], limits, np.flatnonzero(self.open_24_7))
 
 
 @dataclass(frozen=True)
@@ -107,15 +102,16 @@ class SessionOrder:
     keys: np.ndarray      # (zone * classes + class) * week + start, ascending
     limits: np.ndarray    # each length class's longest length (_LENGTH_LIMITS, the last
                           # raised to the index's longest session)
+    open_rows: np.ndarray  # the rows open 24/7 among those whose sessions these are, ascending
 
     def __post_init__(self):
-        for array in (self.sessions, self.keys, self.limits):
+        for array in (self.sessions, self.keys, self.limits, self.open_rows):
             array.flags.writeable = False
 
     def of_rows(self, cols: "Columns", wanted: np.ndarray) -> "SessionOrder":
         """The same order, of the sessions of rows `wanted` (a bool per index row) alone."""
         keep = np.flatnonzero(wanted[cols.session_row[self.sessions]])
-        return SessionOrder(self.sessions[keep], self.keys[keep], self.limits)
+        return SessionOrder(self.sessions[keep], self.keys[keep], self.limits, self.open_rows[wanted[self.open_rows]])
 
 
 def read_columns(conn: sqlite3.Connection) -> Columns:
@@ -877,8 +873,9 @@ def soonest_candidates(cols: Columns, selection: Selection, query: SearchQuery, 
                        by_start: SessionOrder) -> SoonestCandidates | None:
     """The selected rows that may be among the first `needed` of `query` in soonest order (a
     search without time filters), found from the sessions running or starting soon rather
-    than every selected row's; `by_start` holds at least the selected rows' sessions. None
-    when that cannot settle it: then `lower_bounds` over the whole selection does.
+    than every selected row's; `by_start` holds at least the selected rows' sessions and
+    24/7 rows. None when that cannot settle it: then `lower_bounds` over the whole selection
+    does.
 
     A row's rank bound is the least of its sessions' (`lower_bounds`). Every session whose
     rank bound is within a horizon is in `session_window`, so a row ranking within it has its
@@ -893,7 +890,7 @@ def soonest_candidates(cols: Columns, selection: Selection, query: SearchQuery, 
     if needed <= 0 or np.count_nonzero(selection.tier == 0) < needed:
         return None
     clock = _clock(cols, query)
-    open_rows = _among(rows, cols.open_rows)
+    open_rows = _among(rows, by_start.open_rows)
     for horizon in _HORIZONS:
         sessions = session_window(by_start, clock, horizon)
         _, rank = _session_bounds(cols, sessions, clock)
