@@ -45,7 +45,7 @@ MOMENTS = [
 
 
 def _session(rng: random.Random) -> Session:
-    start = rng.randrange(0, 24 * 60, 5)
+    start = rng.randrange(0, 24 * 60, rng.choice((1, 15)))  # any minute, or on the quarter (ties)
     length = rng.choice(LENGTHS)
     end = (start + length) % (24 * 60)
     monthly = rng.choice(("first", "last", "third")) if rng.random() < 0.08 else None
@@ -184,3 +184,20 @@ def test_candidates_hold_every_row_that_can_take_a_place_with_its_whole_bound(in
             assert bound_of.get(position) == ranks[position], (needed, position)
         assert found.exact.tolist() == exact[found.positions].tolist()
     assert answered >= 40
+
+
+@pytest.mark.parametrize("at", MOMENTS, ids=[m.isoformat() for m in MOMENTS])
+def test_growing_windows_read_each_session_once(indexed, at):
+    """The parts read as the horizon grows (window_slices after the previous one) are disjoint
+    and together the whole last window."""
+    _, backend = indexed
+    with backend._reading():
+        cols = backend._columns()
+    clock = columns._clock(cols, SearchQuery(at=at))
+    by_start = cols.sessions_by_start
+    parts, read = [], None
+    for horizon in columns._HORIZONS:
+        parts.extend(columns.gather_slices(by_start, *columns.window_slices(by_start, clock, horizon, after=read)).tolist())
+        read = horizon
+        assert sorted(parts) == sorted(columns.session_window(by_start, clock, horizon).tolist())
+    assert len(parts) == len(set(parts))

@@ -824,34 +824,48 @@ _LENGTH_LIMITS = (60, 120, 240, 480, 24 * 60)
 
 
 def session_window(by_start: SessionOrder, clock: _Clock, horizon: float) -> np.ndarray:
-    """Indexes of every session of `by_start` that may be running at the clock's moment with a
-    rank bound within `horizon` minutes of it (negative: one begun at least that long ago)
-    or may start within it, and of some others: in each zone and length class, those whose
-    local start is from the class's longest length (and the zone's slack, and a minute)
-    before the moment to `horizon` (and as much) after it; a slice or two of the order each
-    (two where the window wraps the week), none where the window is empty."""
+    """`window_slices` gathered: the indexes of the sessions in the window."""
+    return gather_slices(by_start, *window_slices(by_start, clock, horizon))
+
+
+def gather_slices(by_start: SessionOrder, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The sessions of `by_start` in the slices (first positions, lengths), concatenated
+    without a Python loop (as rows_in_cells)."""
+    first_of_slice = np.cumsum(lengths) - lengths
+    return by_start.sessions[np.arange(int(lengths.sum())) + np.repeat(starts - first_of_slice, lengths)]
+
+
+def window_slices(by_start: SessionOrder, clock: _Clock, horizon: float,
+                  after: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Where in `by_start` (the first positions and lengths of slices) are every session that
+    may be running at the clock's moment with a rank bound within `horizon` minutes of it
+    (negative: one begun at least that long ago) or may start within it, and some others: in
+    each zone and length class, those whose local start is from the class's longest length
+    (and the zone's slack, and a minute) before the moment to `horizon` (and as much) after
+    it. A slice or two each (two where the window wraps the week), none where it is empty.
+
+    `after`: only the sessions not already in the window of that (smaller) horizon."""
     week = schedule.MINUTES_PER_WEEK
     limits, keys = by_start.limits, by_start.keys
     margin = np.ceil(clock.slack).astype(np.int64) + 1
     now = clock.now.astype(np.int64)
-    # One entry per zone and class: the window's first and last local minute, unwrapped.
+    # One entry per zone and class: the window's first and last local minute, unwrapped (a
+    # week at most: each start once).
     first = ((now - margin)[:, None] - limits[None, :]).ravel()
-    last = np.repeat(now + margin + math.ceil(horizon), len(limits))
+    last = np.minimum(np.repeat(now + margin + math.ceil(horizon), len(limits)), first + week - 1)
+    if after is not None:
+        first = np.maximum(first, np.repeat(now + margin + math.ceil(after), len(limits)) + 1)
+    # Empty: a horizon further back than the class's longest length, or nothing past `after`.
+    empty = last < first
     base = np.arange(len(now) * len(limits), dtype=np.int64) * week
-    whole = last - first + 1 >= week
-    low, high = np.where(whole, 0, first % week), np.where(whole, week - 1, last % week)
-    wraps = ~whole & (low > high)  # [low, week) and [0, high]
+    low, high = first % week, last % week
+    wraps = ~empty & (low > high)  # [low, week) and [0, high]
     lows = np.concatenate([low, np.zeros(int(wraps.sum()), dtype=np.int64)])
     highs = np.concatenate([np.where(wraps, week - 1, high), high[wraps]])
     bases = np.concatenate([base, base[wraps]])
     starts = np.searchsorted(keys, bases + lows, side="left")
     stops = np.searchsorted(keys, bases + highs, side="right")
-    # An empty window (a horizon further back than the class's longest length) reads nothing.
-    lengths = np.where(np.concatenate([last < first, (last < first)[wraps]]), 0, stops - starts)
-    total = int(lengths.sum())
-    # The slices, concatenated without a Python loop (as rows_in_cells).
-    first_of_slice = np.cumsum(lengths) - lengths
-    return by_start.sessions[np.arange(total) + np.repeat(starts - first_of_slice, lengths)]
+    return starts, np.where(np.concatenate([empty, empty[wraps]]), 0, stops - starts)
 
 
 @dataclass(frozen=True)
@@ -867,6 +881,8 @@ class SoonestCandidates:
 # The horizons soonest_candidates tries in turn, in minutes from the moment (negative: sessions
 # begun at least that long ago, which rank first): most searches settle by 0 or 30.
 _HORIZONS = (-480.0, -120.0, -30.0, 0.0, 30.0, 120.0, 480.0, 1920.0)
+# A window of up to this many sessions is read without weighing it against the selected rows'.
+_SMALL_WINDOW = 4096
 
 
 def soonest_candidates(cols: Columns, selection: Selection, query: SearchQuery, needed: int,
@@ -890,31 +906,40 @@ def soonest_candidates(cols: Columns, selection: Selection, query: SearchQuery, 
     if needed <= 0 or np.count_nonzero(selection.tier == 0) < needed:
         return None
     clock = _clock(cols, query)
-    open_rows = _among(rows, by_start.open_rows)
+    open_positions = _positions(rows, by_start.open_rows)
+    open_positions = open_positions[open_positions >= 0]
+    selected_sessions = None  # how many sessions the selected rows have, once a window is large
+    best = np.full(len(rows), np.inf)  # each selected row's least rank among the sessions read
+    read = None  # the horizon whose window has been read
     for horizon in _HORIZONS:
-        sessions = session_window(by_start, clock, horizon)
+        starts, lengths = window_slices(by_start, clock, horizon, after=read)
+        if (window := int(lengths.sum())) > _SMALL_WINDOW:
+            # A selective search (services only, a rare audience) can need a day's sessions of
+            # the whole area to fill its page: reading the selected rows' own (lower_bounds, at
+            # about half the cost a session) is cheaper then.
+            if selected_sessions is None:
+                selected_sessions = int(cols.session_count[rows].sum())
+            if 2 * window > selected_sessions:
+                return None
+        sessions = gather_slices(by_start, starts, lengths)
+        read = horizon
         _, rank = _session_bounds(cols, sessions, clock)
-        soon = rank <= horizon
-        sessions, rank = sessions[soon], rank[soon]
-        selected = _among(rows, cols.session_row[sessions], kept=True)
-        sessions, rank = sessions[selected], rank[selected]
-        # 24/7 rows rank 0, whatever their sessions (lower_bounds).
-        found, which = np.unique(np.concatenate([cols.session_row[sessions], open_rows]), return_inverse=True)
-        rank_bounds = np.full(len(found), np.inf)
-        np.minimum.at(rank_bounds, which, np.concatenate([rank, np.zeros(len(open_rows))]))
-        rank_bounds[cols.open_24_7[found]] = 0.0
-        within = rank_bounds <= horizon
-        found, rank_bounds = found[within], rank_bounds[within]
-        exact = bound_is_exact(cols, found, query)
-        positions = np.searchsorted(rows, found)
+        # Sessions past the last horizon never count (most: those over before the moment).
+        kept = rank <= _HORIZONS[-1]
+        where, rank = _positions(rows, cols.session_row[sessions[kept]]), rank[kept]
+        # By position: no sort of the rows.
+        np.minimum.at(best, where[where >= 0], rank[where >= 0])
+        best[open_positions] = 0.0  # 24/7 rows rank 0, whatever their sessions (lower_bounds)
+        positions = np.flatnonzero(best <= horizon)
+        exact = bound_is_exact(cols, rows[positions], query)
         if np.count_nonzero(exact & (selection.tier[positions] == 0)) >= needed:
-            return SoonestCandidates(positions, rank_bounds, exact)
+            return SoonestCandidates(positions, best[positions], exact)
     return None
 
 
-def _among(ascending: np.ndarray, values: np.ndarray, kept: bool = False) -> np.ndarray:
-    """Those of `values` found in the `ascending` array (kept=True: a bool per value instead)."""
-    at = np.searchsorted(ascending, values).clip(max=max(len(ascending) - 1, 0))
-    found = ascending[at] == values if len(ascending) else np.zeros(len(values), dtype=bool)
-    return found if kept else values[found]
-
+def _positions(ascending: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Where each of `values` is in the `ascending` array; -1 where it is not there."""
+    if not len(ascending):
+        return np.full(len(values), -1, dtype=np.int64)
+    at = np.searchsorted(ascending, values).clip(max=len(ascending) - 1)
+    return np.where(ascending[at] == values, at, -1)
