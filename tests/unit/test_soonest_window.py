@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from service.backends.sqlite import columns
+from service.backends.sqlite import backend as sqlite_backend
 from service.backends.sqlite.backend import SQLiteBackend
 from service.domain import schedule
 from service.domain.models import Place, SearchQuery, Session
@@ -201,3 +202,18 @@ def test_growing_windows_read_each_session_once(indexed, at):
         read = horizon
         assert sorted(parts) == sorted(columns.session_window(by_start, clock, horizon).tolist())
     assert len(parts) == len(set(parts))
+
+
+@pytest.mark.parametrize("at", MOMENTS[4:], ids=[m.isoformat() for m in MOMENTS[4:]])
+def test_ranks_settled_a_page_at_a_time_in_clock_change_weeks(indexed, monkeypatch, at):
+    """In a week when clocks change, bounds are not ranks and zoneinfo settles them, lowest
+    bound first, a round at a time: rounds of one page (rather than 64 rows) need many rounds,
+    and still give the reference's pages."""
+    made, backend = indexed
+    monkeypatch.setattr(sqlite_backend, "SETTLE_BATCH", 1)
+    for query in (SearchQuery(at=at, sort="soonest", place=SYDNEY, per_page=5),
+                  SearchQuery(at=at, sort="soonest", place=SYDNEY, per_page=3, page=4),
+                  SearchQuery(at=at, sort="soonest", per_page=7)):
+        expected = reference.search_ids(made, query)
+        first = (query.page - 1) * query.per_page
+        assert [h.listing.id for h in backend.search(query).hits] == expected[first:first + query.per_page], query

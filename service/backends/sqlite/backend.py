@@ -92,6 +92,9 @@ AREA_CACHE_SIZE = 16
 # Stored listings of recent pages kept decoded per worker (see SQLiteBackend._documents):
 # a few MB, and the listings near busy places come back page after page.
 DOCUMENT_CACHE_SIZE = 4096
+# Rows whose soonest rank one round of _settle_soonest settles (at least a page's): enough that
+# a page is usually settled in one or two rounds, few enough to cost a millisecond or two.
+SETTLE_BATCH = 64
 # Column weights for bm25: a word in the name matters most.
 FTS_WEIGHTS = (4.0, 2.0, 1.0, 1.0)
 
@@ -586,8 +589,7 @@ class SQLiteBackend:
             return columns.soonest_order(selection, ranks, needed)
         candidates = selection.subset(found.positions)
         ranks = np.where(found.exact, found.rank_bounds, np.inf)
-        todo = columns.unsettled(candidates.tier, found.exact, ranks, found.rank_bounds, needed)
-        self._settle(candidates.rows, todo, None, ranks, query)
+        self._settle_soonest(candidates, found.exact, ranks, found.rank_bounds, needed, query)
         return found.positions[columns.soonest_order(candidates, ranks, needed)]
 
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
@@ -610,17 +612,28 @@ class SQLiteBackend:
         waits = np.where(exact, bounds, np.inf)
         ranks = np.where(exact, rank_bounds, np.inf)
         if query.needs_schedule:
-            todo = ~exact & (bounds <= timed.bound_limit(query))
+            self._settle(selection.rows, np.flatnonzero(~exact & (bounds <= timed.bound_limit(query))), waits, ranks,
+                         query)
         else:
-            todo = columns.unsettled(selection.tier, exact, ranks, rank_bounds, needed)
-        self._settle(selection.rows, todo, waits, ranks, query)
+            self._settle_soonest(selection, exact, ranks, rank_bounds, needed, query)
         return waits, ranks
 
-    def _settle(self, rows: np.ndarray, todo: np.ndarray, waits: np.ndarray | None, ranks: np.ndarray,
+    def _settle_soonest(self, selection: columns.Selection, exact: np.ndarray, ranks: np.ndarray,
+                        rank_bounds: np.ndarray, needed: int, query: SearchQuery) -> None:
+        """Settle the soonest `ranks` that could take one of the first `needed` places of their
+        tier (columns.unsettled), lowest bound first, a batch at a time: each rank settled can
+        only lower the rank a bound must reach, so in a week when a zone's clocks change (its
+        every bound inexact) a few batches settle what had been every row of the zone."""
+        exact = exact.copy()
+        while len(todo := np.flatnonzero(columns.unsettled(selection.tier, exact, ranks, rank_bounds, needed))):
+            batch = todo[np.argsort(rank_bounds[todo], kind="stable")[:max(needed, SETTLE_BATCH)]]
+            self._settle(selection.rows, batch, None, ranks, query)
+            exact[batch] = True
+
+    def _settle(self, rows: np.ndarray, positions: np.ndarray, waits: np.ndarray | None, ranks: np.ndarray,
                 query: SearchQuery) -> None:
-        """Fill in, where `todo`, each row's exact minutes to its next start (`waits`; None:
+        """Fill in, at `positions`, each row's exact minutes to its next start (`waits`; None:
         not asked) and soonest rank (`ranks`; its wait unless sorted soonest), from zoneinfo."""
-        positions = np.flatnonzero(todo)
         listings = self._listings([int(r) + 1 for r in rows[positions]])
         for position in positions:
             listing = listings[int(rows[position]) + 1]
