@@ -595,7 +595,9 @@ class SQLiteBackend:
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
                needed: int) -> tuple[np.ndarray, np.ndarray]:
         """Minutes to each selected row's next start, and its soonest rank
-        (ordering.soonest_minutes); inf when unscheduled; exact where it matters.
+        (ordering.soonest_minutes); inf when unscheduled; exact where it matters: the minutes
+        where a time filter reads them, the ranks where they can take one of the first
+        `needed` places of their audience tier (without a time filter, only they are read).
 
         The wall-clock bounds are already exact for most rows (see columns.bound_is_exact);
         zoneinfo is consulted only for the others that could pass the time filters or
