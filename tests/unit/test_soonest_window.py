@@ -74,6 +74,13 @@ def listings(seed: int, count: int) -> list:
     return made
 
 
+@pytest.fixture(autouse=True)
+def every_selection_through_horizons(monkeypatch):
+    """These sets are city-sized in density, not in number: let their selections take the
+    horizons, which larger selections take."""
+    monkeypatch.setattr(columns, "FEW_ROWS", 0)
+
+
 @pytest.fixture(scope="module", params=[1, 2])
 def indexed(request, tmp_path_factory):
     """A seeded listing set and its SQLite index."""
