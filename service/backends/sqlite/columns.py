@@ -95,10 +95,15 @@ class Columns:
                             np.flatnonzero(self.open_24_7))
 
 
+# Upper limits (minutes) of the session length classes of Columns.sessions_by_start: most
+# meetings run an hour or two, services a working day; the last class takes the rest.
+_LENGTH_LIMITS = (60, 120, 240, 480, 24 * 60)
+
+
 @dataclass(frozen=True)
 class SessionOrder:
     """Sessions (some or all of an index's) ordered by (zone, length class, local start), for
-    `session_window`: a session running at a moment began at most its class's longest length
+    `window_slices`: a session running at a moment began at most its class's longest length
     before it, so those running or starting soon are a few slices of this order."""
 
     sessions: np.ndarray  # indexes into the session columns
@@ -215,11 +220,14 @@ def rows_in_cells(cols: "Columns", cells: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    # The cells' slices of cell_rows, concatenated in order without a Python loop: each
-    # position is its slice's start plus its place within the slice.
+    return cols.cell_rows[slice_positions(starts, lengths)]
+
+
+def slice_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions of slices (first positions, lengths) of an array, concatenated in order
+    without a Python loop: each is its slice's start plus its place within the slice."""
     first_of_slice = np.cumsum(lengths) - lengths
-    positions = np.arange(total) + np.repeat(starts - first_of_slice, lengths)
-    return cols.cell_rows[positions]
+    return np.arange(int(lengths.sum())) + np.repeat(starts - first_of_slice, lengths)
 
 
 def bitmask(values, vocabulary: tuple[str, ...]) -> int:
@@ -788,15 +796,14 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery, starts: bo
     """
     bound_by_row = np.full(len(rows), np.inf)
     rank_by_row = np.full(len(rows), np.inf)
-    # Only the selected rows' sessions: each row's are one slice of the session columns,
-    # gathered without a Python loop (as rows_in_cells).
+    # Only the selected rows' sessions: each row's are one slice of the session columns.
     counts = cols.session_count[rows] if len(cols.session_row) else np.zeros(len(rows), dtype=np.int64)
     scheduled = kept_index(counts > 0)
     counts = counts[scheduled]
     total = int(counts.sum())
     if total:
         segments = np.cumsum(counts) - counts  # each scheduled row's first position below
-        sessions = np.arange(total) + np.repeat(cols.session_first[rows[scheduled]] - segments, counts)
+        sessions = slice_positions(cols.session_first[rows[scheduled]], counts)
         bound, rank = _session_bounds(cols, sessions, _clock(cols, query), ranks=ranks)
         # Each row's sessions are one reduceat segment.
         if starts:
@@ -821,21 +828,10 @@ def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.nd
         exact &= steady[cols.zone[rows]]
     return exact | cols.open_24_7[rows]
 
-# Upper limits (minutes) of the session length classes of Columns.sessions_by_start: most
-# meetings run an hour or two, services a working day; the last class takes the rest.
-_LENGTH_LIMITS = (60, 120, 240, 480, 24 * 60)
-
-
-def session_window(by_start: SessionOrder, clock: _Clock, horizon: float) -> np.ndarray:
-    """`window_slices` gathered: the indexes of the sessions in the window."""
-    return gather_slices(by_start, *window_slices(by_start, clock, horizon))
-
 
 def gather_slices(by_start: SessionOrder, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The sessions of `by_start` in the slices (first positions, lengths), concatenated
-    without a Python loop (as rows_in_cells)."""
-    first_of_slice = np.cumsum(lengths) - lengths
-    return by_start.sessions[np.arange(int(lengths.sum())) + np.repeat(starts - first_of_slice, lengths)]
+    """The sessions of `by_start` in the slices (first positions, lengths), in order."""
+    return by_start.sessions[slice_positions(starts, lengths)]
 
 
 def window_slices(by_start: SessionOrder, clock: _Clock, horizon: float,
@@ -901,7 +897,7 @@ def soonest_candidates(cols: Columns, selection: Selection, query: SearchQuery, 
     does.
 
     A row's rank bound is the least of its sessions' (`lower_bounds`). Every session whose
-    rank bound is within a horizon is in `session_window`, so a row ranking within it has its
+    rank bound is within a horizon is in `window_slices`, so a row ranking within it has its
     least rank among those. Once `needed` rows of the first audience tier have an exact rank
     within the horizon, the first `needed` places (all of that tier) rank no later than the
     needed-th of them, and every row that can take one is here, bound and all: the order,
