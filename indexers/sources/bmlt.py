@@ -45,6 +45,7 @@ from service.domain.programs import canonical_program
 from service.domain.schemas import (  # the schema's own limits: never drift from them
     MAX_ADDRESS, MAX_CONFERENCE_PHONE, MAX_DESCRIPTION, MAX_LOCALITY, MAX_NAME, MAX_POSTCODE, MAX_STATE,
 )
+from service.domain.schedule import hhmm
 from service.domain.zones import known_zone
 
 # BMLT is Narcotics Anonymous' software; a feed of another fellowship says so with --program.
@@ -401,7 +402,7 @@ def _session(meeting: dict, problems: list[Problem]) -> dict | None:
     if not duration:
         # The server itself shows its default duration for "" and 00:00:00.
         duration = DEFAULT_DURATION_MINUTES
-    return {"weekday": weekday, "start": _hhmm(start), "end": _hhmm((start + duration) % (24 * 60))}
+    return {"weekday": weekday, "start": hhmm(start), "end": hhmm((start + duration) % (24 * 60))}
 
 
 def _timezone(value, options: ReadOptions, problems: list[Problem]) -> str | None:
@@ -417,10 +418,6 @@ def _timezone(value, options: ReadOptions, problems: list[Problem]) -> str | Non
         return options.timezone
     problems.append(Problem("time_zone", "no time zone: the meeting has none and none was given (--timezone)"))
     return None
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 # --- Venue, location, contact ---------------------------------------------------------------

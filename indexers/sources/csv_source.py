@@ -36,6 +36,7 @@ from indexers.pipeline import STANCE_FIELDS
 from indexers.records import Problem, ReadOptions, Record, plain_name, shorten
 from service.domain import vocab
 from service.domain.schemas import ID_UNSAFE, ListingSchema
+from service.domain.schedule import hhmm
 from service.domain.zones import known_zone
 
 # csv's default limit is 128 KiB per cell; a spreadsheet cell may legitimately be bigger and
@@ -717,8 +718,7 @@ def _session(spec: Sessions, cell, problems: list[Problem]) -> dict | None:
         if why:
             bad("end", why)
     elif start and spec.duration:
-        minutes = (int(start[:2]) * 60 + int(start[3:]) + spec.duration) % (24 * 60)
-        end = f"{minutes // 60:02d}:{minutes % 60:02d}"
+        end = hhmm((int(start[:2]) * 60 + int(start[3:]) + spec.duration) % (24 * 60))
     elif start and spec.end:
         problems.append(Problem(spec.end, "missing (sessions.duration in the mapping can supply one)"))
     elif start:

@@ -40,6 +40,7 @@ from service.domain.schemas import (  # the schema's own limits: never drift fro
     MAX_POSTCODE, MAX_STATE,
 )
 from service.domain.text import HIDDEN_CHARACTERS
+from service.domain.schedule import hhmm
 from service.domain.zones import known_zone
 
 # --- Type codes ---------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def _translate(meeting: dict, options: ReadOptions) -> tuple[dict, list[Problem]
         if isinstance(end, Problem):
             problems.append(end)
         if not problems:
-            sessions = [{"weekday": day, "start": _hhmm(start), "end": _hhmm(end)} for day in days]
+            sessions = [{"weekday": day, "start": hhmm(start), "end": hhmm(end)} for day in days]
 
     timezone = _timezone(meeting.get("timezone"), options, problems)
     codes = _type_codes(meeting.get("types"))
@@ -446,10 +447,6 @@ def _end_time(value, start) -> int | Problem:
         # equal to the start would be a zero-length meeting, which is a data-entry slip.
         end = (start + DEFAULT_DURATION_MINUTES) % (24 * 60)
     return end
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 _UPDATED_FORMATS = (

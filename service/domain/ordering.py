@@ -12,7 +12,7 @@ import math
 from datetime import datetime
 
 from service.domain import schedule
-from service.domain.models import Hit, Listing, SearchQuery
+from service.domain.models import Hit, Listing, SearchQuery, Session
 
 RANKING = {
     # Gaussian decay on distance (as Elasticsearch's `gauss`): full weight within the
@@ -100,13 +100,18 @@ def soonest_minutes(listing: Listing, at: datetime) -> float | None:
     its next one to start; 0 when open 24/7; None when it has no session ahead."""
     if listing.open_24_7:
         return 0.0
-    upcoming = schedule.next_occurrences(listing, at, count=1)
+    return timetable_soonest_minutes(listing.timezone, listing.sessions, at)
+
+
+def timetable_soonest_minutes(tz_name: str, sessions: tuple[Session, ...], at: datetime) -> float | None:
+    """soonest_minutes of a timetable that is not open 24/7 (None without sessions ahead)."""
+    upcoming = schedule.timetable_occurrences(tz_name, sessions, at, count=1)
     if not upcoming:
         return None
     if upcoming[0].in_progress:
         # Each session has at most one occurrence running, so one more than the sessions
         # always reaches the first that has not started.
-        upcoming = schedule.next_occurrences(listing, at, count=len(listing.sessions) + 1)
+        upcoming = schedule.timetable_occurrences(tz_name, sessions, at, count=len(sessions) + 1)
     return min(occurrence_minutes((o.start - at).total_seconds() / 60.0, (o.end - at).total_seconds() / 60.0)
                for o in upcoming)
 

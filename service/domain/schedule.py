@@ -44,6 +44,11 @@ def minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(mins)
 
 
+def hhmm(minute_of_day: int) -> str:
+    """The "HH:MM" string of minutes since midnight (the inverse of `minutes`)."""
+    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
+
+
 def duration_minutes(session: Session) -> int:
     """Length of a session; an end before the start runs past midnight."""
     length = minutes(session.end) - minutes(session.start)
@@ -102,11 +107,17 @@ def next_occurrences(listing: Listing, at: datetime, count: int = 3) -> tuple[Oc
     Walks local dates from yesterday (a session begun last night may still run) and stops
     after the day that completes `count`: later days can only hold later starts.
     """
-    if not listing.sessions:
+    return timetable_occurrences(listing.timezone, listing.sessions, at, count)
+
+
+def timetable_occurrences(tz_name: str, sessions: tuple[Session, ...], at: datetime,
+                          count: int) -> tuple[Occurrence, ...]:
+    """next_occurrences of a timetable: sessions in a zone, whatever listing holds them."""
+    if not sessions:
         return ()
     # Keyed by the instant in UTC: two datetimes in one zone on either side of a fold
     # compare equal, yet are different moments.
-    return _timetable_occurrences(listing.timezone, listing.sessions, at.astimezone(timezone.utc), count)
+    return _timetable_occurrences(tz_name, sessions, at.astimezone(timezone.utc), count)
 
 
 # The answer depends only on the zone, the sessions and the moment, so it is kept for
@@ -223,7 +234,12 @@ def minutes_until(listing: Listing, at: datetime) -> float | None:
     """Minutes from `at` to the next start (negative when in progress; 0 when open 24/7; None when unscheduled)."""
     if listing.open_24_7:
         return 0.0
-    upcoming = next_occurrences(listing, at, count=1)
+    return timetable_minutes_until(listing.timezone, listing.sessions, at)
+
+
+def timetable_minutes_until(tz_name: str, sessions: tuple[Session, ...], at: datetime) -> float | None:
+    """minutes_until of a timetable that is not open 24/7 (None without sessions)."""
+    upcoming = timetable_occurrences(tz_name, sessions, at, count=1)
     if not upcoming:
         return None
     return (upcoming[0].start - at).total_seconds() / 60.0

@@ -226,3 +226,41 @@ def test_ranks_settled_a_page_at_a_time_in_clock_change_weeks(indexed, monkeypat
         expected = reference.search_ids(made, query)
         first = (query.page - 1) * query.per_page
         assert [h.listing.id for h in backend.search(query).hits] == expected[first:first + query.per_page], query
+
+
+@pytest.mark.parametrize("at", MOMENTS, ids=[m.isoformat() for m in MOMENTS])
+def test_exact_waits_from_the_session_columns_are_the_reference_s(indexed, at):
+    """columns.exact_waits (one calendar walk per distinct session, not per listing) gives each
+    weekly row the reference's minutes to its next start and soonest rank, to the last bit:
+    ties between listings starting at one instant go by id only if both are exact."""
+    made, backend = indexed
+    with backend._reading():
+        cols = backend._columns()
+    weekly = [row for row, x in enumerate(made)
+              if not x.open_24_7 and not any(s.monthly for s in x.sessions)]
+    waits, ranks = columns.exact_waits(cols, np.array(weekly, dtype=np.int64), at)
+    assert len(waits) == len(ranks) == len(weekly) > 700
+    for row, wait, rank in zip(weekly, waits.tolist(), ranks.tolist()):
+        expected = reference.minutes_until(made[row], at)
+        assert wait == (float("inf") if expected is None else expected), (made[row].id, made[row].sessions)
+        assert rank == reference.soonest_rank(made[row], at), (made[row].id, made[row].sessions)
+    _, alone = columns.exact_waits(cols, np.array(weekly, dtype=np.int64), at, ranks=False)
+    assert alone is None
+
+
+@pytest.mark.parametrize("at", MOMENTS[4:], ids=[m.isoformat() for m in MOMENTS[4:]])
+def test_time_filters_in_clock_change_weeks_are_the_reference_s(indexed, at):
+    """open_now and starts_within in a week when clocks change: every bound in the changing
+    zones is inexact, and each row that may pass is settled (weekly ones from the session
+    columns, monthly ones from their listings); totals and pages as the reference's."""
+    made, backend = indexed
+    for query in (SearchQuery(at=at, open_now=True, per_page=10),
+                  SearchQuery(at=at, open_now=True, sort="soonest", place=SYDNEY, per_page=10, page=2),
+                  SearchQuery(at=at, starts_within=30, sort="distance", place=SYDNEY, per_page=15),
+                  SearchQuery(at=at, starts_within=240, sort="soonest", per_page=20),
+                  SearchQuery(at=at, starts_within=240, sort="soonest", per_page=20, page=3)):
+        expected = reference.search_ids(made, query)
+        found = backend.search(query)
+        first = (query.page - 1) * query.per_page
+        assert found.total == len(expected), query
+        assert [h.listing.id for h in found.hits] == expected[first:first + query.per_page], query

@@ -9,6 +9,7 @@ from indexers.records import Problem, ReadOptions, shorten
 from indexers.sources.hsds.rows import as_number, as_text, row_prefix, row_problems
 from service.domain import vocab
 from service.domain.schemas import MAX_SESSIONS
+from service.domain.schedule import hhmm
 from service.domain.zones import known_zone
 
 _DAY_CODES = {"MO": "mon", "TU": "tue", "WE": "wed", "TH": "thu", "FR": "fri", "SA": "sat", "SU": "sun"}
@@ -183,7 +184,7 @@ def _row_sessions(row: dict, problems: list[Problem]) -> list[dict]:
 
 
 def _session(day: str, start: int, end: int, monthly: str | None) -> dict:
-    session = {"weekday": day, "start": f"{start // 60:02d}:{start % 60:02d}", "end": f"{end // 60:02d}:{end % 60:02d}"}
+    session = {"weekday": day, "start": hhmm(start), "end": hhmm(end)}
     if monthly:
         session["monthly"] = monthly
     return session

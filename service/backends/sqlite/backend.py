@@ -92,8 +92,10 @@ AREA_CACHE_SIZE = 16
 # Stored listings of recent pages kept decoded per worker (see SQLiteBackend._documents):
 # a few MB, and the listings near busy places come back page after page.
 DOCUMENT_CACHE_SIZE = 4096
-# Rows whose soonest rank one round of _settle_soonest settles (at least a page's): enough that
-# a page is usually settled in one or two rounds, few enough to cost a millisecond or two.
+# Rows whose soonest rank the first round of _settle_soonest settles (at least a page's), each
+# later round twice as many: a page is usually settled in one or two rounds, and when thousands
+# of bounds tie (services opening at 9:00 in a zone whose clocks change) a dozen rounds reach
+# them all.
 SETTLE_BATCH = 64
 # Column weights for bm25: a word in the name matters most.
 FTS_WEIGHTS = (4.0, 2.0, 1.0, 1.0)
@@ -589,7 +591,7 @@ class SQLiteBackend:
             return columns.soonest_order(selection, ranks, needed)
         candidates = selection.subset(found.positions)
         ranks = np.where(found.exact, found.rank_bounds, np.inf)
-        self._settle_soonest(candidates, found.exact, ranks, found.rank_bounds, needed, query)
+        self._settle_soonest(cols, candidates, found.exact, ranks, found.rank_bounds, needed, query)
         return found.positions[columns.soonest_order(candidates, ranks, needed)]
 
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
@@ -614,28 +616,41 @@ class SQLiteBackend:
         waits = np.where(exact, bounds, np.inf)
         ranks = np.where(exact, rank_bounds, np.inf)
         if query.needs_schedule:
-            self._settle(selection.rows, np.flatnonzero(~exact & (bounds <= timed.bound_limit(query))), waits, ranks,
-                         query)
+            self._settle(cols, selection.rows, np.flatnonzero(~exact & (bounds <= timed.bound_limit(query))), waits,
+                         ranks, query)
         else:
-            self._settle_soonest(selection, exact, ranks, rank_bounds, needed, query)
+            self._settle_soonest(cols, selection, exact, ranks, rank_bounds, needed, query)
         return waits, ranks
 
-    def _settle_soonest(self, selection: columns.Selection, exact: np.ndarray, ranks: np.ndarray,
-                        rank_bounds: np.ndarray, needed: int, query: SearchQuery) -> None:
+    def _settle_soonest(self, cols: columns.Columns, selection: columns.Selection, exact: np.ndarray,
+                        ranks: np.ndarray, rank_bounds: np.ndarray, needed: int, query: SearchQuery) -> None:
         """Settle the soonest `ranks` that could take one of the first `needed` places of their
         tier (columns.unsettled), lowest bound first, a batch at a time: each rank settled can
         only lower the rank a bound must reach, so in a week when a zone's clocks change (its
         every bound inexact) a few batches settle what had been every row of the zone."""
         exact = exact.copy()
+        batch_size = max(needed, SETTLE_BATCH)
         while len(todo := np.flatnonzero(columns.unsettled(selection.tier, exact, ranks, rank_bounds, needed))):
-            batch = todo[np.argsort(rank_bounds[todo], kind="stable")[:max(needed, SETTLE_BATCH)]]
-            self._settle(selection.rows, batch, None, ranks, query)
+            batch = todo[np.argsort(rank_bounds[todo], kind="stable")[:batch_size]]
+            self._settle(cols, selection.rows, batch, None, ranks, query)
             exact[batch] = True
+            batch_size *= 2
 
-    def _settle(self, rows: np.ndarray, positions: np.ndarray, waits: np.ndarray | None, ranks: np.ndarray,
-                query: SearchQuery) -> None:
+    def _settle(self, cols: columns.Columns, rows: np.ndarray, positions: np.ndarray, waits: np.ndarray | None,
+                ranks: np.ndarray, query: SearchQuery) -> None:
         """Fill in, at `positions`, each row's exact minutes to its next start (`waits`; None:
-        not asked) and soonest rank (`ranks`; its wait unless sorted soonest), from zoneinfo."""
+        not asked) and soonest rank (`ranks`; its wait unless sorted soonest), from zoneinfo:
+        from the session columns (columns.exact_waits), but for rows with a monthly session,
+        whose rule only the stored listing holds."""
+        monthly = cols.monthly[rows[positions]]
+        weekly = positions[~monthly]
+        if len(weekly):
+            soonest = query.sort == "soonest"
+            found, found_ranks = columns.exact_waits(cols, rows[weekly], query.at, ranks=soonest)
+            if waits is not None:
+                waits[weekly] = found
+            ranks[weekly] = found_ranks if soonest else found
+        positions = positions[monthly]
         listings = self._listings([int(r) + 1 for r in rows[positions]])
         for position in positions:
             listing = listings[int(rows[position]) + 1]

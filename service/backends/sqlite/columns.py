@@ -29,7 +29,7 @@ from service.domain import ordering
 from service.domain import schedule
 
 from service.domain import vocab
-from service.domain.models import Place, SearchQuery
+from service.domain.models import Place, SearchQuery, Session
 from service.backends import filters
 from service.backends.filters import Filter, coverage_areas
 from service.backends.time_of_day import time_windows, zone_shifts
@@ -827,6 +827,54 @@ def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.nd
     if not steady.all():  # most weeks every zone is steady, and looking each row's up is a gather
         exact &= steady[cols.zone[rows]]
     return exact | cols.open_24_7[rows]
+
+
+# A session's length is at most a day: (zone, start, length) as one number.
+_LENGTHS = 24 * 60 + 1
+
+
+def exact_waits(cols: Columns, rows: np.ndarray, at: datetime,
+                ranks: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per row (none open 24/7 or with a monthly session), its exact minutes to its next start
+    (schedule.minutes_until) and, when `ranks`, its soonest rank (ordering.soonest_minutes),
+    from zoneinfo; inf where it has none ahead. For the rows bound_is_exact leaves inexact.
+
+    A row's next start is the earliest of its sessions' next starts, and its rank the least
+    of its sessions' own ranks (every occurrence running now and the next to start are among
+    each session's first two). So zoneinfo walks the calendar once per distinct session
+    (zone, local start, length) rather than once per listing: in a week when a zone's clocks
+    change, its thousands of listings share a few hundred sessions, and no listing is read.
+    """
+    week = schedule.MINUTES_PER_WEEK
+    waits = np.full(len(rows), np.inf)
+    rank_by_row = np.full(len(rows), np.inf) if ranks else None
+    counts = cols.session_count[rows] if len(cols.session_row) else np.zeros(len(rows), dtype=np.int64)
+    scheduled = kept_index(counts > 0)
+    counts = counts[scheduled]
+    if not len(counts):
+        return waits, rank_by_row
+    sessions = slice_positions(cols.session_first[rows[scheduled]], counts)
+    keys = ((cols.session_zone[sessions].astype(np.int64) * week + cols.session_start[sessions]) * _LENGTHS
+            + cols.session_length[sessions])
+    distinct, each = np.unique(keys, return_inverse=True)
+    wait_of = np.empty(len(distinct))
+    rank_of = np.empty(len(distinct))
+    for position, key in enumerate(distinct.tolist()):
+        zone_index, start, length = key // (week * _LENGTHS), key // _LENGTHS % week, key % _LENGTHS
+        day_start = start % (24 * 60)
+        timetable = (Session(vocab.WEEKDAYS[start // (24 * 60)], schedule.hhmm(day_start),
+                             schedule.hhmm((day_start + length) % (24 * 60))),)
+        zone_name = cols.zones[zone_index]
+        wait = schedule.timetable_minutes_until(zone_name, timetable, at)
+        wait_of[position] = math.inf if wait is None else wait
+        if ranks:
+            rank = ordering.timetable_soonest_minutes(zone_name, timetable, at)
+            rank_of[position] = math.inf if rank is None else rank
+    segments = np.cumsum(counts) - counts  # each row's first position among `sessions`
+    waits[scheduled] = np.minimum.reduceat(wait_of[each], segments)
+    if ranks:
+        rank_by_row[scheduled] = np.minimum.reduceat(rank_of[each], segments)
+    return waits, rank_by_row
 
 
 def gather_slices(by_start: SessionOrder, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
