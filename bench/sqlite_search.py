@@ -12,6 +12,10 @@ them), three runners take turns on every URL of the query mix (`bench.mix`,
   exported under bench/out/ (bench.common.base_tree) and run in a subprocess on the same index file,
   timing itself; the parent only passes URLs. Skipped with --no-base.
 
+Then the two searches (this code's and the base's) take turns again at a moment in the week
+when Sydney's clocks go forward (CLOCK_CHANGE_AT), over the mix and searches with time
+filters: there every bound in the zones that change is inexact and zoneinfo settles it.
+
 Before timing, every URL of the mix, and variants of them (other pages, sorts, time
 filters, audiences, moments around clock changes), is searched by both codes, and their
 results compared field by field (totals, facets, the page's listings and documents,
@@ -73,6 +77,42 @@ CHECK_EXTRA = (
     {"open_now": "true", "format": "online"},
     {"kind": "helpline"},
 )
+# A Thursday noon in the week Sydney's clocks go forward (Sunday 4 October 2026), when every
+# wall-clock bound in the zones that change is only a bound.
+CLOCK_CHANGE_AT = "2026-10-01T12:00:00+10:00"
+# Timed at that moment besides the mix's URLs, with no place and near the two largest cities.
+CLOCK_CHANGE_EXTRA = (
+    {"open_now": "true"},
+    {"starts_within": "60"},
+    {"open_now": "true", "sort": "soonest"},
+    {"kind": "service", "sort": "soonest"},
+)
+
+
+def clock_change_urls(mix_urls: list[str]) -> list[str]:
+    """The mix's distinct URLs at CLOCK_CHANGE_AT, then CLOCK_CHANGE_EXTRA's searches."""
+    from bench import mix
+
+    urls = ["/v1/search?" + urlencode({**mix.url_args(url), "at": CLOCK_CHANGE_AT})
+            for url in dict.fromkeys(mix_urls)]
+    for extra in CLOCK_CHANGE_EXTRA:
+        for near in ({}, {"near": "2000"}, {"near": "3000"}):
+            urls.append("/v1/search?" + urlencode({**extra, **near, "at": CLOCK_CHANGE_AT}))
+    return urls
+
+
+def clock_change_class(url: str) -> str:
+    """A label for a clock-change search: its time filter, or services by soonest, or the mix's class."""
+    from bench import mix
+
+    args = mix.url_args(url)
+    if "open_now" in args:
+        return "open now" + (", soonest" if args.get("sort") == "soonest" else "")
+    if "starts_within" in args:
+        return "starts within 60"
+    if args.get("kind") == "service" and args.get("sort") == "soonest":
+        return "services, soonest"
+    return mix.url_class(url)
 
 
 def check_urls(mix_urls: list[str]) -> list[str]:
@@ -278,6 +318,7 @@ def measure(size: int = SIZE, budget_s: float = LAYER_BUDGET_S, base: str | None
         if old:
             runners["base"] = lambda url: old.ask("time", url)
         samples, rounds = interleaved_rounds(urls, runners, budget_s)
+        result["clock_change"] = _clock_change_rounds(backend, parse, urls, old, budget_s)
     finally:
         if old:
             old.close()
@@ -295,6 +336,31 @@ def measure(size: int = SIZE, budget_s: float = LAYER_BUDGET_S, base: str | None
     result["by_class"] = {label: {name: Stats.of(values) for name, values in entry.items()}
                           for label, entry in by_class.items()}
     return result
+
+
+def _clock_change_rounds(backend, parse, mix_urls: list[str], old, budget_s: float) -> dict:
+    """This code's search and the base's taking turns on clock_change_urls; p50 and max per class."""
+    from bench.common import Stats, interleaved_rounds, search_timer
+
+    urls = clock_change_urls(mix_urls)
+    queries = {url: parse(url) for url in urls}
+    runners = {"search": search_timer(backend, queries)}
+    if old:
+        runners["base"] = lambda url: old.ask("time", url)
+    for url in urls:  # places' areas built, as in the mix's rounds
+        for runner in runners.values():
+            runner(url)
+    samples, rounds = interleaved_rounds(urls, runners, budget_s)
+    by_class: dict[str, dict[str, list]] = {}
+    for i, url in enumerate(urls):
+        entry = by_class.setdefault(clock_change_class(url), {name: [] for name in runners})
+        for name in runners:
+            entry[name].extend(samples[name][i])
+    every = {name: [ms for values in samples[name].values() for ms in values] for name in runners}
+    return {"urls": len(urls), "rounds": rounds, "stats": {name: Stats.of(values) for name, values in every.items()},
+            "max": {name: max(values) for name, values in every.items()},
+            "by_class": {label: {name: (Stats.of(values).p50, max(values)) for name, values in entry.items()}
+                         for label, entry in by_class.items()}}
 
 
 def markdown(result: dict) -> str:
@@ -328,6 +394,23 @@ def markdown(result: dict) -> str:
     for label, entry in sorted(result["by_class"].items()):
         lines.append(f"| {label} | " + " | ".join(fmt_ms(entry[name].p50) for name in names) + " |")
     lines.append("")
+    clock = result.get("clock_change")
+    if clock:
+        names = list(clock["stats"])
+        lines += [f"In the week Sydney's clocks go forward (at={CLOCK_CHANGE_AT}): {clock['urls']} URLs (the mix's, "
+                  f"and time filters and services by soonest with no place, near 2000 and near 3000), "
+                  f"{clock['rounds']} interleaved passes; p50 / max, ms.", "",
+                  "| class | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
+                  "| all | " + " | ".join(f"{fmt_ms(clock['stats'][n].p50)} / {fmt_ms(clock['max'][n])}"
+                                           for n in names) + " |"]
+        for label, entry in sorted(clock["by_class"].items()):
+            lines.append(f"| {label} | " + " | ".join(f"{fmt_ms(entry[n][0])} / {fmt_ms(entry[n][1])}"
+                                                      for n in names) + " |")
+        if "base" in clock["stats"]:
+            lines.append("")
+            lines.append(f"base / this code: {clock['stats']['base'].p50 / clock['stats']['search'].p50:.2f}x at p50, "
+                         f"{clock['max']['base'] / clock['max']['search']:.2f}x at the slowest.")
+        lines.append("")
     if result["base"]:
         verdict = ("identical" if not result["problems"]
                    else f"DIFFERENT for {len(result['problems'])} URLs")

@@ -556,6 +556,11 @@ class SQLiteBackend:
         offset = (query.page - 1) * query.per_page
         needed = offset + query.per_page
         if query.needs_schedule:
+            # Only rows with a session that may pass the time filters are bounded and settled.
+            near = columns.time_candidates(cols, selection, query, timed.bound_limit(query),
+                                           area.sessions_by_start if area is not None else cols.sessions_by_start)
+            if near is not None:
+                selection = selection.subset(near)
             waits, ranks = self._waits(cols, selection, query, needed)
             keep = np.ones(len(waits), dtype=bool)
             if query.starts_within is not None:

@@ -988,6 +988,30 @@ def soonest_candidates(cols: Columns, selection: Selection, query: SearchQuery, 
     return None
 
 
+def time_candidates(cols: Columns, selection: Selection, query: SearchQuery, limit: float,
+                    by_start: SessionOrder) -> np.ndarray | None:
+    """Positions (ascending) of the selected rows that may pass the time filters (open now,
+    starts within), whose largest lower bound on minutes to a next start is `limit`
+    (timed.bound_limit): those with a session in the window of that horizon (window_slices)
+    bounded within it, and those open 24/7. A session whose bound is within the limit is in
+    the window, so no row that passes is missed; the others need no bound at all.
+    `by_start` holds at least the selected rows' sessions and 24/7 rows. None when reading
+    every selected row's sessions is as quick (few rows, or a window of a day or more)."""
+    rows = selection.rows
+    if len(rows) < FEW_ROWS:
+        return None
+    clock = _clock(cols, query)
+    starts, lengths = window_slices(by_start, clock, limit)
+    if (window := int(lengths.sum())) > _SMALL_WINDOW and 3 * window > int(cols.session_count[rows].sum()):
+        return None
+    sessions = gather_slices(by_start, starts, lengths)
+    bound, _ = _session_bounds(cols, sessions, clock, ranks=False)
+    near = np.zeros(len(rows), dtype=bool)
+    for where in (_positions(rows, cols.session_row[sessions[bound <= limit]]), _positions(rows, by_start.open_rows)):
+        near[where[where >= 0]] = True
+    return np.flatnonzero(near)
+
+
 def _positions(ascending: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Where each of `values` is in the `ascending` array; -1 where it is not there."""
     if not len(ascending):
