@@ -42,9 +42,15 @@ STAMP_FORMAT = "%Y%m%d%H%M%S%f"  # index names: <alias>-<20 digits, UTC>
 # next is encoded (the service runs on small machines: more threads only queue).
 BULK_CHUNK = 2000
 BULK_THREADS = 2
+# Walks over candidates in lower-bound order read pages that double from these sizes (beyond
+# the soonest search's first answer, and for time filters): most walks stop within the first,
+# and one that must settle thousands (services opening at 9:00 in a week when clocks change)
+# takes a few requests, not hundreds. Every candidate a walk needs is read: a cap would give
+# wrong totals and pages.
 WALK_BATCH = 64
-# The most candidates a time-filtered search reads (engines cap result windows too).
-MAX_TIMED_CANDIDATES = 10_000
+TIMED_BATCH = 500
+# The engines refuse a page larger than their result window (10,000 by default).
+LARGEST_WALK_PAGE = 8192
 ZONES_TTL_S = 60.0
 # Listings rebuilt from search hits, kept per worker (see `_BuiltListings`): as many as the
 # SQLite backend keeps decoded (its DOCUMENT_CACHE_SIZE).
@@ -497,37 +503,29 @@ class EngineBackend:
         )
 
     def _more_batches(self, query: SearchQuery, zones, first: list, size: int):
-        """The first answer's candidates, then further search_after pages while asked for."""
-        # Generators: the walk usually stops one past the page, and the listings past
-        # where it stops are never built.
+        """The first answer's candidates (it asked for `size`), then further pages while the
+        walk asks for them."""
         yield (self._candidate(hit, hit["sort"][1]) for hit in first)
-        hits = first
-        read = len(hits)
-        while len(hits) == size and read < MAX_TIMED_CANDIDATES:
-            body = queries.timed_body(query, zones, None, WALK_BATCH, hits[-1]["sort"])
-            hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
-            size = WALK_BATCH
-            read += len(hits)
-            yield (self._candidate(hit, hit["sort"][1]) for hit in hits)
+        if len(first) == size:
+            yield from self._batches(query, zones, None, WALK_BATCH, first[-1]["sort"])
 
-    def _batches(self, query: SearchQuery, limit: float | None):
-        """Candidate batches in ascending lower-bound order, paged with search_after; a page
-        shorter than asked for is the last (no empty request to find out)."""
-        zones = self._zone_names()
-        after = None
-        read = 0
-        size = WALK_BATCH if limit is None else 500
-        while read < MAX_TIMED_CANDIDATES:
+    def _batches(self, query: SearchQuery, zones, limit: float | None, size: int, after=None):
+        """Candidate batches in ascending lower-bound order from `after` (search_after), in
+        pages that double from `size`; a page shorter than asked for is the last (no empty
+        request to find out). Each is a generator: a walk usually stops early, and the
+        listings past where it stops are never built."""
+        while True:
             body = queries.timed_body(query, zones, limit, size, after)
             hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
             if not hits:
                 return
-            read += len(hits)
-            yield [self._candidate(hit, hit["sort"][1]) for hit in hits]  # after the audience tier
+            yield (self._candidate(hit, hit["sort"][1]) for hit in hits)  # sort: tier, bound, id
             if len(hits) < size:
                 return
             after = hits[-1]["sort"]
+            size = min(2 * size, LARGEST_WALK_PAGE)
 
     def _candidates(self, query: SearchQuery, limit: float):
-        for batch in self._batches(query, limit):
+        """Every candidate that may pass the time filters (lower bound within `limit`)."""
+        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH):
             yield from batch

@@ -1,0 +1,61 @@
+"""The engine's walks over candidates in lower-bound order (time filters; sort=soonest when the
+bounds leave the page undecided, as in a week when clocks change) read every candidate they
+need, however many, in pages that double, on a real node.
+
+With pages of two and three candidates the demo data takes dozens of candidates a walk: the
+answers must still be the reference's (tests/reference.py, its own calendar walk), and the
+requests few: a walk over n candidates from a first page of b takes about log2(n / b) more.
+"""
+
+import math
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from service.backends.engine import backend as engine_module
+from service.backends.engine.backend import EngineBackend
+from service.search.params import parse_search
+from tests import reference
+from tests.conftest import FIXED_NOW
+from tests.engine.test_parity import TIMES
+from tests.engine.test_request_count import CountingTransport
+
+pytestmark = pytest.mark.engine
+
+CASES = [
+    {"open_now": "1"},
+    {"starts_within": "240"},
+    {"starts_within": "600", "sort": "soonest"},
+    {"starts_within": "10080", "sort": "distance", "near": "3000"},
+    {"sort": "soonest"},
+    {"sort": "soonest", "kind": "service"},
+    {"sort": "soonest", "near": "2000", "page": "3", "per_page": "7"},
+]
+
+
+@pytest.fixture
+def small_pages(engine_backend, monkeypatch):
+    """The engine backend with first pages of 2 (soonest) and 3 (time filters), counting requests."""
+    monkeypatch.setattr(engine_module, "WALK_BATCH", 2)
+    monkeypatch.setattr(engine_module, "TIMED_BATCH", 3)
+    transport = CountingTransport(engine_backend.transport)
+    backend = EngineBackend(transport, alias=engine_backend.alias)
+    backend._zone_names()  # the zone list is read once a minute, not per search
+    return backend, transport
+
+
+@pytest.mark.parametrize("at", TIMES[::3] + [FIXED_NOW.isoformat()])
+@pytest.mark.parametrize("args", CASES, ids=lambda args: "&".join(f"{k}={v}" for k, v in args.items()))
+def test_walks_read_every_candidate_they_need_in_doubling_pages(small_pages, demo_listings, gazetteer, args, at):
+    backend, transport = small_pages
+    query = parse_search(MultiDict({**args, "at": at}), gazetteer, FIXED_NOW)
+    transport.sent.clear()
+    found = backend.search(query)
+    expected = reference.search_ids(demo_listings, query)
+    first = (query.page - 1) * query.per_page
+    assert found.total == len(expected)
+    assert [hit.listing.id for hit in found.hits] == expected[first:first + query.per_page]
+    # Pages of b, 2b, 4b, ... reach every one of the n listings within log2(n / b + 1) pages
+    # (one more to find the end, one for the total and facets).
+    first_page = engine_module.TIMED_BATCH if query.needs_schedule else engine_module.WALK_BATCH
+    assert len(transport.sent) <= math.ceil(math.log2(len(demo_listings) / first_page + 1)) + 2, transport.sent
