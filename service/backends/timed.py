@@ -95,6 +95,20 @@ def _hits(found, query: SearchQuery, needed: int) -> list[Hit]:
 
 def within_time(candidates: Iterator[Candidate], query: SearchQuery) -> Matches:
     """Keep candidates that are open now / start within the window, exactly; sort, facet, page."""
+    kept = in_time(candidates, query)
+    return ordered_matches(kept, query, len(kept), facet_counts(hit.listing for _, hit in kept))
+
+
+def ordered_matches(ranked: list[tuple[tuple, Hit]], query: SearchQuery, total: int, facets: dict) -> Matches:
+    """Hits (each with its ordering.order_key) in order and paged, with the total and facets
+    of every match (counted by the caller: some may be counted without being among them)."""
+    ranked.sort(key=lambda pair: pair[0])
+    return Matches(total=total, hits=tuple(ordering.page_slice([hit for _, hit in ranked], query.page, query.per_page)),
+                   facets=facets)
+
+
+def in_time(candidates: Iterator[Candidate], query: SearchQuery) -> list[tuple[tuple, Hit]]:
+    """The candidates open now / starting within the window, exactly, each with its order key."""
     kept: list[tuple[tuple, Hit]] = []
     for candidate in candidates:
         listing = candidate.listing
@@ -108,13 +122,7 @@ def within_time(candidates: Iterator[Candidate], query: SearchQuery) -> Matches:
         hit = candidate.hit(query)
         rank = ordering.soonest_minutes(listing, query.at) if query.sort == "soonest" else None
         kept.append((ordering.order_key(query, hit, rank), hit))
-    kept.sort(key=lambda pair: pair[0])
-    hits = [hit for _, hit in kept]
-    return Matches(
-        total=len(hits),
-        hits=tuple(ordering.page_slice(hits, query.page, query.per_page)),
-        facets=facet_counts(hit.listing for hit in hits),
-    )
+    return kept
 
 
 def bound_limit(query: SearchQuery) -> int:

@@ -15,9 +15,10 @@ def empty_facets() -> dict:
     }
 
 
-def facet_counts(listings) -> dict:
-    """Counts by format, goal, kind and approach over the matched listings."""
-    facets = empty_facets()
+def facet_counts(listings, facets: dict | None = None) -> dict:
+    """Counts by format, goal, kind and approach over the matched listings (added to
+    `facets`, counts of others, when given)."""
+    facets = empty_facets() if facets is None else facets
     for listing in listings:
         for value in listing.formats:
             facets["format"][value] += 1

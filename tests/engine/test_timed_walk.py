@@ -8,6 +8,7 @@ requests few: a walk over n candidates from a first page of b takes about log2(n
 """
 
 import math
+from dataclasses import replace
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -59,3 +60,27 @@ def test_walks_read_every_candidate_they_need_in_doubling_pages(small_pages, dem
     # (one more to find the end, one for the total and facets).
     first_page = engine_module.TIMED_BATCH if query.needs_schedule else engine_module.WALK_BATCH
     assert len(transport.sent) <= math.ceil(math.log2(len(demo_listings) / first_page + 1)) + 2, transport.sent
+
+
+@pytest.mark.parametrize("args", [{"open_now": "1"}, {"starts_within": "600"}, {"starts_within": "10080"},
+                                  {"starts_within": "2880", "sort": "distance", "near": "2000", "page": "2", "per_page": "5"}],
+                         ids=lambda args: "&".join(f"{k}={v}" for k, v in args.items()))
+def test_exact_bounds_are_counted_by_the_engine(small_pages, demo_listings, gazetteer, monkeypatch, args):
+    """Sorted best or distance without words, in a week when no zone's clocks change, the
+    engine counts, facets and orders the listings whose bounds are exact (weekly sessions,
+    24/7) itself: only the first of its page's order and those with monthly sessions come
+    back to be read (a walk reads every match)."""
+    backend, transport = small_pages
+    read = []
+    get = backend._built.get
+    monkeypatch.setattr(backend._built, "get", lambda document: read.append(document["id"]) or get(document))
+    query = parse_search(MultiDict(args), gazetteer, FIXED_NOW)
+    found = backend.search(query)
+    expected = reference.search_ids(demo_listings, query)
+    first = (query.page - 1) * query.per_page
+    assert found.total == len(expected)
+    assert [hit.listing.id for hit in found.hits] == expected[first:first + query.per_page]
+    untimed = replace(query, open_now=False, starts_within=None)
+    monthly = [x for x in demo_listings if reference.matches(x, untimed)
+               and any(s.monthly for s in x.sessions) and not x.open_24_7]
+    assert len(read) <= query.page * query.per_page + len(monthly) < len(expected), (len(read), len(monthly))

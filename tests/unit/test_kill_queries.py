@@ -95,7 +95,8 @@ def test_index_settings_and_mappings():
                 "languages": {"type": "keyword"}, "service_area": {"type": "keyword"},
                 "days": {"type": "keyword"}, "timezone": {"type": "keyword"},
                 "location": {"type": "geo_point"},
-                "remote": {"type": "boolean"}, "open_24_7": {"type": "boolean"}, "active": {"type": "boolean"},
+                "remote": {"type": "boolean"}, "open_24_7": {"type": "boolean"}, "monthly": {"type": "boolean"},
+                "active": {"type": "boolean"},
                 "sessions": {"type": "long"},
                 "doc": {"type": "object", "enabled": False},
             },
@@ -119,6 +120,7 @@ def test_the_indexed_document():
         "timezone": "Australia/Sydney",
         "location": {"lat": -33.8731, "lon": 151.2065},
         "remote": True, "open_24_7": False, "active": True,
+        "monthly": True,  # the first Saturday's session
         # Mon 19:00 for 90 min; Wed 07:30 (2 * 1440 + 450) for 30; Sat 10:00 (5 * 1440 + 600) for 60.
         "sessions": [1140 * 10000 + 90, 3330 * 10000 + 30, 7800 * 10000 + 60],
         "doc": dump_listing(item),
@@ -129,7 +131,9 @@ def test_a_document_without_place_program_or_activity():
     document = queries.document(listing(location=None, program=None, status="inactive", formats=("in_person",),
                                         sessions=(), open_24_7=True))
     assert (document["location"], document["program"], document["active"], document["remote"]) == (None, "", False, False)
-    assert (document["days"], document["sessions"], document["open_24_7"]) == ([], [], True)
+    assert (document["days"], document["sessions"], document["open_24_7"], document["monthly"]) == ([], [], True, False)
+    weekly = queries.document(listing(sessions=(Session("mon", "19:00", "20:30"),)))
+    assert weekly["monthly"] is False
 
 
 def test_every_filter_together():

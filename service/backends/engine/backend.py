@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import orjson
 
+from service.domain import ordering, schedule
+from service.domain.facets import facet_counts
 from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import listing_from_trusted
 from service.recent import Recent
@@ -219,6 +221,7 @@ class _ZoneCache:
     index: str | None = None
     zones: tuple[str, ...] = ()
     fetched: float = 0.0
+    monthly: bool = False  # the index marks listings with monthly sessions (queries.exact_times)
 
 
 class EngineBackend:
@@ -453,7 +456,8 @@ class EngineBackend:
             info = self._request_on_alias("GET", f"/{self.alias}/_mapping", params={"local": "true"})
             index, body = sorted(info.items())[-1]
             zones = tuple(body["mappings"].get("_meta", {}).get("timezones", ()))
-            self._zones = _ZoneCache(index, zones, self._clock())
+            monthly = "monthly" in body["mappings"].get("properties", {})  # indexes built before it was
+            self._zones = _ZoneCache(index, zones, self._clock(), monthly)
         return self._zones.zones
 
     def _time_zones(self, query: SearchQuery) -> tuple[str, ...]:
@@ -463,7 +467,7 @@ class EngineBackend:
     def search(self, query: SearchQuery) -> Matches:
         """Total, facets and the page; time-based parts finished exactly in Python."""
         if query.needs_schedule:
-            return timed.within_time(self._candidates(query, timed.bound_limit(query)), query)
+            return self._in_time(query)
         if query.sort == "soonest":
             return self._soonest(query)
         found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.page_body(query, self._time_zones(query)))
@@ -482,6 +486,29 @@ class EngineBackend:
             text_score=float(hit.get("_score") or 0.0),
             document=document,
         )
+
+    def _in_time(self, query: SearchQuery) -> Matches:
+        """A search with time filters. Sorted best or distance without words, the engine
+        answers for the listings whose bounds are exact (queries.exact_times: most of them,
+        every week but the one when a zone's clocks change): their total, facets and the
+        first of the page's order, in one request; only the others (monthly sessions, zones
+        whose clocks change) are walked and settled here. Otherwise every candidate is."""
+        limit = timed.bound_limit(query)
+        zones = self._zone_names()
+        if query.sort == "soonest" or query.text or not self._zones.monthly:
+            return timed.within_time(self._candidates(query, limit), query)
+        shifting = [zone for zone in zones if schedule.offset_shift_minutes(query.at, zone)]
+        unsure = timed.in_time(self._candidates(query, limit, shifting), query)
+        found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.timed_page_body(
+            query, zones, limit, shifting, query.page * query.per_page))
+        sure = []
+        for hit in found["hits"]["hits"]:
+            listing, document = self._built.get(hit["_source"]["doc"])
+            # No words: the score is not text relevance (ordering.order_key works out the rest).
+            exact = timed.Candidate(listing, None, 0.0, document).hit(query)
+            sure.append((ordering.order_key(query, exact, None), exact))
+        facets = facet_counts((hit.listing for _, hit in unsure), queries.facets_from_aggs(found.get("aggregations", {})))
+        return timed.ordered_matches(unsure + sure, query, found["hits"]["total"]["value"] + len(unsure), facets)
 
     def _soonest(self, query: SearchQuery) -> Matches:
         """sort=soonest in one request: total, facets and the first candidates in (tier, lower
@@ -509,13 +536,13 @@ class EngineBackend:
         if len(first) == size:
             yield from self._batches(query, zones, None, WALK_BATCH, first[-1]["sort"])
 
-    def _batches(self, query: SearchQuery, zones, limit: float | None, size: int, after=None):
+    def _batches(self, query: SearchQuery, zones, limit: float | None, size: int, after=None, shifting=None):
         """Candidate batches in ascending lower-bound order from `after` (search_after), in
         pages that double from `size`; a page shorter than asked for is the last (no empty
         request to find out). Each is a generator: a walk usually stops early, and the
         listings past where it stops are never built."""
         while True:
-            body = queries.timed_body(query, zones, limit, size, after)
+            body = queries.timed_body(query, zones, limit, size, after, shifting)
             hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
             if not hits:
                 return
@@ -525,7 +552,8 @@ class EngineBackend:
             after = hits[-1]["sort"]
             size = min(2 * size, LARGEST_WALK_PAGE)
 
-    def _candidates(self, query: SearchQuery, limit: float):
-        """Every candidate that may pass the time filters (lower bound within `limit`)."""
-        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH):
+    def _candidates(self, query: SearchQuery, limit: float, shifting=None):
+        """Every candidate that may pass the time filters (lower bound within `limit`); with
+        `shifting`, only those whose bound is not exact (queries.exact_times)."""
+        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH, shifting=shifting):
             yield from batch

@@ -75,6 +75,7 @@ def index_body(meta: dict, replicas: int = 0) -> dict:
                 "location": {"type": "geo_point"},
                 "remote": {"type": "boolean"},
                 "open_24_7": {"type": "boolean"},
+                "monthly": {"type": "boolean"},
                 "active": {"type": "boolean"},
                 "sessions": {"type": "long"},
                 "doc": {"type": "object", "enabled": False},
@@ -117,6 +118,8 @@ def _indexed_fields(listing: Listing) -> dict:
         "location": {"lat": location.lat, "lon": location.lon} if location else None,
         "remote": is_remote(listing),
         "open_24_7": listing.open_24_7,
+        # A monthly session's wall-clock bound is only a bound (see exact_times).
+        "monthly": any(s.monthly for s in listing.sessions),
         "active": listing.status == "active",
         "sessions": sorted(
             schedule.minute_of_week(s) * PACK + schedule.duration_minutes(s) for s in listing.sessions
@@ -431,16 +434,47 @@ def lower_bound_params(query: SearchQuery, zones) -> dict:
     }
 
 
-def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=None) -> dict:
+def within_limit(query: SearchQuery, zones, limit: float) -> dict:
+    """Listings whose lower bound on minutes to their next start is at most `limit`."""
+    return {"script": {"script": {
+        "source": _LOWER_BOUND + "return lowerBound(doc, params, false) <= params.limit;",
+        "params": {**lower_bound_params(query, zones), "limit": int(limit)},
+    }}}
+
+
+def exact_times(shifting) -> dict:
+    """Listings whose lower bound is their exact minutes to their next start: open 24/7, or
+    weekly sessions only in a zone whose clocks do not change around the moment (not among
+    `shifting`): then within_limit is the time filters' own test (as columns.bound_is_exact)."""
+    steady = [{"term": {"monthly": True}}]
+    if shifting:
+        steady.append({"terms": {"timezone": sorted(shifting)}})
+    return {"bool": {"should": [{"term": {"open_24_7": True}}, {"bool": {"must_not": steady}}],
+                     "minimum_should_match": 1}}
+
+
+def timed_page_body(query: SearchQuery, zones, limit: float, shifting, size: int) -> dict:
+    """page_body (best or distance order, no words) over the listings exact_times answers
+    for that pass the time filters (within_limit): total, facets and the first `size`."""
+    body = page_body(query, zones)
+    # Filters beside the scored query: they keep its scores.
+    body["query"] = {"bool": {"must": [body["query"]],
+                              "filter": [within_limit(query, zones, limit), exact_times(shifting)]}}
+    body["from"], body["size"] = 0, size
+    return body
+
+
+def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=None, shifting=None) -> dict:
     """Candidates in ascending (audience tier, lower bound, id) order. With `limit` (a time
-    filter), bounds on the next start and only those <= limit; else bounds on the soonest rank."""
+    filter), bounds on the next start and only those <= limit; else bounds on the soonest rank.
+    With `shifting` (zones whose clocks change around the moment), only the listings
+    exact_times leaves out."""
     params = lower_bound_params(query, zones)
     search = base_query(query, zones)
     if limit is not None:
-        search["bool"]["filter"].append({"script": {"script": {
-            "source": _LOWER_BOUND + "return lowerBound(doc, params, false) <= params.limit;",
-            "params": {**params, "limit": int(limit)},
-        }}})
+        search["bool"]["filter"].append(within_limit(query, zones, limit))
+    if shifting is not None:
+        search["bool"].setdefault("must_not", []).append(exact_times(shifting))
     rank = "false" if limit is not None else "true"
     body = {
         "query": search,
