@@ -84,3 +84,27 @@ def test_exact_bounds_are_counted_by_the_engine(small_pages, demo_listings, gaze
     monthly = [x for x in demo_listings if reference.matches(x, untimed)
                and any(s.monthly for s in x.sessions) and not x.open_24_7]
     assert len(read) <= query.page * query.per_page + len(monthly) < len(expected), (len(read), len(monthly))
+
+
+def test_documents_that_do_not_say_monthly_are_walked(demo_listings, gazetteer):
+    """An index built before documents said whether a listing has monthly sessions: each of
+    its listings is walked and settled, even by a worker that takes the index to say it (a
+    mapping read before a rollback to that index): the answers stay the reference's."""
+    from service.backends.engine import queries
+    from tests.conftest import ENGINE_KIND, delete_alias_indices, engine_url
+    from service.backends.engine.backend import make_transport
+
+    older = EngineBackend(make_transport(ENGINE_KIND, engine_url()), alias="linkage-test-older",
+                          document=lambda listing: {k: v for k, v in queries.document(listing).items() if k != "monthly"})
+    older.load(demo_listings)
+    try:
+        older._zone_names()
+        older._zones.monthly = True
+        for args in ({"open_now": "1"}, {"starts_within": "600"}, {"starts_within": "2880", "near": "3000"}):
+            query = parse_search(MultiDict(args), gazetteer, FIXED_NOW)
+            expected = reference.search_ids(demo_listings, query)
+            found = older.search(query)
+            assert found.total == len(expected)
+            assert [hit.listing.id for hit in found.hits] == expected[:query.per_page]
+    finally:
+        delete_alias_indices(older)

@@ -445,11 +445,14 @@ def within_limit(query: SearchQuery, zones, limit: float) -> dict:
 def exact_times(shifting) -> dict:
     """Listings whose lower bound is their exact minutes to their next start: open 24/7, or
     weekly sessions only in a zone whose clocks do not change around the moment (not among
-    `shifting`): then within_limit is the time filters' own test (as columns.bound_is_exact)."""
+    `shifting`): then within_limit is the time filters' own test (as columns.bound_is_exact).
+    An index built before documents said `monthly` has none of these: its every listing is
+    walked, whatever a worker last read of its mapping."""
     steady = [{"term": {"monthly": True}}]
     if shifting:
         steady.append({"terms": {"timezone": sorted(shifting)}})
-    return {"bool": {"should": [{"term": {"open_24_7": True}}, {"bool": {"must_not": steady}}],
+    return {"bool": {"filter": [{"exists": {"field": "monthly"}}],
+                     "should": [{"term": {"open_24_7": True}}, {"bool": {"must_not": steady}}],
                      "minimum_should_match": 1}}
 
 
