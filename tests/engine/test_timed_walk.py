@@ -8,6 +8,7 @@ requests few: a walk over n candidates from a first page of b takes about log2(n
 """
 
 import math
+from datetime import timedelta
 from dataclasses import replace
 
 import pytest
@@ -63,12 +64,13 @@ def test_walks_read_every_candidate_they_need_in_doubling_pages(small_pages, dem
 
 
 @pytest.mark.parametrize("args", [{"open_now": "1"}, {"starts_within": "600"}, {"starts_within": "10080"},
+                                  {"open_now": "1", "sort": "soonest"},
+                                  {"starts_within": "10080", "sort": "soonest", "page": "3"},
                                   {"starts_within": "2880", "sort": "distance", "near": "2000", "page": "2", "per_page": "5"}],
                          ids=lambda args: "&".join(f"{k}={v}" for k, v in args.items()))
 def test_exact_bounds_are_counted_by_the_engine(small_pages, demo_listings, gazetteer, monkeypatch, args):
-    """Sorted best or distance without words, in a week when no zone's clocks change, the
-    engine counts, facets and orders the listings whose bounds are exact (weekly sessions,
-    24/7) itself: only the first of its page's order and those with monthly sessions come
+    """Without words, in a week when no zone's clocks change, the engine counts, facets and
+    orders (soonest: by rank) the listings whose bounds are exact (weekly sessions, 24/7) itself: only the first of its page's order and those with monthly sessions come
     back to be read (a walk reads every match)."""
     backend, transport = small_pages
     read = []
@@ -108,3 +110,22 @@ def test_documents_that_do_not_say_monthly_are_walked(demo_listings, gazetteer):
             assert [hit.listing.id for hit in found.hits] == expected[:query.per_page]
     finally:
         delete_alias_indices(older)
+
+
+MOMENTS_OF_A_DAY = [FIXED_NOW + timedelta(minutes=minutes, seconds=seconds)
+                    for minutes in range(0, 24 * 60, 30) for seconds in (0, 30.5)]
+
+
+@pytest.mark.parametrize("args", [{"open_now": "1", "sort": "soonest", "per_page": "3"},
+                                  {"starts_within": "60", "sort": "soonest", "per_page": "5"}],
+                         ids=lambda args: "&".join(f"{k}={v}" for k, v in args.items()))
+def test_short_soonest_pages_through_a_day(small_pages, demo_listings, gazetteer, args):
+    """The engine's first of a short soonest page hold the page: a session starting this very
+    minute ranks 0 as a 24/7 listing does (not -0, which the engine sorts first), and listings
+    starting at one instant in zones half an hour apart tie, at moments with seconds too."""
+    backend, _ = small_pages
+    for at in MOMENTS_OF_A_DAY:
+        query = parse_search(MultiDict({**args, "at": at.isoformat()}), gazetteer, FIXED_NOW)
+        expected = reference.search_ids(demo_listings, query)
+        found = backend.search(query)
+        assert (found.total, [hit.listing.id for hit in found.hits]) == (len(expected), expected[:query.per_page]), at

@@ -13,7 +13,7 @@ with no clock change in either zone within a day before and eight days after.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from service.backends.engine import queries
 from service.domain.models import Contact, FirstVisit, Listing, Location, Place, SearchQuery, Session, Source
@@ -259,10 +259,20 @@ def test_facets_from_an_aggregations_answer():
 
 
 PARAMS = {
-    "now": {"Australia/Perth": 5280.0, "Australia/Sydney": 5460.0},
+    "now": {"Australia/Perth": 5280, "Australia/Sydney": 5460}, "fraction": 0.0,
     "slack": {"Australia/Perth": 0.0, "Australia/Sydney": 0.0},
     "week": 7 * 24 * 60, "pack": 10000, "unscheduled": 10**9, "ending": 30, "endingRank": 120.5,
 }
+
+
+def test_bound_params_keep_the_minute_whole_and_the_seconds_apart():
+    """Whole local minutes per zone and the seconds once (as minutes): 45.5 s is 0.7583... of
+    a minute in every zone."""
+    query = SearchQuery(at=AT + timedelta(seconds=45, microseconds=500_000))
+    params = queries.lower_bound_params(query, ["Australia/Sydney", "Australia/Perth"])
+    assert params["now"] == PARAMS["now"]
+    assert all(type(minute) is int for minute in params["now"].values())
+    assert params["fraction"] == 45.5 / 60
 
 
 def test_the_soonest_walk_bodies():

@@ -488,14 +488,15 @@ class EngineBackend:
         )
 
     def _in_time(self, query: SearchQuery) -> Matches:
-        """A search with time filters. Sorted best or distance without words, the engine
-        answers for the listings whose bounds are exact (queries.exact_times: most of them,
-        every week but the one when a zone's clocks change): their total, facets and the
-        first of the page's order, in one request; only the others (monthly sessions, zones
-        whose clocks change) are walked and settled here. Otherwise every candidate is."""
+        """A search with time filters. Without words, the engine answers for the listings
+        whose bounds are exact (queries.exact_times: most of them, every week but the one
+        when a zone's clocks change): their total, facets and the first of the page's order,
+        in one request; only the others (monthly sessions, zones whose clocks change) are
+        walked and settled here. With words (whose scores each store reckons its own way,
+        and the walk's order leaves alone), every candidate is."""
         limit = timed.bound_limit(query)
         zones = self._zone_names()
-        if query.sort == "soonest" or query.text or not self._zones.monthly:
+        if query.text or not self._zones.monthly:
             return timed.within_time(self._candidates(query, limit), query)
         shifting = [zone for zone in zones if schedule.offset_shift_minutes(query.at, zone)]
         unsure = timed.in_time(self._candidates(query, limit, shifting), query)
@@ -506,7 +507,8 @@ class EngineBackend:
             listing, document = self._built.get(hit["_source"]["doc"])
             # No words: the score is not text relevance (ordering.order_key works out the rest).
             exact = timed.Candidate(listing, None, 0.0, document).hit(query)
-            sure.append((ordering.order_key(query, exact, None), exact))
+            rank = ordering.soonest_minutes(listing, query.at) if query.sort == "soonest" else None
+            sure.append((ordering.order_key(query, exact, rank), exact))
         facets = facet_counts((hit.listing for _, hit in unsure), queries.facets_from_aggs(found.get("aggregations", {})))
         return timed.ordered_matches(unsure + sure, query, found["hits"]["total"]["value"] + len(unsure), facets)
 

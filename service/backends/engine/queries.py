@@ -9,6 +9,9 @@ as the SQLite backend's are; text weights live in `TEXT_FIELDS` and ranking weig
 
 from __future__ import annotations
 
+import math
+from datetime import timezone
+
 import orjson
 
 from service.domain.facets import empty_facets
@@ -398,18 +401,18 @@ double lowerBound(def doc, def params, boolean rank) {
   if (doc['sessions'].size() == 0) { return params.unscheduled; }
   String tz = doc['timezone'].value;
   if (!params.now.containsKey(tz)) { return -params.week; }
-  double now = ((Number) params.now.get(tz)).doubleValue();
+  long now = ((Number) params.now.get(tz)).longValue();
   double slack = ((Number) params.slack.get(tz)).doubleValue();
-  double week = params.week;
+  long week = ((Number) params.week).longValue();
   boolean promote = rank && slack == 0;
   double best = params.unscheduled;
   for (def packed : doc['sessions']) {
     long start = packed / params.pack;
     long duration = packed % params.pack;
-    double since = ((now - start) % week + week) % week;
+    double since = ((now - start) % week + week) % week + params.fraction;
     double bound;
     if (since < duration + slack) {
-      bound = promote && since > 0 && duration - since < params.ending ? params.endingRank : -since - slack;
+      bound = promote && since > 0 && duration - since < params.ending ? params.endingRank : 0.0 - since - slack;
     } else {
       bound = week - since - slack;
     }
@@ -422,9 +425,16 @@ double lowerBound(def doc, def params, boolean rank) {
 
 def lower_bound_params(query: SearchQuery, zones) -> dict:
     """Script parameters: each zone's local minute of the week at `query.at` and its clock
-    change around then (the bound's slack), and the soonest rule from ordering.RANKING."""
+    change around then (the bound's slack), and the soonest rule from ordering.RANKING.
+
+    The minute is whole, and the moment's seconds (the same in every zone) one fraction added
+    to each: two listings starting at one instant in different zones then get the same
+    bound, to the last bit, and go by id as the exact ranks do. (0.0 - since, not -since:
+    a session starting this minute is 0, not -0, which the engine sorts first.)"""
+    at = query.at.astimezone(timezone.utc)
     return {
-        "now": {tz: schedule.local_minute_of_week(query.at, tz) for tz in sorted(zones)},
+        "now": {tz: math.floor(schedule.local_minute_of_week(query.at, tz)) for tz in sorted(zones)},
+        "fraction": (at.second * 1_000_000 + at.microsecond) / 60e6,
         "slack": {tz: schedule.offset_shift_minutes(query.at, tz) for tz in sorted(zones)},
         "week": schedule.MINUTES_PER_WEEK,
         "pack": PACK,
@@ -457,9 +467,12 @@ def exact_times(shifting) -> dict:
 
 
 def timed_page_body(query: SearchQuery, zones, limit: float, shifting, size: int) -> dict:
-    """page_body (best or distance order, no words) over the listings exact_times answers
-    for that pass the time filters (within_limit): total, facets and the first `size`."""
+    """page_body (no words) over the listings exact_times answers for that pass the time
+    filters (within_limit): total, facets and the first `size` in the page's order (soonest:
+    by their exact ranks)."""
     body = page_body(query, zones)
+    if query.sort == "soonest":
+        body["sort"] = bound_sort(query, zones, rank=True)
     # Filters beside the scored query: they keep its scores.
     body["query"] = {"bool": {"must": [body["query"]],
                               "filter": [within_limit(query, zones, limit), exact_times(shifting)]}}
@@ -467,26 +480,31 @@ def timed_page_body(query: SearchQuery, zones, limit: float, shifting, size: int
     return body
 
 
+def bound_sort(query: SearchQuery, zones, rank: bool) -> list:
+    """(audience tier, lower bound, id): the bound on the soonest rank (`rank`) or on the
+    minutes to the next start; where exact_times holds, the rank or the minutes themselves."""
+    return [
+        tier_sort(query),
+        {"_script": {"type": "number", "order": "asc", "script": {
+            "source": _LOWER_BOUND + f"return lowerBound(doc, params, {str(rank).lower()});",
+            "params": lower_bound_params(query, zones)}}},
+        {"id": "asc"},
+    ]
+
+
 def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=None, shifting=None) -> dict:
     """Candidates in ascending (audience tier, lower bound, id) order. With `limit` (a time
     filter), bounds on the next start and only those <= limit; else bounds on the soonest rank.
     With `shifting` (zones whose clocks change around the moment), only the listings
     exact_times leaves out."""
-    params = lower_bound_params(query, zones)
     search = base_query(query, zones)
     if limit is not None:
         search["bool"]["filter"].append(within_limit(query, zones, limit))
     if shifting is not None:
         search["bool"].setdefault("must_not", []).append(exact_times(shifting))
-    rank = "false" if limit is not None else "true"
     body = {
         "query": search,
-        "sort": [
-            tier_sort(query),
-            {"_script": {"type": "number", "order": "asc", "script": {
-                "source": _LOWER_BOUND + f"return lowerBound(doc, params, {rank});", "params": params}}},
-            {"id": "asc"},
-        ],
+        "sort": bound_sort(query, zones, rank=limit is None),
         "size": size,
         "track_total_hits": False,
         "track_scores": True,
