@@ -8,6 +8,8 @@ answers, index files and PDFs:
 - sqlite: SQLite search vs its own statements replayed, and the base's search (bench.sqlite_search);
 - import: 100k Meeting Guide meetings into SQLite, base vs this tree (bench.import_sides);
 - engine: requests per search, API time vs raw replay, load vs raw `_bulk` (bench.engine_sides);
+- engine-timed: open now, starts within and soonest on the engine, on a steady evening and in
+  a week when clocks change, answers checked against SQLite's (bench.engine_timed);
 - pdf: handout PDF first render, cold and warmed process (bench.pdf_render).
 
 Writes the section SIDES_SECTION of bench/RESULTS.md (`--no-write` prints it only);
@@ -23,7 +25,7 @@ import time
 
 from bench.common import BASE_COMMIT, RESULTS, ROOT, SIDES_SECTION, replace_section
 
-PARTS = ("render", "sqlite", "import", "engine", "pdf")
+PARTS = ("render", "sqlite", "import", "engine", "engine-timed", "pdf")
 
 
 def _demoted(markdown: str) -> str:
@@ -52,6 +54,12 @@ def run_part(part: str) -> str:
 
         with Node() as node:
             return engine_sides.engine_sides_markdown(node.url)
+    if part == "engine-timed":
+        from bench import engine_timed
+        from bench.engine import Node
+
+        with Node() as node:
+            return engine_timed.markdown(engine_timed.measure(node.url, None))
     if part == "pdf":
         from bench import pdf_render
 
