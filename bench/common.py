@@ -61,6 +61,35 @@ APP_SETTINGS = {
 }
 
 
+class TreeWorker:
+    """A script of this checkout run in a subprocess on a tree's code (PYTHONPATH and working
+    folder: the base commit's export, or this checkout): one JSON line in, one out."""
+
+    def __init__(self, tree: Path, script: str, *args: str):
+        import os
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, script, *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, cwd=tree,
+                                     env={**os.environ, "PYTHONPATH": str(tree)})
+
+    def ask(self, message):
+        """Send one message; the worker's JSON reply."""
+        import json
+
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("a worker process ended")
+        return json.loads(line)
+
+    def close(self, timeout_s: float = 60) -> None:
+        """End the worker."""
+        self.proc.stdin.close()
+        self.proc.wait(timeout=timeout_s)
+
+
 def app_config(**values) -> dict:
     """A settings mapping for `create_app`: APP_SETTINGS, then `values`, keeping only the
     settings this service knows (the base commit's side of bench.sides knows fewer)."""

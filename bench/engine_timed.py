@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -73,7 +71,7 @@ def worker(engine_url: str, gazetteer: str) -> None:
 
     backend = EngineBackend(Counting(make_transport("opensearch", engine_url)), alias=ALIAS)
     geocoder = OfflineGazetteer(Path(gazetteer))
-    for line in sys.stdin:
+    for line in sys.stdin:  # one URL a line (bench.common.TreeWorker)
         args = _args(json.loads(line))
         query = parse_search(args, geocoder, datetime.fromisoformat(args["at"]))
         sent.clear()
@@ -84,36 +82,11 @@ def worker(engine_url: str, gazetteer: str) -> None:
                           "requests": len(sent)}), flush=True)
 
 
-class Side:
-    """One tree's worker process."""
-
-    def __init__(self, tree: Path, engine_url: str):
-        from bench.search import GAZETTEER
-
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", engine_url,
-                                      str(GAZETTEER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})
-
-    def ask(self, url: str) -> dict:
-        """One search's answer."""
-        self.proc.stdin.write(json.dumps(url) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("a side's search process ended")
-        return json.loads(line)
-
-    def close(self) -> None:
-        """End the worker."""
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
-
-
 # --- In the parent ------------------------------------------------------------------------
 
 def measure(engine_url: str, base: str | None, rounds: int = ROUNDS) -> dict:
     """Load, then time both sides on every URL (taking turns) and check their answers."""
-    from bench.common import BASE_COMMIT, base_tree
+    from bench.common import BASE_COMMIT, TreeWorker, base_tree
     from bench.engine import delete_ours
     from bench.search import GAZETTEER
     from bench.sqlite_search import build_index
@@ -135,7 +108,9 @@ def measure(engine_url: str, base: str | None, rounds: int = ROUNDS) -> dict:
         args = _args(url)
         found = sqlite.search(parse_search(args, geocoder, datetime.fromisoformat(args["at"])))
         truth[url] = (found.total, [h.listing.id for h in found.hits])
-    sides = {"base": Side(base_tree(base), engine_url), "this": Side(ROOT, engine_url)}
+    script = str(Path(__file__).resolve())
+    sides = {name: TreeWorker(tree, script, "--worker", engine_url, str(GAZETTEER))
+             for name, tree in (("base", base_tree(base)), ("this", ROOT))}
     answers: dict[str, dict[str, list]] = {name: {url: [] for url in urls()} for name in sides}
     try:
         for url in urls():  # warm: zones read, scripts compiled, listings built once

@@ -28,17 +28,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 try:
-    from bench.common import BASE_COMMIT, base_tree
+    from bench.common import BASE_COMMIT, TreeWorker, base_tree
 except ImportError:  # this file run as the base commit's side, whose bench.common predates them
-    BASE_COMMIT = base_tree = None
+    BASE_COMMIT = TreeWorker = base_tree = None
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -220,25 +218,15 @@ class BaseCode:
         self.root = base_tree(commit)
         self.commit = commit
         # The base's own packages (service/, bench/) come first; this file runs as a script.
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--worker", str(index)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=self.root,
-            env={**os.environ, "PYTHONPATH": str(self.root)},
-        )
+        self.worker = TreeWorker(self.root, str(Path(__file__).resolve()), "--worker", str(index))
 
     def ask(self, command: str, argument):
         """Send one command; its JSON reply."""
-        self.proc.stdin.write(json.dumps([command, argument]) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the base's search process ended")
-        return json.loads(line)
+        return self.worker.ask([command, argument])
 
     def close(self) -> None:
         """End the subprocess."""
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        self.worker.close(30)
 
 
 def build_index(size: int) -> Path:
