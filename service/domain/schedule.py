@@ -87,8 +87,9 @@ def session_occurrences(session: Session, tz_name: str, at: datetime, count: int
     length = timedelta(minutes=duration_minutes(session))
     horizon = _MONTHLY_HORIZON_DAYS if session.monthly else _WEEKLY_HORIZON_DAYS
     found: list[Occurrence] = []
-    # Start from yesterday: a session that began last night may still be running.
-    day = local_now.date() - timedelta(days=1)
+    # Start from the day before yesterday: a session that began then may still be running
+    # (a whole day's, begun late, that the clocks went forward under).
+    day = local_now.date() - timedelta(days=2)
     day += timedelta(days=(weekday - day.weekday()) % 7)
     last_day = local_now.date() + timedelta(days=horizon)
     while day <= last_day and len(found) < count:
@@ -104,7 +105,8 @@ def session_occurrences(session: Session, tz_name: str, at: datetime, count: int
 def next_occurrences(listing: Listing, at: datetime, count: int = 3) -> tuple[Occurrence, ...]:
     """The listing's next `count` sessions from `at`, earliest first (ties by end).
 
-    Walks local dates from yesterday (a session begun last night may still run) and stops
+    Walks local dates from the day before yesterday (a session begun late then may still
+    run: a day long, with the clocks gone forward under it) and stops
     after the day that completes `count`: later days can only hold later starts.
     """
     return timetable_occurrences(listing.timezone, listing.sessions, at, count)
@@ -137,7 +139,7 @@ def _timetable_occurrences(tz_name: str, sessions: tuple[Session, ...], at: date
     horizon = _MONTHLY_HORIZON_DAYS if any(s.monthly for s in sessions) else _WEEKLY_HORIZON_DAYS
     today = at.astimezone(tz).date()
     found: list[Occurrence] = []
-    for offset in range(-1, horizon + 1):
+    for offset in range(-2, horizon + 1):
         day = today + timedelta(days=offset)
         for session in by_weekday.get(day.weekday(), ()):
             if not matches_monthly_rule(day, session.monthly):
@@ -262,6 +264,81 @@ def offset_shift_minutes(at: datetime, tz_name: str) -> float:
     before = (at - timedelta(days=1)).astimezone(tz).utcoffset()
     after = (at + timedelta(days=8)).astimezone(tz).utcoffset()
     return abs((after - before).total_seconds()) / 60.0
+
+
+# The span whose wall times a weekly session's next start (or the one still running) can
+# fall in, around a moment: from the day before local yesterday to past two weeks ahead.
+_SHIFT_BEFORE = timedelta(days=3)
+_SHIFT_AFTER = timedelta(days=16)
+
+
+def clock_changes(tz_name: str, at: datetime) -> tuple[tuple[datetime, timedelta, timedelta], ...]:
+    """The zone's changes of UTC offset from three days before `at` to sixteen days after,
+    each as (instant in UTC, offset before, offset from then on), to the second."""
+    hour = at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return _clock_changes(tz_name, hour)
+
+
+@lru_cache(maxsize=1024)
+def _clock_changes(tz_name: str, hour: datetime) -> tuple[tuple[datetime, timedelta, timedelta], ...]:
+    # Sampled every hour (changes are months apart), then the hour that holds one halved
+    # down to the second; cached per zone and hour, as _steady_offset is.
+    tz = zone(tz_name)
+    found = []
+    moment, last = hour - _SHIFT_BEFORE, hour + _SHIFT_AFTER
+    offset = moment.astimezone(tz).utcoffset()
+    while moment < last:
+        following = moment + _STEADY_STEP
+        then = following.astimezone(tz).utcoffset()
+        if then != offset:
+            low, high = 0, int(_STEADY_STEP.total_seconds())  # offset at low, `then` at high
+            while high - low > 1:
+                middle = (low + high) // 2
+                if (moment + timedelta(seconds=middle)).astimezone(tz).utcoffset() == offset:
+                    low = middle
+                else:
+                    high = middle
+            found.append((moment + timedelta(seconds=high), offset, then))
+            offset = then
+        moment = following
+    return tuple(found)
+
+
+def wall_shift(tz_name: str, at: datetime) -> tuple[int, int, int] | None:
+    """How elapsed time follows a zone's wall clock over the span a weekly session's next
+    start falls in: (change, before, after) such that a start `delta` wall minutes after
+    `at`'s whole local minute comes `delta + before` elapsed minutes after that minute when
+    `delta < change`, else `delta + after` (read as wall_to_aware reads gaps and folds: a
+    time in a gap or a fold takes the offset from before the change). (0, 0, 0) when the
+    offset holds; None when it changes more than once then, or not by whole minutes.
+
+    Engines compute exact next starts in a changeover week with it (queries._LOWER_BOUND),
+    where a bound lowered by the change (session_lower_bound's slack) would leave every
+    listing of the zone to be settled in Python."""
+    changes = clock_changes(tz_name, at)
+    if not changes:
+        return (0, 0, 0)
+    if len(changes) > 1:
+        return None
+    instant, before, after = changes[0]
+    local = at.astimezone(zone(tz_name))
+    now = local.replace(tzinfo=None, second=0, microsecond=0)
+    # Wall times up to the later of the two readings of the change's instant take the offset
+    # from before it (fold=0): the missing hour of a gap, the first pass of a fold.
+    change = instant.replace(tzinfo=None) + max(before, after) - now
+    current = local.utcoffset()
+    parts = (change, current - before, current - after)
+    if any(part % timedelta(minutes=1) for part in parts):
+        return None
+    return tuple(part // timedelta(minutes=1) for part in parts)
+
+
+def shift_slack(tz_name: str, at: datetime) -> float:
+    """The most a zone's wall clock parts from elapsed time over the span wall_shift reads,
+    in minutes: the slack of session_lower_bound where wall_shift has no answer."""
+    current = at.astimezone(zone(tz_name)).utcoffset()
+    offsets = [offset for _, before, after in clock_changes(tz_name, at) for offset in (before, after)]
+    return max((abs((offset - current).total_seconds()) / 60.0 for offset in offsets), default=0.0)
 
 
 def session_lower_bound(start_mow: int, duration: int, now_mow: float, slack: float = 0.0) -> float:

@@ -260,7 +260,7 @@ def test_facets_from_an_aggregations_answer():
 
 PARAMS = {
     "now": {"Australia/Perth": 5280, "Australia/Sydney": 5460}, "fraction": 0.0,
-    "slack": {"Australia/Perth": 0.0, "Australia/Sydney": 0.0},
+    "shift": {"Australia/Perth": [0, 0, 0], "Australia/Sydney": [0, 0, 0]}, "slack": {},
     "week": 7 * 24 * 60, "pack": 10000, "unscheduled": 10**9, "ending": 30, "endingRank": 120.5,
 }
 

@@ -55,7 +55,8 @@ def test_the_walk_sorts_by_tier_then_rank_bound_and_a_time_filter_uses_the_start
     assert script["source"].endswith("return lowerBound(doc, params, false) <= params.limit;")
     assert script["params"]["limit"] == 120
     assert script["params"]["ending"] == 30 and script["params"]["endingRank"] == 120.5
-    assert script["params"]["slack"] == {"Australia/Sydney": 0.0}  # no clock change in late November
+    # No clock change in late November: the wall clock is read as it is, with no slack.
+    assert script["params"]["shift"] == {"Australia/Sydney": [0, 0, 0]} and script["params"]["slack"] == {}
 
 
 def test_every_query_field_is_a_filter_or_said_not_to_be():

@@ -279,3 +279,13 @@ def test_time_filters_are_the_reference_s(indexed, monkeypatch, at):
         assert [h.listing.id for h in found.hits] == expected[first:first + query.per_page], query
     # The window left rows out of most of these (a day's window reads every row's sessions).
     assert windows.count(True) >= 5, windows
+
+
+def test_edges_of_exact_times_the_demo_data_lacks(tmp_path, demo_listings, gazetteer):
+    """tests/edge_sessions.py's cases on SQLite give the reference's totals and pages."""
+    from tests import edge_sessions
+
+    listings = edge_sessions.edge_listings(demo_listings)
+    backend = SQLiteBackend(tmp_path / "edges.sqlite")
+    backend.load(listings)
+    edge_sessions.check_cases(backend, listings, gazetteer)

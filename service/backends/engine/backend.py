@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import orjson
 
-from service.domain import ordering, schedule
+from service.domain import ordering
 from service.domain.facets import facet_counts
 from service.domain.models import Listing, SearchQuery
 from service.domain.schemas import listing_from_trusted
@@ -489,19 +489,19 @@ class EngineBackend:
 
     def _in_time(self, query: SearchQuery) -> Matches:
         """A search with time filters. Without words, the engine answers for the listings
-        whose bounds are exact (queries.exact_times: most of them, every week but the one
-        when a zone's clocks change): their total, facets and the first of the page's order,
-        in one request; only the others (monthly sessions, zones whose clocks change) are
-        walked and settled here. With words (whose scores each store reckons its own way,
+        whose bounds are exact (queries.exact_times: all but those with monthly sessions,
+        clock-change weeks included): their total, facets and the first of the page's order,
+        in one request; only the others (monthly sessions, and any zone whose clocks change
+        twice in a fortnight) are walked and settled here. With words (whose scores each store reckons its own way,
         and the walk's order leaves alone), every candidate is."""
         limit = timed.bound_limit(query)
         zones = self._zone_names()
         if query.text or not self._zones.monthly:
             return timed.within_time(self._candidates(query, limit), query)
-        shifting = [zone for zone in zones if schedule.offset_shift_minutes(query.at, zone)]
-        unsure = timed.in_time(self._candidates(query, limit, shifting), query)
+        unsure_zones = queries.unsure_zones(query, zones)
+        unsure = timed.in_time(self._candidates(query, limit, unsure_zones), query)
         found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.timed_page_body(
-            query, zones, limit, shifting, query.page * query.per_page))
+            query, zones, limit, unsure_zones, query.page * query.per_page))
         sure = []
         for hit in found["hits"]["hits"]:
             listing, document = self._built.get(hit["_source"]["doc"])
@@ -514,13 +514,13 @@ class EngineBackend:
 
     def _soonest(self, query: SearchQuery) -> Matches:
         """sort=soonest in one request: total, facets and the first candidates in (tier, lower
-        bound, id) order together; more pages of candidates only when the lower bounds (a
-        clock-change week) leave the page undecided."""
+        bound, id) order together; more pages of candidates only when the lower bounds (of
+        monthly sessions) leave the page undecided."""
         zones = self._zone_names()
         offset = (query.page - 1) * query.per_page
         needed = offset + query.per_page
-        # Margin past the page: bounds are exact outside clock-change weeks, so the walk stops
-        # at the first candidate past the page; the margin absorbs an hour of slack in most.
+        # Margin past the page: bounds are exact but for monthly sessions, so the walk stops
+        # at the first candidate past the page; the margin absorbs the monthly ones in most.
         body = queries.soonest_body(query, zones, needed + WALK_BATCH)
         found = self._request_on_alias("POST", f"/{self.alias}/_search", body)
         hits = found["hits"]["hits"]
@@ -538,13 +538,13 @@ class EngineBackend:
         if len(first) == size:
             yield from self._batches(query, zones, None, WALK_BATCH, first[-1]["sort"])
 
-    def _batches(self, query: SearchQuery, zones, limit: float | None, size: int, after=None, shifting=None):
+    def _batches(self, query: SearchQuery, zones, limit: float | None, size: int, after=None, unsure=None):
         """Candidate batches in ascending lower-bound order from `after` (search_after), in
         pages that double from `size`; a page shorter than asked for is the last (no empty
         request to find out). Each is a generator: a walk usually stops early, and the
         listings past where it stops are never built."""
         while True:
-            body = queries.timed_body(query, zones, limit, size, after, shifting)
+            body = queries.timed_body(query, zones, limit, size, after, unsure)
             hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
             if not hits:
                 return
@@ -554,8 +554,8 @@ class EngineBackend:
             after = hits[-1]["sort"]
             size = min(2 * size, LARGEST_WALK_PAGE)
 
-    def _candidates(self, query: SearchQuery, limit: float, shifting=None):
+    def _candidates(self, query: SearchQuery, limit: float, unsure=None):
         """Every candidate that may pass the time filters (lower bound within `limit`); with
-        `shifting`, only those whose bound is not exact (queries.exact_times)."""
-        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH, shifting=shifting):
+        `unsure` (queries.unsure_zones), only those whose bound is not exact (queries.exact_times)."""
+        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH, unsure=unsure):
             yield from batch

@@ -389,12 +389,21 @@ def page_body(query: SearchQuery, zones=()) -> dict:
     }
 
 
-# Painless: lower bounds as schedule.session_lower_bound defines them (and the SQLite backend
-# computes them, columns.lower_bounds); params.now maps each zone to the local minute of the
-# week, params.slack to its clock change around `at` (0 in most weeks). With `rank`, on the
-# soonest rank: a session running with under params.ending left ranks as params.endingRank
-# in zones with no slack (where the wall clock is exact). A zone it does not know gets the
-# weakest possible bound, which is still correct, only slower to walk past.
+# Painless: each listing's minutes to its next start, or its soonest rank (with `rank`), as
+# ordering.soonest_minutes and schedule.minutes_until reckon them, wherever params.shift
+# knows how the zone's wall clock runs (schedule.wall_shift: every zone in most weeks, and
+# one whose clocks change once): a weekly session's last start, next start and the one a
+# week after, each `delta` wall minutes from params.now, come `delta + before` (before the
+# change) or `delta + after` elapsed minutes from it; those not yet ended count (none begun
+# earlier can be running: a session lasts a day at most). A session running with under
+# params.ending left ranks as params.endingRank. Elsewhere (params.slack: a zone whose
+# clocks change twice in the fortnight) a lower bound as schedule.session_lower_bound's,
+# lowered by the slack. Monthly sessions are stored as weekly ones, so theirs are lower
+# bounds too. A zone it does not know gets the weakest possible bound, which is still
+# correct, only slower to walk past. Whole minutes throughout, with the moment's seconds
+# (params.fraction) taken off once at the end: two listings starting at one instant get
+# the same value to the bit and go by id, as the exact ranks do (n - fraction with n = 0 is
+# 0, not -0, which the engine would sort first).
 _LOWER_BOUND = """
 double lowerBound(def doc, def params, boolean rank) {
   if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return 0.0; }
@@ -402,40 +411,73 @@ double lowerBound(def doc, def params, boolean rank) {
   String tz = doc['timezone'].value;
   if (!params.now.containsKey(tz)) { return -params.week; }
   long now = ((Number) params.now.get(tz)).longValue();
-  double slack = ((Number) params.slack.get(tz)).doubleValue();
   long week = ((Number) params.week).longValue();
-  boolean promote = rank && slack == 0;
   double best = params.unscheduled;
+  def shift = params.shift.get(tz);
+  if (shift == null) {
+    double slack = ((Number) params.slack.get(tz)).doubleValue();
+    for (def packed : doc['sessions']) {
+      long start = packed / params.pack;
+      long duration = packed % params.pack;
+      double since = ((now - start) % week + week) % week + params.fraction;
+      double bound = since < duration + slack ? 0.0 - since - slack : week - since - slack;
+      if (bound < best) { best = bound; }
+    }
+    return best;
+  }
+  long change = ((Number) shift.get(0)).longValue();
+  long before = ((Number) shift.get(1)).longValue();
+  long after = ((Number) shift.get(2)).longValue();
   for (def packed : doc['sessions']) {
     long start = packed / params.pack;
     long duration = packed % params.pack;
-    double since = ((now - start) % week + week) % week + params.fraction;
-    double bound;
-    if (since < duration + slack) {
-      bound = promote && since > 0 && duration - since < params.ending ? params.endingRank : 0.0 - since - slack;
-    } else {
-      bound = week - since - slack;
+    long next = ((start - now) % week + week) % week;
+    for (long delta = next - week; delta <= next + week; delta += week) {
+      long n = delta + (delta < change ? before : after);
+      if (n + duration <= 0) { continue; }
+      double until = n - params.fraction;
+      double value = rank && until < 0 && (n + duration) - params.fraction < params.ending ? params.endingRank : until;
+      if (value < best) { best = value; }
     }
-    if (bound < best) { best = bound; }
   }
   return best;
 }
 """
 
 
-def lower_bound_params(query: SearchQuery, zones) -> dict:
-    """Script parameters: each zone's local minute of the week at `query.at` and its clock
-    change around then (the bound's slack), and the soonest rule from ordering.RANKING.
+def wall_clocks(query: SearchQuery, zones) -> tuple[dict, dict]:
+    """(shift, slack) of lower_bound_params: schedule.wall_shift of each zone that has one,
+    and schedule.shift_slack of the rest (unsure_zones)."""
+    shift, slack = {}, {}
+    for tz in sorted(zones):
+        known = schedule.wall_shift(tz, query.at)
+        if known is None:
+            slack[tz] = schedule.shift_slack(tz, query.at)
+        else:
+            shift[tz] = list(known)
+    return shift, slack
 
-    The minute is whole, and the moment's seconds (the same in every zone) one fraction added
-    to each: two listings starting at one instant in different zones then get the same
-    bound, to the last bit, and go by id as the exact ranks do. (0.0 - since, not -since:
-    a session starting this minute is 0, not -0, which the engine sorts first.)"""
+
+def unsure_zones(query: SearchQuery, zones) -> list[str]:
+    """Zones where the script gives only lower bounds around `query.at`: their clocks change
+    more than once in the fortnight it reads (none, most years)."""
+    return sorted(wall_clocks(query, zones)[1])
+
+
+def lower_bound_params(query: SearchQuery, zones) -> dict:
+    """Script parameters: each zone's local minute of the week at `query.at` and how its wall
+    clock runs from then (wall_clocks), and the soonest rule from ordering.RANKING.
+
+    The minute is whole, and the moment's seconds (the same in every zone) one fraction taken
+    off each value: two listings starting at one instant in different zones then get the
+    same value, to the last bit, and go by id as the exact ranks do."""
     at = query.at.astimezone(timezone.utc)
+    shift, slack = wall_clocks(query, zones)
     return {
         "now": {tz: math.floor(schedule.local_minute_of_week(query.at, tz)) for tz in sorted(zones)},
         "fraction": (at.second * 1_000_000 + at.microsecond) / 60e6,
-        "slack": {tz: schedule.offset_shift_minutes(query.at, tz) for tz in sorted(zones)},
+        "shift": shift,
+        "slack": slack,
         "week": schedule.MINUTES_PER_WEEK,
         "pack": PACK,
         "unscheduled": UNSCHEDULED,
@@ -452,21 +494,21 @@ def within_limit(query: SearchQuery, zones, limit: float) -> dict:
     }}}
 
 
-def exact_times(shifting) -> dict:
+def exact_times(unsure) -> dict:
     """Listings whose lower bound is their exact minutes to their next start: open 24/7, or
-    weekly sessions only in a zone whose clocks do not change around the moment (not among
-    `shifting`): then within_limit is the time filters' own test (as columns.bound_is_exact).
-    An index built before documents said `monthly` has none of these: its every listing is
-    walked, whatever a worker last read of its mapping."""
+    weekly sessions only in a zone the script reads exactly (not among `unsure`,
+    unsure_zones): then within_limit is the time filters' own test. An index built before
+    documents said `monthly` has none of these: its every listing is walked, whatever a
+    worker last read of its mapping."""
     steady = [{"term": {"monthly": True}}]
-    if shifting:
-        steady.append({"terms": {"timezone": sorted(shifting)}})
+    if unsure:
+        steady.append({"terms": {"timezone": sorted(unsure)}})
     return {"bool": {"filter": [{"exists": {"field": "monthly"}}],
                      "should": [{"term": {"open_24_7": True}}, {"bool": {"must_not": steady}}],
                      "minimum_should_match": 1}}
 
 
-def timed_page_body(query: SearchQuery, zones, limit: float, shifting, size: int) -> dict:
+def timed_page_body(query: SearchQuery, zones, limit: float, unsure, size: int) -> dict:
     """page_body (no words) over the listings exact_times answers for that pass the time
     filters (within_limit): total, facets and the first `size` in the page's order (soonest:
     by their exact ranks)."""
@@ -475,7 +517,7 @@ def timed_page_body(query: SearchQuery, zones, limit: float, shifting, size: int
         body["sort"] = bound_sort(query, zones, rank=True)
     # Filters beside the scored query: they keep its scores.
     body["query"] = {"bool": {"must": [body["query"]],
-                              "filter": [within_limit(query, zones, limit), exact_times(shifting)]}}
+                              "filter": [within_limit(query, zones, limit), exact_times(unsure)]}}
     body["from"], body["size"] = 0, size
     return body
 
@@ -492,16 +534,15 @@ def bound_sort(query: SearchQuery, zones, rank: bool) -> list:
     ]
 
 
-def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=None, shifting=None) -> dict:
+def timed_body(query: SearchQuery, zones, limit: float | None, size: int, after=None, unsure=None) -> dict:
     """Candidates in ascending (audience tier, lower bound, id) order. With `limit` (a time
     filter), bounds on the next start and only those <= limit; else bounds on the soonest rank.
-    With `shifting` (zones whose clocks change around the moment), only the listings
-    exact_times leaves out."""
+    With `unsure` (unsure_zones), only the listings exact_times leaves out."""
     search = base_query(query, zones)
     if limit is not None:
         search["bool"]["filter"].append(within_limit(query, zones, limit))
-    if shifting is not None:
-        search["bool"].setdefault("must_not", []).append(exact_times(shifting))
+    if unsure is not None:
+        search["bool"].setdefault("must_not", []).append(exact_times(unsure))
     body = {
         "query": search,
         "sort": bound_sort(query, zones, rank=limit is None),
