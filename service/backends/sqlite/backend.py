@@ -581,7 +581,7 @@ class SQLiteBackend:
             for rid, score in zip(rows, selection.text[positions])
         )
         return Matches(total=len(selection.rows), hits=hits,
-                       facets=columns.facets(cols, selection.rows, selection.facet_table))
+                       facets=selection.facets(cols))
 
     def _soonest(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
                  needed: int, area: columns.Area | None) -> np.ndarray:

@@ -18,6 +18,7 @@ import functools
 import math
 import sqlite3
 from dataclasses import dataclass
+from typing import Callable
 from datetime import datetime, timezone
 
 import numpy as np
@@ -280,21 +281,35 @@ class Selection:
     focus: np.ndarray | None = None  # bool: substances name an asked one (None: none asked)
     # `facet_table(rows)` when already known (the area's rows as they are); a subset drops it.
     facet_table: np.ndarray | None = None
+    # The rows' `facet_code`s when they came cheaply (from an Area's kept columns), else None.
+    facet_codes: np.ndarray | None = None
 
     def subset(self, keep: np.ndarray) -> "Selection":
         """The selection restricted by a boolean mask or positions."""
         keep = kept_index(keep)
         focus = None if self.focus is None else self.focus[keep]
+        codes = None if self.facet_codes is None else self.facet_codes[keep]
         return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep], self.tier[keep],
-                         focus)
+                         focus, facet_codes=codes)
+
+    def facets(self, cols: Columns) -> dict:
+        """`facets` of the selected rows, from what the selection already holds of them."""
+        if self.facet_table is None and self.facet_codes is not None:
+            return facets(cols, self.rows, _facet_table_of(self.facet_codes))
+        return facets(cols, self.rows, self.facet_table)
 
 
 def tiers(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
     """ordering.audience_tier for rows the audience filter kept: 0 when their audiences meet
     the wanted ones (the query's, else "everyone"), else 1."""
+    return _tiers_of(lambda name: getattr(cols, name)[rows], query)
+
+
+def _tiers_of(column, query: SearchQuery) -> np.ndarray:
+    """`tiers` of the rows whose values of an index column `column(name)` gives."""
     if not query.audiences:
-        return cols.tier_without_audiences[rows]
-    return _tiers(cols.audiences[rows], query.audiences)
+        return column("tier_without_audiences")
+    return _tiers(column("audiences"), query.audiences)
 
 
 def _tiers(audiences: np.ndarray, asked: tuple[str, ...]) -> np.ndarray:
@@ -313,6 +328,14 @@ class Scope:
     query: SearchQuery
     cosine: np.ndarray      # per candidate row; NaN without a place or a location
     cover: np.ndarray       # per index row: remote coverage of the place
+    # name -> the candidate rows' values of that column, kept by an Area for its kept rows.
+    kept_column: Callable[[str], np.ndarray] | None = None
+
+    def column(self, name: str) -> np.ndarray:
+        """The candidate rows' values of the index column `name` ("cover": of `cover`)."""
+        if self.kept_column is not None:
+            return self.kept_column(name)
+        return (self.cover if name == "cover" else getattr(self.cols, name))[self.rows]
 
 
 # Filter rules whose masks depend on nothing but the index and the area (the place, the
@@ -333,6 +356,7 @@ class Area:
         self.wanted = wanted  # bool per index row: covering, or located in one of those cells
         for array in (cover, wanted):
             array.flags.writeable = False
+        self._kept_columns: dict[str, np.ndarray] = {}
 
     @functools.cached_property
     def rows(self) -> np.ndarray:
@@ -353,6 +377,18 @@ class Area:
         for array in (rows, cosine):
             array.flags.writeable = False
         return rows, cosine
+
+    def kept_column(self, name: str) -> np.ndarray:
+        """The `kept` rows' values of the index column `name` ("cover": of `cover`), gathered
+        when first asked and kept. Gathering a city's rows from the whole index (a few hundred
+        microseconds a column at 1,000,000 listings) was most of what a filter, the tiers and
+        the facets cost each search near the place; read in order, a kept copy costs a third."""
+        found = self._kept_columns.get(name)
+        if found is None:
+            found = (self.cover if name == "cover" else getattr(self.cols, name))[self.kept[0]]
+            found.flags.writeable = False
+            self._kept_columns[name] = found  # two threads may both gather it: the same array
+        return found
 
     @functools.cached_property
     def sessions_by_start(self) -> SessionOrder:
@@ -411,24 +447,36 @@ def select(cols: Columns, query: SearchQuery, area: Area | None,
         cover = np.zeros(cols.size, dtype=bool)
         wanted = None
     settled = ()  # rules the candidate rows already pass
+    kept_column = None
     if text_rows is not None:
         rows, text = rows_with_words(wanted, text_rows, text_scores)
         cosine = np.full(len(rows), np.nan) if area is None else place_cosine(cols, rows, area.place)
     elif area is not None:
         (rows, cosine), settled = area.kept, AREA_RULES
         text = np.zeros(len(rows))
+        kept_column = area.kept_column
     else:
         rows = np.arange(cols.size, dtype=np.int64)
         text, cosine = np.zeros(len(rows)), np.full(len(rows), np.nan)
-    keep = apply_filters(Scope(cols, rows, query, cosine, cover), lambda rule: rule not in settled)
+    scope = Scope(cols, rows, query, cosine, cover, kept_column)
+    keep = apply_filters(scope, lambda rule: rule not in settled)
     table = None
     if keep is not None:
         rows, cosine, text = rows[keep], cosine[keep], text[keep]
     elif settled:
         table = area.kept_facet_table  # the area's kept rows, as they are
+
+    def column(name: str) -> np.ndarray:
+        """The selected rows' values of an index column."""
+        if kept_column is None:
+            return (cover if name == "cover" else getattr(cols, name))[rows]
+        values = kept_column(name)
+        return values if keep is None else values[keep]
+
     focus = ordering.focus_substances(query)
-    specific = (cols.substances[rows] & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
-    return Selection(rows, cosine, cover[rows], text, tiers(cols, rows, query), specific, table)
+    specific = (column("substances") & bitmask(focus, vocab.SUBSTANCES)) != 0 if focus else None
+    codes = column("facet_code") if kept_column is not None and table is None else None
+    return Selection(rows, cosine, column("cover"), text, _tiers_of(column, query), specific, table, codes)
 
 
 def apply_filters(scope: Scope, applies) -> np.ndarray | None:
@@ -459,7 +507,7 @@ def rows_with_words(wanted: np.ndarray | None, text_rows: np.ndarray,
 
 
 def _is_true(spec: Filter, scope: Scope) -> np.ndarray:
-    return getattr(scope.cols, spec.field)[scope.rows]
+    return scope.column(spec.field)
 
 
 def _any_of(spec: Filter, scope: Scope) -> np.ndarray | None:
@@ -474,14 +522,14 @@ def _any_of(spec: Filter, scope: Scope) -> np.ndarray | None:
             if value in column:
                 found |= column[value][scope.rows]
         return found
-    return (column[scope.rows] & bitmask(values, spec.vocabulary)) != 0
+    return (scope.column(spec.field) & bitmask(values, spec.vocabulary)) != 0
 
 
 def _one_of(spec: Filter, scope: Scope) -> np.ndarray | None:
     values = spec.asked(scope.query)
     if not values:
         return None
-    return np.isin(getattr(scope.cols, spec.field)[scope.rows], [spec.vocabulary.index(v) for v in values])
+    return np.isin(scope.column(spec.field), [spec.vocabulary.index(v) for v in values])
 
 
 def _in_time(spec: Filter, scope: Scope) -> np.ndarray | None:
@@ -531,7 +579,12 @@ def in_time(cols: Columns, query: SearchQuery) -> np.ndarray:
 def facet_table(cols: Columns, rows: np.ndarray) -> np.ndarray:
     """How many of the rows have each (format mask, goal mask, kind, approach), as an array
     of _FACET_SHAPE: one pass over the rows, which `facets` then sums."""
-    return np.bincount(cols.facet_code[rows], minlength=math.prod(_FACET_SHAPE)).reshape(_FACET_SHAPE)
+    return _facet_table_of(cols.facet_code[rows])
+
+
+def _facet_table_of(codes: np.ndarray) -> np.ndarray:
+    """facet_table of rows with these `facet_code`s."""
+    return np.bincount(codes, minlength=math.prod(_FACET_SHAPE)).reshape(_FACET_SHAPE)
 
 
 def facets(cols: Columns, rows: np.ndarray, table: np.ndarray | None = None) -> dict:
