@@ -594,7 +594,7 @@ class SQLiteBackend:
         if found is None:
             _, ranks = self._waits(cols, selection, query, needed)
             return columns.soonest_order(selection, ranks, needed)
-        candidates = selection.subset(found.positions)
+        candidates = selection.subset(found.positions, counted=False)
         ranks = np.where(found.exact, found.rank_bounds, np.inf)
         self._settle_soonest(cols, candidates, found.exact, ranks, found.rank_bounds, needed, query)
         return found.positions[columns.soonest_order(candidates, ranks, needed)]

@@ -284,11 +284,12 @@ class Selection:
     # The rows' `facet_code`s when they came cheaply (from an Area's kept columns), else None.
     facet_codes: np.ndarray | None = None
 
-    def subset(self, keep: np.ndarray) -> "Selection":
-        """The selection restricted by a boolean mask or positions."""
+    def subset(self, keep: np.ndarray, counted: bool = True) -> "Selection":
+        """The selection restricted by a boolean mask or positions; without its facet codes
+        unless `counted` (ordering a tier reads none)."""
         keep = kept_index(keep)
         focus = None if self.focus is None else self.focus[keep]
-        codes = None if self.facet_codes is None else self.facet_codes[keep]
+        codes = None if self.facet_codes is None or not counted else self.facet_codes[keep]
         return Selection(self.rows[keep], self.cosine[keep], self.covered[keep], self.text[keep], self.tier[keep],
                          focus, facet_codes=codes)
 
@@ -326,7 +327,7 @@ class Scope:
     cols: Columns
     rows: np.ndarray
     query: SearchQuery
-    cosine: np.ndarray      # per candidate row; NaN without a place or a location
+    cosine: np.ndarray | None  # per candidate row; NaN without a location; None without a place
     cover: np.ndarray       # per index row: remote coverage of the place
     # name -> the candidate rows' values of that column, kept by an Area for its kept rows.
     kept_column: Callable[[str], np.ndarray] | None = None
@@ -453,18 +454,24 @@ def select(cols: Columns, query: SearchQuery, area: Area | None,
         cosine = np.full(len(rows), np.nan) if area is None else place_cosine(cols, rows, area.place)
     elif area is not None:
         (rows, cosine), settled = area.kept, AREA_RULES
-        text = np.zeros(len(rows))
+        text = None  # no words: zeros, made for the rows the filters keep
         kept_column = area.kept_column
     else:
         rows = np.arange(cols.size, dtype=np.int64)
-        text, cosine = np.zeros(len(rows)), np.full(len(rows), np.nan)
+        text = cosine = None  # no words, no place: zeros and NaN, made for the rows kept
     scope = Scope(cols, rows, query, cosine, cover, kept_column)
     keep = apply_filters(scope, lambda rule: rule not in settled)
     table = None
     if keep is not None:
-        rows, cosine, text = rows[keep], cosine[keep], text[keep]
+        rows = rows[keep]
+        cosine = None if cosine is None else cosine[keep]
+        text = None if text is None else text[keep]
     elif settled:
         table = area.kept_facet_table  # the area's kept rows, as they are
+    if text is None:
+        text = np.zeros(len(rows))
+    if cosine is None:
+        cosine = np.full(len(rows), np.nan)
 
     def column(name: str) -> np.ndarray:
         """The selected rows' values of an index column."""
@@ -657,7 +664,7 @@ def order(selection: Selection, query: SearchQuery, needed: int) -> np.ndarray:
                 # city's rows, of which a few hundred can reach the first places.
                 while (reach := _within_reach(selection, query, needed, positions)) is not None:
                     positions = reach
-            found.append(positions[_order_tier(selection.subset(positions), query, needed)])
+            found.append(positions[_order_tier(selection.subset(positions, counted=False), query, needed)])
             needed -= len(found[-1])
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
@@ -751,7 +758,7 @@ def _within_reach(selection: Selection, query: SearchQuery, needed: int,
     kth = np.partition(-cosine, needed - 1)[needed - 1]  # NaN (no location) partitions last
     if math.isnan(kth):
         return None  # fewer than `needed` located rows
-    floor = float(best_scores(selection.subset(positions[-cosine <= kth]), query).min())
+    floor = float(best_scores(selection.subset(positions[-cosine <= kth], counted=False), query).min())
     reach_km = _reach_km(floor)
     if not math.isfinite(reach_km):
         return None
