@@ -255,15 +255,19 @@ def local_minute_of_week(at: datetime, tz_name: str) -> float:
 
 
 def offset_shift_minutes(at: datetime, tz_name: str) -> float:
-    """How far a zone's UTC offset moves between a day before `at` and eight days after.
+    """How far a zone's UTC offset moves from `at`'s over the changes from a day before `at`
+    to eight days after, at most (in minutes).
 
     Zero for most weeks of the year: then a weekly session's wall-clock distance from
-    `at` is its exact distance, and no exact calendar work is needed to order by it.
+    `at` is its exact distance, and no exact calendar work is needed to order by it. (Not
+    the offsets at the two ends alone: two changes between them that cancel out, as a
+    week-long summer time did, would read as none.)
     """
-    tz = zone(tz_name)
-    before = (at - timedelta(days=1)).astimezone(tz).utcoffset()
-    after = (at + timedelta(days=8)).astimezone(tz).utcoffset()
-    return abs((after - before).total_seconds()) / 60.0
+    current = at.astimezone(zone(tz_name)).utcoffset()
+    first, last = at - timedelta(days=1), at + timedelta(days=8)
+    offsets = [offset for instant, before, after in clock_changes(tz_name, at) if first < instant <= last
+               for offset in (before, after)]
+    return max((abs((offset - current).total_seconds()) / 60.0 for offset in offsets), default=0.0)
 
 
 # The span whose wall times a weekly session's next start (or the one still running) can

@@ -2,6 +2,7 @@
 first-principles oracle in tests/oracle_time.py (which uses none of service.domain.schedule)."""
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -187,3 +188,14 @@ def test_zones_the_script_cannot_read_exactly_have_no_wall_shift():
     [change] = oracle_time.transitions("Africa/Monrovia", 1972)
     assert schedule.wall_shift("Africa/Monrovia", change - timedelta(days=1)) is None
     assert schedule.shift_slack("Africa/Monrovia", change - timedelta(days=1)) == 44.5
+
+
+def test_two_changes_that_cancel_out_still_count_as_a_shift():
+    """Boa Vista kept summer time for one week of October 2000: a day before a moment just
+    ahead of it and eight days after, the offset is the same, yet sessions in between start
+    an hour off the wall clock. The slack is that hour (the oracle's own instants)."""
+    start, end = oracle_time.transitions("America/Boa_Vista", 2000)[-2:]
+    at = start - timedelta(hours=12)
+    zone = ZoneInfo("America/Boa_Vista")
+    assert (at - timedelta(days=1)).astimezone(zone).utcoffset() == (at + timedelta(days=8)).astimezone(zone).utcoffset()
+    assert schedule.offset_shift_minutes(at, "America/Boa_Vista") == 60
