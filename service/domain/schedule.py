@@ -270,15 +270,16 @@ def offset_shift_minutes(at: datetime, tz_name: str) -> float:
     return max((abs((offset - current).total_seconds()) / 60.0 for offset in offsets), default=0.0)
 
 
-# The span whose wall times a weekly session's next start (or the one still running) can
-# fall in, around a moment: from the day before local yesterday to past two weeks ahead.
+# The span whose wall times a session's next start (or the one still running) can fall in,
+# around a moment: from the day before local yesterday to past five weeks ahead (a monthly
+# session's next start can be four weeks after this week's; a weekly one's, a week).
 _SHIFT_BEFORE = timedelta(days=3)
-_SHIFT_AFTER = timedelta(days=16)
+_SHIFT_AFTER = timedelta(days=38)
 
 
 def clock_changes(tz_name: str, at: datetime) -> tuple[tuple[datetime, timedelta, timedelta], ...]:
-    """The zone's changes of UTC offset from three days before `at` to sixteen days after,
-    each as (instant in UTC, offset before, offset from then on), to the second."""
+    """The zone's changes of UTC offset from three days before `at` to 38 days after, each
+    as (instant in UTC, offset before, offset from then on), to the second."""
     hour = at.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
     return _clock_changes(tz_name, hour)
 
@@ -309,8 +310,8 @@ def _clock_changes(tz_name: str, hour: datetime) -> tuple[tuple[datetime, timede
 
 
 def wall_shift(tz_name: str, at: datetime) -> tuple[int, int, int] | None:
-    """How elapsed time follows a zone's wall clock over the span a weekly session's next
-    start falls in: (change, before, after) such that a start `delta` wall minutes after
+    """How elapsed time follows a zone's wall clock over the span a session's next start
+    falls in (a monthly one's included): (change, before, after) such that a start `delta` wall minutes after
     `at`'s whole local minute comes `delta + before` elapsed minutes after that minute when
     `delta < change`, else `delta + after` (read as wall_to_aware reads gaps and folds: a
     time in a gap or a fold takes the offset from before the change). (0, 0, 0) when the

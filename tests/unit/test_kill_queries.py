@@ -97,7 +97,7 @@ def test_index_settings_and_mappings():
                 "location": {"type": "geo_point"},
                 "remote": {"type": "boolean"}, "open_24_7": {"type": "boolean"}, "monthly": {"type": "boolean"},
                 "active": {"type": "boolean"},
-                "sessions": {"type": "long"},
+                "sessions": {"type": "long"}, "timetable": {"type": "long"},
                 "doc": {"type": "object", "enabled": False},
             },
         },
@@ -123,6 +123,8 @@ def test_the_indexed_document():
         "monthly": True,  # the first Saturday's session
         # Mon 19:00 for 90 min; Wed 07:30 (2 * 1440 + 450) for 30; Sat 10:00 (5 * 1440 + 600) for 60.
         "sessions": [1140 * 10000 + 90, 3330 * 10000 + 30, 7800 * 10000 + 60],
+        # The same, times 8, plus the monthly rule: 0 weekly, 1 "first".
+        "timetable": [(1140 * 10000 + 90) * 8, (3330 * 10000 + 30) * 8, (7800 * 10000 + 60) * 8 + 1],
         "doc": dump_listing(item),
     }
 
@@ -258,8 +260,15 @@ def test_facets_from_an_aggregations_answer():
     }
 
 
+# Thursday 26 November 2026 in both zones: which monthly rules fall on each local day from
+# eight days before to 36 after (bits: 2 first, 4 second, 8 third, 16 fourth, 32 last).
+# November has 30 days: the 22nd-28th are its fourth week, the 24th-30th its last seven days.
+MONTH_DAYS = ([8] * 4 + [16] * 2 + [16 + 32] * 5 + [32] * 2  # 18-30 November
+              + [2] * 7 + [4] * 7 + [8] * 7 + [16] * 3 + [16 + 32] * 4 + [32] * 3  # December
+              + [2])  # 1 January 2027
 PARAMS = {
     "now": {"Australia/Perth": 5280, "Australia/Sydney": 5460}, "fraction": 0.0,
+    "days": {"Australia/Perth": MONTH_DAYS, "Australia/Sydney": MONTH_DAYS}, "firstDay": -8, "rules": 8,
     "shift": {"Australia/Perth": [0, 0, 0], "Australia/Sydney": [0, 0, 0]}, "slack": {},
     "week": 7 * 24 * 60, "pack": 10000, "unscheduled": 10**9, "ending": 30, "endingRank": 120.5,
 }

@@ -489,11 +489,12 @@ class EngineBackend:
 
     def _in_time(self, query: SearchQuery) -> Matches:
         """A search with time filters. Without words, the engine answers for the listings
-        whose bounds are exact (queries.exact_times: all but those with monthly sessions,
-        clock-change weeks included): their total, facets and the first of the page's order,
-        in one request; only the others (monthly sessions, and any zone whose clocks change
-        twice in a fortnight) are walked and settled here. With words (whose scores each store reckons its own way,
-        and the walk's order leaves alone), every candidate is."""
+        whose bounds are exact (queries.exact_times: all, monthly sessions and clock-change
+        weeks included, in an index built with `timetable`): their total, facets and the
+        first of the page's order, in one request; only the others (any zone whose clocks
+        change twice in five weeks; monthly sessions in an older index) are walked and settled
+        here. With words (whose scores each store reckons its own way, and the walk's order
+        leaves alone), every candidate is."""
         limit = timed.bound_limit(query)
         zones = self._zone_names()
         if query.text or not self._zones.monthly:
@@ -515,12 +516,14 @@ class EngineBackend:
     def _soonest(self, query: SearchQuery) -> Matches:
         """sort=soonest in one request: total, facets and the first candidates in (tier, lower
         bound, id) order together; more pages of candidates only when the lower bounds (of
-        monthly sessions) leave the page undecided."""
+        an unsure zone, or of monthly sessions in an index built before `timetable`) leave
+        the page undecided."""
         zones = self._zone_names()
         offset = (query.page - 1) * query.per_page
         needed = offset + query.per_page
-        # Margin past the page: bounds are exact but for monthly sessions, so the walk stops
-        # at the first candidate past the page; the margin absorbs the monthly ones in most.
+        # Margin past the page: bounds are exact but in unsure zones (and for monthly
+        # sessions in an older index), so the walk stops at the first candidate past the
+        # page; the margin absorbs the inexact ones in most.
         body = queries.soonest_body(query, zones, needed + WALK_BATCH)
         found = self._request_on_alias("POST", f"/{self.alias}/_search", body)
         hits = found["hits"]["hits"]

@@ -10,7 +10,8 @@ as the SQLite backend's are; text weights live in `TEXT_FIELDS` and ranking weig
 from __future__ import annotations
 
 import math
-from datetime import timezone
+from datetime import date, timedelta, timezone
+from functools import lru_cache
 
 import orjson
 
@@ -33,6 +34,14 @@ TEXT_FIELDS = {"name": 4.0, "program": 2.0, "description": 1.0, "terms": 1.0}
 # Sessions are packed as start_minute_of_week * PACK + duration, so one sorted array of
 # numbers keeps each start with its own duration.
 PACK = 10_000
+# The timetable field packs a session as its `sessions` number * RULES + its monthly rule's
+# place in RULE_CODES (0: weekly), so the script can place monthly sessions too.
+RULE_CODES = (None, *vocab.MONTHLY_RULES)
+RULES = 8
+# Local days, from `at`'s, on which the script may find a monthly session's last or next
+# start (a day's margin each way): a week back (one still running) to five weeks on (the
+# next "first Saturday" can be four weeks after this week's: 3 October, 7 November 2026).
+MONTH_DAYS = range(-8, 37)
 
 # Only single words get synonyms, as in the SQLite backend's query expansion; the
 # original word is kept ("ice => ice, methamphetamine") so both backends match alike.
@@ -81,6 +90,7 @@ def index_body(meta: dict, replicas: int = 0) -> dict:
                 "monthly": {"type": "boolean"},
                 "active": {"type": "boolean"},
                 "sessions": {"type": "long"},
+                "timetable": {"type": "long"},
                 "doc": {"type": "object", "enabled": False},
             },
         },
@@ -121,13 +131,18 @@ def _indexed_fields(listing: Listing) -> dict:
         "location": {"lat": location.lat, "lon": location.lon} if location else None,
         "remote": is_remote(listing),
         "open_24_7": listing.open_24_7,
-        # A monthly session's wall-clock bound is only a bound (see exact_times).
+        # Where `timetable` is missing (an index built before it), a monthly session's
+        # wall-clock bound is only a bound (see exact_times).
         "monthly": any(s.monthly for s in listing.sessions),
         "active": listing.status == "active",
-        "sessions": sorted(
-            schedule.minute_of_week(s) * PACK + schedule.duration_minutes(s) for s in listing.sessions
-        ),
+        "sessions": sorted(_packed(s) for s in listing.sessions),
+        "timetable": sorted(_packed(s) * RULES + RULE_CODES.index(s.monthly) for s in listing.sessions),
     }
+
+
+def _packed(session) -> int:
+    """A session's start (minute of the week) and duration as one number."""
+    return schedule.minute_of_week(session) * PACK + schedule.duration_minutes(session)
 
 
 def _terms(field: str, values) -> dict:
@@ -395,15 +410,18 @@ def page_body(query: SearchQuery, zones=()) -> dict:
 # one whose clocks change once): a weekly session's last start, next start and the one a
 # week after, each `delta` wall minutes from params.now, come `delta + before` (before the
 # change) or `delta + after` elapsed minutes from it; those not yet ended count (none begun
-# earlier can be running: a session lasts a day at most). A session running with under
-# params.ending left ranks as params.endingRank. Elsewhere (params.slack: a zone whose
-# clocks change twice in the fortnight) a lower bound as schedule.session_lower_bound's,
-# lowered by the slack. Monthly sessions are stored as weekly ones, so theirs are lower
-# bounds too. A zone it does not know gets the weakest possible bound, which is still
-# correct, only slower to walk past. Whole minutes throughout, with the moment's seconds
-# (params.fraction) taken off once at the end: two listings starting at one instant get
-# the same value to the bit and go by id, as the exact ranks do (n - fraction with n = 0 is
-# 0, not -0, which the engine would sort first).
+# earlier can be running: a session lasts a day at most). A monthly session (`timetable`)
+# is tried on the same weekday for four weeks more, on the days its rule names
+# (params.days: per zone, a bit per rule for each local day of MONTH_DAYS). A session
+# running with under params.ending left ranks as params.endingRank. Elsewhere (params.slack:
+# a zone whose clocks change twice in the span) a lower bound as
+# schedule.session_lower_bound's, lowered by the slack; so are monthly sessions in an index
+# built before `timetable` (stored as weekly ones in `sessions`). A zone it does not know
+# gets the weakest possible bound, which is still correct, only slower to walk past. Whole
+# minutes throughout, with the moment's seconds (params.fraction) taken off once at the
+# end: two listings starting at one instant get the same value to the bit and go by id, as
+# the exact ranks do (n - fraction with n = 0 is 0, not -0, which the engine would sort
+# first).
 _LOWER_BOUND = """
 double lowerBound(def doc, def params, boolean rank) {
   if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return 0.0; }
@@ -428,11 +446,23 @@ double lowerBound(def doc, def params, boolean rank) {
   long change = ((Number) shift.get(0)).longValue();
   long before = ((Number) shift.get(1)).longValue();
   long after = ((Number) shift.get(2)).longValue();
-  for (def packed : doc['sessions']) {
+  boolean ruled = doc.containsKey('timetable') && doc['timetable'].size() > 0;
+  def days = params.days.get(tz);
+  long rules = ((Number) params.rules).longValue();
+  long firstDay = ((Number) params.firstDay).longValue();
+  for (def entry : (ruled ? doc['timetable'] : doc['sessions'])) {
+    long packed = ruled ? entry / rules : entry;
+    long rule = ruled ? entry % rules : 0;
     long start = packed / params.pack;
     long duration = packed % params.pack;
     long next = ((start - now) % week + week) % week;
-    for (long delta = next - week; delta <= next + week; delta += week) {
+    long last = rule == 0 ? next + week : next + 4 * week;
+    for (long delta = next - week; delta <= last; delta += week) {
+      if (rule != 0) {
+        // The local day from `at`'s, as an index into days (the dividend is never negative).
+        int day = (int) ((now % 1440 + delta - firstDay * 1440) / 1440);
+        if (((((Number) days.get(day)).longValue() >> rule) & 1) == 0) { continue; }
+      }
       long n = delta + (delta < change ? before : after);
       if (n + duration <= 0) { continue; }
       double until = n - params.fraction;
@@ -458,9 +488,23 @@ def wall_clocks(query: SearchQuery, zones) -> tuple[dict, dict]:
     return shift, slack
 
 
+def month_days(at, tz_name: str) -> list[int]:
+    """For each local day of MONTH_DAYS from `at`'s in the zone, a bit per monthly rule that
+    falls on it (bit i for RULE_CODES[i], schedule.matches_monthly_rule)."""
+    return list(_month_days(at.astimezone(schedule.zone(tz_name)).date()))
+
+
+@lru_cache(maxsize=64)
+def _month_days(today: date) -> tuple[int, ...]:
+    # The same for every zone on that local date: searches in a minute share one or two.
+    return tuple(sum(1 << code for code, rule in enumerate(RULE_CODES) if rule
+                and schedule.matches_monthly_rule(today + timedelta(days=offset), rule))
+            for offset in MONTH_DAYS)
+
+
 def unsure_zones(query: SearchQuery, zones) -> list[str]:
     """Zones where the script gives only lower bounds around `query.at`: their clocks change
-    more than once in the fortnight it reads (none, most years)."""
+    more than once in the weeks it reads (none, most years)."""
     return sorted(wall_clocks(query, zones)[1])
 
 
@@ -475,6 +519,9 @@ def lower_bound_params(query: SearchQuery, zones) -> dict:
     shift, slack = wall_clocks(query, zones)
     return {
         "now": {tz: math.floor(schedule.local_minute_of_week(query.at, tz)) for tz in sorted(zones)},
+        "days": {tz: month_days(query.at, tz) for tz in sorted(shift)},
+        "firstDay": MONTH_DAYS.start,
+        "rules": RULES,
         "fraction": (at.second * 1_000_000 + at.microsecond) / 60e6,
         "shift": shift,
         "slack": slack,
@@ -496,11 +543,14 @@ def within_limit(query: SearchQuery, zones, limit: float) -> dict:
 
 def exact_times(unsure) -> dict:
     """Listings whose lower bound is their exact minutes to their next start: open 24/7, or
-    weekly sessions only in a zone the script reads exactly (not among `unsure`,
-    unsure_zones): then within_limit is the time filters' own test. An index built before
-    documents said `monthly` has none of these: its every listing is walked, whatever a
-    worker last read of its mapping."""
-    steady = [{"term": {"monthly": True}}]
+    sessions only in a zone the script reads exactly (not among `unsure`, unsure_zones),
+    monthly ones included where the document holds their rules (`timetable`): then
+    within_limit is the time filters' own test. An index built before documents said
+    `monthly` has none of these, and one built before `timetable` none with monthly
+    sessions: those are walked, whatever a worker last read of its mapping."""
+    unruled = {"bool": {"filter": [{"term": {"monthly": True}}],
+                        "must_not": [{"exists": {"field": "timetable"}}]}}
+    steady = [unruled]
     if unsure:
         steady.append({"terms": {"timezone": sorted(unsure)}})
     return {"bool": {"filter": [{"exists": {"field": "monthly"}}],
