@@ -86,8 +86,8 @@ def test_exact_bounds_are_counted_by_the_engine(small_pages, demo_listings, gaze
     assert [hit.listing.id for hit in found.hits] == expected[first:first + query.per_page]
     # (In the small hours fewer match than a page holds: then the page is all of them.)
     assert len(read) <= min(query.page * query.per_page, len(expected)), len(read)
-    # The page's request, and the walk's of the listings it cannot read (none here).
-    assert len(transport.sent) == 2, transport.sent
+    # One round trip: the page's search and the walk's of the listings it cannot read (none here).
+    assert transport.sent == [("POST", f"/{backend.alias}/_msearch")], transport.sent
 
 
 @pytest.mark.parametrize("args", [{"open_now": "1"}, {"starts_within": "1440", "sort": "soonest"}, {"sort": "soonest"}],
@@ -175,3 +175,17 @@ def test_edges_of_exact_times_the_demo_data_lacks(demo_listings, gazetteer):
         edge_sessions.check_cases(edges, listings, gazetteer)
     finally:
         delete_alias_indices(edges)
+
+
+def test_an_error_answer_among_searches_sent_together_is_raised(engine_backend):
+    """`_msearch` answers 200 with an error in place of a failed search's answer: it is raised
+    as that search's own would be (a malformed script: 400, EngineError), not read as no hits."""
+    from service.backends.engine.backend import EngineError
+
+    good = {"query": {"match_all": {}}, "size": 1}
+    broken = {"query": {"script": {"script": {"source": "return doc['id'].value +;"}}}, "size": 1}
+    first, second = engine_backend._search_together(good, good)
+    assert first["hits"]["hits"] and second["hits"]["hits"]
+    with pytest.raises(EngineError) as raised:
+        engine_backend._search_together(good, broken)
+    assert raised.value.status == 400

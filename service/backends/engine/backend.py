@@ -120,9 +120,15 @@ class Transport:
             status = self._api_error(exc)
             if status is None:
                 raise
-            if status >= 500 or status == 429:
-                raise BackendUnavailable(f"search engine error {status}") from None
-            raise EngineError(status, getattr(exc, "info", None) or getattr(exc, "body", None)) from None
+            raise engine_failure(status, getattr(exc, "info", None) or getattr(exc, "body", None)) from None
+
+
+def engine_failure(status: int, body) -> Exception:
+    """The error for an engine's error answer: BackendUnavailable (the API's 503) when the
+    engine is overloaded or failing (5xx, 429), else EngineError."""
+    if status >= 500 or status == 429:
+        return BackendUnavailable(f"search engine error {status}")
+    return EngineError(status, body)
 
 
 def _tls(ca_certs: str | None) -> dict:
@@ -491,18 +497,21 @@ class EngineBackend:
         """A search with time filters. Without words, the engine answers for the listings
         whose bounds are exact (queries.exact_times: all, monthly sessions and clock-change
         weeks included, in an index built with `timetable`): their total, facets and the
-        first of the page's order, in one request; only the others (any zone whose clocks
-        change twice in five weeks; monthly sessions in an older index) are walked and settled
-        here. With words (whose scores each store reckons its own way, and the walk's order
+        first of the page's order, in the round trip that brings the walk's first page; only
+        the others (any zone whose clocks change twice in five weeks; monthly sessions in an
+        older index) are walked and settled here. With words (whose scores each store reckons its own way, and the walk's order
         leaves alone), every candidate is."""
         limit = timed.bound_limit(query)
         zones = self._zone_names()
         if query.text or not self._zones.monthly:
             return timed.within_time(self._candidates(query, limit), query)
         unsure_zones = queries.unsure_zones(query, zones)
-        unsure = timed.in_time(self._candidates(query, limit, unsure_zones), query)
-        found = self._request_on_alias("POST", f"/{self.alias}/_search", queries.timed_page_body(
-            query, zones, limit, unsure_zones, query.page * query.per_page))
+        # One round trip: the walk's first page and the engine's own answer together.
+        walked, found = self._search_together(
+            queries.timed_body(query, zones, limit, TIMED_BATCH, unsure=unsure_zones),
+            queries.timed_page_body(query, zones, limit, unsure_zones, query.page * query.per_page))
+        batches = self._batches(query, zones, limit, TIMED_BATCH, unsure=unsure_zones, hits=walked["hits"]["hits"])
+        unsure = timed.in_time((candidate for batch in batches for candidate in batch), query)
         sure = []
         for hit in found["hits"]["hits"]:
             listing, document = self._built.get(hit["_source"]["doc"])
@@ -512,6 +521,16 @@ class EngineBackend:
             sure.append((ordering.order_key(query, exact, rank), exact))
         facets = facet_counts((hit.listing for _, hit in unsure), queries.facets_from_aggs(found.get("aggregations", {})))
         return timed.ordered_matches(unsure + sure, query, found["hits"]["total"]["value"] + len(unsure), facets)
+
+    def _search_together(self, *bodies: dict) -> list[dict]:
+        """Several searches on the alias in one round trip (`_msearch`): their answers, in
+        order; an error answer to any is raised as a lone search's would be."""
+        lines = "".join("{}\n" + orjson.dumps(body).decode() + "\n" for body in bodies)
+        answers = self._request_on_alias("POST", f"/{self.alias}/_msearch", lines)["responses"]
+        for answer in answers:
+            if "error" in answer:
+                raise engine_failure(int(answer.get("status", 500)), answer["error"])
+        return answers
 
     def _soonest(self, query: SearchQuery) -> Matches:
         """sort=soonest in one request: total, facets and the first candidates in (tier, lower
@@ -541,24 +560,26 @@ class EngineBackend:
         if len(first) == size:
             yield from self._batches(query, zones, None, WALK_BATCH, first[-1]["sort"])
 
-    def _batches(self, query: SearchQuery, zones, limit: float | None, size: int, after=None, unsure=None):
+    def _batches(self, query: SearchQuery, zones, limit: float | None, size: int, after=None, unsure=None,
+                 hits=None):
         """Candidate batches in ascending lower-bound order from `after` (search_after), in
         pages that double from `size`; a page shorter than asked for is the last (no empty
-        request to find out). Each is a generator: a walk usually stops early, and the
-        listings past where it stops are never built."""
+        request to find out). `hits`: the first page's, when already asked for. Each is a
+        generator: a walk usually stops early, and the listings past where it stops are
+        never built."""
         while True:
-            body = queries.timed_body(query, zones, limit, size, after, unsure)
-            hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
+            if hits is None:
+                body = queries.timed_body(query, zones, limit, size, after, unsure)
+                hits = self._request_on_alias("POST", f"/{self.alias}/_search", body)["hits"]["hits"]
             if not hits:
                 return
             yield (self._candidate(hit, hit["sort"][1]) for hit in hits)  # sort: tier, bound, id
             if len(hits) < size:
                 return
-            after = hits[-1]["sort"]
+            after, hits = hits[-1]["sort"], None
             size = min(2 * size, LARGEST_WALK_PAGE)
 
-    def _candidates(self, query: SearchQuery, limit: float, unsure=None):
-        """Every candidate that may pass the time filters (lower bound within `limit`); with
-        `unsure` (queries.unsure_zones), only those whose bound is not exact (queries.exact_times)."""
-        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH, unsure=unsure):
+    def _candidates(self, query: SearchQuery, limit: float):
+        """Every candidate that may pass the time filters (lower bound within `limit`)."""
+        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH):
             yield from batch
