@@ -92,16 +92,24 @@ def test_exact_bounds_are_counted_by_the_engine(small_pages, demo_listings, gaze
 
 @pytest.mark.parametrize("args", [{"open_now": "1"}, {"starts_within": "1440", "sort": "soonest"}, {"sort": "soonest"}],
                          ids=lambda args: "&".join(f"{k}={v}" for k, v in args.items()))
-def test_monthly_sessions_of_an_index_without_their_rules_are_walked(demo_listings, gazetteer, args):
-    """An index built before documents held monthly rules (`timetable`): its listings with
-    monthly sessions get only lower bounds and are walked and settled, the answers still the
-    reference's."""
+def test_monthly_sessions_of_an_index_without_their_rules_are_walked(demo_listings, gazetteer, monkeypatch, args):
+    """An index built before documents held monthly rules (`timetable`, in its mapping and
+    its documents): its listings with monthly sessions get only lower bounds and are walked
+    and settled, the answers still the reference's."""
     from service.backends.engine import queries
     from tests.conftest import ENGINE_KIND, delete_alias_indices, engine_url
     from service.backends.engine.backend import make_transport
 
     def older_document(listing):
         return {k: v for k, v in queries.document(listing).items() if k != "timetable"}
+
+    def older_index_body(meta, replicas=0):
+        body = index_body(meta, replicas)
+        del body["mappings"]["properties"]["timetable"]
+        return body
+
+    index_body = queries.index_body
+    monkeypatch.setattr(queries, "index_body", older_index_body)
 
     monthly = {x.id for x in demo_listings if any(s.monthly for s in x.sessions) and not x.open_24_7}
     older = EngineBackend(make_transport(ENGINE_KIND, engine_url()), alias="linkage-test-unruled",

@@ -425,19 +425,26 @@ def page_body(query: SearchQuery, zones=()) -> dict:
 _LOWER_BOUND = """
 double lowerBound(def doc, def params, boolean rank) {
   if (doc['open_24_7'].size() > 0 && doc['open_24_7'].value) { return 0.0; }
-  if (doc['sessions'].size() == 0) { return params.unscheduled; }
+  boolean ruled = doc.containsKey('timetable');
+  def entries = ruled ? doc['timetable'] : doc['sessions'];
+  if (entries.size() == 0) { return ((Number) params.unscheduled).doubleValue(); }
   String tz = doc['timezone'].value;
   if (!params.now.containsKey(tz)) { return -params.week; }
+  // Typed locals: arithmetic on `def` values is looked up at run time, twice as slow.
   long now = ((Number) params.now.get(tz)).longValue();
   long week = ((Number) params.week).longValue();
-  double best = params.unscheduled;
+  long pack = ((Number) params.pack).longValue();
+  long rules = ruled ? ((Number) params.rules).longValue() : 1L;
+  double fraction = ((Number) params.fraction).doubleValue();
+  double best = ((Number) params.unscheduled).doubleValue();
   def shift = params.shift.get(tz);
   if (shift == null) {
     double slack = ((Number) params.slack.get(tz)).doubleValue();
-    for (def packed : doc['sessions']) {
-      long start = packed / params.pack;
-      long duration = packed % params.pack;
-      double since = ((now - start) % week + week) % week + params.fraction;
+    for (def entry : entries) {
+      long packed = ((Number) entry).longValue() / rules;
+      long start = packed / pack;
+      long duration = packed % pack;
+      double since = ((now - start) % week + week) % week + fraction;
       double bound = since < duration + slack ? 0.0 - since - slack : week - since - slack;
       if (bound < best) { best = bound; }
     }
@@ -446,17 +453,18 @@ double lowerBound(def doc, def params, boolean rank) {
   long change = ((Number) shift.get(0)).longValue();
   long before = ((Number) shift.get(1)).longValue();
   long after = ((Number) shift.get(2)).longValue();
-  boolean ruled = doc.containsKey('timetable') && doc['timetable'].size() > 0;
-  def days = params.days.get(tz);
-  long rules = ((Number) params.rules).longValue();
-  long firstDay = ((Number) params.firstDay).longValue();
-  for (def entry : (ruled ? doc['timetable'] : doc['sessions'])) {
-    long packed = ruled ? entry / rules : entry;
-    long rule = ruled ? entry % rules : 0;
-    long start = packed / params.pack;
-    long duration = packed % params.pack;
+  double ending = ((Number) params.ending).doubleValue();
+  double endingRank = ((Number) params.endingRank).doubleValue();
+  for (def entry : entries) {
+    long packed = ((Number) entry).longValue();
+    long rule = packed % rules;
+    packed = packed / rules;
+    long start = packed / pack;
+    long duration = packed % pack;
     long next = ((start - now) % week + week) % week;
     long last = rule == 0 ? next + week : next + 4 * week;
+    def days = rule == 0 ? null : params.days.get(tz);
+    long firstDay = rule == 0 ? 0L : ((Number) params.firstDay).longValue();
     for (long delta = next - week; delta <= last; delta += week) {
       if (rule != 0) {
         // The local day from `at`'s, as an index into days (the dividend is never negative).
@@ -465,8 +473,8 @@ double lowerBound(def doc, def params, boolean rank) {
       }
       long n = delta + (delta < change ? before : after);
       if (n + duration <= 0) { continue; }
-      double until = n - params.fraction;
-      double value = rank && until < 0 && (n + duration) - params.fraction < params.ending ? params.endingRank : until;
+      double until = n - fraction;
+      double value = rank && until < 0 && (n + duration) - fraction < ending ? endingRank : until;
       if (value < best) { best = value; }
     }
   }
