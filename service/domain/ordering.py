@@ -135,6 +135,11 @@ def audience_tier(audiences, query: SearchQuery) -> int | None:
         return None
     return 1
 
+def by_score(query: SearchQuery) -> bool:
+    """True when order_key ranks by score: best order, and distance order without a place."""
+    return query.sort != "soonest" and not (query.sort == "distance" and query.place)
+
+
 def order_key(query: SearchQuery, hit: Hit, soonest: float | None) -> tuple:
     """Sort key for results ordered in Python; backends order the same way in their stores.
 
@@ -147,7 +152,7 @@ def order_key(query: SearchQuery, hit: Hit, soonest: float | None) -> tuple:
     tier = audience_tier(hit.listing.audiences, query)
     if query.sort == "soonest":
         return (tier, soonest_key(soonest), hit.listing.id)
-    if query.sort == "distance" and query.place:
+    if not by_score(query):
         return (tier, distance, hit.listing.id)
     if query.place or query.text or focus_substances(query):
         effective = hit.distance_km

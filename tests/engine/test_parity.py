@@ -36,6 +36,7 @@ FILTERS = [
     {"q": "family"}, {"goal": "harm_reduction", "format": "phone"},
     {"time": "evening"}, {"day": "sat,sun", "time": "morning,afternoon"}, {"tonight": "1"},
     {"q": "my son uses ice"}, {"audience": "women,young_people"}, {"q": "smart for women", "goal": "moderation"},
+    {"q": "smart", "open_now": "1"}, {"q": "smart", "starts_within": "600"},
     # Three and more filters at once.
     {"goal": "moderation", "format": "online,in_person", "starts_within": "240", "radius_km": "100"},
     {"kind": "group", "approach": "self_management", "day": "sun,mon", "open_now": "1", "radius_km": "200"},

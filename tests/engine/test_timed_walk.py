@@ -8,6 +8,7 @@ requests few: a walk over n candidates from a first page of b takes about log2(n
 """
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -197,3 +198,38 @@ def test_an_error_answer_among_searches_sent_together_is_raised(engine_backend):
     with pytest.raises(EngineError) as raised:
         engine_backend._search_together(good, broken)
     assert raised.value.status == 400
+
+
+def _every_id(backend, query) -> list[str]:
+    """Every match's id, in the backend's order, page by page."""
+    ids, page = [], 1
+    while True:
+        found = backend.search(replace(query, page=page, per_page=50))
+        ids += [hit.listing.id for hit in found.hits]
+        if len(ids) >= found.total or not found.hits:
+            return ids
+        page += 1
+
+
+@pytest.mark.parametrize("args", [{"q": "smart", "open_now": "1"}, {"q": "family", "starts_within": "600"},
+                                  {"q": "meeting", "starts_within": "1440", "near": "2000"},
+                                  {"q": "smart", "starts_within": "10080", "sort": "soonest"},
+                                  {"q": "family", "starts_within": "2880", "sort": "distance", "near": "3000"}],
+                         ids=lambda args: "&".join(f"{k}={v}" for k, v in args.items()))
+@pytest.mark.parametrize("at", [FIXED_NOW.isoformat()] + TIMES[::7])
+def test_words_with_time_filters_in_one_round_trip(small_pages, demo_listings, gazetteer, args, at):
+    """A time filter only takes listings out: words and a time filter give the listings the
+    same words give without it (the engine's own text matching and, in best order, its
+    scores), those that pass the filter by the reference's calendar, in the order the words
+    alone give them (soonest: the reference's own order); in one round trip."""
+    backend, transport = small_pages
+    query = parse_search(MultiDict({**args, "at": at}), gazetteer, FIXED_NOW)
+    worded = _every_id(backend, replace(query, open_now=False, starts_within=None, sort="best"))
+    timed_ids = reference.search_ids(demo_listings, replace(query, text=None))
+    in_time, matching = set(timed_ids), set(worded)
+    order = timed_ids if query.sort != "best" else worded
+    expected = [i for i in order if i in in_time and i in matching]
+    transport.sent.clear()
+    found = backend.search(query)
+    assert (found.total, [hit.listing.id for hit in found.hits]) == (len(expected), expected[:query.per_page])
+    assert transport.sent == [("POST", f"/{backend.alias}/_msearch")], transport.sent

@@ -494,33 +494,43 @@ class EngineBackend:
         )
 
     def _in_time(self, query: SearchQuery) -> Matches:
-        """A search with time filters. Without words, the engine answers for the listings
-        whose bounds are exact (queries.exact_times: all, monthly sessions and clock-change
-        weeks included, in an index built with `timetable`): their total, facets and the
-        first of the page's order, in the round trip that brings the walk's first page; only
-        the others (any zone whose clocks change twice in five weeks; monthly sessions in an
-        older index) are walked and settled here. With words (whose scores each store reckons its own way, and the walk's order
-        leaves alone), every candidate is."""
+        """A search with time filters. The engine answers for the listings whose bounds are
+        exact (queries.exact_times: all, monthly sessions and clock-change weeks included,
+        in an index built with `timetable`): their total, facets and the first of the page's
+        order, in the round trip that brings the walk's first page; only the others (any
+        zone whose clocks change twice in five weeks; monthly sessions in an older index) are
+        walked and settled here. Words ranked by score (best order) keep the engine's order,
+        as a search without time filters does; the walk's candidates do not carry that
+        score, so when any of them need settling, every candidate is walked."""
         limit = timed.bound_limit(query)
         zones = self._zone_names()
-        if query.text or not self._zones.monthly:
+        if not self._zones.monthly:
             return timed.within_time(self._candidates(query, limit), query)
         unsure_zones = queries.unsure_zones(query, zones)
         # One round trip: the walk's first page and the engine's own answer together.
         walked, found = self._search_together(
             queries.timed_body(query, zones, limit, TIMED_BATCH, unsure=unsure_zones),
             queries.timed_page_body(query, zones, limit, unsure_zones, query.page * query.per_page))
+        total = found["hits"]["total"]["value"]
+        counted = queries.facets_from_aggs(found.get("aggregations", {}))
+        if query.text and ordering.by_score(query):
+            if walked["hits"]["hits"]:
+                return timed.within_time(self._candidates(query, limit), query)
+            hits = [self._candidate(hit, None).hit(query) for hit in found["hits"]["hits"]]
+            return Matches(total=total, hits=tuple(ordering.page_slice(hits, query.page, query.per_page)),
+                           facets=counted)
         batches = self._batches(query, zones, limit, TIMED_BATCH, unsure=unsure_zones, hits=walked["hits"]["hits"])
         unsure = timed.in_time((candidate for batch in batches for candidate in batch), query)
         sure = []
         for hit in found["hits"]["hits"]:
             listing, document = self._built.get(hit["_source"]["doc"])
-            # No words: the score is not text relevance (ordering.order_key works out the rest).
+            # Ordered by soonest rank or distance, or without words: the text score plays no
+            # part (ordering.order_key works out the rest).
             exact = timed.Candidate(listing, None, 0.0, document).hit(query)
             rank = ordering.soonest_minutes(listing, query.at) if query.sort == "soonest" else None
             sure.append((ordering.order_key(query, exact, rank), exact))
-        facets = facet_counts((hit.listing for _, hit in unsure), queries.facets_from_aggs(found.get("aggregations", {})))
-        return timed.ordered_matches(unsure + sure, query, found["hits"]["total"]["value"] + len(unsure), facets)
+        facets = facet_counts((hit.listing for _, hit in unsure), counted)
+        return timed.ordered_matches(unsure + sure, query, total + len(unsure), facets)
 
     def _search_together(self, *bodies: dict) -> list[dict]:
         """Several searches on the alias in one round trip (`_msearch`): their answers, in
