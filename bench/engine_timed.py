@@ -5,7 +5,7 @@ The 100k synthetic listings (bench.sqlite_search's index, built when missing) ar
 into the engine with this tree's `EngineBackend.load`. Then each side, in its own
 subprocess whose PYTHONPATH is its tree (the base commit exported under bench/out/), searches
 that index: "open now", "starts within" and "soonest" (services only) with no place and
-near 2000 and 3000, on a steady evening (the mix's moment) and at noon in the week Sydney's
+near 2000 and 3000, and with words, on a steady evening (the mix's moment) and at noon in the week Sydney's
 clocks go forward (CLOCK_CHANGE_AT). The sides take turns on each URL, ROUNDS times; each
 answer's total and page are compared with this tree's SQLite search of the same listings.
 
@@ -37,6 +37,9 @@ SEARCHES = (
     {"starts_within": "600"},
     {"starts_within": "10080", "near": "2000"},
     {"kind": "service", "sort": "soonest"},
+    # Words too (orders in which text scores, which differ by store, play no part).
+    {"q": "smart", "open_now": "true", "sort": "soonest"},
+    {"q": "smart", "starts_within": "600", "near": "2000", "sort": "distance"},
 )
 
 
