@@ -135,6 +135,7 @@ def audience_tier(audiences, query: SearchQuery) -> int | None:
         return None
     return 1
 
+
 def by_score(query: SearchQuery) -> bool:
     """True when order_key ranks by score: best order, and distance order without a place."""
     return query.sort != "soonest" and not (query.sort == "distance" and query.place)
