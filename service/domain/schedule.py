@@ -154,10 +154,10 @@ def _timetable_occurrences(tz_name: str, sessions: tuple[Session, ...], at: date
     return tuple(found[:count])
 
 
-# How far around `at` a zone's offset must hold for _steady_weekly_occurrences: from the
-# day before local yesterday (zones are at most 14 hours from UTC) to past the last day
-# next_occurrences looks at, plus the longest session (under a day).
-_STEADY_BEFORE = timedelta(days=3)
+# How far after `at` a zone's offset must hold for _steady_weekly_occurrences: past the
+# last day next_occurrences looks at, plus the longest session (under a day); before `at`,
+# from the day before local yesterday (zones are at most 14 hours from UTC), as
+# clock_changes reads (_SHIFT_BEFORE).
 _STEADY_AFTER = timedelta(days=_WEEKLY_HORIZON_DAYS + 3)
 _STEADY_STEP = timedelta(hours=1)
 
@@ -171,16 +171,12 @@ def steady_offset(tz_name: str, at: datetime) -> timedelta | None:
 
 @lru_cache(maxsize=1024)
 def _steady_offset(tz_name: str, hour: datetime) -> timedelta | None:
-    # The offset sampled every hour of the window (cached per zone and hour): clock changes
-    # are months apart, so two within one hour, which sampling would miss, do not happen.
-    tz = zone(tz_name)
-    offset = hour.astimezone(tz).utcoffset()
-    moment, last = hour - _STEADY_BEFORE, hour + _STEADY_AFTER
-    while moment <= last:
-        if moment.astimezone(tz).utcoffset() != offset:
-            return None
-        moment += _STEADY_STEP
-    return offset
+    # The changes clock_changes found for this hour (its span starts where this window does
+    # and ends after it), those within the window.
+    last = hour + _STEADY_AFTER
+    if any(instant <= last for instant, _, _ in _clock_changes(tz_name, hour)):
+        return None
+    return hour.astimezone(zone(tz_name)).utcoffset()
 
 
 @lru_cache(maxsize=4096)
@@ -263,11 +259,8 @@ def offset_shift_minutes(at: datetime, tz_name: str) -> float:
     the offsets at the two ends alone: two changes between them that cancel out, as a
     week-long summer time did, would read as none.)
     """
-    current = at.astimezone(zone(tz_name)).utcoffset()
     first, last = at - timedelta(days=1), at + timedelta(days=8)
-    offsets = [offset for instant, before, after in clock_changes(tz_name, at) if first < instant <= last
-               for offset in (before, after)]
-    return max((abs((offset - current).total_seconds()) / 60.0 for offset in offsets), default=0.0)
+    return _largest_move(tz_name, at, [change for change in clock_changes(tz_name, at) if first < change[0] <= last])
 
 
 # The span whose wall times a session's next start (or the one still running) can fall in,
@@ -341,8 +334,14 @@ def wall_shift(tz_name: str, at: datetime) -> tuple[int, int, int] | None:
 def shift_slack(tz_name: str, at: datetime) -> float:
     """The most a zone's wall clock parts from elapsed time over the span wall_shift reads,
     in minutes: the slack of session_lower_bound where wall_shift has no answer."""
+    return _largest_move(tz_name, at, clock_changes(tz_name, at))
+
+
+def _largest_move(tz_name: str, at: datetime, changes) -> float:
+    """The most the offsets either side of `changes` (clock_changes') part from `at`'s, in
+    minutes; 0 without changes."""
     current = at.astimezone(zone(tz_name)).utcoffset()
-    offsets = [offset for _, before, after in clock_changes(tz_name, at) for offset in (before, after)]
+    offsets = [offset for _, before, after in changes for offset in (before, after)]
     return max((abs((offset - current).total_seconds()) / 60.0 for offset in offsets), default=0.0)
 
 
