@@ -519,8 +519,7 @@ class EngineBackend:
             hits = [self._candidate(hit, None).hit(query) for hit in found["hits"]["hits"]]
             return Matches(total=total, hits=tuple(ordering.page_slice(hits, query.page, query.per_page)),
                            facets=counted)
-        batches = self._batches(query, zones, limit, TIMED_BATCH, unsure=unsure_zones, hits=walked["hits"]["hits"])
-        unsure = timed.in_time((candidate for batch in batches for candidate in batch), query)
+        unsure = timed.in_time(self._candidates(query, limit, unsure_zones, walked["hits"]["hits"]), query)
         sure = []
         for hit in found["hits"]["hits"]:
             listing, document = self._built.get(hit["_source"]["doc"])
@@ -589,7 +588,9 @@ class EngineBackend:
             after, hits = hits[-1]["sort"], None
             size = min(2 * size, LARGEST_WALK_PAGE)
 
-    def _candidates(self, query: SearchQuery, limit: float):
-        """Every candidate that may pass the time filters (lower bound within `limit`)."""
-        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH):
+    def _candidates(self, query: SearchQuery, limit: float, unsure=None, hits=None):
+        """Every candidate that may pass the time filters (lower bound within `limit`); with
+        `unsure` (queries.unsure_zones), only those whose bound is not exact
+        (queries.exact_times). `hits`: the first page's, when already asked for."""
+        for batch in self._batches(query, self._zone_names(), limit, TIMED_BATCH, unsure=unsure, hits=hits):
             yield from batch

@@ -486,14 +486,23 @@ double lowerBound(def doc, def params, boolean rank) {
 def wall_clocks(query: SearchQuery, zones) -> tuple[dict, dict]:
     """(shift, slack) of lower_bound_params: schedule.wall_shift of each zone that has one,
     and schedule.shift_slack of the rest (unsure_zones)."""
-    shift, slack = {}, {}
-    for tz in sorted(zones):
-        known = schedule.wall_shift(tz, query.at)
+    # Keyed by the instant in UTC: two moments in one zone either side of a fold compare equal.
+    shift, slack = _wall_clocks(query.at.astimezone(timezone.utc), tuple(sorted(zones)))
+    return {tz: list(known) for tz, known in shift}, dict(slack)
+
+
+@lru_cache(maxsize=64)
+def _wall_clocks(at, zones: tuple[str, ...]) -> tuple[tuple, tuple]:
+    # A search builds several bodies from one moment (the walk's, the page's), and searches
+    # within a minute often share it: each zone's reading is worked out once.
+    shift, slack = [], []
+    for tz in zones:
+        known = schedule.wall_shift(tz, at)
         if known is None:
-            slack[tz] = schedule.shift_slack(tz, query.at)
+            slack.append((tz, schedule.shift_slack(tz, at)))
         else:
-            shift[tz] = list(known)
-    return shift, slack
+            shift.append((tz, known))
+    return tuple(shift), tuple(slack)
 
 
 def month_days(at, tz_name: str) -> list[int]:

@@ -300,6 +300,11 @@ class Selection:
         return facets(cols, self.rows, self.facet_table)
 
 
+def index_column(cols: Columns, cover: np.ndarray, name: str) -> np.ndarray:
+    """The index column `name` over every row; "cover": the place's remote coverage."""
+    return cover if name == "cover" else getattr(cols, name)
+
+
 def tiers(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
     """ordering.audience_tier for rows the audience filter kept: 0 when their audiences meet
     the wanted ones (the query's, else "everyone"), else 1."""
@@ -336,7 +341,7 @@ class Scope:
         """The candidate rows' values of the index column `name` ("cover": of `cover`)."""
         if self.kept_column is not None:
             return self.kept_column(name)
-        return (self.cover if name == "cover" else getattr(self.cols, name))[self.rows]
+        return index_column(self.cols, self.cover, name)[self.rows]
 
 
 # Filter rules whose masks depend on nothing but the index and the area (the place, the
@@ -386,7 +391,7 @@ class Area:
         the facets cost each search near the place; read in order, a kept copy costs a third."""
         found = self._kept_columns.get(name)
         if found is None:
-            found = (self.cover if name == "cover" else getattr(self.cols, name))[self.kept[0]]
+            found = index_column(self.cols, self.cover, name)[self.kept[0]]
             found.flags.writeable = False
             self._kept_columns[name] = found  # two threads may both gather it: the same array
         return found
@@ -476,7 +481,7 @@ def select(cols: Columns, query: SearchQuery, area: Area | None,
     def column(name: str) -> np.ndarray:
         """The selected rows' values of an index column."""
         if kept_column is None:
-            return (cover if name == "cover" else getattr(cols, name))[rows]
+            return index_column(cols, cover, name)[rows]
         values = kept_column(name)
         return values if keep is None else values[keep]
 
