@@ -62,7 +62,8 @@ STEADY = {"Australia/Brisbane", "Australia/Darwin", "Australia/Perth"}
 
 def moments_around_changes(tz: str):
     """Every 5 minutes from 6 hours before to 6 hours after each change, every 10 around the
-    next local midnight, then every 7 hours for a week; zones that keep one offset are walked over the nights Sydney changes."""
+    next local midnight, then every 7 hours for a week; zones that keep one offset are
+    walked over the nights Sydney changes."""
     changes = oracle_time.transitions(tz, 2026) or oracle_time.transitions("Australia/Sydney", 2026)
     for change in changes:
         for minutes in range(-6 * 60, 6 * 60 + 1, 5):
@@ -175,7 +176,7 @@ def test_wall_shifts_give_every_start_the_oracle_gives(tz):
 
 def test_zones_the_script_cannot_read_exactly_have_no_wall_shift():
     """Boa Vista put its clocks forward on 8 October 2000 and back a week later; Monrovia
-    moved from -0:44:30 to UTC on 7 January 1972. A search whose fortnight holds two changes,
+    moved from -0:44:30 to UTC on 7 January 1972. A search whose span holds two changes,
     or one by part of a minute, gets no wall_shift and a slack covering the largest gap
     between wall clock and elapsed time (from the oracle's own offsets)."""
     changes = oracle_time.transitions("America/Boa_Vista", 2000)[-2:]
