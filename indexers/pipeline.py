@@ -242,37 +242,79 @@ class _Breaker:
         return found
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One record after completion, geocoding and validation: its listing, or why not."""
+
+    listing: Listing | None
+    rejections: tuple[Rejection, ...] = ()
+    warnings: tuple[Rejection, ...] = ()
+    geocoded: bool = False
+
+
+def prepare_record(record: Record, geocoder) -> Outcome:
+    """Run one record through completion, geocoding and validation (the duplicate-id check
+    is the caller's: it needs every record before this one)."""
+    # A reader's own problems already name the feed's fields; the pipeline's are translated.
+    if record.data is None:
+        problems = record.problems or (Problem("_record", "could not be read"),)
+        return Outcome(None, tuple(_rejection(record, p, translated=True) for p in problems))
+    # The record loads, but something in it was dropped.
+    warnings = tuple(_rejection(record, problem, translated=True) for problem in record.problems)
+    data = complete(with_plain_name(record_without_bidi_controls(record.data)), record.defaults_allowed)
+    data, problem, geocoded = geocode_location(data, geocoder)
+    if problem:
+        return Outcome(None, (_rejection(record, problem),), warnings)
+    listing, problems = validate(data)
+    if listing is None:
+        return Outcome(None, tuple(_rejections(record, problems)), warnings)
+    return Outcome(listing, (), warnings, geocoded)
+
+
+def needs_coordinates(record: Record) -> bool:
+    """Whether `prepare_record` would ask a geocoder for this record's coordinates: its
+    location lacks one. (The steps before geocoding never touch the location.)"""
+    location = record.data.get("location") if record.data is not None else None
+    return isinstance(location, dict) and (location.get("lat") is None or location.get("lon") is None)
+
+
 def prepare(records: Iterable[Record], geocoder, progress=None) -> Prepared:
     """Run every record through completion, geocoding and validation."""
+    return gather(((record, None) for record in records), breaker_for(geocoder), progress)
+
+
+def breaker_for(geocoder):
+    """The geocoder behind a `_Breaker` (None stays None): one per import of a source."""
+    return _Breaker(geocoder) if geocoder is not None else None
+
+
+def gather(prepared: Iterable[tuple[Record, Outcome | None]], geocoder, progress=None) -> Prepared:
+    """The records in feed order, each with its outcome, or None to prepare it here with
+    the `geocoder`: the listings that pass the duplicate-id check (the first of an id
+    wins), and every rejection and warning, in feed order.
+
+    An outcome prepared elsewhere (another process) comes with a record that needs only
+    what a report of a duplicate id reads: source, position, the feed's id and name, and
+    the feed's name for "id"."""
     result = Prepared()
     seen: dict[str, str] = {}
-    geocoder = _Breaker(geocoder) if geocoder is not None else None
-    for record in records:
+    for record, outcome in prepared:
         result.read += 1
         if progress and result.read % 1000 == 0:
             progress(result.read)
-        # A reader's own problems already name the feed's fields; the pipeline's are translated.
-        if record.data is None:
-            problems = record.problems or (Problem("_record", "could not be read"),)
-            result.rejections.extend(_rejection(record, p, translated=True) for p in problems)
-            continue
-        for problem in record.problems:  # the record loads, but something in it was dropped
-            result.warnings.append(_rejection(record, problem, translated=True))
-        data = complete(with_plain_name(record_without_bidi_controls(record.data)), record.defaults_allowed)
-        data, problem, geocoded = geocode_location(data, geocoder)
-        if problem:
-            result.rejections.append(_rejection(record, problem))
-            continue
-        listing, problems = validate(data)
+        if outcome is None:
+            outcome = prepare_record(record, geocoder)
+        result.warnings.extend(outcome.warnings)
+        listing = outcome.listing
         if listing is None:
-            result.rejections.extend(_rejections(record, problems))
+            result.rejections.extend(outcome.rejections)
             continue
         if listing.id in seen:
             result.rejections.append(_rejection(
                 record, Problem("id", f"duplicate id: {seen[listing.id]} has it too", listing.id)))
             continue
         seen[listing.id] = f"{record.source} {record.position}"
-        result.geocoded += geocoded
+        result.geocoded += outcome.geocoded
         result.listings.append(listing)
     return result
 

@@ -141,6 +141,40 @@ def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None
     raise FeedError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
+@dataclass(frozen=True)
+class Part:
+    """A run of a feed's entries that reads on its own, in this process or another:
+    `read_part` gives the records the whole feed's reader gives for these entries."""
+
+    format: str
+    options: ReadOptions
+    source: str
+    entries: list
+    first_number: int  # the first entry's number in the whole feed ("record N")
+
+
+def split(feed: Feed, fmt: str, options: ReadOptions, size: int) -> list[Part] | None:
+    """The feed's entries in runs of `size`, for a format whose entries translate each on
+    its own (Meeting Guide); None for the others, which are read whole (`read`). A feed
+    that cannot be read at all raises FeedError here, as `read` would."""
+    if fmt == "auto":
+        fmt = detect(feed)
+    if fmt != "meeting-guide":
+        return None
+    from indexers.sources.meeting_guide import meeting_guide_entries
+
+    entries = meeting_guide_entries(_bytes(feed), options, feed.name)
+    return [Part(fmt, options, feed.name, entries[start:start + size], start + 1)
+            for start in range(0, len(entries), size)] or [Part(fmt, options, feed.name, [], 1)]
+
+
+def read_part(part: Part) -> Iterator[Record]:
+    """The records of a run of a feed's entries (see `split`)."""
+    from indexers.sources.meeting_guide import read_meetings
+
+    return read_meetings(part.entries, part.options, part.source, part.first_number)
+
+
 def _bytes(feed: Feed) -> bytes:
     if feed.raw is None and feed.url is not None:
         return _download(feed.url)  # a BMLT-looking address read in another format

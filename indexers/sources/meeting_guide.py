@@ -88,11 +88,23 @@ def read_meeting_guide(raw: bytes, options: ReadOptions, source: str) -> Iterato
     (listed in `defaults_allowed`) and, when the feed has none, without coordinates; or
     `data=None` with the problems when the meeting cannot be translated.
     """
+    return read_meetings(meeting_guide_entries(raw, options, source), options, source)
+
+
+def meeting_guide_entries(raw: bytes, options: ReadOptions, source: str) -> list:
+    """The feed's meetings as parsed JSON, each still to translate (`read_meetings`), or
+    FeedError for a feed that cannot be read at all (see `read_meeting_guide`)."""
     meetings = _parse_feed(raw, source)
     if options.timezone is not None and known_zone(options.timezone) is None:
         raise FeedError(f"{source}: configured time zone {shorten(options.timezone)!r} "
                         "is not an IANA zone (e.g. America/New_York)")
-    return _records(meetings, options, source)
+    return meetings
+
+
+def read_meetings(meetings: list, options: ReadOptions, source: str, first_number: int = 1) -> Iterator[Record]:
+    """Records of parsed meetings, numbered from `first_number`: each meeting translates on
+    its own, so a run of a feed's meetings reads as it would within the whole feed."""
+    return _records(meetings, options, source, first_number)
 
 
 def _parse_feed(raw: bytes, source: str) -> list:
@@ -118,8 +130,8 @@ def _parse_feed(raw: bytes, source: str) -> list:
     return feed
 
 
-def _records(meetings: list, options: ReadOptions, source: str) -> Iterator[Record]:
-    for number, meeting in enumerate(meetings, start=1):
+def _records(meetings: list, options: ReadOptions, source: str, first_number: int = 1) -> Iterator[Record]:
+    for number, meeting in enumerate(meetings, start=first_number):
         position = f"record {number}"
         if not isinstance(meeting, dict):
             yield Record(source, position, None,
@@ -149,6 +161,8 @@ class _FeedFields(Mapping):
         return self._fields
 
     def __getitem__(self, key: str) -> str:
+        if key == "id" and self._fields is None:
+            return _id_field(self._meeting)  # all a report of a duplicate id asks
         return self._mapping()[key]
 
     def __iter__(self):
@@ -167,6 +181,11 @@ def _feed_id(meeting: dict) -> str | None:
     return None
 
 
+def _id_field(meeting: dict) -> str:
+    """The Meeting Guide field a listing's id comes from: `slug`, else `id`."""
+    return "slug" if _as_text(meeting.get("slug")) else "id"
+
+
 def feed_fields(meeting: dict, sessions: int) -> dict[str, str]:
     """Linkage's field names -> this meeting's Meeting Guide fields, for the report.
 
@@ -178,7 +197,7 @@ def feed_fields(meeting: dict, sessions: int) -> dict[str, str]:
         _plain(meeting.get(key)) for key in ("city", "state", "postal_code"))
     address = _address_key(meeting)
     fields = {
-        "id": "slug" if _as_text(meeting.get("slug")) else "id",
+        "id": _id_field(meeting),
         "name": "name",
         "description": "notes",
         "timezone": "timezone",

@@ -690,6 +690,15 @@ def _document_text(data: dict) -> str:
     return _COMPACT.encode(data)
 
 
+def listing_from_document(text: str) -> Listing:
+    """The listing whose `listing_document` is `text`, written by this same code (in another
+    process of one import): rebuilt without validating, and keeping `text` as its document,
+    so it is not written again."""
+    listing = listing_from_trusted(orjson.loads(text))
+    object.__setattr__(listing, _DOCUMENT, text)
+    return listing
+
+
 def listing_from_trusted(data: dict) -> Listing:
     """Rebuild a listing stored by this service (already validated) without re-validating."""
     location = data.get("location")
