@@ -30,8 +30,8 @@ from indexers.pipeline import Outcome, Prepared, breaker_for, gather, needs_coor
 from indexers.records import Record
 from service.domain.schemas import listing_document, listing_from_document
 
-# Feeds with fewer entries are read in this process: starting workers (a fresh interpreter
-# each, about half a second) would cost more than they save.
+# Feeds with fewer entries are read in this process alone: a second or two of reading, of
+# which forking workers and sending listings back would save little.
 PARALLEL_FROM = 10_000
 # Entries per run: large enough that sending a run costs little beside reading it, small
 # enough that every worker is busy to the end.
@@ -41,7 +41,8 @@ MAX_WORKERS = 8
 
 
 def default_workers() -> int:
-    """Worker processes for a large feed: one per core this process may use."""
+    """Processes to read a large feed with, the importing one included: one per core this
+    process may use."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -50,8 +51,9 @@ def default_workers() -> int:
 
 
 def prepare_parts(parts: list[sources.Part], geocoder, progress=None, workers: int | None = None) -> Prepared:
-    """`pipeline.prepare` of the records of `parts` (a feed split by `sources.split`), in
-    worker processes when the feed is large and there is more than one core to use."""
+    """`pipeline.prepare` of the records of `parts` (a feed split by `sources.split`), read
+    by `workers` processes, this one included (None: one per core), when the feed is large
+    and there is more than one; by this process alone otherwise."""
     workers = default_workers() if workers is None else workers
     entries = sum(len(part.entries) for part in parts)
     if (workers < 2 or len(parts) < 2 or entries < PARALLEL_FROM

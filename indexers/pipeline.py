@@ -273,7 +273,8 @@ def prepare_record(record: Record, geocoder) -> Outcome:
 
 def needs_coordinates(record: Record) -> bool:
     """Whether `prepare_record` would ask a geocoder for this record's coordinates: its
-    location lacks one. (The steps before geocoding never touch the location.)"""
+    location lacks one. (The steps before geocoding never make a coordinate missing or
+    present.)"""
     location = record.data.get("location") if record.data is not None else None
     return isinstance(location, dict) and (location.get("lat") is None or location.get("lon") is None)
 
