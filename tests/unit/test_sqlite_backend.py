@@ -226,3 +226,37 @@ def test_backends_declare_their_optional_abilities():
         assert callable(getattr(backend, "warm", None)) == (contract.WARM_UP in backend.abilities)
         assert callable(getattr(backend, "rollback", None)) == (contract.ROLLBACK in backend.abilities)
     assert EngineBackend(transport="the engine's client").transport == "the engine's client"
+
+
+def test_rows_inserted_by_a_process_of_their_own_make_the_same_file(tmp_path, demo_listings, monkeypatch):
+    # Batches of 7 rows, and any load through the inserting process: the demo's listings
+    # cross many batches.
+    from bench.import_sides import compare_indexes
+    from service.backends.sqlite import backend as sqlite_backend
+
+    monkeypatch.setattr(sqlite_backend, "WRITE_BATCH", 7)
+    inline = SQLiteBackend(tmp_path / "inline.sqlite")
+    inline.load(demo_listings)
+    monkeypatch.setattr(sqlite_backend, "INSERTER_PROCESS_FROM", 1)
+    separate = SQLiteBackend(tmp_path / "separate.sqlite")
+    separate.load(demo_listings)
+    assert compare_indexes(tmp_path / "inline.sqlite", tmp_path / "separate.sqlite") == []
+    assert separate.count() == len(demo_listings) > 50
+
+
+def test_an_inserting_process_that_fails_says_why_and_leaves_the_old_index_serving(
+        tmp_path, demo_listings, monkeypatch):
+    from service.backends.sqlite import backend as sqlite_backend
+
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(demo_listings[:10])
+    monkeypatch.setattr(sqlite_backend, "WRITE_BATCH", 7)
+    monkeypatch.setattr(sqlite_backend, "INSERTER_PROCESS_FROM", 1)
+    # Sent to the inserting process: its third table's statement names no table there is.
+    broken = list(sqlite_backend._TABLE_INSERTS)
+    broken[2] = "INSERT INTO no_such_table VALUES (?, ?, ?)"
+    monkeypatch.setattr(sqlite_backend, "_TABLE_INSERTS", tuple(broken))
+    with pytest.raises(RuntimeError, match="inserting the index's rows failed: OperationalError: no such table"):
+        backend.load(demo_listings)
+    assert backend.count() == 10
+    assert [p.name for p in tmp_path.iterdir()] == ["index.sqlite"]

@@ -19,8 +19,11 @@ import glob
 import json
 import math
 import os
+import pickle
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -424,27 +427,26 @@ class SQLiteBackend:
 
     @staticmethod
     def _write(target: Path, listings: list[Listing]) -> int:
-        conn = sqlite3.connect(target)
+        conn = _staging_connection(target)
         try:
-            # A staging file needs no crash safety: a crash leaves the old file serving.
-            conn.execute("PRAGMA journal_mode = OFF")
-            conn.execute("PRAGMA synchronous = OFF")
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {INDEX_FORMAT}")
+            conn.commit()
             seen: set[str] = set()
             zones: set[str] = set()
             demo = 0
             batch = _RowBatch()
-            for rid, listing in enumerate(listings, start=1):
-                if listing.id in seen:
-                    raise ValueError(f"duplicate listing id {listing.id!r}")
-                seen.add(listing.id)
-                zones.add(listing.timezone)
-                demo += listing.is_demo
-                batch.add(rid, listing)
-                if len(batch) >= WRITE_BATCH:
-                    batch.write(conn)
-            batch.write(conn)
+            with _row_inserter(target, conn, len(listings)) as inserter:
+                for rid, listing in enumerate(listings, start=1):
+                    if listing.id in seen:
+                        raise ValueError(f"duplicate listing id {listing.id!r}")
+                    seen.add(listing.id)
+                    zones.add(listing.timezone)
+                    demo += listing.is_demo
+                    batch.add(rid, listing)
+                    if len(batch) >= WRITE_BATCH:
+                        inserter.insert(batch.take())
+                inserter.insert(batch.take())
             # Each cell's box spans exactly the listings in it; cells in ascending order.
             conn.executemany("INSERT INTO geo VALUES (?, ?, ?, ?, ?)",
                              [(cell, *box) for cell, box in sorted(batch.boxes.items())])
@@ -817,14 +819,111 @@ class _RowBatch:
         self.sessions.extend((rid, *_session_numbers(s)) for s in sessions)
         self.fts.append((rid, listing.name, listing.program or "", listing.description, listing_terms(listing)))
 
-    def write(self, conn: sqlite3.Connection) -> None:
-        """Insert the gathered rows (the R*Tree's boxes aside) and start a new batch."""
-        conn.executemany(_INSERT_LISTING, self.listings)
-        conn.executemany("INSERT INTO docs VALUES (?, ?)", self.docs)
-        conn.executemany("INSERT INTO sessions VALUES (?, ?, ?)", self.sessions)
-        conn.executemany("INSERT INTO fts(rowid, name, program, description, terms) VALUES (?, ?, ?, ?, ?)",
-                         self.fts)
+    def take(self) -> tuple[list[tuple], ...]:
+        """The gathered rows of each table (the R*Tree's boxes aside), in `_TABLE_INSERTS`
+        order; the batch starts again empty."""
+        rows = (self.listings, self.docs, self.sessions, self.fts)
         self._start_rows()
+        return rows
+
+
+# Each table's INSERT, in the order `_RowBatch.take` gives their rows.
+_TABLE_INSERTS = (
+    _INSERT_LISTING,
+    "INSERT INTO docs VALUES (?, ?)",
+    "INSERT INTO sessions VALUES (?, ?, ?)",
+    "INSERT INTO fts(rowid, name, program, description, terms) VALUES (?, ?, ?, ?, ?)",
+)
+
+# Loads of at least this many listings insert their rows from a process of their own
+# (`_InserterProcess`); smaller ones, where starting it would gain little, insert them here.
+INSERTER_PROCESS_FROM = 20_000
+
+
+def _staging_connection(target: Path) -> sqlite3.Connection:
+    """A connection to a staging file, which needs no crash safety: a crash leaves the old
+    file serving."""
+    conn = sqlite3.connect(target)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    return conn
+
+
+def _row_inserter(target: Path, conn: sqlite3.Connection, listings: int):
+    """Where a load's batches of rows go: a process of their own for a large load, else
+    `conn`, here."""
+    if listings >= INSERTER_PROCESS_FROM:
+        return _InserterProcess(target)
+    return _InlineInserter(conn)
+
+
+class _InlineInserter:
+    """Inserts each batch of rows at once, on the load's own connection."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> "_InlineInserter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    def insert(self, rows: tuple[list[tuple], ...]) -> None:
+        """Insert a batch of `_RowBatch.take`'s rows."""
+        for statement, table_rows in zip(_TABLE_INSERTS, rows):
+            self.conn.executemany(statement, table_rows)
+
+
+class _InserterProcess:
+    """Sends batches of rows to `insert_rows.py`, which inserts them in a process of its own
+    while this one gathers the next batch (see that script for why), on its own connection
+    to the staging file; the load goes on with the file once the block ends. (The staging
+    file's schema is committed before, and the load holds no lock on it meanwhile.) A
+    failure there is raised here, naming it; a failure here stops it."""
+
+    def __init__(self, target: Path):
+        # -I: the standard library only, whatever the environment says.
+        self._process = subprocess.Popen([sys.executable, "-I", str(INSERT_ROWS_SCRIPT), str(target)],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._send(list(_TABLE_INSERTS))
+
+    def __enter__(self) -> "_InserterProcess":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:  # the load failed here: nothing more will come
+            self._process.kill()
+            self._process.wait()
+            return
+        self._send(None)
+        self._finish()
+
+    def insert(self, rows: tuple[list[tuple], ...]) -> None:
+        """Send a batch of `_RowBatch.take`'s rows to insert."""
+        self._send(rows)
+
+    def _send(self, message) -> None:
+        try:
+            pickle.dump(message, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:  # it stopped reading: it failed, and says why
+            self._finish()
+            raise RuntimeError("inserting the index's rows stopped without saying why") from None
+
+    def _finish(self) -> None:
+        """Wait for the script's answer; raise what went wrong there, if anything did."""
+        try:
+            self._process.stdin.close()
+        except OSError:
+            pass
+        answer = self._process.stdout.read().decode("utf-8", "replace")
+        self._process.stdout.close()
+        status = self._process.wait()
+        if status != 0 or answer != "ok":
+            raise RuntimeError(f"inserting the index's rows failed: {answer or f'exit status {status}'}")
+
+
+INSERT_ROWS_SCRIPT = Path(__file__).with_name("insert_rows.py")
 
 
 __all__ = ["SQLiteBackend", "bounding_box", "fts_expression"]
