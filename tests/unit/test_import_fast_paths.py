@@ -160,3 +160,19 @@ def test_import_writes_the_same_index_as_marshmallow_alone(tmp_path, feeds, monk
     conn = sqlite3.connect(fast_target)
     assert conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0] > 900
     assert len(fast_report[2]) >= 4 and len(fast_report[3]) >= 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(blacklist_categories=())),
+       st.dictionaries(st.sampled_from(["kind", "name", "id2"]), st.text(), max_size=2))
+def test_cached_ids_read_from_a_lines_start_are_the_ids_the_stdlib_reads(listing_id, rest):
+    from indexers.imports import _cached_id
+
+    # A source cache's line as `listing_document` writes it (id first), and as an older or
+    # hand-made file might have it (id elsewhere): the stdlib's json is the oracle. A lone
+    # surrogate can only be in the file escaped (the file is UTF-8).
+    lone_surrogate = any("\ud800" <= ch <= "\udfff" for ch in listing_id)
+    for data in ({"id": listing_id, **rest}, {**rest, "id": listing_id}):
+        for ensure_ascii in (True,) if lone_surrogate else (False, True):
+            line = json.dumps(data, ensure_ascii=ensure_ascii, separators=(",", ":")).encode("utf-8")
+            assert _cached_id(line) == json.loads(line)["id"] == listing_id
