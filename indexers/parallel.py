@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import gc
 import itertools
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator
 
 from indexers import sources
 from indexers.pipeline import Outcome, Prepared, breaker_for, gather, needs_coordinates, prepare_record
 from indexers.records import Record
 from service.domain.schemas import listing_document, listing_from_document
+
+LOG = logging.getLogger("linkage.import")
 
 # Feeds with fewer entries are read in this process alone: a second or two of reading, of
 # which forking workers and sending listings back would save little.
@@ -65,13 +69,20 @@ def prepare_parts(parts: list[sources.Part], geocoder, progress=None, workers: i
     # runs, and only the worker's listings pay for the trip back.
     theirs = [number for number in range(len(parts)) if number % workers]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(min(workers - 1, len(theirs)), mp_context=context,
-                             initializer=_start_worker, initargs=(parts,)) as pool:
-        done = pool.map(_prepare_run, theirs)
-        in_order = (_received(next(done)) if number % workers else
-                    ((record, None) for record in sources.read_part(part))
-                    for number, part in enumerate(parts))
-        return gather(itertools.chain.from_iterable(in_order), breaker_for(geocoder), progress)
+    try:
+        with ProcessPoolExecutor(min(workers - 1, len(theirs)), mp_context=context,
+                                 initializer=_start_worker, initargs=(parts,)) as pool:
+            done = pool.map(_prepare_run, theirs)
+            in_order = (_received(next(done)) if number % workers else
+                        ((record, None) for record in sources.read_part(part))
+                        for number, part in enumerate(parts))
+            return gather(itertools.chain.from_iterable(in_order), breaker_for(geocoder), progress)
+    except BrokenProcessPool as exc:
+        # A worker was killed (out of memory, by an operator): the feed is not at fault, and
+        # this process reads it all again rather than fail the import.
+        LOG.warning("a worker reading %s ended unexpectedly (%s); reading it again in one process",
+                    parts[0].source, exc)
+        return prepare_parts(parts, geocoder, progress, workers=1)
 
 
 # In a worker: the runs of the feed, as forked (see `_start_worker`).

@@ -39,6 +39,8 @@ class Settings:
     index_replicas: int = 0
     geocoder: str = "offline"
     gazetteer_dir: str = str(ROOT / "data" / "gazetteer")
+    # Processes an import reads a large feed with (indexers.parallel); 0: one per core.
+    import_workers: int = 0
     # Per-source caches of the last good import (default: beside the index).
     sources_dir: str | None = None
     # Where HTTP geocoders keep answers, so no address is looked up twice.

@@ -150,7 +150,8 @@ def run(args) -> int:
     try:
         summary = import_sources(specs, backend, make_geocoder(settings, for_import=True), cache_for(settings),
                                  max_reject=args.max_reject, dry_run=args.dry_run, progress=_progress(),
-                                 wait_seconds=args.wait, on_wait=say_waiting)
+                                 wait_seconds=args.wait, on_wait=say_waiting,
+                                 workers=settings.import_workers or None)
     except ImportLocked as exc:
         return locked(exc)
     report(summary, args.report)

@@ -9,6 +9,7 @@ and an id repeated in a later run among them.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -138,3 +139,17 @@ def test_a_feed_split_in_runs_numbers_its_records_as_the_whole_feed(damaged_feed
     assert [len(p.entries) for p in parts] == [RUN] * 10 + [400 - 10 * RUN]
     positions = [r.position for part in parts for r in sources.read_part(part)]
     assert positions == [f"record {n}" for n in range(1, 401)]
+
+
+def _killed(number):
+    """A worker's run that never ends: the process is gone, as if killed."""
+    os._exit(3)
+
+
+def test_a_worker_killed_midway_leaves_the_feed_read_in_one_process(small_runs, damaged_feed, monkeypatch,
+                                                                    caplog):
+    alone = read_source(_spec(damaged_feed), OfflineGazetteer(GAZETTEER), workers=1)
+    monkeypatch.setattr(parallel, "_prepare_run", _killed)
+    shared = read_source(_spec(damaged_feed), OfflineGazetteer(GAZETTEER), workers=2)
+    assert "ended unexpectedly" in caplog.text and "damaged.json" in caplog.text
+    assert shared.listings == alone.listings and _shown(shared) == _shown(alone)
