@@ -4,8 +4,10 @@ The feed (`bench.synth.meeting_guide_feed`: AA meetings placed by population, th
 fields only) is written to bench/out/ and imported the way `linkage index` does it:
 `import_sources([SourceSpec(path, format="meeting-guide", ...)], backend, geocoder,
 SourceCache(a temporary directory))` — fetch, parse, translate, stance defaults,
-validation, dedupe, load, source cache. Every meeting has coordinates, so the geocoder
-is never called. References, in the same run:
+validation, dedupe, load, source cache; the feed is read on every core and a large
+SQLite load's rows inserted by a process of their own, as `linkage index` does (see
+`indexers.parallel` and `SQLiteBackend.load`). Every meeting has coordinates, so the
+geocoder is never called. References, in the same run:
 
 * SQLite — the raw SQLite copy of the very file the import wrote (its own schema, rows
   copied by INSERT ... SELECT: no Python per listing), the floor for writing that file;
