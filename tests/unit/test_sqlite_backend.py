@@ -260,3 +260,23 @@ def test_an_inserting_process_that_fails_says_why_and_leaves_the_old_index_servi
         backend.load(demo_listings)
     assert backend.count() == 10
     assert [p.name for p in tmp_path.iterdir()] == ["index.sqlite"]
+
+
+def test_a_load_that_fails_while_the_inserting_process_runs_stops_it_and_keeps_the_old_index(
+        tmp_path, demo_listings, monkeypatch):
+    from service.backends.sqlite import backend as sqlite_backend
+
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    backend.load(demo_listings[:10])
+    monkeypatch.setattr(sqlite_backend, "WRITE_BATCH", 7)
+    monkeypatch.setattr(sqlite_backend, "INSERTER_PROCESS_FROM", 1)
+    started = []
+    monkeypatch.setattr(sqlite_backend._InserterProcess, "__enter__",
+                        lambda self: started.append(self._process) or self)
+    # Loads sort by id: the last id's duplicate comes after four batches have gone.
+    last = max(demo_listings[:30], key=lambda listing: listing.id)
+    with pytest.raises(ValueError, match="duplicate"):
+        backend.load([*demo_listings[:30], last])
+    assert len(started) == 1 and started[0].returncode is not None  # stopped, and waited for
+    assert backend.count() == 10
+    assert [p.name for p in tmp_path.iterdir()] == ["index.sqlite"]
