@@ -23,6 +23,8 @@ import itertools
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator
@@ -69,31 +71,49 @@ def prepare_parts(parts: list[sources.Part], geocoder, progress=None, workers: i
     # runs, and only the worker's listings pay for the trip back.
     theirs = [number for number in range(len(parts)) if number % workers]
     context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(min(workers - 1, len(theirs)), mp_context=context,
+                               initializer=_start_worker, initargs=(parts, os.getpid()))
     try:
-        with ProcessPoolExecutor(min(workers - 1, len(theirs)), mp_context=context,
-                                 initializer=_start_worker, initargs=(parts,)) as pool:
-            done = pool.map(_prepare_run, theirs)
-            in_order = (_received(next(done)) if number % workers else
-                        ((record, None) for record in sources.read_part(part))
-                        for number, part in enumerate(parts))
-            return gather(itertools.chain.from_iterable(in_order), breaker_for(geocoder), progress)
+        done = pool.map(_prepare_run, theirs)
+        in_order = (_received(next(done)) if number % workers else
+                    ((record, None) for record in sources.read_part(part))
+                    for number, part in enumerate(parts))
+        return gather(itertools.chain.from_iterable(in_order), breaker_for(geocoder), progress)
     except BrokenProcessPool as exc:
         # A worker was killed (out of memory, by an operator): the feed is not at fault, and
         # this process reads it all again rather than fail the import.
         LOG.warning("a worker reading %s ended unexpectedly (%s); reading it again in one process",
                     parts[0].source, exc)
         return prepare_parts(parts, geocoder, progress, workers=1)
+    finally:
+        # Runs not yet begun are dropped: after a failure here nobody waits for them.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # In a worker: the runs of the feed, as forked (see `_start_worker`).
 _worker_parts: list[sources.Part] = []
 
 
-def _start_worker(parts: list[sources.Part]) -> None:
+# How often a worker checks that the importing process is still there.
+PARENT_CHECK_S = 0.5
+
+
+def _start_worker(parts: list[sources.Part], parent: int) -> None:
     """A worker's start: keep the runs it was forked with; no automatic garbage collection
-    (as in the importing process: everything made lives to the end of a run)."""
+    (as in the importing process: everything made lives to the end of a run); and end when
+    the importing process does."""
     _worker_parts[:] = parts
     gc.disable()
+    threading.Thread(target=_end_with, args=(parent,), name="linkage-import-parent", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker once `parent` is gone (killed, say). A forked worker holds a copy of
+    every descriptor its parent had, the import lock's among them, and would otherwise
+    wait for work for ever and keep every later import out."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def _prepare_run(number: int) -> list:

@@ -22,7 +22,7 @@ from service.domain import geo
 
 from service.domain import vocab
 from service.domain.models import Listing
-from service.domain.schemas import flatten_errors, load_listing
+from service.domain.schemas import dump_listing, flatten_errors, listing_document, load_listing
 from service.domain.text import BIDI_CONTROLS, normalise
 
 from indexers.records import Problem, Record, plain_name, shorten
@@ -268,7 +268,43 @@ def prepare_record(record: Record, geocoder) -> Outcome:
     listing, problems = validate(data)
     if listing is None:
         return Outcome(None, tuple(_rejections(record, problems)), warnings)
+    problem = unwritable_text(listing)
+    if problem:
+        return Outcome(None, (_rejection(record, problem),), warnings)
     return Outcome(listing, (), warnings, geocoded)
+
+
+def unwritable_text(listing: Listing) -> Problem | None:
+    """The first text of a valid listing that cannot be written as UTF-8, as a problem: a
+    lone surrogate, which a JSON feed can spell ("\\ud800") and the schema lets through,
+    would otherwise fail the whole load when the index or the source cache writes it.
+
+    Works out the listing's document (`listing_document`, kept: the load writes it), which
+    is all an ASCII listing costs."""
+    text = listing_document(listing)
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _lone_surrogate(dump_listing(listing), "")
+    return None
+
+
+def _lone_surrogate(value, path: str) -> Problem | None:
+    """The first text at or under `value` that UTF-8 cannot write, named by its dotted path."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return Problem(path, "contains a lone surrogate (a character code no text can hold)", value)
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _lone_surrogate(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
 
 
 def needs_coordinates(record: Record) -> bool:

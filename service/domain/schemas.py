@@ -694,7 +694,11 @@ def listing_from_document(text: str) -> Listing:
     """The listing whose `listing_document` is `text`, written by this same code (in another
     process of one import): rebuilt without validating, and keeping `text` as its document,
     so it is not written again."""
-    listing = listing_from_trusted(orjson.loads(text))
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:  # what orjson refuses, the stdlib wrote (see listing_document)
+        data = json.loads(text)
+    listing = listing_from_trusted(data)
     object.__setattr__(listing, _DOCUMENT, text)
     return listing
 

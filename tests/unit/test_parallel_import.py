@@ -41,7 +41,7 @@ def small_runs(monkeypatch):
 def damaged_feed(tmp_path):
     """A synthetic Meeting Guide feed of 400 meetings with, on purpose: meetings the reader
     rejects, warnings, meetings without coordinates (geocoded from their postcode), and a
-    slug repeated 200 meetings later."""
+    slug repeated 200 meetings later, and a name with a lone surrogate."""
     meetings = synth.meeting_guide_feed(400, synth.load_towns(GAZETTEER))
     meetings[3]["time"] = "25:99"
     meetings[50]["timezone"] = "Mars/Base"
@@ -52,6 +52,8 @@ def damaged_feed(tmp_path):
         del meetings[number]["latitude"], meetings[number]["longitude"]
         meetings[number].update(formatted_address="", address="", city="", state="NSW", postal_code="2000")
     meetings[260]["slug"] = meetings[60]["slug"]
+    # Text orjson will not write or read: a lone surrogate (the stdlib writes it, escaped).
+    meetings[300]["name"] += " \ud800"
     path = tmp_path / "damaged.json"
     path.write_text(json.dumps(meetings), encoding="utf-8")
     return path
@@ -104,7 +106,11 @@ def test_what_the_damaged_feed_holds_is_reported_as_one_process_reports_it(small
     assert duplicate[0].problem == "duplicate id: damaged.json record 61 has it too"
     assert duplicate[0].record_id == "erskine-park-61"  # the reader's slug, sent back by the worker
     rejected = {r.position for r in prepared.rejections}
-    assert {"record 4", "record 51", "record 91", "record 261"} <= rejected
+    assert {"record 4", "record 51", "record 91", "record 261", "record 301"} <= rejected
+    surrogate = [r for r in prepared.rejections if r.position == "record 301"]
+    assert [(r.field, r.problem) for r in surrogate] == [
+        ("name", "contains a lone surrogate (a character code no text can hold)")]
+    assert "\ufffd" in surrogate[0].value and "\ud800" not in surrogate[0].as_json()
     assert {"record 78", "record 121"} <= {w.position for w in prepared.warnings}
     assert len(prepared.listings) == 400 - prepared.rejected
 
@@ -123,7 +129,8 @@ def test_an_import_writes_the_same_index_on_two_processes(small_runs, damaged_fe
                         [r.as_json() for r in summary.rejections], [w.as_json() for w in summary.warnings]))
     assert compare_indexes(*targets) == []
     assert reports[0] == reports[1]
-    # Not two empty imports: both feeds loaded (Sussex County has 123 meetings).
+    # Not two empty imports: both feeds loaded (Sussex County has 123 meetings), the lone
+    # surrogate rejected rather than failing the load.
     assert reports[0][1][0]["loaded"] > 350 and reports[0][1][1]["loaded"] > 100
 
 
@@ -153,3 +160,45 @@ def test_a_worker_killed_midway_leaves_the_feed_read_in_one_process(small_runs, 
     shared = read_source(_spec(damaged_feed), OfflineGazetteer(GAZETTEER), workers=2)
     assert "ended unexpectedly" in caplog.text and "damaged.json" in caplog.text
     assert shared.listings == alone.listings and _shown(shared) == _shown(alone)
+
+
+_KILLED_IMPORT = """
+import os, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from indexers import imports, parallel
+from indexers.records import ReadOptions
+
+def slow(number):  # a worker's run that takes a minute
+    time.sleep(60)
+
+parallel._prepare_run = slow
+parallel.PART_SIZE, parallel.PARALLEL_FROM = 37, 0
+spec = imports.SourceSpec(sys.argv[2], ReadOptions(source_name="sussex", timezone="America/New_York"),
+                          "meeting-guide")
+with imports.import_lock(Path(sys.argv[3])):
+    print("reading", flush=True)
+    imports.read_source(spec, None, workers=2)
+"""
+
+
+def test_workers_end_when_the_import_is_killed_and_the_lock_is_free(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from indexers.imports import import_lock
+
+    importer = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_IMPORT, str(ROOT), str(REAL_FEEDS / "sussex-county-de-aa.json"),
+         str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert importer.stdout.readline().strip() == "reading"
+        time.sleep(1.5)  # the worker is forked and asleep in its first run
+    finally:
+        importer.send_signal(signal.SIGKILL)
+        importer.wait()
+    # The worker held a copy of the lock's descriptor; it ends within a second of its parent.
+    with import_lock(tmp_path, wait_seconds=10):
+        pass
