@@ -101,10 +101,6 @@ def meeting_guide_entries(raw: bytes, options: ReadOptions, source: str) -> list
     return meetings
 
 
-def read_meetings(meetings: list, options: ReadOptions, source: str, first_number: int = 1) -> Iterator[Record]:
-    """Records of parsed meetings, numbered from `first_number`: each meeting translates on
-    its own, so a run of a feed's meetings reads as it would within the whole feed."""
-    return _records(meetings, options, source, first_number)
 
 
 def _parse_feed(raw: bytes, source: str) -> list:
@@ -130,7 +126,9 @@ def _parse_feed(raw: bytes, source: str) -> list:
     return feed
 
 
-def _records(meetings: list, options: ReadOptions, source: str, first_number: int = 1) -> Iterator[Record]:
+def read_meetings(meetings: list, options: ReadOptions, source: str, first_number: int = 1) -> Iterator[Record]:
+    """Records of parsed meetings, numbered from `first_number`: each meeting translates on
+    its own, so a run of a feed's meetings reads as it would within the whole feed."""
     for number, meeting in enumerate(meetings, start=first_number):
         position = f"record {number}"
         if not isinstance(meeting, dict):

@@ -199,6 +199,7 @@ def test_workers_end_when_the_import_is_killed_and_the_lock_is_free(tmp_path):
     finally:
         importer.send_signal(signal.SIGKILL)
         importer.wait()
+        importer.stdout.close()
     # The worker held a copy of the lock's descriptor; it ends within a second of its parent.
     with import_lock(tmp_path, wait_seconds=10):
         pass

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from service.backends.sqlite import backend as sqlite_backend
 from service.backends.sqlite.columns import bitmask
 from service.backends.sqlite.backend import SQLiteBackend, bounding_box, fts_expression
 from service.domain.models import Place, SearchQuery
@@ -232,7 +233,6 @@ def test_rows_inserted_by_a_process_of_their_own_make_the_same_file(tmp_path, de
     # Batches of 7 rows, and any load through the inserting process: the demo's listings
     # cross many batches.
     from bench.import_sides import compare_indexes
-    from service.backends.sqlite import backend as sqlite_backend
 
     monkeypatch.setattr(sqlite_backend, "WRITE_BATCH", 7)
     inline = SQLiteBackend(tmp_path / "inline.sqlite")
@@ -244,14 +244,20 @@ def test_rows_inserted_by_a_process_of_their_own_make_the_same_file(tmp_path, de
     assert separate.count() == len(demo_listings) > 50
 
 
-def test_an_inserting_process_that_fails_says_why_and_leaves_the_old_index_serving(
-        tmp_path, demo_listings, monkeypatch):
-    from service.backends.sqlite import backend as sqlite_backend
-
+@pytest.fixture
+def serving_ten(tmp_path, demo_listings, monkeypatch):
+    """An index serving ten listings, whose next loads go through the inserting process in
+    batches of 7."""
     backend = SQLiteBackend(tmp_path / "index.sqlite")
     backend.load(demo_listings[:10])
     monkeypatch.setattr(sqlite_backend, "WRITE_BATCH", 7)
     monkeypatch.setattr(sqlite_backend, "INSERTER_PROCESS_FROM", 1)
+    return backend
+
+
+def test_an_inserting_process_that_fails_says_why_and_leaves_the_old_index_serving(
+        tmp_path, demo_listings, monkeypatch, serving_ten):
+    backend = serving_ten
     # Sent to the inserting process: its third table's statement names no table there is.
     broken = list(sqlite_backend._TABLE_INSERTS)
     broken[2] = "INSERT INTO no_such_table VALUES (?, ?, ?)"
@@ -263,13 +269,8 @@ def test_an_inserting_process_that_fails_says_why_and_leaves_the_old_index_servi
 
 
 def test_a_load_that_fails_while_the_inserting_process_runs_stops_it_and_keeps_the_old_index(
-        tmp_path, demo_listings, monkeypatch):
-    from service.backends.sqlite import backend as sqlite_backend
-
-    backend = SQLiteBackend(tmp_path / "index.sqlite")
-    backend.load(demo_listings[:10])
-    monkeypatch.setattr(sqlite_backend, "WRITE_BATCH", 7)
-    monkeypatch.setattr(sqlite_backend, "INSERTER_PROCESS_FROM", 1)
+        tmp_path, demo_listings, monkeypatch, serving_ten):
+    backend = serving_ten
     started = []
     monkeypatch.setattr(sqlite_backend._InserterProcess, "__enter__",
                         lambda self: started.append(self._process) or self)

@@ -45,6 +45,7 @@ from service.domain.models import Listing, SearchQuery, Session
 from service.domain.schemas import listing_document, listing_from_trusted
 from service.backends import timed
 from service.backends.sqlite import columns
+from service.backends.sqlite.insert_rows import insert_batch, staging_connection
 from service.backends.contract import WARM_UP, BackendUnavailable, LoadReport, Matches
 from service.backends.filters import coverage_areas, is_remote
 from service.backends.words import listing_terms, query_words
@@ -427,7 +428,7 @@ class SQLiteBackend:
 
     @staticmethod
     def _write(target: Path, listings: list[Listing]) -> int:
-        conn = _staging_connection(target)
+        conn = staging_connection(target)
         try:
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {INDEX_FORMAT}")
@@ -840,15 +841,6 @@ _TABLE_INSERTS = (
 INSERTER_PROCESS_FROM = 20_000
 
 
-def _staging_connection(target: Path) -> sqlite3.Connection:
-    """A connection to a staging file, which needs no crash safety: a crash leaves the old
-    file serving."""
-    conn = sqlite3.connect(target)
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
-    return conn
-
-
 def _row_inserter(target: Path, conn: sqlite3.Connection, listings: int):
     """Where a load's batches of rows go: a process of their own for a large load, else
     `conn`, here."""
@@ -871,8 +863,7 @@ class _InlineInserter:
 
     def insert(self, rows: tuple[list[tuple], ...]) -> None:
         """Insert a batch of `_RowBatch.take`'s rows."""
-        for statement, table_rows in zip(_TABLE_INSERTS, rows):
-            self.conn.executemany(statement, table_rows)
+        insert_batch(self.conn, _TABLE_INSERTS, rows)
 
 
 class _InserterProcess:
@@ -895,6 +886,11 @@ class _InserterProcess:
         if kind is not None:  # the load failed here: nothing more will come
             self._process.kill()
             self._process.wait()
+            for pipe in (self._process.stdin, self._process.stdout):
+                try:
+                    pipe.close()
+                except OSError:  # rows still buffered for a process that is gone
+                    pass
             return
         self._send(None)
         self._finish()

@@ -19,19 +19,31 @@ import sqlite3
 import sys
 
 
+def staging_connection(target) -> sqlite3.Connection:
+    """A connection to a staging index file, which needs no crash safety: a crash leaves the
+    old file serving. (The load's own connection is made here too.)"""
+    conn = sqlite3.connect(target)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    return conn
+
+
+def insert_batch(conn: sqlite3.Connection, statements, rows) -> None:
+    """Insert one batch: each table's rows with its statement (the load inserts a small
+    load's batches with this too, in its own process)."""
+    for statement, table_rows in zip(statements, rows):
+        conn.executemany(statement, table_rows)
+
+
 def main(target: str) -> int:
     """Insert what standard input sends into `target`; 0 when all went in."""
     gc.disable()  # everything it holds is a batch of rows, freed by reference counting
     source = sys.stdin.buffer
     try:
-        # A staging file needs no crash safety: a crash leaves the old file serving.
-        conn = sqlite3.connect(target)
-        conn.execute("PRAGMA journal_mode = OFF")
-        conn.execute("PRAGMA synchronous = OFF")
+        conn = staging_connection(target)
         statements = pickle.load(source)
         while (rows := pickle.load(source)) is not None:
-            for statement, table_rows in zip(statements, rows):
-                conn.executemany(statement, table_rows)
+            insert_batch(conn, statements, rows)
         conn.commit()
         conn.close()
     except Exception as exc:  # noqa: BLE001 - said to the load, which raises it
