@@ -304,10 +304,11 @@ def _clock_changes(tz_name: str, hour: datetime) -> tuple[tuple[datetime, timede
 
 def wall_shift(tz_name: str, at: datetime) -> tuple[int, int, int] | None:
     """How elapsed time follows a zone's wall clock over the span a session's next start
-    falls in (a monthly one's included): (change, before, after) such that a start `delta` wall minutes after
-    `at`'s whole local minute comes `delta + before` elapsed minutes after that minute when
-    `delta < change`, else `delta + after` (read as wall_to_aware reads gaps and folds: a
-    time in a gap or a fold takes the offset from before the change). (0, 0, 0) when the
+    falls in (a monthly one's included): (change, before, after) such that a start `delta`
+    wall minutes after `at`'s whole local minute comes `delta + before` elapsed minutes
+    after that minute when `delta < change`, else `delta + after` (read as wall_to_aware
+    reads gaps and folds: a time in a gap or a fold takes the offset from before the
+    change). (0, 0, 0) when the
     offset holds; None when it changes more than once then, or not by whole minutes.
 
     Engines compute exact next starts in a changeover week with it (queries._LOWER_BOUND),
