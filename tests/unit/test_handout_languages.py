@@ -29,6 +29,9 @@ REVIEW = "Translation not yet reviewed by a qualified translator."
 # The font family Pango must have used for the script (pdffonts names the embedded fonts).
 FONTS = {"ar": "NotoSansArabic", "hi": "NotoSansDevanagari", "pa": "NotoSansGurmukhi",
          "zh_Hans": "NotoSansCJK", "zh_Hant": "NotoSansCJK"}
+# Scripts with no italics of their own: their explainers stand upright, so no slanted copy of
+# the script's font is embedded (the English explainer beside them stays in Noto Sans Italic).
+UPRIGHT = ("ar", "hi", "pa", "zh_Hans", "zh_Hant")
 
 
 def _bare(text: str, language: str = "") -> str:
@@ -46,6 +49,12 @@ def _bare(text: str, language: str = "") -> str:
     if language == "ar":
         text = re.sub("[لاأإآ:.]", "", text)
     return text
+
+
+def _font_names(pdffonts: str) -> list[str]:
+    """The embedded fonts' names in pdffonts' listing, without the subset tag (ABCDEF+)."""
+    rows = pdffonts.splitlines()[2:]
+    return [row.split()[0].split("+", 1)[-1] for row in rows if row.strip()]
 
 
 def _catalogue(language: str):
@@ -92,6 +101,13 @@ def test_pdf_prints_the_clients_language_beside_english(language, demo_listings,
             assert _bare(reviewed_words.string, language) in bare
     if language in FONTS:
         assert FONTS[language] in fonts.replace("-", ""), f"{language}: no {FONTS[language]} font embedded:\n{fonts}"
+    names = _font_names(fonts)
+    # Every glyph from Noto, the fonts the page names for each script and for Latin.
+    assert not [name for name in names if "DejaVu" in name], f"{language}: a fallback font embedded:\n{fonts}"
+    if language in UPRIGHT:
+        slanted = [name for name in names if ("Oblique" in name or "Italic" in name) and name != "Noto-Sans-Italic"]
+        assert not slanted, f"{language}: a slanted copy of the script's font embedded:\n{fonts}"
+        assert "Noto-Sans-Italic" in names, f"{language}: the English explainer is not in italics:\n{fonts}"
 
 
 def test_arabic_pdf_text_is_in_logical_order(demo_listings, tmp_path):
