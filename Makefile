@@ -10,7 +10,7 @@ ENGINE := deploy/search-engine
 
 export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
-.PHONY: catalogues run test test-fast mutation bench bench-sides bench-load bench-wire audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
+.PHONY: catalogues print-fonts run test test-fast mutation bench bench-sides bench-load bench-wire audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -33,6 +33,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/pybabel compile -d service/translations -D "messages widget"
+	$(BIN)/linkage print-fonts
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
@@ -50,7 +51,7 @@ BACKEND := $(or $(LINKAGE_BACKEND),sqlite)
 
 # With LINKAGE_BACKEND=opensearch|elasticsearch the demo data goes into the engine the
 # first time (an alias that already holds listings is left alone).
-run: catalogues $(if $(filter sqlite,$(BACKEND)),$(DB),engine-demo)
+run: catalogues print-fonts $(if $(filter sqlite,$(BACKEND)),$(DB),engine-demo)
 	$(BIN)/linkage serve --host $(HOST) --port $(PORT)
 
 engine-demo: $(VENV)/.installed
@@ -58,7 +59,7 @@ engine-demo: $(VENV)/.installed
 
 # The engine layer runs on a real OpenSearch node: LINKAGE_SEARCH_URL when set, otherwise
 # one started here from Maven Central and stopped afterwards (even when tests fail).
-test: $(VENV)/.installed-dev audit catalogues
+test: $(VENV)/.installed-dev audit catalogues print-fonts
 	@if [ -n "$${LINKAGE_SEARCH_URL:-}" ]; then \
 		LINKAGE_TEST_ENGINE=required $(BIN)/python -m pytest; \
 	else \
@@ -91,13 +92,13 @@ mutation: $(VENV)/.installed-dev
 	nice -n 10 $(BIN)/python -m bench.mutation $(or $(MUTATION_ARGS),--jobs 2)
 
 # wrk drives the load from a second process; Debian ships it.
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev print-fonts
 	command -v wrk >/dev/null || (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk))
 	$(BIN)/python -m bench.search $(BENCH_ARGS)
 	$(BIN)/python -m bench.sides
 
 # Issue 19's measures beside the commit the work started from, in one run (bench/sides.py).
-bench-sides: $(VENV)/.installed-dev
+bench-sides: $(VENV)/.installed-dev print-fonts
 	$(BIN)/python -m bench.sides $(SIDES_ARGS)
 
 # Two minutes of mixed load per backend on gunicorn with deploy/gunicorn.conf.py, loopback only.
@@ -118,6 +119,11 @@ engine-stop:
 # Compile the message catalogues (quick; catalogues change without pyproject.toml changing).
 catalogues: $(VENV)/.installed
 	@$(BIN)/pybabel -q compile -d service/translations -D "messages widget"
+
+# Compact copies of Noto's Han fonts for handout PDFs, built into .venv (a no-op when up to
+# date; rebuilt when the source font, the catalogues' characters or their format change).
+print-fonts: $(VENV)/.installed
+	@$(BIN)/linkage print-fonts
 
 # Refresh the message catalogues after changing user-facing text.
 translations: $(VENV)/.installed

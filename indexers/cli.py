@@ -1,5 +1,6 @@
 """The `linkage` command: serve the app, import feeds, refresh every configured feed, purge
-expired referrals, manage embed keys, check links, check the Meeting Guide feed."""
+expired referrals, manage embed keys, check links, check the Meeting Guide feed, build the
+handouts' print fonts."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import sys
 
 from service.settings import SettingsError
 
-from indexers.commands import backup, check_feed, check_links, export, index, keys, purge, refresh, serve
+from indexers.commands import backup, check_feed, check_links, export, index, keys, print_fonts, purge, refresh, serve
 
 # One module of indexers.commands per command, in the order `linkage --help` lists them.
-COMMANDS = (serve, index, refresh, purge, keys, check_links, check_feed, backup, export)
+COMMANDS = (serve, index, refresh, purge, keys, check_links, check_feed, backup, export, print_fonts)
 
 
 def build_parser() -> argparse.ArgumentParser:

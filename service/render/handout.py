@@ -16,9 +16,11 @@ anywhere (outside an app they speak English).
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import gc
 import mimetypes
+import os
 import re
 import threading
 import unicodedata
@@ -41,6 +43,7 @@ from service.referrals.handout import (Handout, HandoutItem, clock_minutes, hour
                        remote_only)
 from service.domain.models import Occurrence, Reason
 from service.referrals.model import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
+from service.render import print_fonts
 from service.render.reasons import reason_text
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -49,6 +52,8 @@ PRINT_SCRIPT = "handout-print.js"
 # The PDF's stylesheet is named with a scheme of our own: WeasyPrint passes it to our
 # fetcher, which reads it from the static folder; no server, no file path in the HTML.
 PDF_STATIC_SCHEME = "linkage-static:"
+# And the compact Han fonts (`print_fonts`), from the installation's print-fonts folder.
+PDF_FONT_SCHEME = "linkage-print-font:"
 SMS_LIMIT = 480
 # The English short form after a translated SMS: enough for the clinician to check it, not a
 # second message of the same length (a translated SMS is UCS-2 for most languages: 67 a segment).
@@ -769,42 +774,55 @@ def _fetcher_class():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StaticOnlyFetcher(URLFetcher):
-        """Serves `linkage-static:NAME` from the static folder; refuses every other URL."""
+        """Serves `linkage-static:NAME` from the static folder and `linkage-print-font:NAME`
+        from the print fonts' folder; refuses every other URL."""
+
+        def __init__(self, fonts_dir: Path | None = None):
+            super().__init__()
+            self.folders = {PDF_STATIC_SCHEME: STATIC, PDF_FONT_SCHEME: fonts_dir}
 
         def fetch(self, url, headers=None):
-            if url.startswith(PDF_STATIC_SCHEME):
-                name = url[len(PDF_STATIC_SCHEME):]
-                path = STATIC / name
-                if _STATIC_NAME.match(name) and path.is_file():
-                    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+            for scheme, folder in self.folders.items():
+                if folder is not None and url.startswith(scheme):
+                    name = url[len(scheme):]
+                    path = folder / name
+                    if _STATIC_NAME.match(name) and path.is_file():
+                        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
             # WeasyPrint logs this and carries on without the resource.
             raise ValueError(f"handout PDFs fetch only our static files, not {url[:80]}")
 
     return StaticOnlyFetcher
 
 
-def pdf_url_fetcher():
-    """A WeasyPrint URL fetcher that reads only our static folder (nothing from the network
-    or the rest of the disk, whatever a listing's text says)."""
-    return _fetcher_class()()
+def pdf_url_fetcher(fonts_dir: Path | None = None):
+    """A WeasyPrint URL fetcher that reads only our static folder, and the print fonts in
+    `fonts_dir` when given (nothing from the network or the rest of the disk, whatever a
+    listing's text says)."""
+    return _fetcher_class()(fonts_dir)
 
 
 class _PdfEngine:
     """What every PDF of this process shares: WeasyPrint's font configuration (Pango and
     fontconfig keep the fonts they have loaded in it) and our stylesheet, parsed once.
     Parsing the stylesheet and finding fonts again for each handout cost about a third of a
-    render; reusing them is WeasyPrint's documented way (`stylesheets=`, `font_config=`)."""
+    render; reusing them is WeasyPrint's documented way (`stylesheets=`, `font_config=`).
 
-    def __init__(self):
+    The compact Han fonts built in `fonts_dir` (`print_fonts.available`) are declared to it
+    by @font-face rules of their own, after the stylesheet, which names them first."""
+
+    def __init__(self, fonts_dir: Path = print_fonts.PRINT_FONTS_DIR):
         from weasyprint import CSS
-        from weasyprint.text.fonts import FontConfiguration
 
-        self.fonts = FontConfiguration()
+        self.fonts = _font_configuration_class()()
+        fetcher = pdf_url_fetcher(fonts_dir)
         # The URL the page links it by, so anything it refers to resolves as before.
-        self.stylesheet = CSS(string=(STATIC / STYLESHEET).read_text(encoding="utf-8"),
-                              base_url=PDF_STATIC_SCHEME + STYLESHEET, url_fetcher=pdf_url_fetcher(),
-                              font_config=self.fonts)
+        self.stylesheets = [CSS(string=(STATIC / STYLESHEET).read_text(encoding="utf-8"),
+                                base_url=PDF_STATIC_SCHEME + STYLESHEET, url_fetcher=fetcher, font_config=self.fonts)]
+        self.compact_fonts = print_fonts.available(fonts_dir)
+        if self.compact_fonts:
+            self.stylesheets.append(CSS(string=print_fonts.font_face_rules(self.compact_fonts, PDF_FONT_SCHEME),
+                                        url_fetcher=fetcher, font_config=self.fonts))
         # Pango's font map is not safe to share between threads rendering at once.
         self.lock = threading.Lock()
 
@@ -814,12 +832,38 @@ class _PdfEngine:
 
         document = HTML(string=html, base_url=base_url, url_fetcher=pdf_url_fetcher())
         with self.lock:
-            return document.write_pdf(stylesheets=[self.stylesheet], font_config=self.fonts)
+            return document.write_pdf(stylesheets=self.stylesheets, font_config=self.fonts)
+
+
+@lru_cache(maxsize=1)
+def _font_configuration_class():
+    from weasyprint.text.fonts import FontConfiguration
+
+    class OwnedFontConfiguration(FontConfiguration):
+        """WeasyPrint's font configuration, which copies each @font-face font into a
+        temporary folder and removes it when collected: here only in the process that made
+        it. Workers forked after a warm-up share that folder with it and with each other."""
+
+        def __init__(self):
+            super().__init__()
+            self.owner = os.getpid()
+
+        def __del__(self):
+            if os.getpid() == self.owner:
+                super().__del__()
+
+    return OwnedFontConfiguration
 
 
 @lru_cache(maxsize=1)
 def _pdf_engine() -> _PdfEngine:
-    return _PdfEngine()
+    engine = _PdfEngine()
+    # Collected only at interpreter exit (after the warm-up's gc.freeze, or with its modules
+    # already gone), the font configuration would leave its font copies behind: the process
+    # that made the engine drops it before then.
+    creator = os.getpid()
+    atexit.register(lambda: os.getpid() == creator and _pdf_engine.cache_clear())
+    return engine
 
 
 # Words in every script the handouts print, so warming up loads each font they use.
