@@ -1,6 +1,6 @@
 """Handout PDF rendering time, this tree against the base commit, side by side in one run.
 
-`python -m bench.pdf_render [--trials 3]` exports the base commit (bench.common.base_tree)
+`python -m bench.pdf_render [--trials 3] [--base COMMIT]` exports the base commit (bench.common.base_tree)
 under bench/out/ (once), then for 3-option handouts in English, Arabic, Simplified Chinese
 and Hindi runs each tree's renderer in fresh subprocesses, taking turns:
 
@@ -139,10 +139,10 @@ def pdf_facts(path: Path) -> dict:
     return {"text": text, "fonts": fonts, "pages": pages, "pixels": hashlib.sha256(raster).hexdigest()}
 
 
-def measure(trials: int) -> dict:
+def measure(trials: int, base: str = BASE_COMMIT) -> dict:
     """Every language, mode and tree, `trials` times each, the trees taking turns."""
     OUT.mkdir(parents=True, exist_ok=True)
-    trees = {"base": base_tree(), "new": ROOT}
+    trees = {"base": base_tree(base), "new": ROOT}
     results: dict = {}
     for language in LANGUAGES:
         for mode in ("cold", "warmed"):
@@ -159,11 +159,11 @@ def _median(runs: list[dict], key: str, index: int) -> float:
     return statistics.median(run[key][index] for run in runs)
 
 
-def markdown(trials: int = 3) -> str:
+def markdown(trials: int = 3, base: str = BASE_COMMIT) -> str:
     """The section: times side by side, then whether the PDFs are the same."""
-    results = measure(trials)
+    results = measure(trials, base)
     lines = ["## Handout PDF, 3 options (python -m bench.pdf_render)", "",
-             f"Base {BASE_COMMIT} vs this tree, fresh processes taking turns, median of {trials}; "
+             f"Base {base} vs this tree, fresh processes taking turns, median of {trials}; "
              "CPU ms (wall ms). *Warmed*: after the tree's start-up warm-up.", "",
              "| language | measure | base | new | CPU ratio |", "|---|---|---|---|---|"]
     for language in LANGUAGES:
@@ -176,12 +176,15 @@ def markdown(trials: int = 3) -> str:
             cells = [f"{_median(r, key, 0):.0f} ({_median(r, key, 1):.0f})" for r in (base, new)]
             ratio = _median(new, key, 0) / _median(base, key, 0)
             lines.append(f"| {language} | {label} | {cells[0]} | {cells[1]} | {ratio:.2f} |")
-    lines += ["", "| language | pdftotext text | fonts | pages | pixels (72 dpi) |", "|---|---|---|---|---|"]
+    lines += ["", "| language | pdftotext text | fonts | pages | pixels (72 dpi) | bytes, base -> new |",
+              "|---|---|---|---|---|---|"]
     for language in LANGUAGES:
-        old, new = (pdf_facts(OUT / f"{name}-{language}.pdf") for name in ("base", "new"))
+        paths = [OUT / f"{name}-{language}.pdf" for name in ("base", "new")]
+        old, new = (pdf_facts(path) for path in paths)
         same = {k: "same" if old[k] == new[k] else "DIFFERENT" for k in old}
+        sizes = " -> ".join(f"{path.stat().st_size:,}" for path in paths)
         lines.append(f"| {language} | {same['text']} | {same['fonts']} ({len(new['fonts'])}) | "
-                     f"{same['pages']} ({new['pages']}) | {same['pixels']} |")
+                     f"{same['pages']} ({new['pages']}) | {same['pixels']} | {sizes} |")
     return "\n".join(lines) + "\n"
 
 
@@ -189,8 +192,9 @@ def main() -> None:
     """Print the section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--base", default=BASE_COMMIT, help="the commit to compare with (default %(default)s)")
     args = parser.parse_args()
-    print(markdown(args.trials))
+    print(markdown(args.trials, args.base))
 
 
 if __name__ == "__main__":

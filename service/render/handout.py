@@ -802,6 +802,32 @@ def pdf_url_fetcher(fonts_dir: Path | None = None):
     return _fetcher_class()(fonts_dir)
 
 
+def mend_html_parser_cache() -> None:
+    """Make the HTML parser's pattern cache work.
+
+    WeasyPrint parses each handout with tinyhtml5, whose `chars_until` means to cache the
+    pattern it builds for a set of characters, but files it under the pattern itself
+    (`characters = cache[(characters, opposite)] = regex` binds `characters` first): in 2.1.0
+    every call builds it again, two thirds of parsing a handout. This files the same patterns
+    (built as it builds them) under the characters its tokenizer asks for, so the lookup
+    finds them; what the parser reads is unchanged (tests/unit/test_handout_render.py parses
+    with and without). A version that fixes the cache finds them there too."""
+    try:
+        from tinyhtml5 import inputstream
+        from tinyhtml5.constants import ascii_letters, space_characters
+    except ImportError:  # another parser: nothing to mend
+        return
+    unquoted_value_ends = frozenset(("&", ">", '"', "'", "=", "<", "`", "\u0000")) | space_characters
+    asked = ((space_characters, True), (ascii_letters, True), (unquoted_value_ends, False),
+             (("&", "<", "\u0000"), False), (("<", "\u0000"), False), ("\u0000", False),
+             (("<", "-", "\u0000"), False), (("-", "\u0000"), False), (('"', "&", "\u0000"), False),
+             (("'", "&", "\u0000"), False), (">", False), ("]", False))
+    for characters, opposite in asked:
+        listed = "".join(f"\\x{ord(character):02x}" for character in characters)
+        pattern = re.compile(f"[{listed}]+" if opposite else f"[^{listed}]+")
+        inputstream.characters_until_regex.setdefault((characters, opposite), pattern)
+
+
 class _PdfEngine:
     """What every PDF of this process shares: WeasyPrint's font configuration (Pango and
     fontconfig keep the fonts they have loaded in it) and our stylesheet, parsed once.
@@ -814,6 +840,7 @@ class _PdfEngine:
     def __init__(self, fonts_dir: Path = print_fonts.PRINT_FONTS_DIR):
         from weasyprint import CSS
 
+        mend_html_parser_cache()
         self.fonts = _font_configuration_class()()
         fetcher = pdf_url_fetcher(fonts_dir)
         # The URL the page links it by, so anything it refers to resolves as before.

@@ -187,3 +187,14 @@ def test_a_process_leaves_no_font_copies_behind(built, tmp_path):
                          check=True, capture_output=True, text=True)
     assert "weasyprint-" in ran.stdout
     assert list(tmp_path.iterdir()) == [], ran.stderr
+
+
+def test_the_command_reports_the_fonts_ready(built, capsys):
+    """`linkage print-fonts` (what `make install` runs) with the copies already built: nothing
+    to do, and it says how many are ready and where."""
+    from indexers.cli import main
+
+    assert main(["print-fonts"]) == 0
+    said = capsys.readouterr().out
+    assert f"{len(print_fonts.COMPACT_FONTS)} of {len(print_fonts.COMPACT_FONTS)} ready" in said
+    assert str(print_fonts.PRINT_FONTS_DIR) in said and "building" not in said
