@@ -71,6 +71,8 @@ class CompactFont:
 
 
 # HarfBuzz's default features for horizontal text, and fractions' (numbers set as 1/2).
+# 'locl' stays, though most of its alternates are other regions' forms: some serve the
+# region's own language (without it, tests/unit/test_print_fonts.py's pixels differ).
 HORIZONTAL_FEATURES = ("abvm", "blwm", "calt", "ccmp", "clig", "curs", "dist", "dnom", "frac", "kern", "liga",
                        "locl", "mark", "mkmk", "numr", "rclt", "rlig", "rvrn")
 
