@@ -26,6 +26,7 @@ modified versions.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -38,7 +39,7 @@ from service.i18n import TRANSLATIONS
 PRINT_FONTS_DIR = Path(sys.prefix) / "share" / "linkage" / "print-fonts"
 MANIFEST = "manifest.json"
 # Bumped when what a copy holds or how it is made changes: older copies are then rebuilt.
-FORMAT = 1
+FORMAT = 2
 
 # Latin (with Latin-1 and Extended-A, for names and addresses), general punctuation,
 # arrows, CJK symbols and punctuation, full-width forms.
@@ -122,10 +123,25 @@ def catalogue_characters(language: str) -> set[int]:
     return found
 
 
-def characters(font: CompactFont) -> set[int]:
-    """What the copy holds: Latin and punctuation, the common level, the catalogue's."""
+def locale_characters(language: str) -> set[int]:
+    """Every code point of the words Babel prints handouts with in the language (CLDR): day,
+    month and day-period names, and language names."""
+    from babel import Locale
+
+    locale = Locale.parse(language)
+    words = list(locale.languages.values())
+    for names in (locale.days, locale.months, locale.day_periods):
+        for context in names.values():
+            for width in context.values():
+                words.extend(width.values())
+    return {ord(ch) for word in words for ch in word}
+
+
+def printed_first(font: CompactFont) -> set[int]:
+    """What nearly every handout in the language prints: Latin and punctuation, our
+    catalogue's characters and CLDR's. Their glyphs come first in the copy (see `build`)."""
     found = {code for start, stop in _BASE_RANGES for code in range(start, stop)}
-    return found | common_characters(font) | catalogue_characters(font.language)
+    return found | catalogue_characters(font.language) | locale_characters(font.language)
 
 
 def source_face(font: CompactFont) -> tuple[Path, int] | None:
@@ -144,15 +160,19 @@ def source_face(font: CompactFont) -> tuple[Path, int] | None:
     return Path(file_name), int(index)
 
 
-def _fingerprint(font: CompactFont, source: Path, index: int, chars: set[int]) -> dict:
+def _digest(codes: set[int]) -> str:
+    return hashlib.sha256(",".join(map(str, sorted(codes))).encode()).hexdigest()
+
+
+def _fingerprint(font: CompactFont, source: Path, index: int, chars: set[int], first: set[int]) -> dict:
     """What a built copy depends on: this format, its source (file, face, size, time), its
-    characters and fontTools' version."""
+    characters, those it puts first and fontTools' version."""
     from fontTools import version as fonttools_version
 
     stat = source.stat()
     return {"format": FORMAT, "source": str(source), "index": index, "size": stat.st_size,
             "mtime_ns": stat.st_mtime_ns, "fonttools": fonttools_version,
-            "characters": hashlib.sha256(",".join(map(str, sorted(chars))).encode()).hexdigest()}
+            "characters": _digest(chars), "first": _digest(first)}
 
 
 def _read_manifest(directory: Path) -> dict:
@@ -162,11 +182,17 @@ def _read_manifest(directory: Path) -> dict:
         return {}
 
 
-def build(font: CompactFont, source: Path, index: int, chars: set[int], target: Path) -> None:
+def build(font: CompactFont, source: Path, index: int, chars: set[int], target: Path,
+          first: set[int] = frozenset()) -> None:
     """Write the compact copy of `source`'s face `index` holding `chars` to `target`
-    (through a temporary file, so a reader never finds half a font)."""
+    (through a temporary file, so a reader never finds half a font), with the glyphs of
+    `first` numbered first.
+
+    Why first: WeasyPrint keeps every glyph number up to the highest a PDF draws, so a
+    handout that draws only low numbers embeds a small font, quickly."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
+    from fontTools.ttLib.reorderGlyphs import reorderGlyphs
 
     face = TTFont(source, fontNumber=index, lazy=True)
     options = subset.Options()
@@ -181,6 +207,23 @@ def build(font: CompactFont, source: Path, index: int, chars: set[int], target: 
     subsetter.populate(unicodes=chars)
     subsetter.subset(face)
     _rename(face, font)
+    # The glyphs `first` draws: its characters' and those its layout features substitute
+    # for them (punctuation forms), as the subsetter finds them in a copy cut to `first`.
+    copy = io.BytesIO()
+    face.save(copy)
+    cut = TTFont(copy)
+    cutter = subset.Subsetter(options)
+    cutter.populate(unicodes=first)
+    cutter.subset(cut)
+    drawn = set(cut.getGlyphOrder())
+    order = face.getGlyphOrder()
+    cmap = face.getBestCmap()
+    # .notdef stays glyph 0; then the characters' own glyphs, in code point order; then the
+    # substitutes; then the rest, each in the order the face had them.
+    leading = list(dict.fromkeys([order[0], *(cmap[code] for code in sorted(first) if code in cmap),
+                                  *(name for name in order if name in drawn)]))
+    taken = set(leading)
+    reorderGlyphs(face, leading + [name for name in order if name not in taken])
     partial = target.with_name(target.name + ".partial")
     face.save(partial)
     os.replace(partial, target)
@@ -211,12 +254,13 @@ def ensure_built(directory: Path = PRINT_FONTS_DIR, fonts: tuple[CompactFont, ..
             log(f"print fonts: {font.source_family} {'Bold' if font.bold else 'Regular'} not installed; "
                 f"{font.language} handouts print from whatever font fontconfig offers")
             continue
-        chars = characters(font)
-        wanted = _fingerprint(font, *face, chars)
+        first = printed_first(font)
+        chars = first | common_characters(font)  # what the copy holds
+        wanted = _fingerprint(font, *face, chars, first)
         target = directory / font.file_name
         if manifest.get(font.file_name) != wanted or not target.is_file():
             log(f"print fonts: building {target.name} ({len(chars)} characters from {face[0].name} face {face[1]})")
-            build(font, *face, chars, target)
+            build(font, *face, chars, target, first)
             manifest[font.file_name] = wanted
             partial = directory / (MANIFEST + ".partial")
             partial.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")

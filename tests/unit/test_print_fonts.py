@@ -198,3 +198,23 @@ def test_the_command_reports_the_fonts_ready(built, capsys):
     said = capsys.readouterr().out
     assert f"{len(print_fonts.COMPACT_FONTS)} of {len(print_fonts.COMPACT_FONTS)} ready" in said
     assert str(print_fonts.PRINT_FONTS_DIR) in said and "building" not in said
+
+
+@pytest.mark.parametrize("language", sorted(BY_LANGUAGE))
+def test_what_handouts_print_comes_first_in_the_copy(language, built):
+    """The glyphs of what nearly every handout prints (Latin, our catalogue's and CLDR's
+    characters) are numbered before those of the rest of the common level (fontTools reads
+    the built files), so a typical handout embeds only low glyph numbers."""
+    from fontTools.ttLib import TTFont
+
+    for font in print_fonts.COMPACT_FONTS:
+        if font.language != language:
+            continue
+        face = TTFont(built[font])
+        cmap, order = face.getBestCmap(), {name: gid for gid, name in enumerate(face.getGlyphOrder())}
+        first = print_fonts.printed_first(font)
+        rest = print_fonts.common_characters(font) - first
+        first_ids = {order[cmap[code]] for code in first if code in cmap}
+        rest_ids = {order[cmap[code]] for code in rest if code in cmap} - first_ids
+        assert ord("週" if language == "zh_Hant" else "周") in first and len(first_ids) > 1000
+        assert max(first_ids) < min(rest_ids), (font.file_name, max(first_ids), min(rest_ids))
