@@ -12,7 +12,7 @@ export LINKAGE_SQLITE_PATH ?= $(CURDIR)/$(DB)
 
 .PHONY: catalogues print-fonts run test test-fast mutation bench bench-sides bench-load bench-wire audit install install-dev demo-data gazetteer engine-start engine-stop engine-demo translations clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed print-fonts
 install-dev: $(VENV)/.installed-dev
 
 # Debian's libraries for PDF handouts (Pango, HarfBuzz, fonts) and pdftotext for their tests.
@@ -33,7 +33,6 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/pybabel compile -d service/translations -D "messages widget"
-	$(BIN)/linkage print-fonts
 	touch $@
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).

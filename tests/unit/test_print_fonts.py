@@ -22,6 +22,7 @@ from service.i18n import TRANSLATIONS, init_i18n
 from service.render import handout as render
 from service.render import print_fonts
 from tests.conftest import ROOT
+from tests.unit.test_handout_languages import _font_names
 from tests.unit.test_handout_render import make_handout, poppler, renamed, varied
 
 # A character in neither standard's common level nor any catalogue: it must come from Noto.
@@ -55,8 +56,8 @@ def test_the_common_levels_are_the_standards():
 def _pdf_fonts(pdf: bytes, tmp_path, name: str) -> list[str]:
     path = tmp_path / f"{name}.pdf"
     path.write_bytes(pdf)
-    listing = subprocess.run([poppler("pdffonts"), str(path)], check=True, capture_output=True, text=True).stdout
-    return [row.split()[0].split("+", 1)[-1] for row in listing.splitlines()[2:] if row.strip()]
+    return _font_names(subprocess.run([poppler("pdffonts"), str(path)], check=True, capture_output=True,
+                                      text=True).stdout)
 
 
 def _pixels(pdf: bytes, tmp_path, name: str) -> list[bytes]:
