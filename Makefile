@@ -18,8 +18,9 @@ install-dev: $(VENV)/.installed-dev
 # Debian's libraries for PDF handouts (Pango, HarfBuzz, fonts) and pdftotext for their tests.
 # Noto shapes every client language: fonts-noto-core (Arabic, Devanagari, Gurmukhi, Greek,
 # Latin with Vietnamese marks), fonts-noto-cjk (Simplified and Traditional Chinese).
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core \
-	fonts-noto-cjk poppler-utils
+# fontconfig's fc-list and fc-match find them (here and in `linkage print-fonts`).
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core \
+	fonts-noto-core fonts-noto-cjk poppler-utils
 # A language without a Noto font for its script prints as boxes or unshaped: fc-list must find one.
 FONT_LANGS := ar hi pa el vi zh-cn zh-tw
 

@@ -209,6 +209,42 @@ def test_image_runs_gunicorn_with_the_production_config():
             f".dockerignore leaves {GUNICORN_CONF} out of the build context: add !{GUNICORN_CONF} after deploy"
 
 
+def _makefile_variable(name: str) -> str:
+    """A `NAME := ...` line of the Makefile with its continuation lines, the value alone."""
+    found = re.search(rf"^{name} := ((?:.*\\\n)*.*)$", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M)
+    assert found, f"{name} is not set in the Makefile"
+    return found.group(1).replace("\\\n", " ")
+
+
+def test_image_has_what_a_checkout_installs_for_handouts():
+    """The runtime image installs the Debian packages `make install` does (Pango, fontconfig
+    and the fonts handouts print with; poppler-utils only reads PDFs in tests), builds the
+    compact print fonts, failing without Noto CJK, and renders a PDF at build time: the
+    server's warm-up renders one at start, so an image without them could not serve."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    runtime = dockerfile[dockerfile.rindex("\nFROM "):]
+    installs = re.search(r"apt-get install ((?:.*\\\n)*.*)", runtime)
+    assert installs, "the runtime stage installs no Debian packages"
+    command = installs.group(1).replace("\\\n", " ").split("&&")[0]
+    image = {word for word in command.split() if not word.startswith("-")}
+    assert image == set(_makefile_variable("SYSTEM_PACKAGES").split()) - {"poppler-utils"}
+    assert "RUN linkage print-fonts --require" in runtime
+    assert "warm_pdf_renderer()" in runtime
+
+
+def test_image_compiles_the_catalogues_a_checkout_compiles():
+    """git holds the .po catalogues, not the compiled .mo the app finds its languages by: the
+    build stage compiles the same domains into the tree it makes wheels from, as `make
+    install` does in a checkout."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    build = dockerfile[:dockerfile.rindex("\nFROM ")]
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    compile_line = re.search(r"pybabel compile (.*)$", makefile, re.M).group(1)
+    assert f"pybabel compile {compile_line}" in build
+    assert build.index("pybabel compile") < build.index("pip wheel")
+    assert "*.mo" in (ROOT / ".gitignore").read_text(encoding="utf-8")
+
+
 
 def unit_settings(path: Path) -> dict[str, list[str]]:
     """A systemd unit's `Key=value` lines, by key (sections merged; keys repeat)."""

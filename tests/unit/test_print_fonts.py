@@ -199,6 +199,22 @@ def test_the_command_reports_the_fonts_ready(built, capsys):
     said = capsys.readouterr().out
     assert f"{len(print_fonts.COMPACT_FONTS)} of {len(print_fonts.COMPACT_FONTS)} ready" in said
     assert str(print_fonts.PRINT_FONTS_DIR) in said and "building" not in said
+    assert main(["print-fonts", "--require"]) == 0
+
+
+def test_the_command_fails_when_required_fonts_cannot_be_built(tmp_path, monkeypatch, capsys):
+    """`linkage print-fonts --require` (the image build's) exits 1 naming the family that is
+    not installed, and 0 without --require (a checkout without Noto CJK still installs)."""
+    from indexers.cli import main
+
+    absent = print_fonts.CompactFont("Linkage Test", "No Such Family Anywhere", False, "zh_Hans", "gb2312",
+                                     0xB0A1, 0xB0A2)
+    monkeypatch.setattr(print_fonts, "COMPACT_FONTS", (absent,))
+    assert main(["print-fonts", "--directory", str(tmp_path)]) == 0
+    assert main(["print-fonts", "--directory", str(tmp_path), "--require"]) == 1
+    said = capsys.readouterr()
+    assert "0 of 1 ready" in said.out
+    assert "--require" in said.err and "No Such Family Anywhere" in said.err
 
 
 @pytest.mark.parametrize("language", sorted(BY_LANGUAGE))
