@@ -20,6 +20,11 @@ PAGE_ENDPOINTS = frozenset({"pages.index", "pages.embed", "referrals.handout_pag
 MAX_REQUEST_TARGET = 4094
 
 
+class PdfUnavailable(Exception):
+    """Handout PDFs cannot be made in this process: WeasyPrint could not load its libraries
+    (Pango, HarfBuzz, fontconfig). The rest of the service goes on; a PDF is answered 503."""
+
+
 class ApiError(Exception):
     """An error the client should see, with the parameter it concerns when there is one."""
 
@@ -87,6 +92,15 @@ def register_error_handlers(app: Flask) -> None:
             return error_page(503, "Not available right now", "The search index is not available right now. "
                               "Please try again in a few minutes.")
         return error_response(503, "backend_unavailable", "The search index is not available right now.")
+
+    @app.errorhandler(PdfUnavailable)
+    def pdf_unavailable(exc: PdfUnavailable):
+        # The libraries' own words go to the log, for whoever installs the server; the
+        # client is told what still works.
+        log.error("handout PDF refused: %s", exc)
+        return error_response(503, "pdf_unavailable", "Handout PDFs cannot be made on this server right now; "
+                              "the handout's page prints from the browser, and its text message and calendar "
+                              "work as usual.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import gc
+import logging
 import mimetypes
 import os
 import re
@@ -42,9 +43,12 @@ from service import i18n
 from service.referrals.handout import (Handout, HandoutItem, clock_minutes, hours_shift, keeps_hours, lead_zone, local_date,
                        remote_only)
 from service.domain.models import Occurrence, Reason
+from service.errors import PdfUnavailable
 from service.referrals.model import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
 from service.render import print_fonts
 from service.render.reasons import reason_text
+
+log = logging.getLogger("linkage")
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 STYLESHEET = "handout.css"
@@ -883,14 +887,47 @@ def _font_configuration_class():
 
 
 @lru_cache(maxsize=1)
-def _pdf_engine() -> _PdfEngine:
+def _made_pdf_engine() -> _PdfEngine:
     engine = _PdfEngine()
     # Collected only at interpreter exit (after the warm-up's gc.freeze, or with its modules
     # already gone), the font configuration would leave its font copies behind: the process
     # that made the engine drops it before then.
     creator = os.getpid()
-    atexit.register(lambda: os.getpid() == creator and _pdf_engine.cache_clear())
+    atexit.register(lambda: os.getpid() == creator and _made_pdf_engine.cache_clear())
     return engine
+
+
+def _load_weasyprint():
+    """Import WeasyPrint, which loads Pango, HarfBuzz and fontconfig through cffi (OSError
+    when one is not installed)."""
+    import weasyprint
+
+    return weasyprint
+
+
+# Why this process cannot make PDFs, once loading WeasyPrint has failed (empty: not known to).
+_unavailable: list[str] = []
+
+
+def _pdf_engine() -> _PdfEngine:
+    """This process's PDF engine; PdfUnavailable (a 503 for that one answer, not a server that
+    cannot start) when WeasyPrint's libraries are not installed. The server's warm-up asks
+    first, so a failure is logged when it starts and shown by /readyz."""
+    if not _unavailable:
+        try:
+            _load_weasyprint()
+        except OSError as exc:
+            _unavailable.append(f"WeasyPrint cannot load its libraries ({exc}): install Pango and the fonts "
+                                "(`make install` does; deploy/Dockerfile lists the Debian packages)")
+    if _unavailable:
+        raise PdfUnavailable(_unavailable[0])
+    return _made_pdf_engine()
+
+
+def pdf_unavailable_reason() -> str | None:
+    """Why handout PDFs cannot be made in this process, once that is known (None: they can,
+    or none has been tried yet)."""
+    return _unavailable[0] if _unavailable else None
 
 
 # Words in every script the handouts print, so warming up loads each font they use.
@@ -914,6 +951,14 @@ def warm_pdf_renderer(app=None) -> None:
     by freezing the garbage collector's view of everything loaded so far (`gc.freeze`). Only
     the first call in a process does anything."""
     if _warmed:
+        return
+    try:
+        _pdf_engine()
+    except PdfUnavailable as exc:
+        # Searching and the other handout formats need none of it: serve them, and say why
+        # PDFs are refused (the log now, /readyz and each PDF's 503 later).
+        log.error("handout PDFs unavailable: %s", exc)
+        _warmed.append(False)
         return
     if app is not None:
         with app.app_context():

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from service import render
 from service.backends.contract import BackendUnavailable
 from service.openapi import HealthSchema, ReadinessSchema
+from service.render.handout import pdf_unavailable_reason
 from service.views import document, services
 
 blueprint = Blueprint("health", __name__, description="Liveness and readiness.")
@@ -38,6 +39,11 @@ def readyz():
         status = "degraded"
         warnings.append(f"the search cluster is {info['health']}: some shard copies are missing "
                         "(a node is down or recovering)")
+    pdf_problem = pdf_unavailable_reason()
+    if count > 0 and pdf_problem:
+        # Searching works; handouts print from the browser, but no PDF can be made.
+        status = "degraded"
+        warnings.append(f"handout PDFs cannot be made: {pdf_problem}")
     age_seconds = None
     if info.get("built_at"):
         age_seconds = int((services().clock() - datetime.fromisoformat(info["built_at"])).total_seconds())

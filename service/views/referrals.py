@@ -30,6 +30,9 @@ from service.views import ERROR_MEANINGS, dead_links_of, document, public_base, 
 
 blueprint = Blueprint("referrals", __name__, description="Referral lists: create, show, print, text, "
                       "and count anonymous outcomes.")
+# A PDF's 503: the backend's, or this server's PDF renderer cannot load (`pdf_unavailable`).
+PDF_UNAVAILABLE_MEANING = (ERROR_MEANINGS[503] + " For a PDF also: this server cannot make PDFs "
+                           "(`pdf_unavailable`; the handout's page prints from the browser).")
 # The handout's downloads at /r/<code>.<fmt>, each rendered by `render.FORMATS["handout.<fmt>"]`.
 HANDOUT_FILES = ("pdf", "txt", "ics")
 
@@ -455,7 +458,7 @@ def handout_page_with_note(code: str):
 @blueprint.alt_response(422, schema=ErrorSchema, description=ERROR_MEANINGS[422])
 @blueprint.alt_response(429, schema=ErrorSchema, description=ERROR_MEANINGS[429])
 @blueprint.alt_response(500, schema=ErrorSchema, description=ERROR_MEANINGS[500])
-@blueprint.alt_response(503, schema=ErrorSchema, description=ERROR_MEANINGS[503])
+@blueprint.alt_response(503, schema=ErrorSchema, description=PDF_UNAVAILABLE_MEANING)
 @blueprint.doc(requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {
     "schema": {"type": "object", "properties": {"note": {"type": "string", "maxLength": MAX_NOTE}}}}}})
 def handout_pdf_with_note(code: str):
@@ -480,7 +483,7 @@ def handout_pdf_with_note(code: str):
 @blueprint.alt_response(429, schema=ErrorSchema, description="This address has had its share of handouts rendered "
                         "(LINKAGE_RENDER_RATE_LIMIT); handouts already rendered are still served.")
 @blueprint.alt_response(500, schema=ErrorSchema, description=ERROR_MEANINGS[500])
-@blueprint.alt_response(503, schema=ErrorSchema, description=ERROR_MEANINGS[503])
+@blueprint.alt_response(503, schema=ErrorSchema, description=PDF_UNAVAILABLE_MEANING)
 def handout_file(code: str, fmt: str):
     """The handout as PDF, SMS text or calendar."""
     if fmt not in HANDOUT_FILES:

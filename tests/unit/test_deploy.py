@@ -219,8 +219,8 @@ def _makefile_variable(name: str) -> str:
 def test_image_has_what_a_checkout_installs_for_handouts():
     """The runtime image installs the Debian packages `make install` does (Pango, fontconfig
     and the fonts handouts print with; poppler-utils only reads PDFs in tests), builds the
-    compact print fonts, failing without Noto CJK, and renders a PDF at build time: the
-    server's warm-up renders one at start, so an image without them could not serve."""
+    compact print fonts, failing without Noto CJK, and renders a PDF at build time, failing
+    if it cannot: a server without Pango starts, but refuses every PDF."""
     dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
     runtime = dockerfile[dockerfile.rindex("\nFROM "):]
     installs = re.search(r"apt-get install ((?:.*\\\n)*.*)", runtime)
@@ -229,7 +229,7 @@ def test_image_has_what_a_checkout_installs_for_handouts():
     image = {word for word in command.split() if not word.startswith("-")}
     assert image == set(_makefile_variable("SYSTEM_PACKAGES").split()) - {"poppler-utils"}
     assert "RUN linkage print-fonts --require" in runtime
-    assert "warm_pdf_renderer()" in runtime
+    assert "warm_pdf_renderer()" in runtime and "assert why() is None" in runtime
 
 
 def test_image_compiles_the_catalogues_a_checkout_compiles():

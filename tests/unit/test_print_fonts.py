@@ -179,7 +179,7 @@ def test_a_process_leaves_no_font_copies_behind(built, tmp_path):
             "handout.warm_pdf_renderer(app)\n"
             "pid = os.fork()\n"
             "if pid == 0:\n"  # a worker forked after the warm-up, dropping its copy of the engine
-            "    handout._pdf_engine.cache_clear()\n"
+            "    handout._made_pdf_engine.cache_clear()\n"
             "    import gc; gc.collect()\n"
             "    os._exit(0)\n"
             "os.waitpid(pid, 0)\n"
