@@ -39,6 +39,9 @@ $(VENV)/.installed: pyproject.toml
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+	@# tests/unit/test_fontsets.py compiles a small library that reports fontconfig's calls.
+	@(command -v cc >/dev/null && test -f /usr/include/fontconfig/fontconfig.h) || \
+	  (apt-get update -q && apt-get install -y -q gcc libfontconfig-dev)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	npm install --no-audit --no-fund --silent --prefix tests/browser/.node axe-core@4.14.1
 	touch $@

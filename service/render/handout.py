@@ -45,7 +45,7 @@ from service.referrals.handout import (Handout, HandoutItem, clock_minutes, hour
 from service.domain.models import Occurrence, Reason
 from service.errors import PdfUnavailable
 from service.referrals.model import DEFAULT_LIFETIME, SEVEN_DAY_GOALS
-from service.render import print_fonts
+from service.render import fontsets, print_fonts
 from service.render.reasons import reason_text
 
 log = logging.getLogger("linkage")
@@ -968,13 +968,17 @@ def warm_pdf_renderer(app=None) -> None:
                     _("Options to try")
                     format_date(date(2026, 1, 1), "EEE d MMM", locale=_locale(language))
                     clock(datetime(2026, 1, 1, 19, 0), language)
-    _pdf_engine().write_pdf(_WARM_UP_PAGE, "https://linkage.invalid/")
-    if app is not None:
-        # A handout in each language loads the fonts at every size, weight and style the
-        # template prints (Pango finds fonts for each such combination once).
-        with app.app_context():
-            for language in (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES):
-                handout_pdf(_warm_up_handout(language))
+    # Every font choice these make is kept for good (see `fontsets`): more than Pango keeps
+    # by itself, so a handout in one language no longer makes fontconfig choose again for
+    # the next handout in another.
+    with fontsets.keeping_fontsets():
+        _pdf_engine().write_pdf(_WARM_UP_PAGE, "https://linkage.invalid/")
+        if app is not None:
+            # A handout in each language loads the fonts at every size, weight and style the
+            # template prints.
+            with app.app_context():
+                for language in (i18n.DEFAULT_LANGUAGE, *i18n.CLIENT_LANGUAGES):
+                    handout_pdf(_warm_up_handout(language))
     _warm_glyph_arrays()
     # What was loaded stays for the life of the process: moved out of the collector's sight,
     # the oldest generation's collections, which a render sets off every second or third
