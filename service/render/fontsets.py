@@ -36,9 +36,9 @@ void *pango_font_map_load_fontset (void *fontmap, void *context, const void *des
 unsigned int pango_font_description_hash (const void *desc);
 """
 
-# (the description's hash, the language) -> the fontset, referenced for good. Two
-# descriptions sharing a hash would keep one fontset: only the other's speed would suffer.
-_kept: dict[tuple[int, int], object] = {}
+# (the font map, the description's hash, the language) -> the fontset, referenced for good.
+# Two descriptions sharing a hash would keep one fontset: only the other's speed would suffer.
+_kept: dict[tuple[int, int, int], object] = {}
 
 
 def kept_count() -> int:
@@ -70,16 +70,20 @@ def keeping_fontsets():
         context = pango.pango_layout_get_context(pango_layout)
         description = pango.pango_layout_get_font_description(pango_layout)
         language = pango.pango_context_get_language(context)
-        key = (pango.pango_font_description_hash(description), int(ours.cast("uintptr_t", language)))
+        font_map = pango.pango_context_get_font_map(context)
+        key = (int(ours.cast("uintptr_t", font_map)), pango.pango_font_description_hash(description),
+               int(ours.cast("uintptr_t", language)))
         if key not in _kept:
-            fontset = pango.pango_font_map_load_fontset(pango.pango_context_get_font_map(context), context,
-                                                        description, language)
+            fontset = pango.pango_font_map_load_fontset(font_map, context, description, language)
             if fontset != ours.NULL:
                 _kept[key] = fontset  # a reference Pango gave us, never released
 
     def setup_and_keep(self, style):
         setup(self, style)
-        keep(self)
+        try:
+            keep(self)
+        except Exception as exc:  # noqa: BLE001 - a speed-up must never stop a render
+            log.debug("not keeping a Pango fontset: %s", exc)
 
     line_break.Layout.setup = setup_and_keep
     try:
