@@ -12,9 +12,9 @@ import logging
 
 import pytest
 
-from service import create_app, warm_up
+from service import warm_up
 from service.render import handout
-from tests.conftest import FIXED_NOW
+from tests.api.test_handout_cache import server
 
 # cffi's words for a shared library the system does not have (WeasyPrint loads Pango with it).
 MISSING = ("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file: "
@@ -46,10 +46,8 @@ class KeptRecords(logging.Handler):
 
 
 def test_a_server_without_pango_serves_all_but_pdfs(without_pango, sqlite_backend, gazetteer, tmp_path):
-    app = create_app({"referrals_path": str(tmp_path / "referrals.sqlite"), "api_rate_limit": "1000/minute",
-                      "link_checks_path": str(tmp_path / "link-checks.sqlite"),
-                      "public_url": "https://linkage.example"},
-                     backend=sqlite_backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
+    client = server(sqlite_backend, gazetteer, tmp_path)
+    app = client.application
     kept = KeptRecords()
     logging.getLogger("linkage").addHandler(kept)
     try:
@@ -60,7 +58,6 @@ def test_a_server_without_pango_serves_all_but_pdfs(without_pango, sqlite_backen
     assert any(level == logging.ERROR and "handout PDFs unavailable" in message and "libpango-1.0-0" in message
                for level, message in said), said
 
-    client = app.test_client()
     found = client.get("/v1/search?near=2000")
     assert found.status_code == 200 and found.get_json()["total"] > 0
     made = client.post("/v1/referrals", json={"listing_ids": [found.get_json()["items"][0]["id"]]})
@@ -89,10 +86,7 @@ def test_a_server_without_pango_serves_all_but_pdfs(without_pango, sqlite_backen
 
 def test_a_server_with_pango_reports_no_pdf_problem(sqlite_backend, gazetteer, tmp_path):
     """The same app with the libraries this machine has: PDFs are made and /readyz is clear."""
-    app = create_app({"referrals_path": str(tmp_path / "referrals.sqlite"),
-                      "link_checks_path": str(tmp_path / "link-checks.sqlite")},
-                     backend=sqlite_backend, geocoder=gazetteer, clock=lambda: FIXED_NOW)
-    client = app.test_client()
+    client = server(sqlite_backend, gazetteer, tmp_path)
     made = client.post("/v1/referrals", json={"listing_ids": ["demo:g0001"]})
     pdf = client.get(f"/r/{made.get_json()['code']}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
