@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from indexers.records import ReadOptions, Record
-from indexers.sources.native import FeedError
+from indexers.sources.native import FeedError, decode, parse_json
 
 FORMATS = ("auto", "meeting-guide", "bmlt", "hsds", "csv", "native")
 # A feed bigger than this is refused rather than read into memory.
@@ -77,50 +77,57 @@ def _download(url: str) -> bytes:
 
 def detect(feed: Feed) -> str:
     """The format of a feed, from its shape (not its name alone)."""
+    return _detected(feed)[0]
+
+
+def _detected(feed: Feed) -> tuple[str, object]:
+    """`detect`'s format, and the feed's JSON value when it had to parse the feed to tell
+    (None otherwise): a reader given it need not parse a large feed a second time."""
     if feed.directory is not None:
-        return "hsds"
+        return "hsds", None
     if feed.raw is None and feed.url is not None:
-        return "bmlt"
+        return "bmlt", None
     if feed.name.lower().endswith(".csv"):
-        return "csv"
+        return "csv", None
     text = feed.raw.lstrip()[:1]
     if text not in (b"[", b"{"):
-        return "native"  # JSON Lines; the reader reports what it cannot parse
+        return "native", None  # JSON Lines; the reader reports what it cannot parse
     try:
-        data = json.loads(feed.raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return "native"  # the reader reports the error with its position
+        data = parse_json(decode(feed.raw, feed.name), feed.name)
+    except FeedError:
+        return "native", None  # the reader reports the error with its position
     first = data[0] if isinstance(data, list) and data else data
     if isinstance(data, dict) and ("contents" in data or "organization" in data or "service_at_locations" in data):
-        return "hsds"
+        return "hsds", data
     from indexers.sources.bmlt import looks_like_bmlt
 
     if looks_like_bmlt(data):
-        return "bmlt"
+        return "bmlt", data
     if isinstance(data, dict) and isinstance(data.get("meetings"), list):
-        return "meeting-guide"
+        return "meeting-guide", data
     if isinstance(first, dict):
         if "kind" in first and ("sessions" in first or "formats" in first):
-            return "native"
+            return "native", data
         if "day" in first or "time" in first or "conference_url" in first:
-            return "meeting-guide"
+            return "meeting-guide", data
         if "service_at_locations" in first or "organization" in first:
-            return "hsds"
-    return "native"
+            return "hsds", data
+    return "native", data
 
 
 def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None) -> Iterator[Record]:
     """Records of a feed in the given format (after `detect` for auto)."""
+    parsed = None
     if fmt == "auto":
-        fmt = detect(feed)
+        fmt, parsed = _detected(feed)
     if fmt == "native":
         from indexers.sources.native import read_native
 
         return read_native(_bytes(feed), options, feed.name)
     if fmt == "meeting-guide":
-        from indexers.sources.meeting_guide import read_meeting_guide
+        from indexers.sources.meeting_guide import meeting_guide_entries, read_meetings
 
-        return read_meeting_guide(_bytes(feed), options, feed.name)
+        return read_meetings(meeting_guide_entries(_bytes(feed), options, feed.name, parsed), options, feed.name)
     if fmt == "bmlt":
         return _read_bmlt(feed, options)
     if fmt == "hsds":
@@ -157,13 +164,14 @@ def split(feed: Feed, fmt: str, options: ReadOptions, size: int) -> list[Part] |
     """The feed's entries in runs of `size`, for a format whose entries translate each on
     its own (Meeting Guide); None for the others, which are read whole (`read`). A feed
     that cannot be read at all raises FeedError here, as `read` would."""
+    parsed = None
     if fmt == "auto":
-        fmt = detect(feed)
+        fmt, parsed = _detected(feed)
     if fmt != "meeting-guide":
         return None
     from indexers.sources.meeting_guide import meeting_guide_entries
 
-    entries = meeting_guide_entries(_bytes(feed), options, feed.name)
+    entries = meeting_guide_entries(_bytes(feed), options, feed.name, parsed)
     return [Part(fmt, options, feed.name, entries[start:start + size], start + 1)
             for start in range(0, len(entries), size)] or [Part(fmt, options, feed.name, [], 1)]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import re
 import unicodedata
@@ -30,7 +29,7 @@ from marshmallow import ValidationError
 from marshmallow import validate as mm_validate
 
 from indexers.records import Problem, ReadOptions, Record, plain_name, shorten, strip_markup
-from indexers.sources.native import FeedError
+from indexers.sources.native import FeedError, decode, parse_json
 from service.domain import vocab
 from service.domain.geo import AU_STATE_NAMES, COUNTRIES_WITH_STATES, COUNTRY_NAMES, au_state_code
 from service.domain.meeting_guide import DAY_NAMES, TYPE_CODES
@@ -91,33 +90,27 @@ def read_meeting_guide(raw: bytes, options: ReadOptions, source: str) -> Iterato
     return read_meetings(meeting_guide_entries(raw, options, source), options, source)
 
 
-def meeting_guide_entries(raw: bytes, options: ReadOptions, source: str) -> list:
+def meeting_guide_entries(raw: bytes, options: ReadOptions, source: str, parsed=None) -> list:
     """The feed's meetings as parsed JSON, each still to translate (`read_meetings`), or
-    FeedError for a feed that cannot be read at all (see `read_meeting_guide`)."""
-    meetings = _parse_feed(raw, source)
+    FeedError for a feed that cannot be read at all (see `read_meeting_guide`). `parsed`:
+    the feed's JSON value, when the caller has parsed `raw` already (to detect its format)."""
+    meetings = _parse_feed(raw, source) if parsed is None else meetings_of(parsed, source)
     if options.timezone is not None and known_zone(options.timezone) is None:
         raise FeedError(f"{source}: configured time zone {shorten(options.timezone)!r} "
                         "is not an IANA zone (e.g. America/New_York)")
     return meetings
 
 
-
-
 def _parse_feed(raw: bytes, source: str) -> list:
     """The feed's list of meetings, or FeedError naming what is wrong with the whole feed."""
-    try:
-        # utf-8-sig: feeds saved by Windows tools often start with a byte-order mark, which
-        # is not an error in the data.
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FeedError(f"{source}: not UTF-8 (byte {exc.start})") from None
-    try:
-        feed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FeedError(f"{source}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        # Thousands of nested brackets exhaust the parser's stack; no feed nests like that.
-        raise FeedError(f"{source}: invalid JSON: nested too deeply") from None
+    # utf-8-sig (`decode`): feeds saved by Windows tools often start with a byte-order mark,
+    # which is not an error in the data.
+    return meetings_of(parse_json(decode(raw, source), source), source)
+
+
+def meetings_of(feed, source: str) -> list:
+    """The list of meetings of a parsed feed (an array, or an object with a "meetings"
+    array), or FeedError saying what it is instead."""
     if isinstance(feed, dict) and isinstance(feed.get("meetings"), list):
         return feed["meetings"]
     if not isinstance(feed, list):

@@ -24,15 +24,24 @@ def decode(raw: bytes, source: str) -> str:
         raise FeedError(f"{source}: not UTF-8 (byte {exc.start})") from None
 
 
+def parse_json(text: str, source: str):
+    """A whole feed's JSON value, or FeedError naming what is wrong: the line of a syntax
+    error, or nesting too deep for the parser (thousands of brackets, which no feed needs;
+    Python's parser would stop with a RecursionError)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"{source}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise FeedError(f"{source}: invalid JSON: nested too deeply") from None
+
+
 def read_native(raw: bytes, options: ReadOptions, source: str) -> Iterator[Record]:
     """Records of a native feed: "record N" for an array, "line N" for JSON Lines."""
     text = decode(raw, source)
     allowed = frozenset(STANCE_FIELDS)
     if text.lstrip().startswith("["):
-        try:
-            entries = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FeedError(f"{source}: line {exc.lineno}: invalid JSON: {exc.msg}") from None
+        entries = parse_json(text, source)
         numbered = ((f"record {n}", entry) for n, entry in enumerate(entries, start=1))
     else:
         numbered = _lines(text)
@@ -64,3 +73,5 @@ def _lines(text: str):
             yield f"line {number}", json.loads(line)
         except json.JSONDecodeError as exc:
             yield f"line {number}", Problem("_record", f"invalid JSON: {exc.msg}", line)
+        except RecursionError:
+            yield f"line {number}", Problem("_record", "invalid JSON: nested too deeply", line)
