@@ -140,27 +140,47 @@ def load_checks(path: str | Path) -> list[LinkCheck]:
 
 
 def dead_links(path: str | Path, listing_ids: Iterable[str]) -> dict[str, list[LinkCheck]]:
-    """The confirmed dead links of each of these listings (listings with none are left out).
+    """The confirmed dead links of each of these listings (listings with none are left out),
+    by listing id, each listing's by URL.
 
+    Read from the file once per version of it (`_dead_by_listing`): every search asks, for
+    a page of ids, and opening the file and asking it was about a tenth of a search request.
     Never raises on a damaged file: it logs a warning and flags nothing, so pages keep serving.
     """
-    wanted = sorted(set(listing_ids))
+    wanted = set(listing_ids)
     if not wanted:
         return {}
+    every = _dead_by_listing(Path(path))
+    return {listing_id: list(every[listing_id]) for listing_id in sorted(wanted) if listing_id in every}
+
+
+# Path -> (the file's identity when read, its confirmed dead links by listing id). A run
+# replaces the file whole (save_checks), so a new run is a new inode, size and times.
+_read: dict[str, tuple[tuple, dict[str, tuple[LinkCheck, ...]]]] = {}
+
+
+def _dead_by_listing(path: Path) -> dict[str, tuple[LinkCheck, ...]]:
+    """Every confirmed dead link in the file at `path`, by listing id, as of the file's
+    current version: read again only when the file is another one (or changed in place)."""
+    try:
+        status = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return {}  # no run has recorded anything yet
+    identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+    known = _read.get(str(path))
+    if known is not None and known[0] == identity:
+        return known[1]
     found: dict[str, list[LinkCheck]] = {}
     try:
-        conn = _read_only(Path(path))
+        conn = _read_only(path)
         if conn is None:
             return {}
         try:
-            marks = ",".join("?" * len(wanted))
             rows = conn.execute(
                 f"SELECT l.listing_id, {', '.join('c.' + name for name in COLUMN_NAMES)} "
                 f"FROM link_listings l JOIN link_checks c ON c.url = l.url "
-                f"WHERE c.status = 'dead' AND c.first_failed_at IS NOT NULL AND l.listing_id IN ({marks}) "
-                f"ORDER BY l.listing_id, c.url",
-                wanted,
-            ).fetchall()
+                f"WHERE c.status = 'dead' AND c.first_failed_at IS NOT NULL "
+                f"ORDER BY l.listing_id, c.url").fetchall()
         finally:
             conn.close()
         for listing_id, *row in rows:
@@ -168,6 +188,9 @@ def dead_links(path: str | Path, listing_ids: Iterable[str]) -> dict[str, list[L
             if confirmed_dead(check):
                 found.setdefault(listing_id, []).append(check)
     except (sqlite3.Error, ValueError) as exc:  # ValueError: a bad JSON list or timestamp
+        # Said once per version of the file, not on every search while it stays damaged.
         log.warning("cannot read link checks from %s, flagging no dead links: %s", path, exc)
-        return {}
-    return found
+        found = {}
+    dead = {listing_id: tuple(checks) for listing_id, checks in found.items()}
+    _read[str(path)] = (identity, dead)  # one assignment: threads see the old entry or this one
+    return dead

@@ -501,6 +501,45 @@ def test_a_damaged_file_flags_nothing_and_never_breaks_the_app(tmp_path, caplog,
         link_checks.load_checks(path)  # the command reports it; only the web app must carry on
 
 
+def test_each_version_of_the_file_is_read_once_however_many_pages_ask(tmp_path, monkeypatch):
+    path = tmp_path / "checks.sqlite"
+    dead = LinkCheck("https://a.example/", ("s:1", "s:2"), "dead", 404, "page not found (404)",
+                     stamp(NOW - timedelta(days=3)), stamp(NOW))
+    link_checks.save_checks(path, [dead])
+    opened = []
+    real = link_checks._read_only
+    monkeypatch.setattr(link_checks, "_read_only", lambda where: opened.append(where) or real(where))
+    for _ in range(50):  # fifty searches, each asking for its page of ids
+        assert link_checks.dead_links(path, ["s:2", "s:9", "s:1"]) == {"s:1": [dead], "s:2": [dead]}
+    assert len(opened) == 1
+    # The next run replaces the file: the next page reads the new one, once.
+    gone = replace(dead, url="https://b.example/", listing_ids=("s:9",))
+    link_checks.save_checks(path, [replace(dead, status="ok", http_status=200, first_failed_at=None), gone])
+    for _ in range(50):
+        assert link_checks.dead_links(path, ["s:1", "s:9"]) == {"s:9": [gone]}
+    assert len(opened) == 2
+    # What a caller does with its answer does not change the next one's.
+    link_checks.dead_links(path, ["s:9"])["s:9"].clear()
+    assert link_checks.dead_links(path, ["s:9"]) == {"s:9": [gone]}
+
+
+def test_a_damaged_file_is_reported_once_not_on_every_search(tmp_path):
+    path = tmp_path / "checks.sqlite"
+    path.write_bytes(b"not a database at all, just some bytes" * 100)
+    said = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: said.append(record.getMessage())
+    logger = logging.getLogger("linkage")
+    logger.addHandler(handler)
+    try:
+        for _ in range(20):
+            assert link_checks.dead_links(path, ["s:1"]) == {}
+    finally:
+        logger.removeHandler(handler)
+    assert [message for message in said if "cannot read link checks" in message] == [
+        f"cannot read link checks from {path}, flagging no dead links: file is not a database"]
+
+
 def test_a_run_where_most_hosts_cannot_be_reached_looks_like_our_network():
     def run(failing, working, error="dns"):
         results = {f"https://down{n}.example/": Outcome("dead", None, "", error) for n in range(failing)}
