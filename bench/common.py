@@ -54,11 +54,54 @@ MAX_ROUNDS = 30
 # Settings every app the benchmark builds gets, where this version of the service has
 # them. One client sends hundreds of searches a second from one address, so the API's
 # rate limit is raised out of its way (the limiter still runs on every request); the
-# referral store, which searches never touch, is kept out of var/.
+# referral store, which searches never touch, is kept out of var/. An app serving a SQLite
+# index reads link checks beside it as a deployed one does (`link_checks_for`).
 APP_SETTINGS = {
     "api_rate_limit": "1000000/second",
     "referrals_path": str(OUT / "bench-referrals.sqlite"),
 }
+# One listing in this many has its website confirmed dead in the benchmark's link checks.
+DEAD_LINK_EVERY = 50
+
+
+def link_checks_for(index: Path) -> Path:
+    """The link-check file beside a benchmark index (`<index>.links.sqlite`, made once with
+    the service's own `save_checks`): a deployment runs `linkage check-links` twice a week
+    (deploy/systemd), and every search then reads the file for its page of ids, which a
+    benchmark without one would leave out. Every listing's website is checked; one listing
+    in DEAD_LINK_EVERY (by rid) has it confirmed dead, so a few pages of the mix show one."""
+    path = index.with_name(index.stem + ".links.sqlite")
+    if not path.exists() or path.stat().st_mtime < index.stat().st_mtime:
+        from service.link_checks import LinkCheck, save_checks
+
+        with sqlite3.connect(f"{index.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            sites = [(rid, listing_id, (json.loads(doc).get("contact") or {}).get("website")) for rid, listing_id, doc in conn.execute(
+                "SELECT l.rid, l.id, d.doc FROM listings l JOIN docs d ON d.rid = l.rid ORDER BY l.rid")]
+        dead = ("dead", 404, "page not found (404)", "2026-11-20T03:00:00+00:00")
+        working = ("ok", 200, "working (200)", None)
+        save_checks(path, (LinkCheck(url, (listing_id,), *(dead if rid % DEAD_LINK_EVERY == 0 else working),
+                                     "2026-11-27T03:00:00+00:00")
+                           for rid, listing_id, url in sites if url))
+    return path
+
+
+def app_config(**values) -> dict:
+    """A settings mapping for `create_app`: APP_SETTINGS, then `values`, keeping only the
+    settings this service knows (the base commit's side of bench.sides knows fewer); with
+    a `sqlite_path`, the link checks beside it (`link_checks_for`)."""
+    from service.settings import Settings
+
+    known = {f.name for f in dataclasses.fields(Settings)}
+    if "sqlite_path" in values and "link_checks_path" not in values and Path(values["sqlite_path"]).exists():
+        values["link_checks_path"] = str(link_checks_for(Path(values["sqlite_path"])))
+    return {k: v for k, v in {**APP_SETTINGS, **values}.items() if k in known}
+
+
+def app_environment(index: Path | None = None) -> dict[str, str]:
+    """APP_SETTINGS as LINKAGE_* variables, for servers started in another process; with
+    an `index`, the SQLite index to serve and the link checks beside it."""
+    served = {"sqlite_path": str(index), "link_checks_path": str(link_checks_for(index))} if index else {}
+    return {f"LINKAGE_{name.upper()}": value for name, value in {**APP_SETTINGS, **served}.items()}
 
 
 class TreeWorker:
@@ -88,20 +131,6 @@ class TreeWorker:
         """End the worker."""
         self.proc.stdin.close()
         self.proc.wait(timeout=timeout_s)
-
-
-def app_config(**values) -> dict:
-    """A settings mapping for `create_app`: APP_SETTINGS, then `values`, keeping only the
-    settings this service knows (the base commit's side of bench.sides knows fewer)."""
-    from service.settings import Settings
-
-    known = {f.name for f in dataclasses.fields(Settings)}
-    return {k: v for k, v in {**APP_SETTINGS, **values}.items() if k in known}
-
-
-def app_environment() -> dict[str, str]:
-    """APP_SETTINGS as LINKAGE_* variables, for servers started in another process."""
-    return {f"LINKAGE_{name.upper()}": value for name, value in APP_SETTINGS.items()}
 
 
 def served_app():

@@ -66,7 +66,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import engine, imports, mix, synth
-from bench.common import (OUT, RESULTS, ROOT, Stats, app_config, app_environment,
+from bench.common import (DEAD_LINK_EVERY, OUT, RESULTS, ROOT, Stats, app_config, app_environment,
                           fmt_ms, interleaved_rounds, percentile, raw_bulk_copy, replace_section, request_timer, search_timer,
                           section_of, wrk_summary)
 from service import create_app
@@ -601,8 +601,7 @@ def throughput(index_path: Path, urls: list[str], bodies: dict, size: int, durat
     responses_file = OUT / f"responses-{size_label(size)}.json"
     result: dict = {}
     if response_cache_installed(index_path):
-        with Server("bench.common:served_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path),
-                                            "LINKAGE_RESPONSE_CACHE": "0"}) as uncached:
+        with Server("bench.common:served_app()", {**app_environment(index_path), "LINKAGE_RESPONSE_CACHE": "0"}) as uncached:
             differ = []
             for url in distinct:
                 status, _content_type, body = uncached.fetch(url)
@@ -612,7 +611,7 @@ def throughput(index_path: Path, urls: list[str], bodies: dict, size: int, durat
             result["uncached_differ"] = differ
             run_wrk(uncached.port, WRK_WARMUP_S)
             result["app_uncached"] = run_wrk(uncached.port, duration_s)
-    with Server("bench.common:served_app()", {**app_environment(), "LINKAGE_SQLITE_PATH": str(index_path)}) as app_server:
+    with Server("bench.common:served_app()", app_environment(index_path)) as app_server:
         saved, same_as_in_process = {}, 0
         for url in distinct:
             status, content_type, body = app_server.fetch(url)
@@ -977,7 +976,10 @@ def render_results(machine: dict, run: dict, urls: list[str], started: datetime,
         "servers share this machine's cores, equally for both. Every app the benchmark builds, "
         "in-process or served, gets the settings in `bench.common.APP_SETTINGS` that its version "
         "knows: the API rate limit raised out of the way of one client's hundreds of searches a "
-        "second (the limiter still runs on each request).",
+        "second (the limiter still runs on each request); and an app serving a SQLite index reads "
+        f"link checks beside it, as a deployment running `linkage check-links` does "
+        f"(`bench.common.link_checks_for`: every listing's website checked, one in {DEAD_LINK_EVERY} "
+        "confirmed dead).",
         "- OpenSearch: the listings loaded with `EngineBackend(make_transport(\"opensearch\", url), "
         f"alias=\"{engine.ALIAS}\").load(listings)`; four layers take turns on each URL (passes "
         f"within {args.engine_budget:g} s per layer): the whole "
