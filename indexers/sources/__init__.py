@@ -123,7 +123,7 @@ def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None
     if fmt == "native":
         from indexers.sources.native import read_native
 
-        return read_native(_bytes(feed), options, feed.name)
+        return read_native(_bytes(feed), options, feed.name, parsed)
     if fmt == "meeting-guide":
         from indexers.sources.meeting_guide import meeting_guide_entries, read_meetings
 

@@ -36,12 +36,13 @@ def parse_json(text: str, source: str):
         raise FeedError(f"{source}: invalid JSON: nested too deeply") from None
 
 
-def read_native(raw: bytes, options: ReadOptions, source: str) -> Iterator[Record]:
-    """Records of a native feed: "record N" for an array, "line N" for JSON Lines."""
+def read_native(raw: bytes, options: ReadOptions, source: str, parsed=None) -> Iterator[Record]:
+    """Records of a native feed: "record N" for an array, "line N" for JSON Lines. `parsed`:
+    the feed's JSON value, when the caller has parsed `raw` already (to detect its format)."""
     text = decode(raw, source)
     allowed = frozenset(STANCE_FIELDS)
     if text.lstrip().startswith("["):
-        entries = parse_json(text, source)
+        entries = parsed if isinstance(parsed, list) else parse_json(text, source)
         numbered = ((f"record {n}", entry) for n, entry in enumerate(entries, start=1))
     else:
         numbered = _lines(text)

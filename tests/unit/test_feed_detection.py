@@ -1,7 +1,8 @@
 """Reading a feed whose format is left to `--format auto` (the default of `linkage index`):
 a feed nested too deeply for Python's JSON parser is a feed error naming that, in whatever
 format, never a crash; and a Meeting Guide feed is parsed once, not once to detect its
-format and again to read it (a 100,000-meeting feed took half a second a parse).
+format and again to read it (a 100,000-meeting feed took half a second a parse), nor is a
+native array.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from indexers import sources
 from indexers.records import ReadOptions
 from indexers.sources.native import FeedError
-from tests.conftest import FEEDS  # real feeds copied into tests/fixtures/feeds
+from tests.conftest import FEEDS, ROOT  # FEEDS: real feeds copied into tests/fixtures/feeds
 
 # Deeper than the parser's recursion limit (1,000 frames), as hostile or broken files are.
 DEEP = 100_000
@@ -67,6 +68,17 @@ def test_an_auto_detected_meeting_guide_feed_is_parsed_once(counted_parses):
     assert len(counted_parses) == 1
     assert [(r.position, r.data, r.problems) for r in detected] == [(r.position, r.data, r.problems) for r in named]
     assert len(named) > 100
+
+
+def test_an_auto_detected_native_array_is_parsed_once(counted_parses):
+    # The demo data, as `linkage export` writes a directory: a JSON array of listings.
+    raw = (ROOT / "data" / "demo" / "listings.json").read_bytes()
+    detected = list(sources.read(_feed(raw, "listings.json"), "auto", OPTIONS))
+    assert len(counted_parses) == 1
+    named = list(sources.read(_feed(raw, "listings.json"), "native", OPTIONS))
+    assert len(counted_parses) == 2
+    assert [(r.position, r.data) for r in detected] == [(r.position, r.data) for r in named]
+    assert len(named) > 100 and all(r.data is not None for r in named)
 
 
 def test_an_auto_detected_meeting_guide_feed_split_in_runs_is_parsed_once(counted_parses):
