@@ -71,7 +71,7 @@ def test_an_auto_detected_meeting_guide_feed_is_parsed_once(counted_parses):
 
 
 def test_an_auto_detected_native_array_is_parsed_once(counted_parses):
-    # The demo data, as `linkage export` writes a directory: a JSON array of listings.
+    # The demo data: a native JSON array of listings, as the API dumps them.
     raw = (ROOT / "data" / "demo" / "listings.json").read_bytes()
     detected = list(sources.read(_feed(raw, "listings.json"), "auto", OPTIONS))
     assert len(counted_parses) == 1
