@@ -75,8 +75,9 @@ def link_checks_for(index: Path) -> Path:
         from service.link_checks import LinkCheck, save_checks
 
         with sqlite3.connect(f"{index.resolve().as_uri()}?mode=ro", uri=True) as conn:
-            sites = [(rid, listing_id, (json.loads(doc).get("contact") or {}).get("website")) for rid, listing_id, doc in conn.execute(
-                "SELECT l.rid, l.id, d.doc FROM listings l JOIN docs d ON d.rid = l.rid ORDER BY l.rid")]
+            rows = conn.execute("SELECT l.rid, l.id, d.doc FROM listings l JOIN docs d ON d.rid = l.rid ORDER BY l.rid")
+            sites = [(rid, listing_id, (json.loads(doc).get("contact") or {}).get("website"))
+                     for rid, listing_id, doc in rows]
         dead = ("dead", 404, "page not found (404)", "2026-11-20T03:00:00+00:00")
         working = ("ok", 200, "working (200)", None)
         save_checks(path, (LinkCheck(url, (listing_id,), *(dead if rid % DEAD_LINK_EVERY == 0 else working),

@@ -125,9 +125,9 @@ def read(feed: Feed, fmt: str, options: ReadOptions, mapping: Path | None = None
 
         return read_native(_bytes(feed), options, feed.name, parsed)
     if fmt == "meeting-guide":
-        from indexers.sources.meeting_guide import meeting_guide_entries, read_meetings
+        from indexers.sources.meeting_guide import read_meeting_guide
 
-        return read_meetings(meeting_guide_entries(_bytes(feed), options, feed.name, parsed), options, feed.name)
+        return read_meeting_guide(_bytes(feed), options, feed.name, parsed)
     if fmt == "bmlt":
         return _read_bmlt(feed, options)
     if fmt == "hsds":

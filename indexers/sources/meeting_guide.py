@@ -76,7 +76,7 @@ _EMAIL = mm_validate.Email()
 # ==========================================================================================
 
 
-def read_meeting_guide(raw: bytes, options: ReadOptions, source: str) -> Iterator[Record]:
+def read_meeting_guide(raw: bytes, options: ReadOptions, source: str, parsed=None) -> Iterator[Record]:
     """Records ("record N", 1-based as the native reader counts) for each meeting of a feed.
 
     `raw` is the feed's bytes: a JSON array of meetings, or an object whose `meetings` is
@@ -85,9 +85,10 @@ def read_meeting_guide(raw: bytes, options: ReadOptions, source: str) -> Iterato
     `FeedError` here rather than midway through the records. Each meeting then yields a
     Record whose `data` is in the native listing shape without the program's stance fields
     (listed in `defaults_allowed`) and, when the feed has none, without coordinates; or
-    `data=None` with the problems when the meeting cannot be translated.
+    `data=None` with the problems when the meeting cannot be translated. `parsed`: as
+    `meeting_guide_entries` takes it.
     """
-    return read_meetings(meeting_guide_entries(raw, options, source), options, source)
+    return read_meetings(meeting_guide_entries(raw, options, source, parsed), options, source)
 
 
 def meeting_guide_entries(raw: bytes, options: ReadOptions, source: str, parsed=None) -> list:
