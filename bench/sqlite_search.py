@@ -26,8 +26,10 @@ failed check (exit 1).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -186,13 +188,18 @@ def answers(index: Path, urls: list[str]) -> dict[str, dict]:
     return found
 
 
-def worker(index: Path) -> None:
+def worker(index: Path, size: int) -> None:
     """The base code's side: answer commands on stdin, one JSON line each, on stdout.
 
     ["answers", urls] -> fingerprints; ["time", url] -> seconds of search + rank_hits.
+    An index in a format the base does not read is replaced by the same `size` listings
+    indexed by the base's own code, in its tree (`build_index` there).
     """
     from service.search import scoring
+    from service.backends.sqlite.backend import INDEX_FORMAT
 
+    if _index_format(index) != INDEX_FORMAT:
+        index = build_index(size)
     backend, parse = _search_context(index)
     queries: dict = {}
     out = sys.stdout
@@ -214,11 +221,11 @@ def worker(index: Path) -> None:
 class BaseCode:
     """The base commit checked out under bench/out/ and searching in a subprocess."""
 
-    def __init__(self, commit: str, index: Path):
+    def __init__(self, commit: str, index: Path, size: int):
         self.root = base_tree(commit)
         self.commit = commit
         # The base's own packages (service/, bench/) come first; this file runs as a script.
-        self.worker = TreeWorker(self.root, str(Path(__file__).resolve()), "--worker", str(index))
+        self.worker = TreeWorker(self.root, str(Path(__file__).resolve()), "--worker", str(index), "--size", str(size))
 
     def ask(self, command: str, argument):
         """Send one command; its JSON reply."""
@@ -230,14 +237,22 @@ class BaseCode:
 
 
 def build_index(size: int) -> Path:
-    """The synthetic index of `size` listings (bench.search's file), built when missing."""
+    """The synthetic index of `size` listings (bench.search's file), built when missing or
+    written in another index format than this code reads."""
     from bench import search, synth
-    from service.backends.sqlite.backend import SQLiteBackend
+    from service.backends.sqlite.backend import INDEX_FORMAT, SQLiteBackend
 
     path = search.index_path(size)
-    if not path.exists():
+    if not path.exists() or _index_format(path) != INDEX_FORMAT:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a base tree's bench/out/ is made here
         SQLiteBackend(path).load(synth.listings(size, synth.load_towns(search.GAZETTEER), validate_every=100))
     return path
+
+
+def _index_format(path: Path) -> int:
+    """The index format an index file records (its PRAGMA user_version)."""
+    with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
 def compare(new: dict[str, dict], old: dict[str, dict]) -> list[str]:
@@ -281,7 +296,7 @@ def measure(size: int = SIZE, budget_s: float = LAYER_BUDGET_S, base: str | None
     queries = {url: parse(url) for url in distinct}
     checked = check_urls(urls)
     result: dict = {"size": size, "urls": len(urls), "checked": len(checked), "problems": [], "base": None}
-    old = BaseCode(base, index) if base else None
+    old = BaseCode(base, index, size) if base else None
     try:
         started = time.perf_counter()
         new_answers = answers(index, checked)
@@ -420,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker)
+        worker(args.worker, args.size)
         return 0
     result = measure(args.size, args.budget, None if args.no_base else args.base)
     print(markdown(result))

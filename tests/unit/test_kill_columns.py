@@ -102,6 +102,7 @@ def test_every_column_reads_back(cols):
     assert cols.session_row.tolist() == [0, 0, 2]
     assert cols.session_start.tolist() == [1140, 3330, 7800]
     assert cols.session_length.tolist() == [90, 20, 60]
+    assert cols.session_rule.tolist() == [0, 0, 1]  # c's Saturday is the first of the month
     assert cols.session_groups.tolist() == [0, 2]
     assert cols.session_zone.tolist() == [1, 1, 1]
     # c's cell (4500 * 100000 + 13500) comes before a's (6000 * 100000 + 9000).

@@ -77,7 +77,9 @@ CREATE TABLE listings (
 CREATE INDEX listings_remote ON listings(remote) WHERE remote = 1;
 -- The stored listing lives apart, so scans over the filter columns stay on a few pages.
 CREATE TABLE docs (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE sessions (rid INTEGER NOT NULL, start_mow INTEGER NOT NULL, duration INTEGER NOT NULL);
+-- monthly: 0 for a weekly session, else its rule (vocab.MONTHLY_RULES, counted from 1).
+CREATE TABLE sessions (rid INTEGER NOT NULL, start_mow INTEGER NOT NULL, duration INTEGER NOT NULL,
+    monthly INTEGER NOT NULL);
 CREATE INDEX sessions_rid ON sessions(rid);
 -- One R*Tree entry per grid cell that holds listings, spanning its listings: a box query
 -- returns a few hundred cells, not tens of thousands of rows.
@@ -138,7 +140,9 @@ def fts_expression(text: str) -> str | None:
 # The layout of the index file, kept in its PRAGMA user_version. Bump it whenever SCHEMA or
 # what the reader expects changes, so an older file is refused with a message saying what to do
 # rather than failing a query halfway ("no such column").
-INDEX_FORMAT = 4  # 3: the listings' (weekday, part of day) slots; 4: without them (`time` reads sessions)
+# 3: the listings' (weekday, part of day) slots; 4: without them (`time` reads sessions);
+# 5: each session's monthly rule (columns.monthly_bounds).
+INDEX_FORMAT = 5
 
 # Connections inherited from a parent process: kept referenced so they are never closed here.
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
@@ -157,9 +161,11 @@ LEFTOVER_AGE_SECONDS = 3600
 
 
 def _has_current_layout(conn: sqlite3.Connection) -> bool:
-    """Whether an unversioned file already has the current layout (grid cell, no slots)."""
+    """Whether an unversioned file already has the current layout (grid cell, sessions'
+    monthly rules, no slots)."""
     try:
         conn.execute("SELECT cell, monthly FROM listings LIMIT 0")
+        conn.execute("SELECT monthly FROM sessions LIMIT 0")
     except sqlite3.DatabaseError:
         return False
     try:
@@ -598,8 +604,10 @@ class SQLiteBackend:
             _, ranks = self._waits(cols, selection, query, needed)
             return columns.soonest_order(selection, ranks, needed)
         candidates = selection.subset(found.positions, counted=False)
-        ranks = np.where(found.exact, found.rank_bounds, np.inf)
-        self._settle_soonest(cols, candidates, found.exact, ranks, found.rank_bounds, needed, query)
+        _, rank_bounds = columns.monthly_raised(cols, candidates.rows, found.exact, query, found.rank_bounds,
+                                                found.rank_bounds)
+        ranks = np.where(found.exact, rank_bounds, np.inf)
+        self._settle_soonest(cols, candidates, found.exact, ranks, rank_bounds, needed, query)
         return found.positions[columns.soonest_order(candidates, ranks, needed)]
 
     def _waits(self, cols: columns.Columns, selection: columns.Selection, query: SearchQuery,
@@ -621,6 +629,7 @@ class SQLiteBackend:
         bounds = rank_bounds if bounds is None else bounds
         rank_bounds = bounds if rank_bounds is None else rank_bounds
         exact = columns.bound_is_exact(cols, selection.rows, query) | ~np.isfinite(bounds)
+        bounds, rank_bounds = columns.monthly_raised(cols, selection.rows, exact, query, bounds, rank_bounds)
         waits = np.where(exact, bounds, np.inf)
         ranks = np.where(exact, rank_bounds, np.inf)
         if query.needs_schedule:
@@ -758,11 +767,13 @@ _bitmask = functools.lru_cache(maxsize=4096)(bitmask)
 
 
 @functools.lru_cache(maxsize=4096)
-def _session_numbers(session: Session) -> tuple[int, int]:
+def _session_numbers(session: Session) -> tuple[int, int, int]:
     """A session's row in the sessions table after its rid: start as minute of the week,
-    length in minutes. Remembered: meetings share a few hundred timetables (Monday 19:00
+    length in minutes, monthly rule (0: weekly; else its place in vocab.MONTHLY_RULES,
+    from 1). Remembered: meetings share a few hundred timetables (Monday 19:00
     to 20:30), and working them out from the text was a tenth of writing a listing."""
-    return schedule.minute_of_week(session), schedule.duration_minutes(session)
+    rule = vocab.MONTHLY_RULES.index(session.monthly) + 1 if session.monthly else 0
+    return schedule.minute_of_week(session), schedule.duration_minutes(session), rule
 
 
 class _RowBatch:
@@ -832,7 +843,7 @@ class _RowBatch:
 _TABLE_INSERTS = (
     _INSERT_LISTING,
     "INSERT INTO docs VALUES (?, ?)",
-    "INSERT INTO sessions VALUES (?, ?, ?)",
+    "INSERT INTO sessions VALUES (?, ?, ?, ?)",
     "INSERT INTO fts(rowid, name, program, description, terms) VALUES (?, ?, ?, ?, ?)",
 )
 

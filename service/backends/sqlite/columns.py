@@ -62,6 +62,7 @@ class Columns:
     session_row: np.ndarray  # int32: the row each session belongs to (sorted)
     session_start: np.ndarray  # int32 minute of week, local
     session_length: np.ndarray  # int32 minutes
+    session_rule: np.ndarray  # int8: 0 weekly, else the monthly rule (vocab.MONTHLY_RULES, from 1)
     session_groups: np.ndarray  # int64: index of each row's first session, for reduceat
     session_zone: np.ndarray  # int16: each session's zone (its row's)
     cell_rows: np.ndarray    # rows with a location, ordered by (cell, row)
@@ -149,9 +150,9 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
         return found
 
     sessions = conn.execute(
-        "SELECT rid - 1, start_mow, duration FROM sessions ORDER BY rid, start_mow"
+        "SELECT rid - 1, start_mow, duration, monthly FROM sessions ORDER BY rid, start_mow"
     ).fetchall()
-    session_cols = list(zip(*sessions)) if sessions else [(), (), ()]
+    session_cols = list(zip(*sessions)) if sessions else [(), (), (), ()]
     session_row = np.array(session_cols[0], dtype=np.int32)
     cell = np.array([-1 if c is None else c for c in columns[17]], dtype=np.int64)
     located = np.flatnonzero(cell >= 0)
@@ -177,6 +178,7 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
         session_row=session_row,
         session_start=np.array(session_cols[1], dtype=np.int32),
         session_length=np.array(session_cols[2], dtype=np.int32),
+        session_rule=np.array(session_cols[3], dtype=np.int8),
         session_groups=np.flatnonzero(np.r_[True, session_row[1:] != session_row[:-1]])
         if len(session_row) else np.zeros(0, dtype=np.int64),
         session_zone=np.array([zone_index[columns[14][r]] for r in session_row], dtype=np.int16),
@@ -796,6 +798,7 @@ class _Clock:
     fraction: float       # the same as a fraction of a minute
     slack: np.ndarray     # float per zone: schedule.offset_shift_minutes (0 in most weeks)
     shifting: bool        # some zone's clocks change this week
+    monday: np.ndarray    # int64 per zone: the day (since 1970-01-01) of the local week's Monday
 
 
 def _clock(cols: Columns, query: SearchQuery) -> _Clock:
@@ -810,10 +813,16 @@ def _zone_clock(zones: tuple[str, ...], at: datetime) -> _Clock:
     nows = [schedule.local_minute_of_week(at, z) for z in zones] or [0.0]
     slack = np.array([schedule.offset_shift_minutes(at, z) for z in zones] or [0.0])
     slack.flags.writeable = False
+    mondays = [(local := at.astimezone(schedule.zone(z)).date()).toordinal() - local.weekday() - _EPOCH_DAY
+               for z in zones] or [0]
     utc = at.astimezone(timezone.utc)
     micro = utc.second * 1_000_000 + utc.microsecond
     return _Clock(now=np.array([math.floor(n) for n in nows], dtype=np.int32), micro=micro, fraction=micro / 60e6,
-                  slack=slack, shifting=bool(slack.any()))
+                  slack=slack, shifting=bool(slack.any()), monday=np.array(mondays, dtype=np.int64))
+
+
+# date.toordinal() of 1970-01-01: numpy's datetime64 days count from it.
+_EPOCH_DAY = 719_163
 
 
 def _session_bounds(cols: Columns, sessions: np.ndarray, clock: _Clock,
@@ -879,6 +888,73 @@ def lower_bounds(cols: Columns, rows: np.ndarray, query: SearchQuery, starts: bo
     bound_by_row[open_24_7] = 0.0
     rank_by_row[open_24_7] = 0.0
     return (bound_by_row if starts else None), (rank_by_row if ranks else None)
+
+
+# Room a raised bound (monthly_raised) leaves for the zone's clocks to change before a monthly
+# session's next occurrence, weeks ahead: two days, more than any change a zone has made
+# (Samoa skipped a whole day in 2011).
+_MONTHLY_MARGIN_MINUTES = 2 * 24 * 60
+# Weekly turns looked at for a monthly session's next day: each rule comes round within five.
+_MONTHLY_TURNS = 6
+_LAST = vocab.MONTHLY_RULES.index("last") + 1
+
+
+def monthly_raised(cols: Columns, rows: np.ndarray, exact: np.ndarray, query: SearchQuery,
+                   bounds: np.ndarray, rank_bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`bounds` and `rank_bounds` (lower_bounds' over `rows`; `exact` as bound_is_exact),
+    raised where a row's monthly session does not meet on the day the weekly reckoning
+    gives it: a "first Monday" session on the third Monday is weeks away, not minutes.
+
+    The weekly bound of a monthly session is its weekday's next turn (or the one running),
+    so a search at 18:30 on a Wednesday finds every Wednesday-evening monthly meeting
+    possibly on now, and zoneinfo had to settle each (hundreds a search at 1,000,000
+    listings, most not meeting that week). Here each monthly session's next turn whose day
+    keeps its rule (schedule.matches_monthly_rule) is found in bulk; a later turn than the
+    weekly one bounds the session at that turn's wall-clock distance less
+    `_MONTHLY_MARGIN_MINUTES`. Still a bound (the rows stay inexact), only a tighter one.
+    Arrays come back as given when no row has a monthly session; `bounds` may be
+    `rank_bounds` (one standing in for the other), and is raised as a start bound then.
+    """
+    inexact = np.flatnonzero(~exact)
+    monthly = inexact[cols.monthly[rows[inexact]]]
+    if not len(monthly):
+        return bounds, rank_bounds
+    counts = cols.session_count[rows[monthly]]
+    sessions = slice_positions(cols.session_first[rows[monthly]], counts)
+    clock = _clock(cols, query)
+    start, rank = _session_bounds(cols, sessions, clock)
+    rule = cols.session_rule[sessions]
+    ruled = np.flatnonzero(rule)
+    zone = cols.session_zone[sessions[ruled]]
+    slack = clock.slack[zone] if clock.shifting else 0.0
+    # The weekly turn's start on the wall clock, in minutes from the zone's local Monday
+    # 00:00 (negative: last week): the moment plus the bound, its slack given back.
+    turn = np.rint(clock.now[zone] + clock.fraction + start[ruled] + slack).astype(np.int64)
+    days = (clock.monday[zone] + turn // (24 * 60))[:, None] + 7 * np.arange(_MONTHLY_TURNS)
+    first = _rule_holds(days, rule[ruled][:, None]).argmax(axis=1)  # the first turn that meets
+    later = first > 0
+    raised = (start[ruled] + slack + 7 * 24 * 60 * first - _MONTHLY_MARGIN_MINUTES)[later]
+    where = ruled[later]
+    start[where] = np.maximum(start[where], raised)
+    rank[where] = np.maximum(rank[where], raised)
+    segments = np.cumsum(counts) - counts
+    new_bounds = bounds.copy()
+    new_bounds[monthly] = np.maximum(bounds[monthly], np.minimum.reduceat(start, segments))
+    if rank_bounds is bounds:
+        return new_bounds, new_bounds
+    new_ranks = rank_bounds.copy()
+    new_ranks[monthly] = np.maximum(rank_bounds[monthly], np.minimum.reduceat(rank, segments))
+    return new_bounds, new_ranks
+
+
+def _rule_holds(days: np.ndarray, rule: np.ndarray) -> np.ndarray:
+    """schedule.matches_monthly_rule of each day (days since 1970-01-01) for its rule
+    (vocab.MONTHLY_RULES, counted from 1), in bulk."""
+    day = days.astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    nth = (day - month.astype("datetime64[D]")).astype(np.int64) // 7 + 1
+    last = (day + 7).astype("datetime64[M]") != month
+    return np.where(rule == _LAST, last, nth == rule)
 
 
 def bound_is_exact(cols: Columns, rows: np.ndarray, query: SearchQuery) -> np.ndarray:
