@@ -5,6 +5,7 @@ All are frozen dataclasses: built once at the edge (schemas, params), then only 
 
 from __future__ import annotations
 
+import functools
 import operator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -173,7 +174,7 @@ class SearchQuery:
         meeting 120 km away is simply too far."""
         return not self.formats or any(f in ("online", "phone") for f in self.formats)
 
-    @property
+    @functools.cached_property  # read for every hit of a page (service.search.reasons)
     def filter_goals(self) -> tuple[str, ...]:
         """Goals that restrict results; "undecided" welcomes every option."""
         return tuple(g for g in self.goals if g != "undecided") if self.goals else ()

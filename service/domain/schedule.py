@@ -224,8 +224,9 @@ def _steady_weekly_occurrences(tz_name: str, sessions: tuple[Session, ...], at: 
 
 
 def is_open(listing: Listing, occurrences: tuple[Occurrence, ...]) -> bool:
-    """Open now: a 24/7 service, or a session in progress."""
-    return listing.open_24_7 or any(occ.in_progress for occ in occurrences)
+    """Open now: a 24/7 service, or a session in progress (`occurrences` as next_occurrences
+    gives them: earliest start first, so one in progress, begun before the moment, is first)."""
+    return listing.open_24_7 or (bool(occurrences) and occurrences[0].in_progress)
 
 
 def minutes_until(listing: Listing, at: datetime) -> float | None:

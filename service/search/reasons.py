@@ -5,6 +5,7 @@ No words here: `service.render.reasons` writes each reason in the reader's langu
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from service.domain import vocab
@@ -35,6 +36,13 @@ def _kept(codes: tuple[str, ...], allowed) -> tuple[str, ...]:
     return tuple(code for code in codes if code in allowed) if codes else ()
 
 
+@functools.lru_cache(maxsize=256)
+def _remote_formats(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The remote ones of a listing's formats, in its order (remembered: listings share a
+    few combinations, and every hit of a page asks)."""
+    return _kept(formats, vocab.REMOTE_FORMATS)
+
+
 def reasons(
     listing: Listing,
     query: SearchQuery,
@@ -63,7 +71,7 @@ def reasons(
         why.append(Reason("focus_on", substances))
     elif query.substances and "any" in listing.substances:
         why.append(_ANY_SUBSTANCE)
-    remote = _kept(listing.formats, vocab.REMOTE_FORMATS)
+    remote = _remote_formats(listing.formats)
     if distance_km is not None and "in_person" in listing.formats and query.place:
         why.append(Reason("distance_km", (distance_km,)))
     if remote and (is_remote_only(listing) or set(query.formats) & set(remote)):

@@ -6,6 +6,8 @@ here changes their order.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from service.domain import schedule
 from service.domain.models import Hit, RankedHit, SearchQuery, maker
 from service.domain.ordering import for_everyone
@@ -16,9 +18,11 @@ from service.search.reasons import reasons
 _make_ranked_hit = maker(RankedHit)
 
 
-def rank_hit(hit: Hit, query: SearchQuery) -> RankedHit:
-    """One hit with its next three sessions, open-now flag and reasons."""
-    occurrences = schedule.next_occurrences(hit.listing, query.at, count=3)
+def rank_hit(hit: Hit, query: SearchQuery, at_utc: datetime | None = None) -> RankedHit:
+    """One hit with its next three sessions, open-now flag and reasons (`at_utc`: the
+    query's moment in UTC, when the caller has it already)."""
+    at = query.at if at_utc is None else at_utc
+    occurrences = schedule.next_occurrences(hit.listing, at, count=3)
     # Reported to the metre, and quoted in the reasons as reported: a page that writes one
     # decimal from it agrees with the reasons and is never off by a second rounding (1.0464
     # km at hundredths was 1.05, then "1.1 km").
@@ -36,4 +40,6 @@ def rank_hit(hit: Hit, query: SearchQuery) -> RankedHit:
 
 def rank_hits(hits, query: SearchQuery) -> tuple[RankedHit, ...]:
     """The page's hits, in the backend's order, each with sessions and reasons."""
-    return tuple(rank_hit(hit, query) for hit in hits)
+    # The moment in UTC once a page (schedule keys its occurrences by it), not once a hit.
+    at_utc = query.at.astimezone(timezone.utc)
+    return tuple(rank_hit(hit, query, at_utc) for hit in hits)

@@ -41,7 +41,7 @@ from service.domain import ordering
 from service.domain import schedule
 
 from service.domain import vocab
-from service.domain.models import Listing, SearchQuery, Session
+from service.domain.models import Hit, Listing, SearchQuery, Session
 from service.domain.schemas import listing_document, listing_from_trusted
 from service.backends import timed
 from service.backends.sqlite import columns
@@ -586,8 +586,8 @@ class SQLiteBackend:
         rows = [int(r) + 1 for r in selection.rows[positions]]
         documents = self._documents(rows)
         hits = tuple(
-            timed.Candidate(*documents[rid][:1], None, float(score), documents[rid][1]).hit(query)
-            for rid, score in zip(rows, selection.text[positions])
+            Hit(listing, timed.distance_to(listing, query), float(score), document)
+            for (listing, document), score in zip((documents[rid] for rid in rows), selection.text[positions].tolist())
         )
         return Matches(total=len(selection.rows), hits=hits,
                        facets=selection.facets(cols))
