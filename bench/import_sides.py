@@ -96,16 +96,44 @@ def _tables(conn: sqlite3.Connection) -> list[str]:
                   if kind != "shadow" and (not name.startswith("sqlite_") or name == "sqlite_stat1"))
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """A table's column names, in order."""
+    return [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+
+
+def layout_differences(first: Path, second: Path) -> list[str]:
+    """How the second index file's layout differs from the first's: columns only one of
+    them has, and the index format each records (a new format may add a column; the rows
+    are still compared in the columns both have)."""
+    notes = []
+    a, b = sqlite3.connect(first), sqlite3.connect(second)
+    try:
+        for table in sorted(set(_tables(a)) & set(_tables(b))):
+            columns_a, columns_b = _columns(a, table), _columns(b, table)
+            notes += [f"{table}.{c} only in the base's" for c in columns_a if c not in columns_b]
+            notes += [f"{table}.{c} only in this tree's" for c in columns_b if c not in columns_a]
+        formats = [conn.execute("PRAGMA user_version").fetchone()[0] for conn in (a, b)]
+        if formats[0] != formats[1]:
+            notes.append(f"index format {formats[0]} vs {formats[1]}")
+    finally:
+        a.close()
+        b.close()
+    return notes
+
+
 def compare_indexes(first: Path, second: Path) -> list[str]:
-    """Differences between two index files, table by table, row by row (empty when identical)."""
+    """Differences between two index files, table by table, row by row, in the columns both
+    have (empty when identical; `layout_differences` says what else differs)."""
     differences = []
     a, b = sqlite3.connect(first), sqlite3.connect(second)
     try:
         if _tables(a) != _tables(b):
             return [f"tables differ: {_tables(a)} vs {_tables(b)}"]
         for table in _tables(a):
-            columns = "rowid, *" if table in ("docs", "fts", "sessions", "listings", "geo") else "*"
-            order = "ORDER BY rowid" if columns.startswith("rowid") else "ORDER BY 1, 2"
+            shared = ", ".join(f'"{c}"' for c in _columns(a, table) if c in _columns(b, table))
+            keyed = table in ("docs", "fts", "sessions", "listings", "geo")
+            columns = f"rowid, {shared}" if keyed else shared
+            order = "ORDER BY rowid" if keyed else "ORDER BY 1, 2"
             rows_a = a.execute(f"SELECT {columns} FROM {table} {order}").fetchall()
             rows_b = b.execute(f"SELECT {columns} FROM {table} {order}").fetchall()
             if table == "meta":  # the build time differs by construction
@@ -115,9 +143,6 @@ def compare_indexes(first: Path, second: Path) -> list[str]:
                 first_diff = next((i for i, (x, y) in enumerate(zip(rows_a, rows_b)) if x != y),
                                   min(len(rows_a), len(rows_b)))
                 differences.append(f"{table}: {len(rows_a)} vs {len(rows_b)} rows, first difference at row {first_diff}")
-        for pragma in ("user_version",):
-            if a.execute(f"PRAGMA {pragma}").fetchone() != b.execute(f"PRAGMA {pragma}").fetchone():
-                differences.append(f"PRAGMA {pragma} differs")
     finally:
         a.close()
         b.close()
@@ -142,6 +167,7 @@ def measure(meetings: int = MEETINGS, rounds: int = ROUNDS, base: str = BASE_COM
         for side in order:
             runs[side].append(run_side(trees[side], feed_file, targets[side]))
     index_differences = compare_indexes(targets["base"], targets["new"])
+    index_layout = layout_differences(targets["base"], targets["new"])
     report_differences = same_report(runs["base"][-1], runs["new"][-1])
     raw_s = raw_bulk_copy(targets["new"], OUT / f"sides-rawcopy-{meetings // 1000}k.sqlite")
     result = {
@@ -151,7 +177,8 @@ def measure(meetings: int = MEETINGS, rounds: int = ROUNDS, base: str = BASE_COM
         "again_seconds": {side: [run["again_seconds"] for run in side_runs] for side, side_runs in runs.items()},
         "again_line": runs["new"][-1]["again_line"],
         "line": runs["new"][-1]["line"], "raw_s": raw_s, "index_mb": targets["new"].stat().st_size / 1e6,
-        "index_differences": index_differences, "report_differences": report_differences,
+        "index_differences": index_differences, "index_layout": index_layout,
+        "report_differences": report_differences,
         "wall_s": time.perf_counter() - started,
     }
     for target in targets.values():
@@ -166,6 +193,8 @@ def markdown(result: dict) -> str:
     again = {side: (n / min(s), n / statistics.median(s)) for side, s in result["again_seconds"].items()}
     raw_rate = n / result["raw_s"]
     same_index = "identical" if not result["index_differences"] else "DIFFERENT: " + "; ".join(result["index_differences"])
+    if result.get("index_layout"):
+        same_index += " in the columns both have (layout: " + "; ".join(result["index_layout"]) + ")"
     same = "identical" if not result["report_differences"] else "DIFFERENT: " + ", ".join(result["report_differences"])
     return "\n".join([
         f"## Import into SQLite: base {result['base']} beside this tree ({n:,} Meeting Guide meetings)",
