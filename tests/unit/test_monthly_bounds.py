@@ -7,10 +7,10 @@ raised by as much as a hand-worked case says."""
 
 from __future__ import annotations
 
-import math
+import contextlib
 import random
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import numpy as np
 import pytest
@@ -149,3 +149,32 @@ def test_weekly_rows_come_back_as_given(tmp_path):
     exact = columns.bound_is_exact(cols, rows, query)
     raised, raised_ranks = columns.monthly_raised(cols, rows, exact, query, bounds, ranks)
     assert raised is bounds and raised_ranks is ranks
+
+
+def _as_format_4(path) -> None:
+    """The index at `path` as Linkage wrote it before the sessions' monthly rules (format 4)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("ALTER TABLE sessions DROP COLUMN monthly")
+        conn.execute("PRAGMA user_version = 4")
+        conn.commit()
+
+
+@pytest.mark.parametrize("at", MOMENTS[:4], ids=[m.isoformat() for m in MOMENTS[:4]])
+def test_an_index_in_format_4_still_answers_as_the_reference(tmp_path, at):
+    """An index built before an upgrade keeps serving until the next refresh: without rules
+    its monthly sessions read as weekly (bounds only less tight) and the pages are the
+    reference's (tests/reference.py), for soonest order and the time filters alike."""
+    made = _listings(3, 200)
+    path = tmp_path / "index.sqlite"
+    SQLiteBackend(path).load(made)
+    _as_format_4(path)
+    backend = SQLiteBackend(path)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert not columns.read_columns(conn).session_rule.any()
+    for query in (SearchQuery(at=at, sort="soonest", per_page=10), SearchQuery(at=at, sort="soonest", per_page=10, page=2),
+                  SearchQuery(at=at, open_now=True, per_page=50), SearchQuery(at=at, starts_within=24 * 60, per_page=50)):
+        expected = reference.search_ids(made, query)
+        found = backend.search(query)
+        first = (query.page - 1) * query.per_page
+        assert [hit.listing.id for hit in found.hits] == expected[first:first + query.per_page], query
+        assert found.total == len(expected)

@@ -123,17 +123,18 @@ def test_file_is_readable_by_plain_sqlite(tmp_path, demo_listings):
 def test_index_in_an_older_format_is_refused_with_what_to_do(tmp_path, demo_listings):
     """A file from an older Linkage (another layout) says to rebuild it, not "no such column"."""
     from service.backends.contract import BackendUnavailable
-    from service.backends.sqlite.backend import INDEX_FORMAT
+    from service.backends.sqlite.backend import INDEX_FORMAT, READABLE_FORMATS
 
     path = tmp_path / "index.sqlite"
     backend = SQLiteBackend(path)
     backend.load(demo_listings[:5])
     assert backend.count() == 5
     conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {INDEX_FORMAT - 1}")
+    older = min(READABLE_FORMATS) - 1
+    conn.execute(f"PRAGMA user_version = {older}")
     conn.commit()
     conn.close()
-    with pytest.raises(BackendUnavailable, match=rf"format {INDEX_FORMAT - 1}, this version of Linkage reads format {INDEX_FORMAT}: rebuild it"):
+    with pytest.raises(BackendUnavailable, match=rf"format {older}, this version of Linkage reads format {INDEX_FORMAT}: rebuild it"):
         SQLiteBackend(path).count()
 
 

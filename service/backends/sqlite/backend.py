@@ -141,8 +141,12 @@ def fts_expression(text: str) -> str | None:
 # what the reader expects changes, so an older file is refused with a message saying what to do
 # rather than failing a query halfway ("no such column").
 # 3: the listings' (weekday, part of day) slots; 4: without them (`time` reads sessions);
-# 5: each session's monthly rule (columns.monthly_bounds).
+# 5: each session's monthly rule (columns.monthly_raised).
 INDEX_FORMAT = 5
+# Formats read as well as written: format 4 lacks only the sessions' monthly rules, which make
+# soonest searches quicker and change no answer, so an index built before an upgrade keeps
+# serving (read as if every session were weekly: columns.read_columns) until the next refresh.
+READABLE_FORMATS = (4, INDEX_FORMAT)
 
 # Connections inherited from a parent process: kept referenced so they are never closed here.
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
@@ -160,19 +164,18 @@ _PASSING_ERRORS = frozenset({5, 7, 10, 14})
 LEFTOVER_AGE_SECONDS = 3600
 
 
-def _has_current_layout(conn: sqlite3.Connection) -> bool:
-    """Whether an unversioned file already has the current layout (grid cell, sessions'
-    monthly rules, no slots)."""
+def _unversioned_format(conn: sqlite3.Connection) -> int:
+    """The format of a file written before formats were recorded (user_version 0), from its
+    layout: 4 with the grid cell and no slots, 5 with the sessions' monthly rules too; else 0."""
     try:
         conn.execute("SELECT cell, monthly FROM listings LIMIT 0")
-        conn.execute("SELECT monthly FROM sessions LIMIT 0")
     except sqlite3.DatabaseError:
-        return False
+        return 0
     try:
         conn.execute("SELECT slots FROM listings LIMIT 0")
     except sqlite3.DatabaseError:
-        return True
-    return False
+        return 5 if columns.has_session_rules(conn) else 4
+    return 0
 
 
 def _not_a_file(mode: int) -> str | None:
@@ -309,9 +312,9 @@ class SQLiteBackend:
         damaged), or None; a passing failure to read it (I/O, memory) raises BackendUnavailable."""
         try:
             found = conn.execute("PRAGMA user_version").fetchone()[0]
-            if found == 0 and _has_current_layout(conn):
-                found = INDEX_FORMAT  # written just before the format was recorded; same layout
-            if found != INDEX_FORMAT:
+            if found == 0:
+                found = _unversioned_format(conn)  # written before the format was recorded
+            if found not in READABLE_FORMATS:
                 return (f"the index {self.path.name} is in format {found}, this version of Linkage reads "
                         f"format {INDEX_FORMAT}: rebuild it with `linkage refresh` or `linkage index` (or `make run`)")
             problems = [row[0] for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})")]

@@ -149,8 +149,11 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
                     found.setdefault(code, np.zeros(n, dtype=bool))[row] = True
         return found
 
+    # An index in format 4 has no rules: its sessions read as weekly, which bounds them less
+    # tightly (monthly_raised raises nothing) and answers the same.
+    rule = "monthly" if has_session_rules(conn) else "0"
     sessions = conn.execute(
-        "SELECT rid - 1, start_mow, duration, monthly FROM sessions ORDER BY rid, start_mow"
+        f"SELECT rid - 1, start_mow, duration, {rule} FROM sessions ORDER BY rid, start_mow"
     ).fetchall()
     session_cols = list(zip(*sessions)) if sessions else [(), (), (), ()]
     session_row = np.array(session_cols[0], dtype=np.int32)
@@ -188,6 +191,11 @@ def read_columns(conn: sqlite3.Connection) -> Columns:
         session_count=session_count,
         facet_code=facet_code(formats, goals, kind, approach),
     )
+
+
+def has_session_rules(conn: sqlite3.Connection) -> bool:
+    """Whether the index's sessions table holds each session's monthly rule (format 5 on)."""
+    return any(row[1] == "monthly" for row in conn.execute("PRAGMA table_info(sessions)"))
 
 
 # The shape of facet_code's values: every format mask, goal mask, kind and approach.
